@@ -1,0 +1,20 @@
+"""The `ostiary` command.
+
+`ostiary run` is what a desktop host launches on every session, so it is dispatched before Typer
+and Rich are imported: start-up time is part of the user's experience there.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["run"]:
+        from ostiary.cli.run import main as run_main  # noqa: PLC0415
+
+        raise SystemExit(run_main(args[1:]))
+    from ostiary.cli.app import build_app  # noqa: PLC0415
+
+    build_app()(args, prog_name="ostiary")

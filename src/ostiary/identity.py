@@ -1,0 +1,37 @@
+"""Who is calling: the principal every request carries through the pipeline.
+
+Authentication (bearer tokens, API keys, the local OS user) produces a Principal; everything
+downstream (policy, audit, session binding) reads only this.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    groups: frozenset[str] = frozenset()
+    client_id: str | None = None
+    method: str = "local"  # how it was authenticated: local, config, jwt, api_key
+    scopes: frozenset[str] = frozenset()
+    claims: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        """Stable text to bind sessions and per-user resources to."""
+        return f"{self.method}:{self.subject}"
+
+
+def local_user() -> Principal:
+    """The OS user running the gateway: the identity of a stdio host on the same machine."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "unknown"
+    return Principal(subject=name, method="local")
+
+
+ANONYMOUS = Principal(subject="anonymous", method="none")

@@ -1,0 +1,152 @@
+"""Runs the configured stages over one message and returns the final decision.
+
+Order is the configuration's. The first enforcing DENY ends the chain; MODIFY replaces the
+message for the stages after it; HOLD waits on the approver. Monitoring stages are recorded and
+otherwise ignored. Every decision, including failures, goes to every observer before the caller
+may forward anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field, replace
+
+from ostiary.messages import Message
+from ostiary.pipeline.exchange import Exchange, Hook
+from ostiary.pipeline.inspection import Inspection, Mode
+from ostiary.pipeline.observer import Approver, NoApprover, Observer
+from ostiary.pipeline.verdict import ALLOW, Action, Verdict, deny
+
+log = logging.getLogger("ostiary.pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    inspection: Inspection
+    mode: Mode = Mode.ENFORCE
+    timeout: float = 5.0
+
+    @property
+    def name(self) -> str:
+        return self.inspection.name or type(self.inspection).__name__
+
+
+@dataclass(slots=True)
+class Decision:
+    hook: Hook
+    exchange: Exchange
+    original: Message
+    # What goes on: the original, or the last enforced replacement. Meaningless when not forwarded.
+    message: Message
+    # The deciding verdict: the denial, the last modification, or ALLOW.
+    verdict: Verdict
+    # Every verdict other than a plain allow, in order, including monitored ones.
+    verdicts: list[Verdict] = field(default_factory=list)
+    monitored: list[Verdict] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def forwarded(self) -> bool:
+        return self.verdict.action is not Action.DENY
+
+
+class Pipeline:
+    def __init__(
+        self,
+        stages: list[Stage] | None = None,
+        observers: list[Observer] | None = None,
+        approver: Approver | None = None,
+    ) -> None:
+        self.stages = list(stages or [])
+        self.observers = list(observers or [])
+        self.approver: Approver = approver or NoApprover()
+        self._cache: dict[tuple[Hook, str], tuple[Stage, ...]] = {}
+
+    def add_observer(self, observer: Observer) -> None:
+        self.observers.append(observer)
+
+    def _stages_for(self, hook: Hook, method: str) -> tuple[Stage, ...]:
+        key = (hook, method)
+        found = self._cache.get(key)
+        if found is None:
+            found = tuple(
+                s
+                for s in self.stages
+                if s.inspection.implements(hook) and (s.inspection.methods is None or method in s.inspection.methods)
+            )
+            self._cache[key] = found
+        return found
+
+    async def run(self, hook: Hook, message: Message, exchange: Exchange) -> Decision:
+        started = time.perf_counter()
+        decision = Decision(hook, exchange, message, message, ALLOW)
+        for stage in self._stages_for(hook, exchange.method):
+            verdict = await self._judge(stage, hook, decision.message, exchange)
+            if verdict.is_allow:
+                if verdict.code != "allow":
+                    decision.verdicts.append(verdict)
+                continue
+            decision.verdicts.append(verdict)
+            if stage.mode is Mode.MONITOR:
+                decision.monitored.append(verdict)
+                continue
+            if verdict.action is Action.HOLD:
+                verdict = await self._await_approval(decision.message, exchange, verdict)
+                decision.verdicts.append(verdict)
+                if verdict.is_allow:
+                    continue
+            if verdict.action is Action.MODIFY:
+                if verdict.replacement is None:
+                    verdict = deny("inspection.error", "A stage modified a message without a replacement.")
+                    verdict = replace(verdict, inspection=stage.name)
+                else:
+                    decision.message = verdict.replacement
+                    decision.verdict = verdict
+                    continue
+            decision.verdict = verdict
+            break
+        decision.elapsed = time.perf_counter() - started
+        for observer in self.observers:
+            try:
+                await observer.observe(decision)
+            except Exception:
+                log.exception("observer %s failed; the message is stopped", type(observer).__name__)
+                decision.verdict = deny("observer.failed", "The gateway could not record this message.")
+        return decision
+
+    async def _judge(self, stage: Stage, hook: Hook, message: Message, exchange: Exchange) -> Verdict:
+        try:
+            async with asyncio.timeout(stage.timeout):
+                verdict = await getattr(stage.inspection, hook.value)(message, exchange)
+        except TimeoutError:
+            log.warning("inspection %s timed out on %s %s", stage.name, hook.value, exchange.method)
+            verdict = deny("inspection.timeout", "An inspection did not finish in time.")
+        except Exception:
+            log.exception("inspection %s failed on %s %s", stage.name, hook.value, exchange.method)
+            verdict = deny("inspection.error", "An inspection failed.")
+        if not isinstance(verdict, Verdict):
+            verdict = deny("inspection.error", "An inspection returned no verdict.")
+        return verdict if verdict.inspection else replace(verdict, inspection=stage.name)
+
+    async def _await_approval(self, message: Message, exchange: Exchange, held: Verdict) -> Verdict:
+        try:
+            decided = await self.approver.decide(message, exchange, held)
+        except Exception:
+            log.exception("approver failed")
+            decided = deny("approval.error", "The approval service failed.")
+        if decided.action not in (Action.ALLOW, Action.DENY):
+            decided = deny("approval.error", "The approval service returned no decision.")
+        return decided if decided.inspection else replace(decided, inspection="approval")
+
+    async def start(self) -> None:
+        for stage in self.stages:
+            await stage.inspection.start()
+
+    async def close(self) -> None:
+        for stage in self.stages:
+            try:
+                await stage.inspection.close()
+            except Exception:
+                log.exception("inspection %s failed to close", stage.name)
