@@ -46,6 +46,9 @@ class Message:
 
     raw: JSON
     kind: Kind
+    # Set by a transport that knows which request a message belongs to (e.g. the SSE stream of a
+    # POST): the id of that request on the sender's side. Never serialised.
+    related: RequestId | None = None
 
     @property
     def id(self) -> RequestId | None:
@@ -90,17 +93,17 @@ class Message:
         """A shallow copy under another id: how ids are remapped between the two sides."""
         raw = dict(self.raw)
         raw["id"] = new_id
-        return Message(raw, self.kind)
+        return Message(raw, self.kind, self.related)
 
     def with_params(self, params: JSON) -> Message:
         raw = dict(self.raw)
         raw["params"] = params
-        return Message(raw, self.kind)
+        return Message(raw, self.kind, self.related)
 
     def with_result(self, result: JSON) -> Message:
         raw = dict(self.raw)
         raw["result"] = result
-        return Message(raw, self.kind)
+        return Message(raw, self.kind, self.related)
 
 
 def id_key(value: RequestId) -> tuple[bool, RequestId]:

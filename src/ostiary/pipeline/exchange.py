@@ -35,6 +35,8 @@ class Exchange:
     server: str | None = None
     # The tool or prompt name as that server knows it, or the resource URI.
     target: str | None = None
+    # The server's own definition of that tool, prompt or resource template, when known.
+    definition: dict[str, Any] | None = None
     # The client's request this message belongs to (for responses and server->client requests).
     request: Message | None = None
     client_info: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Transports: bytes on a wire <-> `Message` streams. Framing only; no MCP semantics."""
