@@ -1,0 +1,52 @@
+"""Reading a policy file: YAML in, a compiled policy out, or an error naming the line and rule.
+
+Errors are phrased like the configuration's (`file: line N: key: problem`) because the same
+people read both, usually in a code review or a CI log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ostiary.config import ConfigError, _describe, _parse_yaml
+from ostiary.policy.conditions import ConditionError
+from ostiary.policy.engine import CompiledPolicy
+from ostiary.policy.model import PolicyDocument
+
+
+class PolicyError(Exception):
+    """A policy that cannot be used; the message says which line and why."""
+
+
+def parse(text: str, source: str = "<policy>") -> CompiledPolicy:
+    try:
+        data, lines = _parse_yaml(text, source)
+    except ConfigError as exc:
+        raise PolicyError(str(exc)) from None
+    if data is None or data == {}:
+        data = {}
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: a policy must be a mapping with 'rules'")
+    try:
+        document = PolicyDocument.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(_describe(exc, lines, source)) from None
+    try:
+        return CompiledPolicy(document, source)
+    except ConditionError as exc:
+        index = exc.rule_index if exc.rule_index is not None else -1
+        line = lines.get(("rules", index, "when"))
+        where = f"line {line}: " if line else ""
+        rule = document.rules[index].id if 0 <= index < len(document.rules) else "?"
+        raise PolicyError(f"{source}: {where}rules.{index}.when (rule {rule!r}): {exc}") from None
+
+
+def load(path: str | Path) -> CompiledPolicy:
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{file}: cannot be read ({exc.strerror})") from None
+    return parse(text, str(file))

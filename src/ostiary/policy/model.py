@@ -1,0 +1,130 @@
+"""The policy file's shape: rules a team reviews like code, validated before anything is compiled.
+
+A rule says who (principals), where (servers), what (tools, prompts, resources), and under which
+condition (a CEL expression over the arguments) an effect applies. Nothing here evaluates anything;
+see `engine.py` for that.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+class Effect(enum.Enum):
+    ALLOW = "allow"
+    DENY = "deny"
+    # Require a human's approval: the pipeline holds the call.
+    APPROVE = "approve"
+    # Allow, with the named argument fields replaced before the call reaches the server.
+    REDACT = "redact"
+
+
+# When several rules match, the most restrictive effect decides (then file order): an allow can
+# never override a deny written elsewhere in the file.
+PRECEDENCE: dict[Effect, int] = {Effect.DENY: 0, Effect.APPROVE: 1, Effect.REDACT: 2, Effect.ALLOW: 3}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Principals(_Model):
+    """Who a rule is about. A rule applies when any listed subject, group or client matches."""
+
+    subjects: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+    clients: list[str] = Field(default_factory=list)
+
+    @property
+    def anyone(self) -> bool:
+        return not (self.subjects or self.groups or self.clients)
+
+
+class Rule(_Model):
+    id: str
+    effect: Effect
+    description: str = ""
+    principals: Principals = Field(default_factory=Principals)
+    # Server names as configured; globs allowed. Empty: every server.
+    servers: list[str] = Field(default_factory=list)
+    # Names as the server knows them (globs allowed). A rule naming none of the three applies to
+    # every tool, prompt and resource; naming some, only to those kinds.
+    tools: list[str] | None = None
+    prompts: list[str] | None = None
+    # Resource URIs (globs allowed): an allowlist when the effect is allow.
+    resources: list[str] | None = None
+    # Tool annotations that must all be equal. For allow and redact they are read only from
+    # servers whose annotations are trusted; from other servers they are hints, never grants.
+    annotations: dict[str, bool | str | int | float] = Field(default_factory=dict)
+    # True: only tools the operator (or a trusted server) declares read-only; False: only others.
+    read_only: bool | None = None
+    # A CEL expression over args, principal, tool, server and annotations; compiled at load.
+    when: str | None = None
+    # For redact: dotted paths inside the arguments whose values are replaced.
+    fields: list[str] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not RULE_ID.match(value):
+            raise ValueError("rule id must be letters, digits, '_', '.', ':' or '-', up to 128")
+        return value
+
+    @model_validator(mode="after")
+    def _redact_fields(self) -> Rule:
+        if self.effect is Effect.REDACT and not self.fields:
+            raise ValueError("a redact rule needs 'fields' (argument paths to redact)")
+        if self.effect is not Effect.REDACT and self.fields:
+            raise ValueError("'fields' is only meaningful on a redact rule")
+        return self
+
+
+class Defaults(_Model):
+    """What happens when no rule matches."""
+
+    # Tools declared read-only (by the policy, or by a server whose annotations are trusted),
+    # and prompts and resources, which only read.
+    read_only: Effect = Effect.ALLOW
+    # Every other tool: its risk is unknown or destructive, so it is denied unless a rule allows.
+    other: Effect = Effect.DENY
+
+    @field_validator("read_only", "other")
+    @classmethod
+    def _no_redact(cls, value: Effect) -> Effect:
+        if value is Effect.REDACT:
+            raise ValueError("a default cannot be 'redact' (it has no fields)")
+        return value
+
+
+class ReadOnly(_Model):
+    """The operator's word on which tools only read: `server: [tool globs]`."""
+
+    tools: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class PolicyDocument(_Model):
+    version: int = 1
+    defaults: Defaults = Field(default_factory=Defaults)
+    read_only: ReadOnly = Field(default_factory=ReadOnly)
+    rules: list[Rule] = Field(default_factory=list)
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError("only policy version 1 is known")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PolicyDocument:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+        return self
