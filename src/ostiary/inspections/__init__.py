@@ -18,6 +18,7 @@ Factory = Callable[[dict[str, Any], Config], Inspection]
 # name -> "module:function"; modules are imported only when configured, to keep start-up fast.
 FACTORIES: dict[str, str] = {
     "toolfilter": "ostiary.inspections.toolfilter:build",
+    "policy": "ostiary.inspections.policy:build",
 }
 
 
