@@ -1,0 +1,280 @@
+"""The Streamable HTTP transport against real servers: server-everything (2025-11-25 sessions) and
+the official Python SDK server (2026-07-28, stateless, header-validated)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx2
+import pytest
+
+from ostiary import messages, methods
+from ostiary.messages import Kind
+from ostiary.transports.base import TransportClosed
+from ostiary.transports.http_client import StreamableHttpTransport
+from transports.conftest import Server, loopback_port
+from transports.peers import MAX_MESSAGE, MODERN, MODERN_META, Driver, tool_text
+
+pytestmark = pytest.mark.e2e
+
+
+@contextlib.asynccontextmanager
+async def connected(url: str, **kwargs: object) -> AsyncIterator[Driver]:
+    transport = StreamableHttpTransport(url, {}, timeout=10.0, max_message_bytes=MAX_MESSAGE, **kwargs)  # type: ignore[arg-type]
+    await transport.start()
+    try:
+        yield Driver(transport)
+    finally:
+        await transport.close()
+
+
+def transport_of(driver: Driver) -> StreamableHttpTransport:
+    assert isinstance(driver.transport, StreamableHttpTransport)
+    return driver.transport
+
+
+# --- 2025-11-25 sessions against server-everything ---------------------------------------------
+
+
+async def test_initialize_opens_a_session_and_learns_the_protocol_version(everything_http: Server) -> None:
+    async with connected(everything_http.url) as driver:
+        reply = await driver.handshake()
+        transport = transport_of(driver)
+        assert reply.result["protocolVersion"] == "2025-11-25"
+        assert transport.session_id
+        assert transport.protocol_version == "2025-11-25"
+        tools = await driver.request(methods.TOOLS_LIST)
+        assert tools.related == tools.id
+        assert "echo" in {tool["name"] for tool in tools.result["tools"]}
+
+
+async def test_echo_round_trips_unicode_and_a_256_kib_payload(everything_http: Server) -> None:
+    async with connected(everything_http.url) as driver:
+        await driver.handshake()
+        for text in ("héllo wörld ✓ 🎉 \u202e", "x" * (256 * 1024)):
+            reply = await driver.request(methods.TOOLS_CALL, {"name": "echo", "arguments": {"message": text}})
+            assert tool_text(reply) == f"Echo: {text}"
+
+
+async def test_sixteen_concurrent_calls_each_get_their_own_answer(everything_http: Server) -> None:
+    async with connected(everything_http.url) as driver:
+        await driver.handshake()
+        ids = list(range(100, 116))
+        for request_id in ids:
+            params = {"name": "echo", "arguments": {"message": f"call {request_id}"}}
+            await driver.transport.send(messages.request(request_id, methods.TOOLS_CALL, params))
+        answers = {}
+        while len(answers) < len(ids):
+            message = await driver.receive()
+            if message.is_response:
+                answers[message.id] = message
+        assert {key: tool_text(reply) for key, reply in answers.items()} == {
+            i: f"Echo: call {i}" for i in ids
+        }
+        assert all(reply.related == key for key, reply in answers.items())
+
+
+async def test_progress_arrives_on_the_stream_of_its_request(everything_http: Server) -> None:
+    async with connected(everything_http.url) as driver:
+        await driver.handshake()
+        params = {
+            "name": "trigger-long-running-operation",
+            "arguments": {"duration": 0.6, "steps": 3},
+            "_meta": {"progressToken": "tok-1"},
+        }
+        reply = await driver.request(methods.TOOLS_CALL, params)
+        assert reply.kind is Kind.RESULT
+        progress = [m for m in driver.other if m.method == methods.PROGRESS]
+        assert [m.params["progress"] for m in progress] == [1, 2, 3]
+        assert {m.params["progressToken"] for m in progress} == {"tok-1"}
+        assert {m.related for m in progress} == {reply.id}
+
+
+async def test_a_sampling_request_reaches_the_client_and_its_answer_completes_the_call(
+    everything_http: Server,
+) -> None:
+    async with connected(everything_http.url) as driver:
+        await driver.handshake({"sampling": {}})
+        call_id = driver.new_id()
+        params = {"name": "trigger-sampling-request", "arguments": {"prompt": "say hi", "maxTokens": 5}}
+        await driver.transport.send(messages.request(call_id, methods.TOOLS_CALL, params))
+        sampling = await driver.receive()
+        while sampling.method != methods.SAMPLING_CREATE:
+            sampling = await driver.receive()
+        assert sampling.kind is Kind.REQUEST
+        assert sampling.related == call_id
+        answer = {"role": "assistant", "content": {"type": "text", "text": "hi from ostiary"}, "model": "m"}
+        assert sampling.id is not None
+        await driver.transport.send(messages.result(sampling.id, answer))
+        reply = await driver.until_response(call_id)
+        assert "hi from ostiary" in tool_text(reply)
+
+
+async def test_server_initiated_messages_arrive_on_the_get_stream(everything_http: Server) -> None:
+    async with connected(everything_http.url) as driver:
+        await driver.handshake()
+        await driver.request(methods.TOOLS_CALL, {"name": "toggle-simulated-logging", "arguments": {}})
+        log_line = next((m for m in driver.other if m.method == methods.MESSAGE and m.related is None), None)
+        while log_line is None:
+            message = await driver.receive(within=8.0)
+            if message.method == methods.MESSAGE and message.related is None:
+                log_line = message
+        assert "SessionId" in str(log_line.params.get("data"))
+
+
+async def test_close_ends_the_upstream_session(everything_http: Server) -> None:
+    async with connected(everything_http.url) as driver:
+        await driver.handshake()
+        session = transport_of(driver).session_id
+    assert session is not None
+    probe = messages.request(1, methods.TOOLS_LIST)
+    async with httpx2.AsyncClient() as client:
+        resp = await client.post(
+            everything_http.url,
+            content=messages.dumps(probe),
+            headers={
+                "Accept": "application/json, text/event-stream",
+                "Content-Type": "application/json",
+                "Mcp-Session-Id": session,
+                "MCP-Protocol-Version": "2025-11-25",
+            },
+        )
+    assert resp.status_code == 400
+    assert "No valid session ID" in resp.json()["error"]["message"]
+
+
+async def test_a_json_rpc_error_body_on_an_http_error_is_delivered_as_the_answer(
+    everything_http: Server,
+) -> None:
+    async with connected(everything_http.url) as driver:
+        reply = await driver.request(methods.TOOLS_LIST)  # no initialize: the server refuses it
+        assert reply.kind is Kind.ERROR
+        assert reply.error["code"] != methods.UPSTREAM_UNAVAILABLE
+        assert reply.related == reply.id
+
+
+async def test_an_http_error_without_json_rpc_body_becomes_upstream_unavailable(
+    everything_http: Server,
+) -> None:
+    url = everything_http.url.replace("/mcp", "/not-an-endpoint")
+    async with connected(url) as driver:
+        reply = await driver.request(methods.TOOLS_LIST)
+        assert reply.error["code"] == methods.UPSTREAM_UNAVAILABLE
+        assert reply.error["message"] == "upstream HTTP 404"
+
+
+async def test_an_unreachable_server_fails_each_request_without_closing_the_transport() -> None:
+    async with connected(f"http://127.0.0.1:{loopback_port()}/mcp") as driver:
+        for _ in range(2):
+            reply = await driver.request(methods.TOOLS_LIST)
+            assert reply.error["code"] == methods.UPSTREAM_UNAVAILABLE
+        await driver.transport.send(messages.notification(methods.INITIALIZED))
+
+
+async def test_a_server_killed_mid_stream_fails_the_pending_request(start_everything: object) -> None:
+    server = start_everything("streamableHttp")  # type: ignore[operator]
+    async with connected(server.url, reconnect_attempts=2) as driver:
+        await driver.handshake()
+        call_id = driver.new_id()
+        params = {
+            "name": "trigger-long-running-operation",
+            "arguments": {"duration": 30, "steps": 30},
+            "_meta": {"progressToken": 7},
+        }
+        await driver.transport.send(messages.request(call_id, methods.TOOLS_CALL, params))
+        first = await driver.receive()
+        assert first.method == methods.PROGRESS
+        server.stop()
+        reply = await driver.until_response(call_id, within=10.0)
+        assert reply.error["code"] == methods.UPSTREAM_UNAVAILABLE
+
+
+# --- session expiry and 2026-07-28 against the Python SDK server --------------------------------
+
+
+async def test_an_expired_session_fails_the_request_and_closes_the_transport(py_http: Server) -> None:
+    async with connected(py_http.url) as driver:
+        await driver.handshake()
+        transport = transport_of(driver)
+        assert transport.session_id
+        async with httpx2.AsyncClient() as client:
+            gone = await client.delete(
+                py_http.url,
+                headers={"Mcp-Session-Id": transport.session_id, "MCP-Protocol-Version": "2025-11-25"},
+            )
+            assert gone.status_code in (200, 204)
+        reply = await driver.request(methods.TOOLS_LIST)
+        assert reply.error["code"] == methods.UPSTREAM_UNAVAILABLE
+        assert reply.error["message"] == "upstream session expired"
+        with pytest.raises(TransportClosed):
+            await driver.receive()
+        with pytest.raises(TransportClosed):
+            await driver.transport.send(messages.request(99, methods.TOOLS_LIST))
+
+
+def modern(params: dict[str, object] | None = None) -> dict[str, object]:
+    return {**(params or {}), "_meta": dict(MODERN_META)}
+
+
+async def test_modern_discover_and_call_pass_the_servers_header_validation(py_http: Server) -> None:
+    async with connected(py_http.url) as driver:
+        discovered = await driver.request(methods.DISCOVER, modern())
+        assert MODERN in discovered.result["supportedVersions"]
+        reply = await driver.request(
+            methods.TOOLS_CALL, modern({"name": "echo", "arguments": {"text": "ünï"}})
+        )
+        assert tool_text(reply) == "ünï"
+        assert transport_of(driver).session_id is None
+
+
+async def test_a_non_ascii_resource_uri_travels_in_the_base64_header_form(py_http: Server) -> None:
+    async with connected(py_http.url) as driver:
+        listed = await driver.request(methods.RESOURCES_LIST, modern())
+        uri = next(r["uri"] for r in listed.result["resources"] if not r["uri"].isascii())
+        reply = await driver.request(methods.RESOURCES_READ, modern({"uri": uri}))
+        assert reply.kind is Kind.RESULT, reply.raw
+        assert reply.result["contents"][0]["text"] == "ünïcödé"
+
+
+async def test_the_server_rejects_a_name_header_that_does_not_mirror_the_body(py_http: Server) -> None:
+    body = messages.request(1, methods.TOOLS_CALL, modern({"name": "echo", "arguments": {"text": "x"}}))
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "Content-Type": "application/json",
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": methods.TOOLS_CALL,
+        "Mcp-Name": "not-echo",
+    }
+    async with httpx2.AsyncClient() as client:
+        resp = await client.post(py_http.url, content=messages.dumps(body), headers=headers)
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == methods.HEADER_MISMATCH
+
+
+async def test_modern_progress_is_related_to_its_request(py_http: Server) -> None:
+    async with connected(py_http.url) as driver:
+        params = modern({"name": "slow", "arguments": {"seconds": 0.3}})
+        params["_meta"] = {**MODERN_META, "progressToken": "p"}
+        reply = await driver.request(methods.TOOLS_CALL, params)
+        assert tool_text(reply) == "done"
+        progress = [m for m in driver.other if m.method == methods.PROGRESS]
+        assert len(progress) == 10
+        assert {m.related for m in progress} == {reply.id}
+
+
+async def test_modern_cancellation_closes_the_stream_and_nothing_more_arrives_for_it(py_http: Server) -> None:
+    async with connected(py_http.url) as driver:
+        params = modern({"name": "slow", "arguments": {"seconds": 20}})
+        params["_meta"] = {**MODERN_META, "progressToken": "c"}
+        await driver.transport.send(messages.request(500, methods.TOOLS_CALL, params))
+        first = await driver.receive()
+        assert first.method == methods.PROGRESS
+        await driver.transport.send(messages.notification(methods.CANCELLED, {"requestId": 500}))
+        with pytest.raises(asyncio.TimeoutError):
+            await driver.receive(within=1.5)
+        reply = await driver.request(
+            methods.TOOLS_CALL, modern({"name": "echo", "arguments": {"text": "after"}})
+        )
+        assert tool_text(reply) == "after"
