@@ -1,0 +1,91 @@
+"""The audit observer: records every decision, batching concurrent writers into one commit.
+
+`observe()` returns only once its record is durable, so no message whose decision was not
+recorded can move on (and no result can reach a client without its record, even if the gateway
+is killed). Concurrent calls are grouped: while one transaction commits, the records arriving
+meanwhile queue up and go in the next one, so the cost of a commit is shared by all of them.
+If the store fails, every waiting call raises and the pipeline denies it (fail closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ostiary.audit.record import record_of
+from ostiary.pipeline import Decision
+from ostiary.store import Sealer, Store, StoreError
+
+log = logging.getLogger("ostiary.audit")
+CHAIN = "main"
+
+
+class AuditLog:
+    def __init__(self, store: Store, sealer: Sealer, chain: str = CHAIN, batch_max: int = 1000) -> None:
+        self.store = store
+        self.sealer = sealer
+        self.chain = chain
+        self.batch_max = batch_max
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._closing = False
+            self._task = asyncio.create_task(self._run(), name="ostiary-audit-writer")
+
+    async def observe(self, decision: Decision) -> None:
+        await self.append(record_of(decision))
+
+    async def append(self, body: dict[str, Any]) -> None:
+        """Queue one record and wait until the batch holding it has committed."""
+        if self._task is None or self._task.done() or self._closing:
+            raise StoreError("the audit log is not running")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((body, future))
+        self._wake.set()
+        await future
+
+    async def _run(self) -> None:
+        while not (self._closing and not self._pending):
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = self._pending[: self.batch_max]
+                del self._pending[: self.batch_max]
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
+        try:
+            await self.store.append_audit(self.chain, [body for body, _ in batch], self.sealer)
+        except Exception as exc:
+            log.error(
+                "audit: %d records could not be written (%s); their messages are stopped", len(batch), exc
+            )
+            failure = StoreError("the audit record could not be written")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            return
+        for _, future in batch:
+            if not future.done():
+                future.set_result(None)
+
+    async def close(self) -> None:
+        """Write what is queued, checkpoint the head, stop."""
+        task = self._task
+        if task is None:
+            return
+        self._closing = True
+        self._wake.set()
+        try:
+            await task
+        finally:
+            self._task = None
+        try:
+            await self.store.checkpoint_head(self.chain, self.sealer)
+        except Exception as exc:
+            log.error("audit: the closing checkpoint could not be written (%s)", exc)

@@ -1,0 +1,127 @@
+"""The audit log's keyed hash chain and signed checkpoints.
+
+Each record's hash is HMAC-SHA256(key, canonical record), where the canonical record includes its
+sequence number and its predecessor's hash. Keying the chain means that nobody without the key
+can rewrite, insert or append a record that verifies; signed checkpoints (HMAC over the chain
+head) additionally pin the length, so cutting the tail beyond the last checkpoint is detected.
+The key comes from `audit.checkpoint_key` (a secret reference) or a generated key file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ostiary import secretref
+from ostiary.audit.canonical import canonical
+from ostiary.config import Config
+from ostiary.store import Checkpoint
+
+log = logging.getLogger("ostiary.audit")
+KEY_FILE = "audit-chain.key"
+
+
+class AuditKeyError(Exception):
+    """The chain key cannot be obtained; the audit log (and so the gateway) cannot start."""
+
+
+def key_id_of(key: bytes) -> str:
+    return hashlib.sha256(b"ostiary-audit-key:" + key).hexdigest()[:16]
+
+
+def _default_key_path() -> Path:
+    from platformdirs import user_data_dir  # noqa: PLC0415  (only needed without a configured key)
+
+    return Path(user_data_dir("ostiary", appauthor=False)) / KEY_FILE
+
+
+def load_key(config: Config, create: bool = True) -> bytes:
+    """The chain key: the configured secret reference, else the key file (created 0600 if asked)."""
+    options: dict[str, Any] = config.audit
+    reference = options.get("checkpoint_key")
+    if reference:
+        try:
+            value = secretref.resolve(str(reference))
+        except secretref.SecretError as exc:
+            raise AuditKeyError(f"audit.checkpoint_key: {exc}") from None
+        if len(value) < 16:
+            raise AuditKeyError("audit.checkpoint_key: the key must be at least 16 characters")
+        return value.encode()
+    path = Path(str(options.get("key_file") or _default_key_path())).expanduser()
+    if not path.is_absolute():
+        path = Path(config.base_dir) / path
+    if path.exists():
+        value = path.read_text(encoding="utf-8").strip()
+        secretref.REDACTOR.add(value)
+        return value.encode()
+    if not create:
+        raise AuditKeyError(f"no audit key: {path} does not exist and audit.checkpoint_key is not set")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+    secretref.REDACTOR.add(value)
+    log.warning(
+        "audit: no audit.checkpoint_key configured; generated a chain key in %s (mode 0600). "
+        "Gateways sharing one store must share one key: set audit.checkpoint_key.",
+        path,
+    )
+    return value.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class HmacSealer:
+    key: bytes
+    every_records: int = 1000
+    every_seconds: float = 60.0
+
+    @property
+    def key_id(self) -> str:
+        return key_id_of(self.key)
+
+    def mac(self, data: bytes) -> str:
+        return hmac.new(self.key, data, hashlib.sha256).hexdigest()
+
+    def seal(self, seq: int, prev: str, body: dict[str, Any]) -> tuple[str, str]:
+        text = canonical({**body, "seq": seq, "prev": prev})
+        return text.decode(), self.mac(text)
+
+    def _checkpoint_fields(self, chain: str, kind: str, seq: int, hash: str, ts_us: int) -> bytes:
+        fields = {
+            "chain": chain,
+            "kind": kind,
+            "seq": seq,
+            "hash": hash,
+            "ts_us": ts_us,
+            "key_id": self.key_id,
+        }
+        return canonical(fields)
+
+    def checkpoint(self, chain: str, kind: str, seq: int, hash: str, ts_us: int) -> Checkpoint:
+        signature = self.mac(self._checkpoint_fields(chain, kind, seq, hash, ts_us))
+        return Checkpoint(chain, kind, seq, hash, ts_us, self.key_id, signature)
+
+    def signed(self, cp: Checkpoint) -> bool:
+        expected = self.mac(self._checkpoint_fields(cp.chain, cp.kind, cp.seq, cp.hash, cp.ts_us))
+        return cp.key_id == self.key_id and hmac.compare_digest(expected, cp.signature)
+
+    def checkpoint_due(self, records_since: int, seconds_since: float) -> bool:
+        return records_since >= self.every_records or (
+            records_since > 0 and seconds_since >= self.every_seconds
+        )
+
+
+def sealer_from_config(config: Config, create_key: bool = True) -> HmacSealer:
+    options = config.audit
+    return HmacSealer(
+        load_key(config, create_key),
+        int(options.get("checkpoint_every", 1000)),
+        float(options.get("checkpoint_seconds", 60.0)),
+    )

@@ -1,0 +1,59 @@
+"""Persistence behind one protocol: SQLite by default, PostgreSQL for teams and replicas.
+
+`open_store(config)` is the only entry point: it creates the engine from `Config.store_url()`
+(which honours `OSTIARY_STORE`), runs the migrations and returns a `Store`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ostiary import secretref
+from ostiary.config import Config
+from ostiary.store.base import (
+    AuditQuery,
+    AuditRow,
+    Checkpoint,
+    InventoryItem,
+    InventoryServer,
+    Pin,
+    Sealer,
+    Store,
+    StoreError,
+)
+from ostiary.store.engine import create_engine, migrate
+from ostiary.store.sql import GENESIS, SqlStore, now_us
+
+__all__ = [
+    "GENESIS",
+    "AuditQuery",
+    "AuditRow",
+    "Checkpoint",
+    "InventoryItem",
+    "InventoryServer",
+    "Pin",
+    "Sealer",
+    "SqlStore",
+    "Store",
+    "StoreError",
+    "now_us",
+    "open_store",
+    "open_url",
+]
+
+
+async def open_url(url: str) -> SqlStore:
+    """Open the store at `url` (secret references in it resolved), migrated to the latest schema."""
+    resolved = secretref.resolve(url) if secretref.has_reference(url) else url
+    engine = create_engine(resolved)
+    try:
+        await migrate(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        await engine.dispose()
+        detail = secretref.REDACTOR(str(exc).splitlines()[0] if str(exc) else "")
+        raise StoreError(f"the store cannot be opened ({type(exc).__name__}: {detail})") from exc
+    return SqlStore(engine, url)
+
+
+async def open_store(config: Config) -> SqlStore:
+    return await open_url(config.store_url())

@@ -1,0 +1,139 @@
+"""The Store seam: what the rest of Ostiary may ask of persistence, without seeing SQL.
+
+Rows cross this seam as small frozen dataclasses. The audit chain's cryptography stays with the
+caller (a `Sealer`), so the store only guarantees ordering and atomicity: one batch, one
+transaction, under the chain's head lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+JSON = dict[str, Any]
+
+
+class StoreError(Exception):
+    """The store cannot be reached or refused an operation; callers fail closed on it."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    chain: str
+    seq: int
+    ts_us: int
+    hash: str
+    prev: str
+    # The canonical JSON the hash commits to; search columns are copies of fields in it.
+    body: str
+    principal: str | None = None
+    server: str | None = None
+    target: str | None = None
+    method: str = ""
+    action: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    chain: str
+    # "periodic": the record `seq` has hash `hash`. "retention": the log now starts at `seq`, whose
+    # predecessor (deleted) had hash `hash`.
+    kind: str
+    seq: int
+    hash: str
+    ts_us: int
+    key_id: str
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    principal: str | None = None
+    server: str | None = None
+    target: str | None = None
+    action: str | None = None
+    code: str | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    tenant: str
+    server: str
+    kind: str  # tool, prompt, template
+    name: str
+    # The approved fingerprint and document; None when the definition was never approved.
+    fingerprint: str | None
+    document: str | None
+    status: str  # trusted, quarantined
+    pending_fingerprint: str | None = None
+    pending_document: str | None = None
+    first_seen_us: int = 0
+    updated_us: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryServer:
+    server: str
+    info: JSON
+    updated_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryItem:
+    server: str
+    kind: str
+    name: str
+    definition: JSON
+    risk: str
+    updated_us: int
+
+
+class Sealer(Protocol):
+    """The audit log's cryptography, called by the store inside the append transaction."""
+
+    def seal(self, seq: int, prev: str, body: JSON) -> tuple[str, str]:
+        """Return (canonical text, hash) of the record `body` placed at `seq` after `prev`."""
+
+    def checkpoint(self, chain: str, kind: str, seq: int, hash: str, ts_us: int) -> Checkpoint:
+        """A signed checkpoint over those fields."""
+
+    def checkpoint_due(self, records_since: int, seconds_since: float) -> bool:
+        """Whether the head should be checkpointed now."""
+
+
+class Store(Protocol):
+    url: str
+
+    async def close(self) -> None: ...
+
+    async def append_audit(self, chain: str, bodies: Sequence[JSON], sealer: Sealer) -> list[AuditRow]:
+        """Append records in order in one transaction; returns them once durable."""
+
+    async def checkpoint_head(self, chain: str, sealer: Sealer) -> Checkpoint | None:
+        """Checkpoint the head now (at shutdown) unless it already is."""
+
+    async def audit_head(self, chain: str) -> tuple[int, str] | None:
+        """The chain head's (seq, hash), as the appenders last left it."""
+
+    def audit_rows(self, chain: str, query: AuditQuery | None = None) -> AsyncIterator[AuditRow]:
+        """Records in sequence order, streamed."""
+
+    async def checkpoints(self, chain: str) -> list[Checkpoint]: ...
+
+    async def prune_audit(self, chain: str, before_us: int, sealer: Sealer) -> int:
+        """Delete the records older than `before_us`, anchoring the new start; returns the count."""
+
+    async def load_pins(self, tenant: str, server: str | None = None) -> list[Pin]: ...
+
+    async def save_pin(self, pin: Pin) -> None: ...
+
+    async def record_server(self, server: str, info: JSON) -> None: ...
+
+    async def record_items(self, items: Sequence[InventoryItem]) -> None: ...
+
+    async def inventory(self) -> tuple[list[InventoryServer], list[InventoryItem]]: ...

@@ -1,0 +1,37 @@
+"""Real pipeline decisions for audit tests: a Pipeline with the audit log as its observer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ostiary import messages
+from ostiary.audit import AuditLog, HmacSealer
+from ostiary.identity import Principal
+from ostiary.pipeline import Decision, Exchange, Hook, Pipeline
+from ostiary.store import Store
+
+KEY = b"test-chain-key-0123456789abcdef"
+
+
+def sealer(every: int = 1000) -> HmacSealer:
+    return HmacSealer(KEY, every_records=every, every_seconds=3600)
+
+
+async def call(
+    pipeline: Pipeline,
+    n: int,
+    user: str = "alice",
+    tool: str = "echo",
+    arguments: dict[str, Any] | None = None,
+) -> Decision:
+    """One tools/call request through the pipeline, as the session would run it."""
+    who = Principal(subject=user)
+    exchange = Exchange(who, session_id=f"s-{user}", method="tools/call", server="srv", target=tool)
+    message = messages.request(n, "tools/call", {"name": tool, "arguments": arguments or {"n": n}})
+    return await pipeline.run(Hook.CLIENT_REQUEST, message, exchange)
+
+
+async def started_log(store: Store, every: int = 1000) -> tuple[AuditLog, Pipeline]:
+    log = AuditLog(store, sealer(every))
+    await log.start()
+    return log, Pipeline(observers=[log])
