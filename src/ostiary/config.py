@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -67,7 +67,9 @@ class ServerConfig(_Model):
             if not re.match(r"^https?://", self.url):
                 raise ValueError("url must start with http:// or https://")
         if self.prefix is not None and not PREFIX.match(self.prefix):
-            raise ValueError("prefix must be up to 31 letters, digits or '-', starting with a letter or digit")
+            raise ValueError(
+                "prefix must be up to 31 letters, digits or '-', starting with a letter or digit"
+            )
         return self
 
     @property
@@ -129,12 +131,12 @@ class Config(_Model):
     # Store URL (sqlite+aiosqlite:///… or postgresql+asyncpg://…); OSTIARY_STORE overrides it.
     store: str | None = None
     # Sections owned by later subsystems; validated by them.
-    policy: Annotated[dict[str, Any], Field(default_factory=dict)]
-    audit: Annotated[dict[str, Any], Field(default_factory=dict)]
-    auth: Annotated[dict[str, Any], Field(default_factory=dict)]
-    pinning: Annotated[dict[str, Any], Field(default_factory=dict)]
-    detectors: Annotated[dict[str, Any], Field(default_factory=dict)]
-    approvals: Annotated[dict[str, Any], Field(default_factory=dict)]
+    policy: dict[str, Any] = Field(default_factory=dict)
+    audit: dict[str, Any] = Field(default_factory=dict)
+    auth: dict[str, Any] = Field(default_factory=dict)
+    pinning: dict[str, Any] = Field(default_factory=dict)
+    detectors: dict[str, Any] = Field(default_factory=dict)
+    approvals: dict[str, Any] = Field(default_factory=dict)
     # Where relative paths in this config are resolved from; set by the loader.
     base_dir: str = "."
 
@@ -144,7 +146,7 @@ class Config(_Model):
         for name in servers:
             if not SERVER_NAME.match(name):
                 raise ValueError(
-                    f"server name {name!r} must be up to 31 letters, digits or '-', starting with a letter or digit"
+                    f"server name {name!r}: up to 31 letters, digits or '-', starting with a letter or digit"
                 )
         return servers
 
@@ -274,7 +276,9 @@ def parse(text: str, source: str = "<config>", base_dir: str = ".") -> Config:
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{source}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
         lines: dict[tuple[str | int, ...], int] = {}
-        if isinstance(data, dict) and ("mcpServers" in data or ("servers" in data and "inspections" not in data)):
+        if isinstance(data, dict) and (
+            "mcpServers" in data or ("servers" in data and "inspections" not in data)
+        ):
             data = _from_mcp_servers(data)
     else:
         data, lines = _parse_yaml(text, source)

@@ -30,14 +30,17 @@ class Kind(enum.Enum):
 class ProtocolError(Exception):
     """A message that cannot be processed; becomes a JSON-RPC error to the sender."""
 
-    def __init__(self, code: int, message: str, request_id: RequestId | None = None) -> None:
+    def __init__(
+        self, code: int, message: str, request_id: RequestId | None = None, data: Any = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.request_id = request_id
+        self.data = data
 
     def to_message(self) -> Message:
-        return error(self.request_id, self.code, self.message)
+        return error(self.request_id, self.code, self.message, self.data)
 
 
 @dataclass(slots=True)
@@ -125,9 +128,13 @@ def classify(obj: object) -> Message:
         raise ProtocolError(methods.INVALID_REQUEST, 'Invalid Request: "jsonrpc" must be "2.0"', reply_id)
     if "method" in obj:
         if not isinstance(obj["method"], str) or not obj["method"]:
-            raise ProtocolError(methods.INVALID_REQUEST, 'Invalid Request: "method" must be a string', reply_id)
+            raise ProtocolError(
+                methods.INVALID_REQUEST, 'Invalid Request: "method" must be a string', reply_id
+            )
         if "params" in obj and not isinstance(obj["params"], dict):
-            raise ProtocolError(methods.INVALID_REQUEST, 'Invalid Request: "params" must be an object', reply_id)
+            raise ProtocolError(
+                methods.INVALID_REQUEST, 'Invalid Request: "params" must be an object', reply_id
+            )
         if "id" not in obj:
             return Message(obj, Kind.NOTIFICATION)
         if not _valid_id(raw_id):
@@ -135,16 +142,24 @@ def classify(obj: object) -> Message:
         return Message(obj, Kind.REQUEST)
     has_result, has_error = "result" in obj, "error" in obj
     if has_result == has_error:
-        raise ProtocolError(methods.INVALID_REQUEST, "Invalid Request: neither a request nor a response", reply_id)
+        raise ProtocolError(
+            methods.INVALID_REQUEST, "Invalid Request: neither a request nor a response", reply_id
+        )
     if has_error:
         err = obj["error"]
-        if not isinstance(err, dict) or not isinstance(err.get("code"), int) or not isinstance(err.get("message"), str):
+        if (
+            not isinstance(err, dict)
+            or not isinstance(err.get("code"), int)
+            or not isinstance(err.get("message"), str)
+        ):
             raise ProtocolError(methods.INVALID_REQUEST, "Invalid Request: malformed error object", reply_id)
         if raw_id is not None and not _valid_id(raw_id):
             raise ProtocolError(methods.INVALID_REQUEST, 'Invalid Request: "id" must be a string or integer')
         return Message(obj, Kind.ERROR)
     if not _valid_id(raw_id):
-        raise ProtocolError(methods.INVALID_REQUEST, 'Invalid Request: a result needs a string or integer "id"')
+        raise ProtocolError(
+            methods.INVALID_REQUEST, 'Invalid Request: a result needs a string or integer "id"'
+        )
     return Message(obj, Kind.RESULT)
 
 
@@ -163,7 +178,9 @@ def parse(data: bytes | str) -> Message:
     """Decode and validate exactly one message (batches are handled by the caller)."""
     obj = loads(data)
     if isinstance(obj, list):
-        raise ProtocolError(methods.INVALID_REQUEST, "Invalid Request: batches are not supported at this version")
+        raise ProtocolError(
+            methods.INVALID_REQUEST, "Invalid Request: batches are not supported at this version"
+        )
     return classify(obj)
 
 

@@ -7,7 +7,9 @@ import importlib
 import typer
 
 # Sub-applications, each a module exporting `app: typer.Typer`, mounted under this name.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "audit": "ostiary.cli.audit",
+}
 
 # Single commands, each a module exporting `command(...)`, registered under this name.
 COMMANDS: dict[str, str] = {

@@ -74,7 +74,8 @@ class Pipeline:
             found = tuple(
                 s
                 for s in self.stages
-                if s.inspection.implements(hook) and (s.inspection.methods is None or method in s.inspection.methods)
+                if s.inspection.implements(hook)
+                and (s.inspection.methods is None or method in s.inspection.methods)
             )
             self._cache[key] = found
         return found

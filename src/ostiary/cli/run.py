@@ -1,0 +1,70 @@
+"""`ostiary run`: serve one host over stdio. Parsed without Typer so a host's launch stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from ostiary.config import ConfigError
+
+DEFAULT_CONFIG_ENV = "OSTIARY_CONFIG"
+
+
+def setup_logging(level: str) -> None:
+    """Logs go to stderr: stdout belongs to the protocol. Every record passes the secret redactor."""
+    from ostiary.secretref import RedactingFilter  # noqa: PLC0415
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ostiary run", description="Serve one MCP host over stdio.")
+    p.add_argument(
+        "--config", "-c", default=os.environ.get(DEFAULT_CONFIG_ENV), help="YAML or mcpServers JSON"
+    )
+    p.add_argument("--log-level", default=os.environ.get("OSTIARY_LOG_LEVEL", "info"))
+    return p
+
+
+async def _serve(config_path: str | None) -> None:
+    from ostiary import config as config_module  # noqa: PLC0415
+    from ostiary.client_side.stdio import serve_stdio  # noqa: PLC0415
+    from ostiary.gateway import Gateway  # noqa: PLC0415
+    from ostiary.identity import Principal, local_user  # noqa: PLC0415
+
+    cfg = config_module.load(config_path) if config_path else config_module.Config()
+    principal = local_user()
+    if cfg.identity.subject:
+        principal = Principal(cfg.identity.subject, frozenset(cfg.identity.groups), method="config")
+    gateway = Gateway(cfg)
+    await gateway.start()
+    try:
+        await serve_stdio(gateway, principal)
+    finally:
+        await gateway.close()
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        asyncio.run(_serve(args.config))
+    except ConfigError as exc:
+        print(f"ostiary: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def command() -> None:
+    """Serve one MCP host over stdio (what a desktop host launches). Use `ostiary run --help`."""
+    raise SystemExit(main(sys.argv[2:]))

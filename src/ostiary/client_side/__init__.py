@@ -1,0 +1,1 @@
+"""The client side: where hosts connect (stdio for one host, Streamable HTTP for many)."""

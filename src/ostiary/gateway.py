@@ -1,0 +1,104 @@
+"""The composition root: configuration in, a running gateway out.
+
+Everything is built here and injected; no module keeps global state. Fronts (`client_side/`) ask
+the gateway for sessions; sessions ask it for transports to servers.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ostiary import secretref
+from ostiary.config import Config, ServerConfig
+from ostiary.identity import Principal
+from ostiary.inspections import build_stages
+from ostiary.pipeline import Observer, Pipeline
+from ostiary.pipeline.observer import Approver
+from ostiary.session import ClientChannel, ClientSession, GatewayContext
+from ostiary.transports.base import Transport, TransportClosed
+from ostiary.transports.stdio import ProcessTransport
+
+log = logging.getLogger("ostiary.gateway")
+
+
+class _Unreachable:
+    """A transport for a server whose configuration cannot be used now (e.g. a missing secret)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    async def start(self) -> None:
+        raise TransportClosed(self.reason)
+
+    async def send(self, message: object) -> None:
+        raise TransportClosed(self.reason)
+
+    async def receive(self) -> object:
+        raise TransportClosed(self.reason)
+
+    async def close(self) -> None:
+        return None
+
+
+class Gateway:
+    def __init__(
+        self,
+        config: Config,
+        observers: list[Observer] | None = None,
+        approver: Approver | None = None,
+    ) -> None:
+        self.config = config
+        self.pipeline = Pipeline(build_stages(config), observers, approver)
+        self.context = GatewayContext(config, self.pipeline, self.transport_for)
+        self.sessions: dict[str, ClientSession] = {}
+
+    async def start(self) -> None:
+        await self.pipeline.start()
+
+    async def close(self) -> None:
+        for session in list(self.sessions.values()):
+            await session.close()
+        self.sessions.clear()
+        await self.pipeline.close()
+
+    def open_session(self, principal: Principal, channel: ClientChannel, session_id: str) -> ClientSession:
+        session = ClientSession(self.context, principal, channel, session_id)
+        self.sessions[session_id] = session
+        return session
+
+    async def end_session(self, session_id: str) -> None:
+        session = self.sessions.pop(session_id, None)
+        if session is not None:
+            await session.close()
+
+    def transport_for(self, name: str, server: ServerConfig, principal: Principal) -> Transport:
+        """A fresh transport to one server, with its secrets resolved only now."""
+        limit = self.config.limits.max_message_bytes
+        try:
+            if server.kind == "stdio":
+                assert server.command is not None
+                cwd = server.cwd
+                if cwd is not None:
+                    cwd = str(Path(self.config.base_dir, cwd).expanduser())
+                return ProcessTransport(
+                    name,
+                    secretref.resolve(server.command),
+                    [secretref.resolve(a) for a in server.args],
+                    {k: secretref.resolve(v) for k, v in server.env.items()},
+                    cwd,
+                    limit,
+                )
+            assert server.url is not None
+            headers = {k: secretref.resolve(v) for k, v in server.headers.items()}
+            url = secretref.resolve(server.url)
+            if server.kind == "sse":
+                from ostiary.transports.sse_client import SseTransport  # noqa: PLC0415
+
+                return SseTransport(url, headers, server.timeout, limit)
+            from ostiary.transports.http_client import StreamableHttpTransport  # noqa: PLC0415
+
+            return StreamableHttpTransport(url, headers, server.timeout, limit)
+        except secretref.SecretError as exc:
+            log.error("server %s: %s", name, exc)
+            return _Unreachable(f"configuration: {exc}")  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""The server side: one connection per MCP server behind the gateway."""

@@ -1,0 +1,221 @@
+"""stdio transports: our own stdin/stdout (the front a desktop host launches), and a child process
+(an MCP server we launch and supervise).
+
+A child runs in its own process group with a parent-death signal, so neither a crash of the child
+nor a SIGKILL of the gateway leaves an orphan behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+
+from ostiary.messages import Message, ProtocolError, dumps, parse
+from ostiary.secretref import REDACTOR
+from ostiary.transports.base import TransportClosed
+from ostiary.transports.framing import Oversize, encode, read_line
+
+log = logging.getLogger("ostiary.transport")
+
+# What a child inherits from the gateway's environment besides its configured `env`: enough to run,
+# never the gateway's own credentials. Mirrors the MCP SDKs' default environment.
+INHERITED_ENV = (
+    "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ",
+    "SYSTEMROOT", "APPDATA", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR",
+)  # fmt: skip
+STDERR_LINE_LIMIT = 64 * 1024
+GRACE_SECONDS = 2.0
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def child_environment(configured: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in INHERITED_ENV}
+    env.update(configured)
+    return env
+
+
+class ProcessTransport:
+    """A stdio MCP server: spawned on start, one JSON-RPC message per line on its stdin/stdout."""
+
+    def __init__(
+        self,
+        name: str,
+        command: str,
+        args: list[str],
+        env: dict[str, str],
+        cwd: str | None,
+        max_message_bytes: int,
+    ) -> None:
+        self.name = name
+        self.command = command
+        self.args = args
+        self.env = env
+        self.cwd = cwd
+        self.max_message_bytes = max_message_bytes
+        self.process: asyncio.subprocess.Process | None = None
+        self._stderr_task: asyncio.Task[None] | None = None
+        self._server_log = logging.getLogger(f"ostiary.server.{name}")
+
+    async def start(self) -> None:
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                self.command,
+                *self.args,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=child_environment(self.env),
+                cwd=self.cwd,
+                limit=self.max_message_bytes,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
+        except OSError as exc:
+            raise TransportClosed(f"cannot start {self.command!r}: {exc.strerror}") from None
+        self._stderr_task = asyncio.create_task(self._pump_stderr(), name=f"stderr:{self.name}")
+
+    async def _pump_stderr(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        stream = self.process.stderr
+        while True:
+            try:
+                line = await stream.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                if exc.partial:
+                    self._log_stderr(exc.partial)
+                return
+            except asyncio.LimitOverrunError as exc:
+                line = await stream.readexactly(exc.consumed)
+            except Exception:  # the pipe closed under us
+                return
+            self._log_stderr(line)
+
+    def _log_stderr(self, line: bytes) -> None:
+        text = line[:STDERR_LINE_LIMIT].decode("utf-8", "replace").rstrip()
+        if text:
+            self._server_log.info("%s", REDACTOR(text))
+
+    async def send(self, message: Message) -> None:
+        process = self.process
+        if process is None or process.stdin is None or process.returncode is not None:
+            raise TransportClosed("server process is not running")
+        try:
+            process.stdin.write(encode(dumps(message)))
+            await process.stdin.drain()
+        except (ConnectionError, RuntimeError) as exc:
+            raise TransportClosed(f"server stdin closed ({type(exc).__name__})") from None
+
+    async def receive(self) -> Message:
+        assert self.process is not None and self.process.stdout is not None
+        stdout = self.process.stdout
+        while True:
+            try:
+                line = await read_line(stdout)
+            except Oversize as exc:
+                log.warning(
+                    "server %s sent a message of %d bytes, over the limit; dropped", self.name, exc.size
+                )
+                continue
+            except (ConnectionError, asyncio.IncompleteReadError):
+                line = None
+            if line is None:
+                code = await self._exit_code()
+                raise TransportClosed(f"server process exited (code {code})")
+            if not line.strip():
+                continue
+            try:
+                return parse(line)
+            except ProtocolError as exc:
+                log.warning(
+                    "server %s wrote a line that is not JSON-RPC (%s); dropped", self.name, exc.message
+                )
+
+    async def _exit_code(self) -> int | None:
+        if self.process is None:
+            return None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(GRACE_SECONDS):
+                return await self.process.wait()
+        return self.process.returncode
+
+    async def close(self) -> None:
+        process = self.process
+        if process is None:
+            return
+        if process.returncode is None:
+            if process.stdin is not None:
+                with contextlib.suppress(Exception):
+                    process.stdin.close()
+            for sig in (None, signal.SIGTERM, signal.SIGKILL):
+                if sig is not None:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(process.pid, sig)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(GRACE_SECONDS):
+                        await process.wait()
+                        break
+        # The group may still hold grandchildren (e.g. `npx` -> node); end them too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        if self._stderr_task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                async with asyncio.timeout(GRACE_SECONDS):
+                    await self._stderr_task
+            self._stderr_task.cancel()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+
+class PipeTransport:
+    """Our own stdin/stdout, as the stdio front: the host that launched us is the peer."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open_std(cls, max_message_bytes: int) -> PipeTransport:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=max_message_bytes)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+        transport, protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, sys.stdout.buffer
+        )
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        return cls(reader, writer)
+
+    async def start(self) -> None:
+        return None
+
+    async def send(self, message: Message) -> None:
+        try:
+            self.writer.write(encode(dumps(message)))
+            await self.writer.drain()
+        except (ConnectionError, RuntimeError) as exc:
+            raise TransportClosed(f"client went away ({type(exc).__name__})") from None
+
+    async def read_raw(self) -> bytes | None:
+        """The next non-empty line, or None at EOF. Raises Oversize. Parsing is the session's."""
+        while True:
+            try:
+                line = await read_line(self.reader)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                return None
+            if line is None or line.strip():
+                return line
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.writer.close()
