@@ -1,0 +1,104 @@
+"""`ostiary detect {injection|poisoning|secrets}`: run one detector over JSON Lines on stdin.
+
+Each input line is an object with an `id` and the content fields (`text` for injection and
+secrets; `name`, `description`, `input_schema` for poisoning); each output line is
+`{"id", "flagged", "score", "findings"}`. A line that cannot be read produces an `error` line for
+its id (or line number) and the run goes on. Findings carry rule, field path and span, never the
+matched text, so the output is safe to share.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import orjson
+import typer
+
+app = typer.Typer(help="Run a content detector over JSON Lines on stdin; one JSON line out per input.")
+
+Scan = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class InputError(ValueError):
+    """A line that is not a usable input object; reported for that line only."""
+
+
+def _text(item: dict[str, Any]) -> str:
+    text = item.get("text")
+    if not isinstance(text, str):
+        raise InputError('"text" must be a string')
+    return text
+
+
+def run(scan: Scan, source: TextIO, sink: TextIO) -> int:
+    """Process every line; return how many lines were errors."""
+    errors = 0
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        ident: Any = number
+        try:
+            item = orjson.loads(line)
+            if not isinstance(item, dict):
+                raise InputError("each line must be a JSON object")
+            ident = item.get("id", number)
+            out = {"id": ident, **scan(item)}
+        except (orjson.JSONDecodeError, InputError) as exc:
+            errors += 1
+            reason = "not valid JSON" if isinstance(exc, orjson.JSONDecodeError) else str(exc)
+            out = {"id": ident, "error": reason}
+        sink.write(orjson.dumps(out).decode() + "\n")
+    sink.flush()
+    return errors
+
+
+@app.command()
+def injection(
+    threshold: float = typer.Option(0.5, help="Score at or above which an input is flagged."),
+) -> None:
+    """Prompt injection in `text`."""
+    from ostiary.detection.injection import InjectionDetector, InjectionOptions  # noqa: PLC0415
+
+    detector = InjectionDetector(InjectionOptions(threshold=threshold))
+    run(lambda item: detector.scan(_text(item), "/text").to_dict(), sys.stdin, sys.stdout)
+
+
+@app.command()
+def poisoning(
+    threshold: float = typer.Option(0.5, help="Score at or above which an input is flagged."),
+) -> None:
+    """Poisoned tool definitions: `name`, `description`, `input_schema`."""
+    from ostiary.detection.poisoning import PoisoningDetector, PoisoningOptions  # noqa: PLC0415
+
+    detector = PoisoningDetector(PoisoningOptions(threshold=threshold))
+
+    def scan(item: dict[str, Any]) -> dict[str, Any]:
+        definition: dict[str, Any] = {}
+        for source, target in (
+            ("name", "name"),
+            ("description", "description"),
+            ("input_schema", "inputSchema"),
+        ):
+            if source in item:
+                definition[target] = item[source]
+        if not definition:
+            raise InputError('expected "name", "description" or "input_schema"')
+        return detector.scan_definition(definition).to_dict()
+
+    run(scan, sys.stdin, sys.stdout)
+
+
+@app.command()
+def secrets(
+    kinds: str = typer.Option("secret,pii", help="Comma-separated: secret, pii."),
+) -> None:
+    """Credentials and personal data in `text`."""
+    from ostiary.detection.secrets import SecretsDetector, SecretsOptions  # noqa: PLC0415
+
+    chosen = frozenset(k.strip() for k in kinds.split(",") if k.strip())
+    if not chosen or not chosen <= {"secret", "pii"}:
+        raise typer.BadParameter("kinds must be secret, pii or both")
+    detector = SecretsDetector(SecretsOptions(kinds=chosen))
+    run(lambda item: detector.scan(_text(item), "/text").to_dict(), sys.stdin, sys.stdout)

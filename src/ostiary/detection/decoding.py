@@ -1,0 +1,134 @@
+"""Encoded segments (base64, hex, URL and HTML escapes) decoded so rules can read inside them.
+
+An instruction or a key wrapped in base64 is still read by a model or a program downstream. Each
+candidate segment is decoded only if it yields mostly printable text, and the work is bounded:
+at most `max_segments` per string, `max_segment` characters each, `max_total` decoded in all.
+Binary payloads such as base64 images fail the printable check on their first bytes and cost
+almost nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import urllib.parse
+from dataclasses import dataclass
+
+import re2
+
+_CANDIDATES = re2.compile(
+    r"(?P<b64>[A-Za-z0-9+/_-]{20,}={0,2})"
+    r"|(?P<hex>(?:\\x[0-9A-Fa-f]{2}){8,}|(?:[0-9A-Fa-f]{2}){12,})"
+    r"|(?P<url>(?:[^\s%]{0,24}%[0-9A-Fa-f]{2}){2,}[^\s%]{0,24})"
+    r"|(?P<entity>(?:&#[xX]?[0-9A-Fa-f]{1,6};){4,})"
+    r"|(?P<uesc>(?:\\u[0-9A-Fa-f]{4}){4,})"
+)
+_PROBE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    start: int
+    end: int
+    encoding: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_segments: int = 64
+    max_segment: int = 64 * 1024
+    max_total: int = 256 * 1024
+    min_text: int = 12
+
+
+def segments(text: str, limits: Limits | None = None) -> list[Decoded]:
+    limits = limits or Limits()
+    found: list[Decoded] = []
+    total = 0
+    tried = 0
+    for match in _CANDIDATES.finditer(text):
+        start, end = match.span()
+        if end - start > limits.max_segment:
+            continue
+        tried += 1
+        if tried > limits.max_segments * 4:
+            break
+        kind = next((k for k, v in match.groupdict().items() if v is not None), "")
+        decoded = _decode(kind, match.group(0))
+        if decoded is None or len(decoded) < limits.min_text or not printable(decoded):
+            continue
+        total += len(decoded)
+        if total > limits.max_total:
+            break
+        found.append(Decoded(start, end, kind, decoded))
+        if len(found) >= limits.max_segments:
+            break
+    return found
+
+
+def printable(text: str) -> bool:
+    """Mostly letters, digits, punctuation and spaces, with at least a few letters."""
+    if not text:
+        return False
+    good = sum(1 for c in text if c.isprintable() or c in "\n\r\t")
+    letters = sum(1 for c in text if c.isalpha())
+    return good >= 0.95 * len(text) and letters >= 0.4 * len(text)
+
+
+def _decode(kind: str, segment: str) -> str | None:
+    if kind == "b64":
+        return _base64(segment)
+    if kind == "hex":
+        raw = segment.replace("\\x", "")
+        if len(raw) % 2:
+            return None
+        return _utf8(binascii.unhexlify(raw[:_PROBE])) and _utf8(binascii.unhexlify(raw))
+    if kind == "url":
+        decoded = urllib.parse.unquote(segment, errors="strict") if "%" in segment else None
+        return decoded if decoded != segment else None
+    if kind == "entity":
+        return html.unescape(segment)
+    if kind == "uesc":
+        try:
+            return segment.encode("ascii").decode("unicode_escape")
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def _base64(segment: str) -> str | None:
+    body = segment.rstrip("=")
+    # A plain identifier or word run has no digits and no case mix: not worth decoding.
+    if body.isalpha() and (body.islower() or body.isupper()):
+        return None
+    alphabet = "-_" if ("-" in body or "_" in body) else "+/"
+    probe = body[: _PROBE - _PROBE % 4]
+    if _utf8(_b64(probe, alphabet)) is None:
+        return None
+    return _utf8(_b64(body, alphabet))
+
+
+def _b64(body: str, alphabet: str) -> bytes:
+    padded = body + "=" * (-len(body) % 4)
+    try:
+        if alphabet == "-_":
+            return base64.urlsafe_b64decode(padded)
+        return base64.b64decode(padded, validate=False)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _utf8(data: bytes) -> str | None:
+    if not data:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        # The probe may cut a multi-byte character; accept a cut at the very end only.
+        try:
+            text = data[:-3].decode("utf-8") if len(data) > 3 else ""
+        except UnicodeDecodeError:
+            return None
+    return text if printable(text[:_PROBE]) else None

@@ -1,0 +1,216 @@
+"""Indirect prompt injection: instructions for the model hidden in data flowing to it.
+
+Tool results, resource contents, prompt messages and sampling requests are data; text in them
+that addresses the assistant, spoofs a role or chat template, overrides earlier instructions,
+asks for a tool call or an exfiltration, or hides itself (invisible Unicode, lookalikes,
+encodings) is the mark of an injection. Each rule has a weight; the score is their noisy-OR,
+so one strong signal or several weak ones cross the threshold. The fields of one message are
+scanned as one text joined by newlines, so an instruction split across fields is still read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ostiary.detection import unicode
+from ostiary.detection.findings import Finding, Report, score_findings
+from ostiary.detection.ruleset import Rule, RuleSet
+from ostiary.detection.textscan import LayerWeights, TextScanner, scan_fields
+
+KIND = "injection"
+
+_AI = (
+    r"(?:ai|a\.i\.|assistants?|models?|llms?|language\s+models?|agents?|chatbots?|bots?|claude|gpt|chatgpt"
+    r"|copilot|gemini)"
+)
+_PRIOR = r"(?:previous|prior|above|earlier|preceding|former|original|existing|system|initial|old|all)"
+_ORDERS = (
+    r"(?:instructions?|prompts?|directions?|directives?|rules|guidelines|context|commands?|messages?"
+    r"|guidance|constraints|programming|orders)"
+)
+_USER = r"(?:user|human|operator|owner|person|customer)"
+_VALUABLES = (
+    r"(?:contents?|data|files?|conversation|chat|history|context|passwords?|credentials?|keys?|tokens?"
+    r"|secrets?|api\s+keys?|emails?|messages?|documents?|results?|system\s+prompt|everything|all\s+of\s+it)"
+)
+
+
+def rules() -> list[Rule]:
+    """The injection rules; poisoning reuses them for definitions."""
+    return [
+        Rule(
+            "injection.override",
+            rf"(?i)\b(?:ignore|disregard|forget|override|bypass|abandon|discard|drop)\s+(?:(?:all|any|the|your|my|these|those|of|every)\s+)*{_PRIOR}\s+{_ORDERS}",
+            0.85,
+        ),
+        Rule(
+            "injection.override",
+            rf"(?i)\b(?:do\s+not|don't|stop)\s+(?:follow(?:ing)?|obey(?:ing)?)\s+(?:the\s+|your\s+|any\s+)?{_PRIOR}\s+{_ORDERS}",
+            0.85,
+        ),
+        Rule(
+            "injection.new_instructions",
+            r"(?i)\b(?:new|updated|real|actual|true|revised|additional|secret|hidden|override|priority)\s+"
+            r"(?:system\s+)?(?:instructions?|directives?|orders|task|objective|goal)\s*(?::|for\s+(?:the\s+)?"
+            + _AI
+            + r"\b|from\s+(?:the\s+)?(?:system|admin|developer|user))",
+            0.7,
+        ),
+        Rule(
+            "injection.new_instructions",
+            r"(?i)\byour\s+(?:new|real|actual|true|only|next|updated)\s+(?:task|instructions?|goal|objective|job|mission|purpose)\s+(?:is|are|will\s+be)\b",
+            0.75,
+        ),
+        Rule(
+            "injection.persona",
+            r"(?i)\b(?:from\s+now\s+on|henceforth|starting\s+now|for\s+the\s+rest\s+of\s+(?:this|the)\s+conversation)\b[^.\n]{0,40}\b(?:you\s+(?:are|will|must|shall|should)|act\s+as|respond|reply|answer|behave)",
+            0.6,
+        ),
+        Rule(
+            "injection.persona",
+            r"(?i)\byou\s+are\s+(?:now|no\s+longer)\s+(?:an?\s+|the\s+|in\s+|my\s+)?(?:unrestricted|jailbroken|dan\b|developer\s+mode|evil|free|different|new|bound|limited|required|restricted)",
+            0.75,
+        ),
+        Rule(
+            "injection.persona",
+            r"(?i)\b(?:developer|dan|god|jailbreak|unrestricted)\s+mode\s+(?:enabled|activated|on)\b",
+            0.75,
+        ),
+        Rule(
+            "injection.addressed",
+            r"(?i)\b(?:attention|note|message|instructions?|notice|reminder|memo|important|directive|warning|p\.?s\.?)\s*:?\s*(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?(?:ai|a\.i\.|assistant|model|llm|language\s+model|agent|chatbot|bot|claude|gpt|chatgpt|copilot|gemini)s?\b",
+            0.6,
+        ),
+        Rule(
+            "injection.addressed",
+            r"(?i)\bif\s+you\s+are\s+(?:an?\s+)?(?:ai|llm|large\s+language\s+model|language\s+model|assistant|ai\s+assistant|agent|ai\s+agent|automated\s+(?:system|agent|assistant)|bot|chatbot)\b",
+            0.65,
+        ),
+        Rule(
+            "injection.addressed",
+            r"(?i)\b(?:ai|llm|automated)\s+(?:assistants?|agents?|models?|systems?)\s+(?:reading|processing|summari[sz]ing|parsing|that\s+(?:read|process))\s+(?:this|these)\b",
+            0.65,
+        ),
+        Rule(
+            "injection.addressed",
+            r"(?i)\b(?:dear|hey|hi|hello|attention)\s*,?\s+(?:ai|assistant|ai\s+assistant|llm|agent|ai\s+agent|model|chatbot)\b",
+            0.5,
+        ),
+        Rule(
+            "injection.imperative",
+            r"(?i)\b(?:you|the\s+assistant|the\s+ai|the\s+model|the\s+agent)\s+(?:must|should|shall|need\s+to|have\s+to|are\s+(?:required|instructed|ordered|expected)\s+to)\s+(?:now\s+|immediately\s+|also\s+|first\s+|instead\s+|secretly\s+|silently\s+)?(?:ignore|forget|call|invoke|execute|send|forward|email|transfer|reveal|print|output|say|respond|reply|delete|remove|visit|navigate|fetch|download|upload|post|grant|approve|disclose|share)\b",
+            0.3,
+        ),
+        Rule(
+            "injection.tool_trigger",
+            r"(?i)\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?[`'\"]?[A-Za-z_][\w.-]{1,60}[`'\"]?\s+(?:tool|function)\s+(?:with|passing|immediately|now|right\s+away)\b",
+            0.45,
+        ),
+        Rule(
+            "injection.tool_trigger",
+            r"(?i)<tool_call>|<function_calls?>|<invoke\s+name\s*=|\"tool_calls\"\s*:\s*\[|<\|tool_call\|>",
+            0.8,
+        ),
+        Rule(
+            "injection.exfiltrate",
+            rf"(?i)\b(?:send|forward|email|e-mail|post|upload|transmit|exfiltrate|leak|copy|share|paste)\s+(?:it|this|them|all|everything|(?:all\s+|the\s+|your\s+|his\s+|her\s+|their\s+)(?:entire\s+|full\s+|whole\s+|previous\s+|recent\s+|user'?s\s+)?{_VALUABLES})\b[^.\n]{{0,60}}\b(?:to|at|via)\s+(?:https?://|[\w.+-]+@[\w-]+\.|the\s+following\s+(?:address|url|email|endpoint)|this\s+(?:address|url|email|endpoint|server))",
+            0.5,
+        ),
+        Rule(
+            "injection.markdown_exfil",
+            r"!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,200}[?&][^)\s=]{1,40}=(?:\{|\$|%7B|<|\[)",
+            0.75,
+        ),
+        Rule(
+            "injection.markdown_exfil",
+            r"(?i)\b(?:append|add|include|encode|put|embed|insert)\s+[^.\n]{0,60}\b(?:to|in|into)\s+(?:the\s+|this\s+|an?\s+)?(?:url|link|query\s+string|image\s+(?:url|link|source))\b",
+            0.4,
+        ),
+        Rule(
+            "injection.conceal",
+            rf"(?i)\b(?:do\s+not|don't|dont|never|without)\s+(?:tell|telling|inform|informing|notify|notifying|mention|mentioning|alert|alerting|reveal|revealing|show|showing|let)\s+(?:this\s+|it\s+|anything\s+|that\s+)?(?:to\s+)?(?:the\s+|your\s+)?{_USER}\b",
+            0.5,
+        ),
+        Rule(
+            "injection.conceal",
+            rf"(?i)\b(?:hide|conceal|keep)\s+(?:this|it|these\s+\w+|the\s+\w+)\s+(?:from|secret\s+from|hidden\s+from)\s+(?:the\s+)?{_USER}\b|\bthe\s+{_USER}\s+(?:must|should|need|does)\s*(?:not|n't)\s+(?:know|see|find\s+out|be\s+(?:told|informed|aware))",
+            0.6,
+        ),
+        Rule(
+            "injection.role_token",
+            r"<\|(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text|eom_id)\|>|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>|\n\n(?:Human|Assistant):\s",
+            0.85,
+        ),
+        Rule(
+            "injection.role_tag",
+            r"(?i)</?(?:system|system_prompt|system-prompt|instructions?|important|admin|developer|assistant|tool_result|tool_output|function_results?|user_query|im_start)\s*>",
+            0.6,
+        ),
+        Rule(
+            "injection.role_tag",
+            r"(?i)\[\s*(?:system|admin|developer|assistant)(?:\s+(?:message|note|override|instructions?|prompt))?\s*\]\s*:?",
+            0.55,
+        ),
+        Rule(
+            "injection.role_header",
+            r"(?im)^[\t >#*]*(?:system|assistant|developer|admin)"
+            r"\s*(?:message|prompt|instructions?|override|note)\s*:",
+            0.55,
+        ),
+        Rule(
+            "injection.end_of_data",
+            r"(?i)\b(?:end\s+of\s+(?:the\s+)?(?:tool|function|search|api)\s+(?:output|result|response|call)s?|(?:tool|function)\s+(?:output|result|response)\s+(?:ends?|is\s+over|complete[sd]?)\s+here)\b",
+            0.6,
+        ),
+        Rule(
+            "injection.reveal",
+            r"(?i)\b(?:reveal|print|output|show|repeat|display|leak|dump|tell\s+me|write\s+out|disclose)\s+(?:your|the)\s+(?:full\s+|entire\s+|complete\s+|original\s+|hidden\s+|exact\s+)?(?:system\s+prompt|initial\s+(?:prompt|instructions)|instructions\s+(?:above|you\s+were\s+given)|hidden\s+instructions|developer\s+(?:message|prompt)|system\s+message)",
+            0.6,
+        ),
+        Rule(
+            "injection.priority_claim",
+            r"(?i)\b(?:this|these|the\s+following)\s+(?:instructions?|message|directives?|rules?|orders?)\s+(?:takes?|has|have|carr(?:y|ies))\s+(?:precedence|priority)|\b(?:highest|top|absolute|maximum)\s+priority\s+(?:instruction|task|order|directive)|\boverrides?\s+(?:all|any)\s+(?:other|previous|prior)\b",
+            0.6,
+        ),
+        Rule("injection.urgency", r"\b(?:IMPORTANT|URGENT|CRITICAL|ATTENTION|WARNING)\s*[:!]", 0.15),
+        Rule(
+            "injection.action_request",
+            r"(?i)\b(?:please\s+)?(?:immediately|now|first|also|secretly|silently|quietly)\s+(?:send|forward|email|transfer|delete|upload|post|share|wire|pay)\s+(?:the\s+|all\s+|my\s+|your\s+|a\s+|\$)?[^.\n]{0,40}\b(?:to|at)\s+(?:https?://|[\w.+-]+@[\w-]+\.|iban|account|wallet)",
+            0.5,
+        ),
+    ]
+
+
+_WEIGHTS = LayerWeights(
+    invisible={unicode.TAG: 0.9, unicode.VARIATION: 0.6, unicode.BIDI: 0.35, unicode.ZERO_WIDTH: 0.1},
+    mixed_script=0.25,
+    encoded=0.0,
+    obfuscated_hit=0.5,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionOptions:
+    threshold: float = 0.5
+
+
+class InjectionDetector:
+    """Scores text for instructions addressed to the model. Build once; `scan` is pure."""
+
+    def __init__(self, options: InjectionOptions | None = None, extra_rules: Iterable[Rule] = ()) -> None:
+        self.options = options or InjectionOptions()
+        self.scanner = TextScanner(KIND, RuleSet([*rules(), *extra_rules]), _WEIGHTS)
+
+    def scan(self, text: str, path: str = "") -> Report:
+        return self._report(self.scanner.scan(text, path))
+
+    def scan_fields(self, fields: Iterable[tuple[str, str]], truncated: bool = False) -> Report:
+        """Scan several fields as one text, so a phrase split across fields still matches."""
+        report = self._report(scan_fields(self.scanner, fields))
+        report.truncated = truncated
+        return report
+
+    def _report(self, findings: list[Finding]) -> Report:
+        score = score_findings(findings)
+        return Report(findings, score, score >= self.options.threshold)

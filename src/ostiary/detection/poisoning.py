@@ -1,0 +1,150 @@
+"""Tool-definition poisoning: instructions for the model hidden in what a server declares.
+
+A model reads every tool, prompt and resource definition and the server's instructions as
+trusted guidance. A poisoned definition tells it to read a credential first, pass data through a
+parameter, keep something from the user, change how another server's tools are used, or hides
+text in invisible Unicode, ANSI escapes, HTML comments or encodings. Every string of a
+definition (names, descriptions, nested property descriptions and names, enum values, defaults,
+titles) is scanned as one text, with the injection rules plus these definition-specific ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ostiary.detection import injection, unicode
+from ostiary.detection.findings import Report, score_findings
+from ostiary.detection.ruleset import Rule, RuleSet
+from ostiary.detection.textscan import LayerWeights, TextScanner, scan_fields
+from ostiary.detection.walker import Budget, Walk
+
+KIND = "poisoning"
+
+_SENSITIVE_FILES = (
+    r"(?i)(?:~|\$HOME|/home/[\w.-]+|/root|%USERPROFILE%|C:\\Users\\[\w.-]+)?[/\\]?\.ssh\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b"
+    r"|\.aws[/\\](?:credentials|config)\b|\.config[/\\]gcloud\b|application_default_credentials\.json"
+    r"|/etc/(?:passwd|shadow|sudoers)\b|\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials\b|\.gnupg\b"
+    r"|\.kube[/\\]config\b|\.docker[/\\]config\.json|\bwallet\.dat\b|\.bash_history\b|\.zsh_history\b"
+    r"|(?:^|[\s'\"`(/\\])\.env(?:\.local|\.production)?\b|claude_desktop_config\.json|\.cursor[/\\]mcp\.json"
+    r"|\bmcp\.json\b|\bkeychain\b|\.password-store\b|\bcookies\.sqlite\b|Login\s+Data\b"
+)
+_TOOLWORD = r"[`'\"]?(?P<target>[\w.-]{2,60})[`'\"]?"
+
+
+def _other_tool(value: str) -> bool:
+    """A shadowing rule must name another tool, not 'this tool' or 'the tool'."""
+    words = value.lower().split()
+    return not any(
+        w.strip("`'\"") in {"this", "the", "that", "a", "any", "each", "our"} for w in words[-3:-1]
+    )
+
+
+def rules() -> list[Rule]:
+    return [
+        Rule(
+            "poisoning.hidden_block",
+            r"(?i)<\s*(?:important|system|instructions?|secret|hidden|context|admin|assistant|critical|mandatory|note_to_ai|ai_note)\b[^>\n]{0,40}>",
+            0.85,
+        ),
+        Rule(
+            "poisoning.precondition",
+            r"(?i)\b(?:before|prior\s+to)\s+(?:using|calling|invoking|running|executing|you\s+use|you\s+call|any\s+use\s+of)\s+(?:this|the|any|these)\s+(?:tools?|functions?)\b[^.\n]{0,80}\b(?:read|open|pass|include|send|provide|retrieve|cat|load|fetch)\b",
+            0.45,
+        ),
+        Rule(
+            "poisoning.directive",
+            r"(?i)\b(?:you\s+must\s+(?:always\s+)?|always\s+(?:first\s+)?|be\s+sure\s+to\s+|make\s+sure\s+to\s+)(?:read|include|pass|send|attach|append|forward|copy|upload)\s+(?:the\s+|its\s+|their\s+|all\s+|your\s+|any\s+)?(?:contents?|files?|data|conversation|history|credentials?|keys?|tokens?|passwords?|secrets?|environment|messages?)",
+            0.45,
+        ),
+        Rule(
+            "poisoning.conceal",
+            r"(?i)\b(?:do\s+not|don't|dont|never|without)\s+(?:tell|telling|inform|informing|notify|notifying|mention|mentioning|alert|alerting|reveal|revealing|show|showing|let|letting|explain|explaining)\s+(?:this\s+|it\s+|anything\s+|that\s+|these\s+\w+\s+)?(?:to\s+)?(?:the\s+)?(?:user|human)s?\b",
+            0.75,
+        ),
+        Rule(
+            "poisoning.conceal",
+            r"(?i)\b(?:hide|conceal|keep)\s+(?:this|it|these\s+\w+|the\s+\w+)\s+(?:from|secret\s+from|hidden\s+from)\s+(?:the\s+)?users?\b|\bthe\s+user\s+(?:must|should|need|does)\s*(?:not|n't)\s+(?:know|see|notice|be\s+(?:told|informed|aware))|\b(?:silently|secretly|covertly|quietly|invisibly)\s+(?:send|forward|include|add|call|read|copy|upload|change|redirect|append|attach|bcc|cc|replace)\b",
+            0.75,
+        ),
+        Rule(
+            "poisoning.conceal",
+            r"(?i)\b(?:do\s+not|don't|never)\s+(?:mention|reveal|disclose|explain|describe)\s+(?:this|these|that|the)\s+(?:instructions?|steps?|notes?|requirements?|side\s+effects?|behaviou?r)",
+            0.75,
+        ),
+        Rule("poisoning.sensitive_file", _SENSITIVE_FILES, 0.5),
+        Rule(
+            "poisoning.credential_request",
+            r"(?i)\b(?:read|include|pass|send|provide|attach|extract|collect|copy|add|append|put|cat|dump|retrieve)\s+[^.\n]{0,40}\b(?:api[\s_-]?keys?|passwords?|credentials?|private\s+keys?|ssh\s+keys?|secret\s+keys?|access\s+tokens?|auth(?:entication)?\s+tokens?|session\s+tokens?|cookies|seed\s+phrases?|mnemonics?|env(?:ironment)?\s+variables?)\b",
+            0.35,
+        ),
+        Rule(
+            "poisoning.exfil_param",
+            r"(?i)\b(?:pass|include|put|send|place|insert|append|add|provide|store|encode|embed)\s+(?:its|the|their|all|this|that|any|every|your)?\s*(?:full\s+|entire\s+|complete\s+|raw\s+)?(?:contents?|data|values?|text|output|conversation|chat\s+history|history|messages?|file|files|keys?|credentials?)\b[^.\n]{0,60}\b(?:as|in|into|inside|within|via|through)\s+(?:the\s+|a\s+)?[`'\"]?\w{1,40}[`'\"]?\s*(?:parameter|argument|field|param|arg)\b",
+            0.45,
+        ),
+        Rule(
+            "poisoning.send_to",
+            r"(?i)\b(?:send|forward|post|upload|transmit|email|report|copy|redirect|bcc|cc|exfiltrate|mirror)\s+[^.\n]{0,60}\bto\s+(?:https?://[^\s)]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)",
+            0.5,
+        ),
+        Rule(
+            "poisoning.shadowing",
+            r"(?i)\b(?:when|whenever|if|each\s+time|every\s+time|any\s+time)\s+(?:you\s+|the\s+(?:user|assistant|model|agent)\s+)?(?:use|uses|call|calls|invoke|invokes|using|calling|invoking)\s+(?:the\s+|any\s+|another\s+|other\s+)?"
+            + _TOOLWORD
+            + r"\s+(?:tools?|functions?|server)\b[^.\n]{0,80}"
+            r"\b(?:must|always|instead|also|need\s+to|change|replace|redirect|add|include|send|set)\b",
+            0.7,
+            validator=_other_tool,
+        ),
+        Rule(
+            "poisoning.shadowing",
+            r"(?i)\b(?:side\s+effects?|affects?|changes?|modif(?:y|ies)|overrides?|replaces?|alters?)\s+(?:on\s+|to\s+)?(?:the\s+)?(?:behaviou?r\s+of\s+)?(?:the\s+)?(?:also\s+present|other|another|all\s+other|every\s+other|existing)\s+[^.\n]{0,40}\b(?:tools?|servers?|functions?)\b",
+            0.75,
+        ),
+        Rule(
+            "poisoning.shadowing",
+            r"(?i)\ball\s+(?:emails?|messages?|requests?|payments?|transfers?|calls?|transactions?)\s+(?:must|should|shall|need\s+to)\s+(?:also\s+)?(?:be\s+)?(?:sent|go|routed|forwarded|cc'?d|bcc'?d|copied|redirected)",
+            0.7,
+        ),
+        Rule("poisoning.ansi_escape", r"\x1b[\[\]PX^_(]|\x9b", 0.8),
+        Rule("poisoning.html_comment", r"<!--", 0.6),
+        Rule("poisoning.padding", r"[ \t]{80,}\S|(?:\n[ \t]*){12,}\S", 0.35),
+    ]
+
+
+_WEIGHTS = LayerWeights(
+    invisible={unicode.TAG: 0.95, unicode.VARIATION: 0.9, unicode.BIDI: 0.7, unicode.ZERO_WIDTH: 0.55},
+    mixed_script=0.5,
+    encoded=0.45,
+    obfuscated_hit=0.6,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PoisoningOptions:
+    threshold: float = 0.5
+    budget: Budget = field(default_factory=lambda: Budget(chars=1024 * 1024, nodes=50_000, depth=32))
+
+
+class PoisoningDetector:
+    """Scores one definition (tool, prompt, resource) or a server's instructions."""
+
+    def __init__(self, options: PoisoningOptions | None = None, extra_rules: Iterable[Rule] = ()) -> None:
+        self.options = options or PoisoningOptions()
+        self.scanner = TextScanner(KIND, RuleSet([*injection.rules(), *rules(), *extra_rules]), _WEIGHTS)
+
+    def scan_text(self, text: str, path: str = "") -> Report:
+        findings = self.scanner.scan(text, path)
+        score = score_findings(findings)
+        return Report(findings, score, score >= self.options.threshold)
+
+    def scan_definition(self, definition: dict[str, Any], root: str = "") -> Report:
+        """All model-visible strings of one definition, read as one text."""
+        walk = Walk({k: v for k, v in definition.items() if k != "_meta"}, root, self.options.budget)
+        findings = scan_fields(self.scanner, walk)
+        score = score_findings(findings)
+        # A definition too large to read whole is itself a reason not to show it to a model.
+        flagged = score >= self.options.threshold or walk.truncated
+        return Report(findings, score, flagged, walk.truncated)

@@ -1,0 +1,66 @@
+"""A set of named RE2 rules matched in one pass, with optional validators.
+
+RE2 guarantees time linear in the input for every pattern, so no rule can backtrack
+catastrophically. A compiled `re2.Set` tells which rules match at all in a single scan; only
+those are then run for their spans, which keeps a clean input to one pass over the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import re2
+
+# A validator sees the match's text (or the `value` group) and says whether it is real.
+Validator = Callable[[str], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    pattern: str
+    weight: float
+    validator: Validator | None = None
+    # The named group whose span is reported (a password inside a URL); None: the whole match.
+    group: str | None = None
+    # Validate the whole match rather than the reported group (a key name decides the value).
+    whole: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    rule: Rule
+    start: int
+    end: int
+
+
+class RuleSet:
+    def __init__(self, rules: Sequence[Rule], max_hits_per_rule: int = 32) -> None:
+        self.rules = tuple(rules)
+        self.max_hits = max_hits_per_rule
+        options = re2.Options()
+        options.max_mem = 64 << 20
+        self._compiled = [re2.compile(rule.pattern, options) for rule in self.rules]
+        self._set = re2.Set.SearchSet(options)
+        for rule in self.rules:
+            self._set.Add(rule.pattern)
+        self._set.Compile()
+
+    def scan(self, text: str) -> Iterator[Hit]:
+        if not text:
+            return
+        for index in sorted(self._set.Match(text) or ()):
+            rule, pattern = self.rules[index], self._compiled[index]
+            hits = 0
+            for match in pattern.finditer(text):
+                value = match.group(0) if rule.whole or not rule.group else match.group(rule.group)
+                if value is None:
+                    continue
+                if rule.validator is not None and not rule.validator(value):
+                    continue
+                start, end = match.span(pattern.groupindex[rule.group]) if rule.group else match.span()
+                yield Hit(rule, start, end)
+                hits += 1
+                if hits >= self.max_hits:
+                    break

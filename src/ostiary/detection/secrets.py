@@ -1,0 +1,240 @@
+"""Credentials and personal data in arguments and results, by documented formats.
+
+Provider keys are matched by the prefixes and lengths their vendors document (AWS, GitHub,
+GitLab, Slack, Stripe, OpenAI, Anthropic, Google, and others), private keys by their PEM armour,
+JWTs by a header that decodes to JSON, connection strings by the password in their userinfo,
+and bare assignments (`api_key = ...`) only when the value looks random and is not a
+placeholder. Every finding is a candidate for redaction in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ostiary.detection import checksums, pii
+from ostiary.detection.findings import Finding, Report, Severity
+from ostiary.detection.ruleset import Rule, RuleSet
+from ostiary.detection.walker import Budget, Walk
+
+KIND = "secret"
+
+_GENERIC_KEYS = (
+    r"(?:api[_-]?key|apikey|api[_-]?secret|secret[_-]?key|client[_-]?secret|access[_-]?key|access[_-]?token"
+    r"|auth[_-]?token|refresh[_-]?token|private[_-]?key|app[_-]?secret|signing[_-]?key|encryption[_-]?key"
+    r"|secret|token)"
+)
+# Key names whose values are identifiers or digests, not credentials, even next to "token".
+_NOT_SECRET_KEY_WORDS = (
+    "hash", "sha", "md5", "digest", "checksum", "etag", "commit", "count", "limit",
+    "type", "url", "uri", "name", "_id", "length", "expir", "file", "path",
+)  # fmt: skip
+
+
+def _real(value: str) -> bool:
+    return not checksums.placeholder(value)
+
+
+def _generic(whole: str) -> bool:
+    key, _, value = whole.partition("=") if "=" in whole.split(":", 1)[0] else whole.partition(":")
+    lowered = key.lower()
+    if any(word in lowered for word in _NOT_SECRET_KEY_WORDS):
+        return False
+    value = value.strip().strip("\"'`")
+    return checksums.random_token(value)
+
+
+def _password(whole: str) -> bool:
+    _, _, value = whole.partition("=") if "=" in whole.split(":", 1)[0] else whole.partition(":")
+    value = value.strip().strip("\"'`,;")
+    return (
+        len(value) >= 8 and not checksums.placeholder(value) and value.lower() not in {"password", "required"}
+    )
+
+
+def _userinfo_password(value: str) -> bool:
+    return not checksums.placeholder(value) and value.lower() not in {"password", "pass", "pwd", "secret"}
+
+
+def rules() -> list[Rule]:
+    return [
+        Rule(
+            "secret.aws_access_key",
+            r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|AIPA)[0-9A-Z]{16}\b",
+            0.95,
+            _real,
+        ),
+        Rule(
+            "secret.aws_secret_key",
+            r"(?i)aws[\w.-]{0,20}(?:secret|sk)[\w.-]{0,20}[\"']?\s{0,3}[:=]\s{0,3}[\"']?(?P<value>[A-Za-z0-9/+]{40})\b",
+            0.95,
+            _real,
+            group="value",
+        ),
+        Rule(
+            "secret.github_token",
+            r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{82}\b",
+            0.95,
+            _real,
+        ),
+        Rule("secret.gitlab_token", r"\bgl(?:pat|dt|ptt|rt|cbt|soat)-[A-Za-z0-9_-]{20,}\b", 0.95, _real),
+        Rule("secret.slack_token", r"\bxox[abposr]-[0-9A-Za-z-]{10,250}\b", 0.95, _real),
+        Rule(
+            "secret.slack_webhook",
+            r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9+/_-]{20,}",
+            0.95,
+            _real,
+        ),
+        Rule("secret.stripe_key", r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{24,247}\b", 0.95, _real),
+        Rule(
+            "secret.openai_key",
+            r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}\b|\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}\b",
+            0.95,
+            _real,
+        ),
+        Rule("secret.anthropic_key", r"\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,}\b", 0.95, _real),
+        Rule("secret.google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b", 0.9, _real),
+        Rule("secret.google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}\b", 0.95, _real),
+        Rule("secret.sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b", 0.95, _real),
+        Rule("secret.twilio_key", r"\bSK[0-9a-f]{32}\b", 0.8, _real),
+        Rule("secret.npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", 0.95, _real),
+        Rule("secret.pypi_token", r"\bpypi-AgE[A-Za-z0-9_-]{50,}", 0.95, _real),
+        Rule("secret.huggingface_token", r"\bhf_[A-Za-z]{34}\b", 0.9, _real),
+        Rule("secret.digitalocean_token", r"\bdo[pro]_v1_[a-f0-9]{64}\b", 0.95, _real),
+        Rule("secret.shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", 0.95, _real),
+        Rule("secret.telegram_bot_token", r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b", 0.9, _real),
+        Rule(
+            "secret.discord_token",
+            r"\b[MN][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}\b",
+            0.85,
+            _real,
+        ),
+        Rule(
+            "secret.jwt",
+            r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}",
+            0.9,
+            checksums.jwt,
+        ),
+        Rule("secret.private_key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", 0.99),
+        Rule(
+            "secret.connection_password",
+            r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,30}://[^\s:/@\"'<>]{1,128}:(?P<value>[^\s@/\"'<>]{1,256})@[\w.-]+",
+            0.9,
+            _userinfo_password,
+            group="value",
+        ),
+        Rule(
+            "secret.bearer_token",
+            r"(?i)\bbearer\s+(?P<value>[A-Za-z0-9_~+/-]{24,}=*)",
+            0.8,
+            checksums.random_token,
+            group="value",
+        ),
+        Rule(
+            "secret.generic_assignment",
+            r"(?i)[\w.-]{0,30}"
+            + _GENERIC_KEYS
+            + r"[\w.-]{0,20}[\"']?\s{0,3}(?:[:=]|=>|:=)\s{0,3}[\"'`]?(?P<value>[A-Za-z0-9_\-+/=.~]{16,200})",
+            0.75,
+            _generic,
+            group="value",
+            whole=True,
+        ),
+        Rule(
+            "secret.password_assignment",
+            r"(?i)[\w.-]{0,30}(?:passw(?:or)?d|pwd|passphrase)[\w.-]{0,20}[\"']?\s{0,3}(?:[:=]|=>|:=)\s{0,3}[\"'`]?(?P<value>[^\s\"'`,;]{8,128})",
+            0.75,
+            _password,
+            group="value",
+            whole=True,
+        ),
+    ]
+
+
+_PRIVATE_KEY = "secret.private_key"
+_ARMOUR_MAX = 64 * 1024
+_ARMOUR_BODY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=: -\r\n\t")
+
+
+def _armour_end(text: str, header_end: int) -> int:
+    """The end of a PEM block: its END line, or where the base64 body stops if it has none."""
+    footer = text.find("-----END ", header_end, header_end + _ARMOUR_MAX)
+    if footer >= 0:
+        close = text.find("-----", footer + 9, footer + 80)
+        if close >= 0:
+            return close + 5
+    end = header_end
+    limit = min(len(text), header_end + _ARMOUR_MAX)
+    while end < limit and text[end] in _ARMOUR_BODY:
+        end += 1
+    return end
+
+
+def _kind(rule_id: str) -> str:
+    return rule_id.split(".", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class SecretsOptions:
+    kinds: frozenset[str] = frozenset({"secret", "pii"})
+    disabled: frozenset[str] = frozenset()
+    budget: Budget = field(default_factory=Budget)
+
+
+class SecretsDetector:
+    """Finds credentials and personal data; `flagged` when anything is found."""
+
+    def __init__(self, options: SecretsOptions | None = None) -> None:
+        self.options = options or SecretsOptions()
+        chosen = [
+            r
+            for r in [*rules(), *pii.rules()]
+            if _kind(r.id) in self.options.kinds and r.id not in self.options.disabled
+        ]
+        self.rules = RuleSet(chosen)
+
+    def find(self, text: str, path: str = "") -> list[Finding]:
+        findings = []
+        for hit in self.rules.scan(text):
+            weight = hit.rule.weight
+            end = _armour_end(text, hit.end) if hit.rule.id == _PRIVATE_KEY else hit.end
+            findings.append(
+                Finding(
+                    _kind(hit.rule.id), hit.rule.id, Severity.of_weight(weight), path, hit.start, end, weight
+                )
+            )
+        return _without_overlaps(findings)
+
+    def scan(self, text: str, path: str = "") -> Report:
+        return _report(self.find(text, path))
+
+    def scan_json(self, value: Any, root: str = "") -> Report:
+        walk = Walk(value, root, self.options.budget, keys=False)
+        findings: list[Finding] = []
+        for path, text in walk:
+            findings.extend(self.find(text, path))
+        report = _report(findings)
+        report.truncated = walk.truncated
+        return report
+
+    def scan_fields(self, fields: Iterable[tuple[str, str]]) -> Report:
+        return _report([f for path, text in fields for f in self.find(text, path)])
+
+
+def _report(findings: list[Finding]) -> Report:
+    score = max((f.weight for f in findings), default=0.0)
+    return Report(findings, score, bool(findings))
+
+
+def _without_overlaps(findings: list[Finding]) -> list[Finding]:
+    """Where rules overlap (a JWT inside a bearer header), keep the longest, then the strongest."""
+    if len(findings) < 2:
+        return findings
+    ordered = sorted(findings, key=lambda f: (f.start, -(f.end - f.start), -f.weight))
+    kept: list[Finding] = []
+    for finding in ordered:
+        if kept and finding.start < kept[-1].end:
+            continue
+        kept.append(finding)
+    return kept

@@ -1,0 +1,115 @@
+"""One text, every layer a model would read: as sent, folded, hidden in invisibles, decoded.
+
+Injection and poisoning share this scanner; they differ in their rules and in how much weight
+they give to the mere presence of invisible characters or encoded text. Spans found on a derived
+layer are reported on the original segment that produced it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from ostiary.detection import decoding, unicode
+from ostiary.detection.findings import Finding, Severity
+from ostiary.detection.ruleset import RuleSet
+
+
+@dataclass(frozen=True, slots=True)
+class LayerWeights:
+    """Weight of each obfuscation signal by itself (0 disables the finding)."""
+
+    invisible: dict[str, float] = field(default_factory=dict)
+    mixed_script: float = 0.0
+    # An encoded segment that decodes to readable text, whatever it says.
+    encoded: float = 0.0
+    # An encoded or hidden segment in which a rule fired: evidence of intent to hide.
+    obfuscated_hit: float = 0.5
+
+
+class TextScanner:
+    def __init__(self, kind: str, rules: RuleSet, weights: LayerWeights, depth: int = 2) -> None:
+        self.kind = kind
+        self.rules = rules
+        self.weights = weights
+        self.depth = depth
+
+    def scan(self, text: str, path: str = "") -> list[Finding]:
+        findings: list[Finding] = []
+        self._scan(text, path, findings, self.depth, None)
+        return findings
+
+    def _scan(
+        self, text: str, path: str, out: list[Finding], depth: int, outer: tuple[int, int] | None
+    ) -> None:
+        folded = unicode.fold(text)
+        layer = "raw" if outer is None else "decoded"
+        for hit in self.rules.scan(folded.text):
+            start, end = outer or folded.to_original(hit.start, hit.end)
+            hit_layer = layer
+            if outer is None and folded.changed and text[start:end] != folded.text[hit.start : hit.end]:
+                hit_layer = "normalized"
+            out.append(self._finding(hit.rule.id, path, start, end, hit.rule.weight, hit_layer))
+        if outer is None:
+            self._unicode_findings(folded, path, out)
+        if depth <= 0:
+            return
+        for hidden in folded.hidden:
+            span = outer or (hidden.start, hidden.end)
+            self._rescan(hidden.text, path, out, depth, span, "hidden")
+        for segment in decoding.segments(folded.text):
+            span = outer or folded.to_original(segment.start, segment.end)
+            if self.weights.encoded:
+                out.append(
+                    self._finding(f"{self.kind}.encoded_text", path, *span, self.weights.encoded, layer)
+                )
+            self._rescan(segment.text, path, out, depth, span, segment.encoding)
+
+    def _rescan(
+        self, text: str, path: str, out: list[Finding], depth: int, span: tuple[int, int], how: str
+    ) -> None:
+        before = len(out)
+        self._scan(text, path, out, depth - 1, span)
+        if len(out) > before and self.weights.obfuscated_hit:
+            weight = self.weights.obfuscated_hit
+            out.append(self._finding(f"{self.kind}.obfuscated.{how}", path, *span, weight, "decoded"))
+
+    def _unicode_findings(self, folded: unicode.Folded, path: str, out: list[Finding]) -> None:
+        for cls, offsets in folded.invisible.items():
+            weight = self.weights.invisible.get(cls, 0.0)
+            if weight and offsets:
+                first = offsets[0]
+                out.append(self._finding(f"{self.kind}.unicode.{cls}", path, first, first + 1, weight, "raw"))
+        if self.weights.mixed_script and folded.mixed_script:
+            first = folded.mixed_script[0]
+            weight = self.weights.mixed_script
+            out.append(
+                self._finding(f"{self.kind}.unicode.mixed_script", path, first, first + 1, weight, "raw")
+            )
+
+    def _finding(self, rule: str, path: str, start: int, end: int, weight: float, layer: str) -> Finding:
+        return Finding(self.kind, rule, Severity.of_weight(weight), path, start, end, weight, layer)
+
+
+def scan_fields(scanner: TextScanner, fields: Iterable[tuple[str, str]]) -> list[Finding]:
+    """Scan several fields as one text joined by newlines, so a phrase split across fields
+    still matches; each finding is then located back in the field where it starts."""
+    paths: list[str] = []
+    starts: list[int] = []
+    parts: list[str] = []
+    size = 0
+    for path, text in fields:
+        paths.append(path)
+        starts.append(size)
+        parts.append(text)
+        size += len(text) + 1
+    if not parts:
+        return []
+    located = []
+    for finding in scanner.scan("\n".join(parts)):
+        idx = max(bisect.bisect_right(starts, finding.start) - 1, 0)
+        base = starts[idx]
+        end = min(finding.end - base, len(parts[idx]))
+        located.append(replace(finding, path=paths[idx], start=finding.start - base, end=end))
+    return located

@@ -1,0 +1,99 @@
+"""Prompt injection in what flows to the model: tool results, resource reads, prompts, sampling.
+
+A flagged message is handled by the configured action: `block` refuses it
+(`injection.blocked`), `quarantine` holds it for a reviewer (`injection.quarantined`), `warn`
+passes it with every text block wrapped in an untrusted-data marker (`injection.flagged`).
+Tools matched by `allow_tools` (globs on `server/tool` or `tool`) are not scanned.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from ostiary import methods
+from ostiary.config import Config, ConfigError
+from ostiary.detection.findings import Report
+from ostiary.detection.injection import InjectionDetector, InjectionOptions
+from ostiary.detection.payload import model_visible, wrap_untrusted
+from ostiary.messages import Message
+from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, hold, modify
+
+BLOCKED = "injection.blocked"
+QUARANTINED = "injection.quarantined"
+FLAGGED = "injection.flagged"
+ACTIONS = ("block", "quarantine", "warn")
+
+_RESULTS = frozenset({methods.TOOLS_CALL, methods.RESOURCES_READ, methods.PROMPTS_GET})
+# Result keys holding what the model reads as content; wrapped under `warn`.
+_CONTENT_KEYS = ("content", "contents", "messages")
+
+
+class InjectionInspection(Inspection):
+    name = "injection"
+    methods = _RESULTS | {methods.SAMPLING_CREATE}
+
+    def __init__(
+        self, detector: InjectionDetector, action: str = "block", allow_tools: tuple[str, ...] = ()
+    ) -> None:
+        self.detector = detector
+        self.action = action
+        self.allow_tools = allow_tools
+
+    async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
+        if exchange.method not in _RESULTS or not message.result or self._exempt(exchange):
+            return ALLOW
+        walk = model_visible(message.result)
+        report = self.detector.scan_fields(walk, walk.truncated)
+        if not report.flagged:
+            return ALLOW
+        wrapped = {
+            k: wrap_untrusted(v, _source(exchange)) if k in _CONTENT_KEYS else v
+            for k, v in message.result.items()
+        }
+        return self._act(report, message.with_result(wrapped))
+
+    async def on_server_request(self, message: Message, exchange: Exchange) -> Verdict:
+        if message.method != methods.SAMPLING_CREATE:
+            return ALLOW
+        walk = model_visible(message.params)
+        report = self.detector.scan_fields(walk, walk.truncated)
+        if not report.flagged:
+            return ALLOW
+        params = {
+            k: wrap_untrusted(v, _source(exchange)) if k == "messages" else v
+            for k, v in message.params.items()
+        }
+        return self._act(report, message.with_params(params))
+
+    def _act(self, report: Report, wrapped: Message) -> Verdict:
+        details: dict[str, Any] = {"score": round(report.score, 3), "rules": report.rules}
+        if self.action == "warn":
+            return modify(
+                wrapped, FLAGGED, "Possible prompt injection: content marked as untrusted data.", **details
+            )
+        if self.action == "quarantine":
+            return hold(QUARANTINED, "Possible prompt injection held for a reviewer.", **details)
+        return deny(BLOCKED, "The content looks like a prompt injection and was blocked.", **details)
+
+    def _exempt(self, exchange: Exchange) -> bool:
+        if exchange.target is None or not self.allow_tools:
+            return False
+        names = (exchange.target, f"{exchange.server}/{exchange.target}")
+        return any(fnmatch.fnmatchcase(n, p) for n in names for p in self.allow_tools)
+
+
+def _source(exchange: Exchange) -> str:
+    where = exchange.server or "a server"
+    return f"{where} ({exchange.method})"
+
+
+def build(options: dict[str, Any], config: Config) -> InjectionInspection:
+    action = str(options.get("action", "block"))
+    if action not in ACTIONS:
+        raise ConfigError(
+            f"inspections: injection action must be one of {', '.join(ACTIONS)}, not {action!r}"
+        )
+    threshold = float(options.get("threshold", 0.5))
+    allow_tools = tuple(str(p) for p in options.get("allow_tools", ()))
+    return InjectionInspection(InjectionDetector(InjectionOptions(threshold=threshold)), action, allow_tools)

@@ -1,0 +1,145 @@
+"""Poisoned tool, prompt and resource definitions, hidden before the model reads them.
+
+Every definition in a list result and the server's handshake instructions are scanned. A flagged
+definition is removed from the list (`poisoning.hidden`) and remembered per server, so a call to
+it made anyway is refused (`poisoning.blocked`); flagged instructions are removed from the
+handshake (`poisoning.instructions_removed`). With `action: warn` nothing is changed and the
+findings are recorded as an allow with code `poisoning.flagged`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ostiary import methods
+from ostiary.config import Config, ConfigError
+from ostiary.detection.findings import Report
+from ostiary.detection.poisoning import PoisoningDetector, PoisoningOptions
+from ostiary.messages import Message
+from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, allow, deny, modify
+
+HIDDEN = "poisoning.hidden"
+BLOCKED = "poisoning.blocked"
+INSTRUCTIONS_REMOVED = "poisoning.instructions_removed"
+FLAGGED = "poisoning.flagged"
+
+# List method -> (result key, the field naming an entry, the request that uses an entry).
+_LISTS = {
+    methods.TOOLS_LIST: ("tools", "name", methods.TOOLS_CALL),
+    methods.PROMPTS_LIST: ("prompts", "name", methods.PROMPTS_GET),
+    methods.RESOURCES_LIST: ("resources", "uri", methods.RESOURCES_READ),
+    methods.RESOURCES_TEMPLATES_LIST: ("resourceTemplates", "uriTemplate", methods.RESOURCES_READ),
+}
+_HANDSHAKES = frozenset({methods.INITIALIZE, methods.DISCOVER})
+_USES = frozenset({methods.TOOLS_CALL, methods.PROMPTS_GET, methods.RESOURCES_READ})
+
+
+def _summary(reports: list[Report]) -> dict[str, Any]:
+    return {
+        "rules": sorted({rule for r in reports for rule in r.rules}),
+        "score": round(max((r.score for r in reports), default=0.0), 3),
+    }
+
+
+class PoisoningInspection(Inspection):
+    name = "poisoning"
+    methods = frozenset(_LISTS) | _HANDSHAKES | _USES
+
+    def __init__(self, detector: PoisoningDetector, enforce: bool = True) -> None:
+        self.detector = detector
+        self.enforce = enforce
+        # (server, request method) -> names of definitions found poisoned in that server's lists.
+        self._flagged: dict[tuple[str | None, str], set[str]] = {}
+
+    async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
+        if exchange.method in _HANDSHAKES:
+            return self._instructions(message)
+        listing = _LISTS.get(exchange.method)
+        if listing is None:
+            return ALLOW
+        key, id_field, use = listing
+        entries = message.result.get(key)
+        if not isinstance(entries, list):
+            return ALLOW
+        kept: list[Any] = []
+        hidden: list[str] = []
+        reports: list[Report] = []
+        remembered = self._flagged.setdefault((exchange.server, use), set())
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                kept.append(entry)
+                continue
+            report = self.detector.scan_definition(entry, f"/{key}/{index}")
+            ident = str(entry.get(id_field, ""))
+            if report.flagged:
+                hidden.append(ident)
+                reports.append(report)
+                remembered.add(ident)
+            else:
+                remembered.discard(ident)
+                kept.append(entry)
+        if not hidden:
+            return ALLOW
+        if not self.enforce:
+            return allow(
+                FLAGGED,
+                "Definitions look poisoned; left visible by configuration.",
+                flagged=hidden,
+                **_summary(reports),
+            )
+        return modify(
+            message.with_result({**message.result, key: kept}),
+            HIDDEN,
+            "Definitions that carry instructions for the model were hidden.",
+            hidden=hidden,
+            **_summary(reports),
+        )
+
+    def _instructions(self, message: Message) -> Verdict:
+        text = message.result.get("instructions")
+        if not isinstance(text, str) or not text:
+            return ALLOW
+        report = self.detector.scan_text(text, "/instructions")
+        if not report.flagged:
+            return ALLOW
+        if not self.enforce:
+            return allow(
+                FLAGGED,
+                "Server instructions look poisoned; left as sent by configuration.",
+                **_summary([report]),
+            )
+        result = {k: v for k, v in message.result.items() if k != "instructions"}
+        return modify(
+            message.with_result(result),
+            INSTRUCTIONS_REMOVED,
+            "Server instructions that carry suspicious directives were removed.",
+            **_summary([report]),
+        )
+
+    async def on_client_request(self, message: Message, exchange: Exchange) -> Verdict:
+        if exchange.method not in _USES or exchange.target is None:
+            return ALLOW
+        if exchange.definition is not None:
+            report = self.detector.scan_definition(exchange.definition)
+            if report.flagged:
+                return self._refuse(_summary([report]))
+        if exchange.target in self._flagged.get((exchange.server, exchange.method), ()):
+            return self._refuse({})
+        return ALLOW
+
+    def _refuse(self, details: dict[str, Any]) -> Verdict:
+        if not self.enforce:
+            return allow(FLAGGED, "This definition looks poisoned; allowed by configuration.", **details)
+        return deny(
+            BLOCKED, "This tool's definition carries instructions for the model and is blocked.", **details
+        )
+
+
+def build(options: dict[str, Any], config: Config) -> PoisoningInspection:
+    action = str(options.get("action", "block"))
+    if action not in {"block", "warn"}:
+        raise ConfigError(f"inspections: poisoning action must be block or warn, not {action!r}")
+    threshold = float(options.get("threshold", 0.5))
+    return PoisoningInspection(
+        PoisoningDetector(PoisoningOptions(threshold=threshold)), enforce=action == "block"
+    )

@@ -1,0 +1,121 @@
+"""Secrets and personal data in tool arguments and in what servers return.
+
+`action: redact` (the default) replaces each finding in place, inside text and structured
+content alike, keeping JSON valid (`secrets.redacted`); `action: block` refuses the message
+(`secrets.blocked`). `allow` maps tool globs (`server/tool` or `tool`) to rule globs that are
+permitted there, e.g. `{"mail/*": ["pii.email"]}`; `kinds` picks `secret`, `pii` or both.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from ostiary import methods
+from ostiary.config import Config, ConfigError
+from ostiary.detection.findings import Finding
+from ostiary.detection.redaction import redact_json
+from ostiary.detection.secrets import SecretsDetector, SecretsOptions
+from ostiary.messages import Message
+from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, modify
+
+REDACTED = "secrets.redacted"
+BLOCKED = "secrets.blocked"
+ACTIONS = ("redact", "block")
+
+
+class SecretsInspection(Inspection):
+    name = "secrets"
+    methods = frozenset({methods.TOOLS_CALL, methods.RESOURCES_READ, methods.PROMPTS_GET})
+
+    def __init__(
+        self,
+        detector: SecretsDetector,
+        action: str = "redact",
+        allow: dict[str, tuple[str, ...]] | None = None,
+        arguments: bool = True,
+        results: bool = True,
+    ) -> None:
+        self.detector = detector
+        self.action = action
+        self.allow = allow or {}
+        self.arguments = arguments
+        self.results = results
+
+    async def on_client_request(self, message: Message, exchange: Exchange) -> Verdict:
+        if not self.arguments or exchange.method != methods.TOOLS_CALL:
+            return ALLOW
+        arguments = message.params.get("arguments")
+        if not isinstance(arguments, dict):
+            return ALLOW
+        findings = self._findings(arguments, exchange)
+        if not findings:
+            return ALLOW
+        if self.action == "block":
+            return deny(BLOCKED, "The arguments contain a secret or personal data.", **_details(findings))
+        params = {**message.params, "arguments": redact_json(arguments, findings)}
+        return modify(
+            message.with_params(params),
+            REDACTED,
+            "Secrets in the arguments were redacted.",
+            **_details(findings),
+        )
+
+    async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
+        if not self.results or not message.result:
+            return ALLOW
+        findings = self._findings(message.result, exchange)
+        if not findings:
+            return ALLOW
+        if self.action == "block":
+            return deny(BLOCKED, "The result contains a secret or personal data.", **_details(findings))
+        result = redact_json(message.result, findings)
+        return modify(
+            message.with_result(result),
+            REDACTED,
+            "Secrets in the result were redacted.",
+            **_details(findings),
+        )
+
+    def _findings(self, value: dict[str, Any], exchange: Exchange) -> list[Finding]:
+        report = self.detector.scan_json({k: v for k, v in value.items() if k != "_meta"})
+        permitted = self._permitted(exchange)
+        if not permitted:
+            return report.findings
+        return [f for f in report.findings if not any(fnmatch.fnmatchcase(f.rule, p) for p in permitted)]
+
+    def _permitted(self, exchange: Exchange) -> tuple[str, ...]:
+        if exchange.target is None:
+            return ()
+        names = (exchange.target, f"{exchange.server}/{exchange.target}")
+        return tuple(
+            rule
+            for tool, rules in self.allow.items()
+            if any(fnmatch.fnmatchcase(n, tool) for n in names)
+            for rule in rules
+        )
+
+
+def _details(findings: list[Finding]) -> dict[str, Any]:
+    return {"rules": sorted({f.rule for f in findings}), "count": len(findings)}
+
+
+def build(options: dict[str, Any], config: Config) -> SecretsInspection:
+    action = str(options.get("action", "redact"))
+    if action not in ACTIONS:
+        raise ConfigError(f"inspections: secrets action must be redact or block, not {action!r}")
+    kinds = frozenset(str(k) for k in options.get("kinds", ("secret", "pii")))
+    if not kinds <= {"secret", "pii"}:
+        raise ConfigError("inspections: secrets kinds must be secret and/or pii")
+    raw_allow = options.get("allow", {}) or {}
+    if not isinstance(raw_allow, dict):
+        raise ConfigError("inspections: secrets allow must map tool globs to lists of rule globs")
+    allow = {str(tool): tuple(str(r) for r in rules) for tool, rules in raw_allow.items()}
+    detector = SecretsDetector(SecretsOptions(kinds=kinds))
+    return SecretsInspection(
+        detector,
+        action,
+        allow,
+        arguments=bool(options.get("arguments", True)),
+        results=bool(options.get("results", True)),
+    )
