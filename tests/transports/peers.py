@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from ostiary import messages
 from ostiary.messages import Message
-from ostiary.transports.base import Transport
+from ostiary.transports.base import Transport, TransportClosed
 
 MAX_MESSAGE = 4 * 1024 * 1024
 MODERN = "2026-07-28"
@@ -41,6 +43,14 @@ class Driver:
                 return message
             self.other.append(message)
 
+    async def until_closed(self, within: float = 10.0) -> str:
+        """Reads until the transport reports it is closed; returns the reason."""
+        while True:
+            try:
+                self.other.append(await self.receive(within))
+            except TransportClosed as exc:
+                return exc.reason
+
     async def request(
         self, method: str, params: dict[str, Any] | None = None, within: float = 10.0
     ) -> Message:
@@ -67,3 +77,59 @@ class Driver:
 def tool_text(reply: Message) -> str:
     assert reply.kind is messages.Kind.RESULT, reply.raw
     return "".join(block.get("text", "") for block in reply.result["content"])
+
+
+Responder = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def scripted_server(respond: Responder) -> AsyncIterator[int]:
+    """A loopback HTTP/1.1 peer that misbehaves on purpose: `respond` gets each request head and
+    writes whatever raw bytes the test wants. Yields its port."""
+
+    handlers: set[asyncio.Task[Any]] = set()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            handlers.add(task)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                if length:
+                    await reader.readexactly(length)
+                await respond(head, writer)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        await server.wait_closed()
+
+
+def sse_head(status: int = 200) -> bytes:
+    return (
+        f"HTTP/1.1 {status} OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+        "transfer-encoding: chunked\r\n\r\n"
+    ).encode()
+
+
+def chunk(data: bytes) -> bytes:
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
+LAST_CHUNK = b"0\r\n\r\n"

@@ -33,7 +33,7 @@ from ostiary.transports.sse import SseParser
 log = logging.getLogger(__name__)
 
 ACCEPT_BOTH: Final = "application/json, text/event-stream"
-_NETWORK_ERRORS = (httpx2.HTTPError, httpx2.StreamError, httpx2.InvalidURL)
+NETWORK_ERRORS = (httpx2.HTTPError, httpx2.StreamError, httpx2.InvalidURL)
 _MAX_RETRY_MS: Final = 30_000
 
 
@@ -157,7 +157,7 @@ class StreamableHttpTransport:
         if client is None:
             return
         if self._session_id is not None:
-            with contextlib.suppress(*_NETWORK_ERRORS):
+            with contextlib.suppress(*NETWORK_ERRORS):
                 await client.delete(
                     self._url,
                     headers={**self._headers, **self._session_headers()},
@@ -198,7 +198,7 @@ class StreamableHttpTransport:
                 "POST", self._url, content=dumps(message), headers=headers
             ) as resp:
                 await self._on_post_response(resp, message, with_session)
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             await self._fail(message, f"upstream unreachable ({type(exc).__name__})")
         finally:
             if key is not None:
@@ -371,7 +371,7 @@ class StreamableHttpTransport:
                         failures += 1
                         continue
                     got_any = await self._read_events(resp, parser, message)
-            except _NETWORK_ERRORS:
+            except NETWORK_ERRORS:
                 failures += 1
                 continue
             failures = 0 if got_any else failures + 1
