@@ -9,6 +9,7 @@ import typer
 # Sub-applications, each a module exporting `app: typer.Typer`, mounted under this name.
 SUBCOMMANDS: dict[str, str] = {
     "audit": "ostiary.cli.audit",
+    "detect": "ostiary.cli.detect",
 }
 
 # Single commands, each a module exporting `command(...)`, registered under this name.
