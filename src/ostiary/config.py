@@ -89,6 +89,8 @@ class ListenConfig(_Model):
     allowed_hosts: list[str] = Field(default_factory=list)
     # Turns the Origin/Host checks off. Named so it is never set by accident; logged at start.
     unsafe_disable_origin_checks: bool = False
+    # Serving beyond loopback without `auth:` is refused unless this is set; logged at start.
+    unsafe_allow_unauthenticated: bool = False
     session_idle_timeout: float = Field(default=3600.0, gt=0)
     max_sessions: int = Field(default=1000, ge=1)
 

@@ -1,0 +1,81 @@
+"""`ostiary serve`: the Streamable HTTP gateway for many clients."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from ostiary.cli.run import DEFAULT_CONFIG_ENV, setup_logging
+from ostiary.config import Config, ConfigError
+
+log = logging.getLogger("ostiary.serve")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+async def serve(cfg: Config, host: str, port: int) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    from ostiary.auth import build_authenticator, stdio_principal  # noqa: PLC0415
+    from ostiary.client_side.http import HttpFront  # noqa: PLC0415
+    from ostiary.gateway import Gateway  # noqa: PLC0415
+
+    authenticator = build_authenticator(cfg.auth, cfg)
+    if authenticator is None and not _is_loopback(host):
+        if not cfg.listen.unsafe_allow_unauthenticated:
+            raise ConfigError(
+                f"refusing to serve on {host} without authentication: configure `auth:` "
+                "or set listen.unsafe_allow_unauthenticated"
+            )
+        log.warning(
+            "UNSAFE: serving on %s without authentication (listen.unsafe_allow_unauthenticated)", host
+        )
+    if cfg.listen.unsafe_disable_origin_checks:
+        log.warning("UNSAFE: Origin and Host checks are off (listen.unsafe_disable_origin_checks)")
+    front = HttpFront(Gateway(cfg), authenticator, stdio_principal(cfg) if authenticator is None else None)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            front.app(),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+    )
+    await server.serve()
+
+
+def command(
+    config: Annotated[str | None, typer.Option("--config", "-c", help="YAML or mcpServers JSON")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8765)")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+) -> None:
+    """Serve Streamable HTTP at /mcp for many clients (Origin/Host checks on, loopback by default)."""
+    from ostiary import config as config_module  # noqa: PLC0415
+
+    setup_logging(log_level)
+    path = config or os.environ.get(DEFAULT_CONFIG_ENV)
+    try:
+        cfg = config_module.load(path) if path else Config()
+        asyncio.run(serve(cfg, host or cfg.listen.host, cfg.listen.port if port is None else port))
+    except ConfigError as exc:
+        print(f"ostiary: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

@@ -1,0 +1,361 @@
+"""`ostiary serve`: Streamable HTTP at one endpoint for many concurrent, isolated clients.
+
+2025-era clients get a session (`Mcp-Session-Id`, bound to the principal that opened it);
+2026-07-28 requests are stateless on the wire and share a session per principal and client
+capabilities inside the gateway, so servers that still need a handshake see one. A reply is plain
+JSON when nothing but the response arrives, and an SSE stream as soon as anything else (progress,
+a server->client request) belongs to the request. A client that disconnects cancels its request
+upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ostiary import messages, methods
+from ostiary.client_side.http_channel import HttpChannel
+from ostiary.client_side.http_checks import header_mismatch, host_allowed, origin_allowed
+from ostiary.gateway import Gateway
+from ostiary.identity import Principal
+from ostiary.messages import Kind, Message, ProtocolError
+from ostiary.session import ClientSession
+
+log = logging.getLogger("ostiary.front.http")
+
+KEEPALIVE_SECONDS = 15.0
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@dataclass(slots=True)
+class _HttpSession:
+    session: ClientSession
+    channel: HttpChannel
+    principal_key: str
+    last_used: float = field(default_factory=time.monotonic)
+
+
+def _rpc_error(status: int, code: int, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = messages.error(None, code, text).raw
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _sse(message: Message) -> bytes:
+    return b"event: message\ndata: " + messages.dumps(message) + b"\n\n"
+
+
+class HttpFront:
+    def __init__(
+        self, gateway: Gateway, authenticator: Any = None, local_principal: Principal | None = None
+    ) -> None:
+        self.gateway = gateway
+        self.config = gateway.config
+        self.listen = gateway.config.listen
+        self.authenticator = authenticator
+        self.local_principal = local_principal
+        self.sessions: dict[str, _HttpSession] = {}
+        self._reaper: asyncio.Task[None] | None = None
+
+    def app(self) -> Starlette:
+        routes = [Route(self.listen.path, self.endpoint, methods=["GET", "POST", "DELETE"])]
+        if self.authenticator is not None:
+            routes.append(Route(self.authenticator.metadata_path, self.metadata, methods=["GET"]))
+        return Starlette(routes=routes, lifespan=self._lifespan)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.gateway.start()
+        self._reaper = asyncio.create_task(self._reap())
+        try:
+            yield
+        finally:
+            self._reaper.cancel()
+            for entry in list(self.sessions.values()):
+                await entry.session.close()
+            self.sessions.clear()
+            await self.gateway.close()
+
+    async def metadata(self, request: Request) -> Response:
+        return JSONResponse(self.authenticator.metadata())
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(min(60.0, self.listen.session_idle_timeout / 4))
+            cutoff = time.monotonic() - self.listen.session_idle_timeout
+            for sid, entry in list(self.sessions.items()):
+                if entry.last_used < cutoff and not entry.session.calls:
+                    log.info("session %s idle; closed", sid[:8])
+                    self.sessions.pop(sid, None)
+                    await entry.session.close()
+
+    # ------------------------------------------------------------------ the endpoint
+
+    async def endpoint(self, request: Request) -> Response:
+        headers = request.headers
+        if not origin_allowed(headers.get("origin"), self.listen):
+            return _rpc_error(403, methods.INVALID_REQUEST, "Forbidden: origin not allowed")
+        if not host_allowed(headers.get("host"), self.listen):
+            return _rpc_error(403, methods.INVALID_REQUEST, "Forbidden: host not allowed")
+        principal = await self._authenticate(request)
+        if isinstance(principal, Response):
+            return principal
+        if request.method == "POST":
+            return await self._post(request, principal)
+        if request.method == "GET":
+            return await self._get(request, principal)
+        return await self._delete(request, principal)
+
+    async def _authenticate(self, request: Request) -> Principal | Response:
+        if self.authenticator is None:
+            assert self.local_principal is not None
+            return self.local_principal
+        from ostiary.auth import AuthError  # noqa: PLC0415
+
+        try:
+            principal: Principal = await self.authenticator.authenticate(
+                request.headers, request.query_params
+            )
+        except AuthError as exc:
+            extra = {"WWW-Authenticate": exc.www_authenticate} if exc.www_authenticate else None
+            body = {"error": exc.error, "error_description": exc.description}
+            return JSONResponse(body, status_code=exc.status, headers=extra)
+        return principal
+
+    def _existing(self, request: Request, principal: Principal) -> _HttpSession | Response:
+        sid = request.headers.get("mcp-session-id")
+        if sid is None:
+            return _rpc_error(400, methods.INVALID_REQUEST, "Bad Request: missing Mcp-Session-Id")
+        entry = self.sessions.get(sid)
+        if entry is None or entry.principal_key != principal.key:
+            return _rpc_error(404, methods.INVALID_REQUEST, "Session not found")
+        entry.last_used = time.monotonic()
+        return entry
+
+    async def _read_body(self, request: Request) -> bytes | Response:
+        limit = self.config.limits.max_message_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return _rpc_error(413, methods.INVALID_REQUEST, "Message too large")
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > limit:
+                return _rpc_error(413, methods.INVALID_REQUEST, "Message too large")
+        return bytes(body)
+
+    async def _post(self, request: Request, principal: Principal) -> Response:
+        body = await self._read_body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            obj = messages.loads(body)
+            if isinstance(obj, list):
+                raise ProtocolError(methods.INVALID_REQUEST, "Invalid Request: batches are not supported")
+            message = messages.classify(obj)
+        except ProtocolError as exc:
+            return JSONResponse(exc.to_message().raw, status_code=400)
+        meta = message.params.get("_meta") if message.kind is Kind.REQUEST else None
+        modern = isinstance(meta, dict) and methods.META_PROTOCOL_VERSION in meta
+        if message.method == methods.INITIALIZE:
+            entry: _HttpSession | Response = self._new_session(principal)
+        elif modern and "mcp-session-id" not in request.headers:
+            problem = header_mismatch(message, request.headers)
+            if problem is not None:
+                return _rpc_error(400, methods.HEADER_MISMATCH, f"Header mismatch: {problem}")
+            entry = self._modern_session(principal, meta if isinstance(meta, dict) else {})
+        else:
+            entry = self._existing(request, principal)
+            if isinstance(entry, _HttpSession):
+                version = request.headers.get("mcp-protocol-version")
+                if version is not None and version not in methods.ALL_VERSIONS:
+                    return _rpc_error(
+                        400, methods.INVALID_REQUEST, f"Unsupported MCP-Protocol-Version: {version}"
+                    )
+        if isinstance(entry, Response):
+            return entry
+        if message.kind is not Kind.REQUEST:
+            await entry.session.receive(message)
+            return Response(status_code=202)
+        return await self._reply(request, entry, message)
+
+    def _new_session(self, principal: Principal) -> _HttpSession | Response:
+        if len(self.sessions) >= self.listen.max_sessions:
+            return _rpc_error(503, methods.INTERNAL_ERROR, "Too many sessions")
+        sid = secrets.token_urlsafe(32)
+        channel = HttpChannel()
+        session = self.gateway.open_session(principal, channel, sid)
+        entry = _HttpSession(session, channel, principal.key)
+        self.sessions[sid] = entry
+        return entry
+
+    def _modern_session(self, principal: Principal, meta: dict[str, Any]) -> _HttpSession | Response:
+        capabilities = meta.get(methods.META_CLIENT_CAPABILITIES)
+        digest = hashlib.sha256(messages.dumps({"c": capabilities})).hexdigest()[:32]
+        key = f"modern:{hashlib.sha256(principal.key.encode()).hexdigest()[:16]}:{digest}"
+        entry = self.sessions.get(key)
+        if entry is not None and entry.principal_key == principal.key:
+            entry.last_used = time.monotonic()
+            return entry
+        return self._new_session_with_id(principal, key)
+
+    def _new_session_with_id(self, principal: Principal, sid: str) -> _HttpSession | Response:
+        if len(self.sessions) >= self.listen.max_sessions:
+            return _rpc_error(503, methods.INTERNAL_ERROR, "Too many sessions")
+        channel = HttpChannel()
+        entry = _HttpSession(self.gateway.open_session(principal, channel, sid), channel, principal.key)
+        self.sessions[sid] = entry
+        return entry
+
+    async def _reply(self, request: Request, entry: _HttpSession, message: Message) -> Response:
+        assert message.id is not None
+        request_id = message.id
+        queue = entry.channel.open_stream(request_id)
+        await entry.session.receive(message)
+        disconnected = asyncio.create_task(self._wait_disconnect(request))
+        first = await self._next(queue, disconnected)
+        if first is None:
+            await self._abandon(entry, request_id)
+            return Response(status_code=499)
+        extra: dict[str, str] = {}
+        if message.method == methods.INITIALIZE and first.kind is Kind.RESULT:
+            extra["Mcp-Session-Id"] = entry.session.session_id
+        elif message.method == methods.INITIALIZE:
+            self.sessions.pop(entry.session.session_id, None)
+            await entry.session.close()
+        if first.is_response and first.id == request_id:
+            disconnected.cancel()
+            entry.channel.close_stream(request_id)
+            return Response(messages.dumps(first), media_type="application/json", headers=extra)
+        if "text/event-stream" not in request.headers.get("accept", ""):
+            return await self._json_only(entry, request_id, queue, first, disconnected, extra)
+        return StreamingResponse(
+            self._stream(entry, request_id, queue, first, disconnected),
+            media_type="text/event-stream",
+            headers={**SSE_HEADERS, **extra},
+        )
+
+    async def _json_only(
+        self,
+        entry: _HttpSession,
+        request_id: Any,
+        queue: asyncio.Queue[Message],
+        first: Message,
+        disconnected: asyncio.Task[None],
+        extra: dict[str, str],
+    ) -> Response:
+        """A client that takes no SSE: whatever else belongs to its request goes to its GET stream."""
+        message: Message | None = first
+        while message is not None and not (message.is_response and message.id == request_id):
+            await entry.channel.send(message, None)
+            message = await self._next(queue, disconnected)
+        disconnected.cancel()
+        entry.channel.close_stream(request_id)
+        if message is None:
+            await self._abandon(entry, request_id)
+            return Response(status_code=499)
+        return Response(messages.dumps(message), media_type="application/json", headers=extra)
+
+    async def _stream(
+        self,
+        entry: _HttpSession,
+        request_id: Any,
+        queue: asyncio.Queue[Message],
+        first: Message,
+        disconnected: asyncio.Task[None],
+    ) -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            message: Message | None = first
+            while message is not None:
+                yield _sse(message)
+                if message.is_response and message.id == request_id:
+                    finished = True
+                    return
+                message = await self._next(queue, disconnected, keepalive=True)
+                while message is _KEEPALIVE:
+                    yield b": keep-alive\n\n"
+                    message = await self._next(queue, disconnected, keepalive=True)
+        finally:
+            disconnected.cancel()
+            entry.channel.close_stream(request_id)
+            if not finished:
+                await self._abandon(entry, request_id)
+
+    async def _next(
+        self, queue: asyncio.Queue[Message], disconnected: asyncio.Task[None], keepalive: bool = False
+    ) -> Message | None:
+        getter = asyncio.ensure_future(queue.get())
+        done, _ = await asyncio.wait(
+            {getter, disconnected},
+            timeout=KEEPALIVE_SECONDS if keepalive else None,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if getter in done:
+            return getter.result()
+        getter.cancel()
+        if disconnected in done:
+            return None
+        return _KEEPALIVE
+
+    async def _wait_disconnect(self, request: Request) -> None:
+        while True:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                return
+
+    async def _abandon(self, entry: _HttpSession, request_id: Any) -> None:
+        """The client went away mid-request: cancel it, as a stdio client's cancellation would."""
+        entry.channel.close_stream(request_id)
+        await entry.session.receive(messages.notification(methods.CANCELLED, {"requestId": request_id}))
+
+    async def _get(self, request: Request, principal: Principal) -> Response:
+        if "text/event-stream" not in request.headers.get("accept", ""):
+            return _rpc_error(406, methods.INVALID_REQUEST, "Not Acceptable: GET needs text/event-stream")
+        if "mcp-session-id" not in request.headers:
+            return _rpc_error(405, methods.INVALID_REQUEST, "Method Not Allowed")
+        entry = self._existing(request, principal)
+        if isinstance(entry, Response):
+            return entry
+        queue = entry.channel.attach_standalone()
+        if queue is None:
+            return _rpc_error(409, methods.INVALID_REQUEST, "Conflict: a GET stream is already open")
+        disconnected = asyncio.create_task(self._wait_disconnect(request))
+
+        async def stream() -> AsyncIterator[bytes]:
+            try:
+                yield b": stream open\n\n"
+                while True:
+                    message = await self._next(queue, disconnected, keepalive=True)
+                    if message is None:
+                        return
+                    yield b": keep-alive\n\n" if message is _KEEPALIVE else _sse(message)
+            finally:
+                disconnected.cancel()
+                entry.channel.detach_standalone()
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+    async def _delete(self, request: Request, principal: Principal) -> Response:
+        if "mcp-session-id" not in request.headers:
+            return _rpc_error(405, methods.INVALID_REQUEST, "Method Not Allowed")
+        entry = self._existing(request, principal)
+        if isinstance(entry, Response):
+            return entry
+        self.sessions.pop(entry.session.session_id, None)
+        await entry.session.close()
+        return Response(status_code=200)
+
+
+_KEEPALIVE = messages.notification("ostiary/keepalive")
