@@ -58,6 +58,20 @@ class Driver:
         await self.transport.send(messages.request(request_id, method, params))
         return await self.until_response(request_id, within)
 
+    async def sampled_call(self, answer_text: str) -> tuple[Message, Message]:
+        """Calls server-everything's sampling tool and answers its sampling request with
+        `answer_text`; returns that request and the tool's final response."""
+        call_id = self.new_id()
+        params = {"name": "trigger-sampling-request", "arguments": {"prompt": "say hi", "maxTokens": 5}}
+        await self.transport.send(messages.request(call_id, "tools/call", params))
+        sampling = await self.receive()
+        while sampling.method != "sampling/createMessage":
+            sampling = await self.receive()
+        assert sampling.id is not None
+        answer = {"role": "assistant", "content": {"type": "text", "text": answer_text}, "model": "m"}
+        await self.transport.send(messages.result(sampling.id, answer))
+        return sampling, await self.until_response(call_id)
+
     async def handshake(
         self, capabilities: dict[str, Any] | None = None, version: str = "2025-11-25"
     ) -> Message:

@@ -97,18 +97,9 @@ async def test_a_sampling_request_reaches_the_client_and_its_answer_completes_th
 ) -> None:
     async with connected(everything_http.url) as driver:
         await driver.handshake({"sampling": {}})
-        call_id = driver.new_id()
-        params = {"name": "trigger-sampling-request", "arguments": {"prompt": "say hi", "maxTokens": 5}}
-        await driver.transport.send(messages.request(call_id, methods.TOOLS_CALL, params))
-        sampling = await driver.receive()
-        while sampling.method != methods.SAMPLING_CREATE:
-            sampling = await driver.receive()
+        sampling, reply = await driver.sampled_call("hi from ostiary")
         assert sampling.kind is Kind.REQUEST
-        assert sampling.related == call_id
-        answer = {"role": "assistant", "content": {"type": "text", "text": "hi from ostiary"}, "model": "m"}
-        assert sampling.id is not None
-        await driver.transport.send(messages.result(sampling.id, answer))
-        reply = await driver.until_response(call_id)
+        assert sampling.related == reply.id
         assert "hi from ostiary" in tool_text(reply)
 
 

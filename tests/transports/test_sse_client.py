@@ -59,17 +59,9 @@ async def test_calls_progress_and_unicode_round_trip(everything_sse: Server) -> 
 async def test_a_sampling_request_is_answered_through_the_post_endpoint(everything_sse: Server) -> None:
     async with connected(everything_sse.url) as driver:
         await driver.handshake({"sampling": {}}, version="2024-11-05")
-        call_id = driver.new_id()
-        params = {"name": "trigger-sampling-request", "arguments": {"prompt": "p", "maxTokens": 3}}
-        await driver.transport.send(messages.request(call_id, methods.TOOLS_CALL, params))
-        sampling = await driver.receive()
-        while sampling.method != methods.SAMPLING_CREATE:
-            sampling = await driver.receive()
+        sampling, reply = await driver.sampled_call("sampled")
         assert sampling.kind is Kind.REQUEST
-        assert sampling.id is not None
-        answer = {"role": "assistant", "content": {"type": "text", "text": "sampled"}, "model": "m"}
-        await driver.transport.send(messages.result(sampling.id, answer))
-        assert "sampled" in tool_text(await driver.until_response(call_id))
+        assert "sampled" in tool_text(reply)
 
 
 async def test_a_dropped_event_stream_closes_the_transport(start_everything: Callable[[str], Server]) -> None:
@@ -82,29 +74,26 @@ async def test_a_dropped_event_stream_closes_the_transport(start_everything: Cal
             await driver.transport.send(messages.request(5, methods.TOOLS_LIST))
 
 
-async def test_an_endpoint_on_another_origin_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("stream", "start_timeout", "reason"),
+    [
+        (b"event: endpoint\ndata: http://127.0.0.2:9/message\n\n", 5.0, "another origin"),
+        (b": a comment, and never an endpoint\n\n", 0.5, "no endpoint"),
+        (b"event: message\ndata: {}\n\n", 0.5, "no endpoint"),
+    ],
+    ids=["endpoint-on-another-origin", "no-endpoint", "message-before-endpoint"],
+)
+async def test_start_fails_unless_the_server_names_a_same_origin_endpoint(
+    stream: bytes, start_timeout: float, reason: str
+) -> None:
     async def respond(head: bytes, writer: asyncio.StreamWriter) -> None:
-        writer.write(sse_head() + chunk(b"event: endpoint\ndata: http://127.0.0.2:9/message\n\n"))
+        writer.write(sse_head() + chunk(stream))
         await asyncio.sleep(30)
 
     async with scripted_server(respond) as port:
-        transport = SseTransport(
-            f"http://127.0.0.1:{port}/sse", {}, timeout=5.0, max_message_bytes=MAX_MESSAGE
-        )
-        with pytest.raises(TransportClosed, match="another origin"):
-            await transport.start()
-
-
-async def test_a_server_that_never_names_an_endpoint_fails_start_in_time() -> None:
-    async def respond(head: bytes, writer: asyncio.StreamWriter) -> None:
-        writer.write(sse_head() + chunk(b": nothing to see\n\n"))
-        await asyncio.sleep(30)
-
-    async with scripted_server(respond) as port:
-        transport = SseTransport(
-            f"http://127.0.0.1:{port}/sse", {}, timeout=0.5, max_message_bytes=MAX_MESSAGE
-        )
-        with pytest.raises(TransportClosed, match="no endpoint"):
+        url = f"http://127.0.0.1:{port}/sse"
+        transport = SseTransport(url, {}, timeout=start_timeout, max_message_bytes=MAX_MESSAGE)
+        with pytest.raises(TransportClosed, match=reason):
             await transport.start()
 
 

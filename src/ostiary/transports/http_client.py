@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx2
 
-from ostiary import methods
-from ostiary.messages import Kind, Message, ProtocolError, RequestId, classify, dumps, error, id_key, loads
+from ostiary import messages, methods
+from ostiary.messages import Kind, Message, ProtocolError, RequestId, classify, dumps, id_key, loads
 from ostiary.transports import headers as h
 from ostiary.transports.base import TransportClosed
 from ostiary.transports.inbox import Inbox
@@ -64,6 +64,7 @@ class _Post:
     """A request whose POST is still open, so a cancellation can find it."""
 
     task: asyncio.Task[None]
+    method: str
     modern: bool
     answered: bool = False
     grace: asyncio.TimerHandle | None = field(default=None)
@@ -139,7 +140,7 @@ class StreamableHttpTransport:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         if message.is_request and message.id is not None:
-            self._posts[id_key(message.id)] = _Post(task, modern=version is not None)
+            self._posts[id_key(message.id)] = _Post(task, message.method, modern=version is not None)
 
     async def close(self) -> None:
         self._inbox.close("closed")
@@ -309,17 +310,8 @@ class StreamableHttpTransport:
         return post is None or post.answered
 
     async def _fail(self, message: Message, reason: str) -> None:
-        if message.is_request and message.id is not None:
-            await self._fail_request(message.id, reason)
-        else:
-            log.warning("%s: a %s was not delivered: %s", self._label, message.kind.value, reason)
-
-    async def _fail_request(self, request_id: RequestId, reason: str) -> None:
-        """The synthetic answer for a request that cannot get a real one."""
-        reply = error(request_id, methods.UPSTREAM_UNAVAILABLE, reason)
-        reply.related = request_id
-        await self._inbox.put(reply)
-        post = self._posts.get(id_key(request_id))
+        await self._inbox.fail(message, reason, self._label)
+        post = self._posts.get(id_key(message.id)) if message.is_request and message.id is not None else None
         if post is not None:
             post.answered = True
 
@@ -335,7 +327,7 @@ class StreamableHttpTransport:
             if post.task is me or post.answered:
                 continue
             post.task.cancel()
-            await self._fail_request(key[1], reason)
+            await self._fail(messages.request(key[1], post.method), reason)
         self._inbox.close(reason)
 
     def _open_get_stream(self) -> None:

@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 
-from ostiary.messages import Message, ProtocolError, RequestId, classify, loads
+from ostiary import methods
+from ostiary.messages import Message, ProtocolError, RequestId, classify, error, loads
 from ostiary.transports.base import TransportClosed
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,17 @@ class Inbox:
             await self.put(message)
             queued.append(message)
         return queued
+
+    async def fail(self, message: Message, reason: str, source: str) -> None:
+        """What a transport does with a message the server cannot have received or answered: a
+        request gets a synthetic UPSTREAM_UNAVAILABLE error so nobody waits for a reply that cannot
+        come; anything else can only be logged."""
+        if message.is_request and message.id is not None:
+            reply = error(message.id, methods.UPSTREAM_UNAVAILABLE, reason)
+            reply.related = message.id
+            await self.put(reply)
+        else:
+            log.warning("%s: a %s was not delivered: %s", source, message.kind.value, reason)
 
     def close(self, reason: str) -> None:
         if self._closed is not None:

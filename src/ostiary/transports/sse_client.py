@@ -16,8 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx2
 
-from ostiary import methods
-from ostiary.messages import Message, dumps, error
+from ostiary.messages import Message, dumps
 from ostiary.transports.base import TransportClosed
 from ostiary.transports.http_client import NETWORK_ERRORS, media_type, url_label
 from ostiary.transports.inbox import Inbox
@@ -92,10 +91,10 @@ class SseTransport:
         try:
             resp = await self._client.post(endpoint, content=dumps(message), headers=headers)
         except NETWORK_ERRORS as exc:
-            await self._fail(message, f"upstream unreachable ({type(exc).__name__})")
+            await self._inbox.fail(message, f"upstream unreachable ({type(exc).__name__})", self._label)
             return
         if not 200 <= resp.status_code < 300:
-            await self._fail(message, f"upstream HTTP {resp.status_code}")
+            await self._inbox.fail(message, f"upstream HTTP {resp.status_code}", self._label)
 
     async def close(self) -> None:
         self._inbox.close("closed")
@@ -108,14 +107,6 @@ class SseTransport:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-
-    async def _fail(self, message: Message, reason: str) -> None:
-        if message.is_request and message.id is not None:
-            reply = error(message.id, methods.UPSTREAM_UNAVAILABLE, reason)
-            reply.related = message.id
-            await self._inbox.put(reply)
-        else:
-            log.warning("%s: a %s was not delivered: %s", self._label, message.kind.value, reason)
 
     async def _read(self, client: httpx2.AsyncClient, endpoint: asyncio.Future[str]) -> None:
         reason = "upstream event stream ended"
