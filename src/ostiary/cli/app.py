@@ -9,6 +9,8 @@ import typer
 # Sub-applications, each a module exporting `app: typer.Typer`, mounted under this name.
 SUBCOMMANDS: dict[str, str] = {
     "audit": "ostiary.cli.audit",
+    "pins": "ostiary.cli.pins",
+    "inventory": "ostiary.cli.inventory",
     "detect": "ostiary.cli.detect",
 }
 

@@ -18,6 +18,7 @@ Factory = Callable[[dict[str, Any], Config], Inspection]
 # name -> "module:function"; modules are imported only when configured, to keep start-up fast.
 FACTORIES: dict[str, str] = {
     "toolfilter": "ostiary.inspections.toolfilter:build",
+    "pinning": "ostiary.inspections.pinning:build",
     "poisoning": "ostiary.inspections.poisoning:build",
     "injection": "ostiary.inspections.injection:build",
     "secrets": "ostiary.inspections.secrets:build",

@@ -1,0 +1,188 @@
+"""Pinning, the rug-pull defence: a tool, prompt or template that changes after it was trusted is
+quarantined (hidden from lists, its calls refused) until an operator approves the new version.
+
+Each definition is reduced to a document (name, title, description, schemas, annotations, and
+the server's instructions) whose SHA-256 over canonical JSON is its fingerprint, kept per tenant
+in the store. Every list result is checked, including the relists after `list_changed`, so a
+server cannot change a definition mid-session. New definitions are trusted on first use
+(`pinning.mode: tofu`, the default) or held until approved (`pinning.mode: quarantine`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import replace
+from typing import Any
+
+from ostiary import methods
+from ostiary.audit.canonical import canonical
+from ostiary.config import Config, ConfigError
+from ostiary.messages import Message
+from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, modify
+from ostiary.store import Pin, Store, now_us, open_store
+
+log = logging.getLogger("ostiary.pinning")
+
+QUARANTINED = "pinning.quarantined"
+TRUSTED, HELD = "trusted", "quarantined"
+# list method -> (key in the result, kind of definition)
+LISTS = {
+    methods.TOOLS_LIST: ("tools", "tool"),
+    methods.PROMPTS_LIST: ("prompts", "prompt"),
+    methods.RESOURCES_TEMPLATES_LIST: ("resourceTemplates", "template"),
+}
+CALLS = {methods.TOOLS_CALL: "tool", methods.PROMPTS_GET: "prompt"}
+HANDSHAKES = frozenset({methods.INITIALIZE, methods.DISCOVER})
+FIELDS = {
+    "tool": ("name", "title", "description", "inputSchema", "outputSchema", "annotations"),
+    "prompt": ("name", "title", "description", "arguments"),
+    "template": ("name", "title", "description", "uriTemplate", "mimeType", "annotations"),
+}
+
+
+def document(kind: str, definition: dict[str, Any], instructions: str | None) -> dict[str, Any]:
+    """What is pinned of a definition: every field the model reads, plus the server's instructions."""
+    doc = {key: definition.get(key) for key in FIELDS[kind]}
+    doc["instructions"] = instructions
+    return doc
+
+
+def fingerprint(doc: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(doc)).hexdigest()
+
+
+class PinningInspection(Inspection):
+    name = "pinning"
+    methods = frozenset(LISTS) | frozenset(CALLS) | HANDSHAKES
+
+    def __init__(self, config: Config, tenant: str, first_sight: str, store: Store | None = None) -> None:
+        self.config = config
+        self.tenant = tenant
+        self.first_sight = first_sight
+        self.store = store
+        self._owns_store = False
+        self._instructions: dict[str, str | None] = {}
+        # (server, kind) -> names currently held, and what was last seen of each.
+        self._held: dict[tuple[str, str], set[str]] = {}
+        self._loaded: set[str] = set()
+
+    async def start(self) -> None:
+        if self.store is None:
+            self.store = await open_store(self.config)
+            self._owns_store = True
+
+    async def close(self) -> None:
+        if self._owns_store and self.store is not None:
+            await self.store.close()
+            self.store = None
+
+    def _store(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("the pinning inspection was not started")
+        return self.store
+
+    async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
+        if exchange.server is None or not message.is_response:
+            return ALLOW
+        if exchange.method in HANDSHAKES:
+            text = message.result.get("instructions")
+            self._instructions[exchange.server] = text if isinstance(text, str) else None
+            return ALLOW
+        key_kind = LISTS.get(exchange.method)
+        items = message.result.get(key_kind[0]) if key_kind else None
+        if key_kind is None or not isinstance(items, list):
+            return ALLOW
+        kind = key_kind[1]
+        hidden = await self._check(exchange.server, kind, [i for i in items if isinstance(i, dict)])
+        if not hidden:
+            return ALLOW
+        kept = [i for i in items if not (isinstance(i, dict) and i.get("name") in hidden)]
+        return modify(
+            message.with_result({**message.result, key_kind[0]: kept}),
+            QUARANTINED,
+            "Definitions that changed since they were approved are held until an operator approves them.",
+            server=exchange.server,
+            kind=kind,
+            hidden=sorted(hidden),
+        )
+
+    async def _check(self, server: str, kind: str, items: list[dict[str, Any]]) -> set[str]:
+        """Compare each definition with its pin; record first sights and changes; return the held."""
+        store = self._store()
+        pins = {(p.kind, p.name): p for p in await store.load_pins(self.tenant, server)}
+        self._loaded.add(server)
+        held = self._held.setdefault((server, kind), set())
+        instructions = self._instructions.get(server)
+        for item in items:
+            name = str(item.get("name", ""))
+            doc = document(kind, item, instructions)
+            seen = fingerprint(doc)
+            pin = pins.get((kind, name))
+            text = canonical(doc).decode()
+            if pin is None:
+                if self.first_sight == "tofu":
+                    pin = Pin(self.tenant, server, kind, name, seen, text, TRUSTED)
+                else:
+                    pin = Pin(self.tenant, server, kind, name, None, None, HELD, seen, text)
+                await store.save_pin(pin)
+            elif pin.fingerprint == seen:
+                if pin.status != TRUSTED:
+                    pin = replace(pin, status=TRUSTED, pending_fingerprint=None, pending_document=None)
+                    await store.save_pin(pin)
+            elif pin.status != HELD or pin.pending_fingerprint != seen:
+                log.warning(
+                    "pinning: %s %s of server %s changed; quarantined until approved", kind, name, server
+                )
+                pin = replace(pin, status=HELD, pending_fingerprint=seen, pending_document=text)
+                await store.save_pin(pin)
+            if pin.status == TRUSTED:
+                held.discard(name)
+            else:
+                held.add(name)
+        return held & {str(item.get("name", "")) for item in items}
+
+    async def on_client_request(self, message: Message, exchange: Exchange) -> Verdict:
+        kind = CALLS.get(exchange.method)
+        if kind is None or exchange.server is None or exchange.target is None:
+            return ALLOW
+        server, name = exchange.server, exchange.target
+        if server not in self._loaded:
+            await self._load_held(server)
+        if name not in self._held.get((server, kind), set()):
+            return ALLOW
+        pins = await self._store().load_pins(self.tenant, server)
+        pin = next((p for p in pins if p.kind == kind and p.name == name), None)
+        if pin is not None and pin.status == TRUSTED:
+            self._held[(server, kind)].discard(name)
+            return ALLOW
+        return deny(
+            QUARANTINED, "This definition changed since it was approved and is quarantined.", kind=kind
+        )
+
+    async def _load_held(self, server: str) -> None:
+        for pin in await self._store().load_pins(self.tenant, server):
+            if pin.status == HELD:
+                self._held.setdefault((server, pin.kind), set()).add(pin.name)
+        self._loaded.add(server)
+
+
+def approve(pin: Pin) -> Pin:
+    """The pin with its pending definition accepted as the trusted one."""
+    return replace(
+        pin,
+        fingerprint=pin.pending_fingerprint,
+        document=pin.pending_document,
+        status=TRUSTED,
+        pending_fingerprint=None,
+        pending_document=None,
+        updated_us=now_us(),
+    )
+
+
+def build(options: dict[str, Any], config: Config) -> PinningInspection:
+    settings = {**config.pinning, **options}
+    first_sight = str(settings.get("mode", "tofu"))
+    if first_sight not in ("tofu", "quarantine"):
+        raise ConfigError(f"pinning.mode must be 'tofu' or 'quarantine', not {first_sight!r}")
+    return PinningInspection(config, str(settings.get("tenant", "default")), first_sight)
