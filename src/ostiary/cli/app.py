@@ -8,6 +8,7 @@ import typer
 
 # Sub-applications, each a module exporting `app: typer.Typer`, mounted under this name.
 SUBCOMMANDS: dict[str, str] = {
+    "policy": "ostiary.cli.policy",
     "audit": "ostiary.cli.audit",
     "pins": "ostiary.cli.pins",
     "inventory": "ostiary.cli.inventory",
