@@ -15,7 +15,7 @@ from ostiary.messages import Kind
 from ostiary.transports.base import TransportClosed
 from ostiary.transports.http_client import StreamableHttpTransport
 from transports.conftest import Server, loopback_port
-from transports.peers import MAX_MESSAGE, MODERN, MODERN_META, Driver, tool_text
+from transports.peers import MAX_MESSAGE, MODERN, MODERN_META, Driver, scripted_server, tool_text
 
 pytestmark = pytest.mark.e2e
 
@@ -185,7 +185,7 @@ async def test_a_server_killed_mid_stream_fails_the_pending_request(start_everyt
 # --- session expiry and 2026-07-28 against the Python SDK server --------------------------------
 
 
-async def test_an_expired_session_fails_the_request_and_closes_the_transport(py_http: Server) -> None:
+async def test_a_session_the_server_forgot_closes_the_transport_for_a_new_handshake(py_http: Server) -> None:
     async with connected(py_http.url) as driver:
         await driver.handshake()
         transport = transport_of(driver)
@@ -196,13 +196,46 @@ async def test_an_expired_session_fails_the_request_and_closes_the_transport(py_
                 headers={"Mcp-Session-Id": transport.session_id, "MCP-Protocol-Version": "2025-11-25"},
             )
             assert gone.status_code in (200, 204)
+        # The POST's 404 or the GET stream's reconnect may notice first; either way the request is
+        # answered (or refused at send) and the transport ends.
+        expired = {"code": methods.UPSTREAM_UNAVAILABLE, "message": "upstream session expired"}
+        try:
+            outcome = (await driver.request(methods.TOOLS_LIST)).error
+        except TransportClosed as exc:
+            outcome = {"code": methods.UPSTREAM_UNAVAILABLE, "message": exc.reason}
+        assert outcome == expired
+        assert await driver.until_closed() == "upstream session expired"
+
+
+async def test_legacy_posts_carry_the_session_and_version_and_a_404_expires_the_session() -> None:
+    heads: list[bytes] = []
+
+    async def respond(head: bytes, writer: asyncio.StreamWriter) -> None:
+        heads.append(head)
+        if head.startswith(b"GET"):
+            writer.write(b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n")
+        elif len(heads) == 1:
+            body = b'{"jsonrpc":"2.0","id":2,"result":{"protocolVersion":"2025-06-18","capabilities":{}}}'
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nmcp-session-id: s-1\r\n"
+                + f"content-length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+        elif len(heads) == 2:
+            writer.write(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
+        else:
+            writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\n\r\nnot found")
+
+    async with scripted_server(respond) as port, connected(f"http://127.0.0.1:{port}/mcp") as driver:
+        await driver.handshake(version="2025-06-18")
         reply = await driver.request(methods.TOOLS_LIST)
-        assert reply.error["code"] == methods.UPSTREAM_UNAVAILABLE
-        assert reply.error["message"] == "upstream session expired"
-        with pytest.raises(TransportClosed):
-            await driver.receive()
-        with pytest.raises(TransportClosed):
-            await driver.transport.send(messages.request(99, methods.TOOLS_LIST))
+        assert reply.error == {"code": methods.UPSTREAM_UNAVAILABLE, "message": "upstream session expired"}
+        assert await driver.until_closed() == "upstream session expired"
+    posts = [head.lower() for head in heads if head.startswith(b"POST")]
+    assert b"mcp-session-id" not in posts[0]
+    for later in posts[1:]:
+        assert b"mcp-session-id: s-1\r\n" in later
+        assert b"mcp-protocol-version: 2025-06-18\r\n" in later
 
 
 def modern(params: dict[str, object] | None = None) -> dict[str, object]:
