@@ -25,6 +25,12 @@ from ostiary.transports.base import Transport, TransportClosed
 log = logging.getLogger("ostiary.server")
 
 PROBE_TIMEOUT = 10.0
+ENVELOPE_KEYS = (
+    methods.META_PROTOCOL_VERSION,
+    methods.META_CLIENT_CAPABILITIES,
+    methods.META_CLIENT_INFO,
+    methods.META_LOG_LEVEL,
+)
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
 
@@ -281,27 +287,38 @@ class ServerConnection:
                 self._progress.pop(f"{request_id}", None)
 
     def _prepare_params(self, request_id: int, params: JSON, pending: _Pending, handshake: bool) -> JSON:
+        """Fit the client's params to this server: its era's envelope, and our own progress token."""
         meta = params.get("_meta")
-        needs_envelope = (
+        if not isinstance(meta, dict):
+            meta = None
+        era = self.hello.era if self.hello is not None else None
+        add_envelope = (
             not handshake
-            and self.hello is not None
-            and self.hello.era == "modern"
+            and era == "modern"
             and self._client_hello is not None
-            and not (isinstance(meta, dict) and methods.META_PROTOCOL_VERSION in meta)
+            and not (meta is not None and methods.META_PROTOCOL_VERSION in meta)
         )
-        token = meta.get("progressToken") if isinstance(meta, dict) else None
-        if token is None and not needs_envelope:
+        # A 2025-era server must not see the 2026-07-28 envelope: strict servers refuse it.
+        drop_envelope = era == "legacy" and meta is not None and any(k in meta for k in ENVELOPE_KEYS)
+        token = meta.get("progressToken") if meta is not None else None
+        if token is None and not add_envelope and not drop_envelope:
             return params
-        new_meta: JSON = dict(meta) if isinstance(meta, dict) else {}
-        if needs_envelope:
+        new_meta: JSON = dict(meta) if meta is not None else {}
+        if add_envelope:
             assert self._client_hello is not None
             new_meta.update(self._client_hello.modern_meta())
+        if drop_envelope:
+            for key in ENVELOPE_KEYS:
+                new_meta.pop(key, None)
         if isinstance(token, (str, int)) and not isinstance(token, bool):
             # Our own token toward the server: unique per connection, mapped back on progress.
             pending.progress_token = token
             new_meta["progressToken"] = f"{request_id}"
             self._progress[f"{request_id}"] = request_id
-        return {**params, "_meta": new_meta}
+        out = {**params, "_meta": new_meta}
+        if not new_meta:
+            del out["_meta"]
+        return out
 
     async def _cancel_upstream(self, request_id: int, reason: str) -> None:
         transport = self.transport
