@@ -279,12 +279,20 @@ class ClientSession:
             self._opening = asyncio.create_task(self._open_all())
         await asyncio.shield(self._opening)
 
-    async def _open_all(self) -> None:
+    def _create_connections(self) -> None:
         for name, server in self.config.servers.items():
-            if server.enabled:
-                self.connections[name] = ServerConnection(
-                    name, server, self._transport_maker(name, server), self
-                )
+            if server.enabled and name not in self.connections:
+                maker = self._transport_maker(name, server)
+                self.connections[name] = ServerConnection(name, server, maker, self)
+
+    async def prestart(self) -> None:
+        """Start stdio servers before the client's first message: what a desktop host waits on."""
+        self._create_connections()
+        stdio = [c.spawn() for c in self.connections.values() if c.config.kind == "stdio"]
+        await asyncio.gather(*stdio, return_exceptions=True)
+
+    async def _open_all(self) -> None:
+        self._create_connections()
         await asyncio.gather(*(self._open_one(c) for c in self.connections.values()))
 
     def _transport_maker(self, name: str, server: ServerConfig) -> Callable[[], Transport]:

@@ -7,6 +7,7 @@ batches. End of input closes the session and every server it opened.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -32,13 +33,16 @@ async def serve_stdio(gateway: Gateway, principal: Principal) -> None:
     limits = gateway.config.limits
     pipe = await PipeTransport.open_std(limits.max_message_bytes)
     session = gateway.open_session(principal, _Channel(pipe), uuid.uuid4().hex)
+    prestart = asyncio.create_task(session.prestart())
     try:
         while True:
             try:
                 line = await pipe.read_raw()
             except Oversize as exc:
                 log.warning("client sent %d bytes in one message, over the limit", exc.size)
-                await pipe.send(messages.error(None, methods.INVALID_REQUEST, "Message too large"))
+                await pipe.send(
+                    messages.error(exc.request_id(), methods.INVALID_REQUEST, "Message too large")
+                )
                 continue
             if line is None:
                 break
@@ -48,6 +52,7 @@ async def serve_stdio(gateway: Gateway, principal: Principal) -> None:
                 else:
                     await session.receive(message)
     finally:
+        prestart.cancel()
         await session.close()
         await pipe.close()
 

@@ -127,6 +127,8 @@ class Pipeline:
         except Exception:
             log.exception("inspection %s failed on %s %s", stage.name, hook.value, exchange.method)
             verdict = deny("inspection.error", "An inspection failed.")
+        if verdict is ALLOW:
+            return verdict
         if not isinstance(verdict, Verdict):
             verdict = deny("inspection.error", "An inspection returned no verdict.")
         return verdict if verdict.inspection else replace(verdict, inspection=stage.name)

@@ -92,7 +92,7 @@ class ServerConnection:
         self._lock = asyncio.Lock()
         self._backoff = BACKOFF_START
         self._retry_at = 0.0
-        self.state = "new"  # new -> up -> down -> up ... -> closed
+        self.state = "new"  # new -> (spawned ->) up -> down -> up ... -> closed
         self.stats = _Stats()
 
     # ------------------------------------------------------------------ lifecycle
@@ -103,8 +103,18 @@ class ServerConnection:
         async with self._lock:
             return await self._connect()
 
-    async def _connect(self) -> ServerHello:
-        assert self._client_hello is not None
+    async def spawn(self) -> None:
+        """Start the transport ahead of the handshake, so a server's start-up overlaps the host's.
+
+        A failure here is not final: `open` tries again and reports it.
+        """
+        async with self._lock:
+            if self.state == "new" and self.transport is None:
+                with contextlib.suppress(ServerUnavailable):
+                    await self._start_transport()
+                    self.state = "spawned"
+
+    async def _start_transport(self) -> None:
         await self._stop_transport()
         transport = self._factory()
         self.transport = transport
@@ -114,6 +124,11 @@ class ServerConnection:
             self._went_down(exc.reason)
             raise ServerUnavailable(exc.reason) from None
         self._reader = asyncio.create_task(self._read_loop(transport), name=f"read:{self.name}")
+
+    async def _connect(self) -> ServerHello:
+        assert self._client_hello is not None
+        if self.state != "spawned" or self.transport is None:
+            await self._start_transport()
         try:
             hello = await self._handshake(self._client_hello)
         except ServerUnavailable as exc:

@@ -15,7 +15,8 @@ import os
 import signal
 import sys
 
-from ostiary.messages import Message, ProtocolError, dumps, parse
+from ostiary.messages import Message, ProtocolError, dumps, error, parse
+from ostiary.methods import INTERNAL_ERROR
 from ostiary.secretref import REDACTOR
 from ostiary.transports.base import TransportClosed
 from ostiary.transports.framing import Oversize, encode, read_line
@@ -121,10 +122,13 @@ class ProcessTransport:
             try:
                 line = await read_line(stdout)
             except Oversize as exc:
-                log.warning(
-                    "server %s sent a message of %d bytes, over the limit; dropped", self.name, exc.size
-                )
-                continue
+                log.warning("server %s sent %d bytes in one message, over the limit", self.name, exc.size)
+                request_id = exc.request_id()
+                if request_id is None:
+                    continue
+                # Most likely the answer to that request: fail it now rather than let it time out.
+                text = f"The server's message exceeded the gateway's limit of {self.max_message_bytes} bytes"
+                return error(request_id, INTERNAL_ERROR, text)
             except (ConnectionError, asyncio.IncompleteReadError):
                 line = None
             if line is None:
