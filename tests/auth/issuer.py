@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from auth.loopback import serve_json
 
 ISSUER = "https://idp.example.test"
 RESOURCE = "https://gateway.example.test/mcp"
@@ -76,29 +75,13 @@ class Issuer:
 
 @contextmanager
 def serve(issuer: Issuer) -> Iterator[Issuer]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            issuer.requests += 1
-            body = json.dumps(issuer.jwks()).encode()
-            self.send_response(200 if self.path == "/jwks.json" else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def reply(record: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        issuer.requests += 1
+        return (200, issuer.jwks()) if record["path"] == "/jwks.json" else (404, {})
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    issuer.url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-    try:
+    with serve_json(reply) as endpoint:
+        issuer.url = f"{endpoint.url}/jwks.json"
         yield issuer
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def auth_section(issuer: Issuer, **jwt_overrides: Any) -> dict[str, Any]:

@@ -137,7 +137,7 @@ class Authenticator:
 
 def build_authenticator(auth_section: dict[str, object], config: Config) -> Authenticator | None:
     """None when the configuration has no `auth:` section (stdio, or a loopback-only gateway)."""
-    if not auth_section:
+    if not set(auth_section) - {"upstreams"}:
         return None
     settings = auth_settings(dict(auth_section))
     validator = None

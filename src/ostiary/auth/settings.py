@@ -91,6 +91,8 @@ class AuthSettings(_Model):
     resource_name: str | None = None
     jwt: JwtSettings | None = None
     api_keys: list[ApiKey] = Field(default_factory=list)
+    # Credentials presented to upstream servers; validated by `ostiary.auth.upstream_credentials`.
+    upstreams: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("resource")
     @classmethod
