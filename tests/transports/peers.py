@@ -20,6 +20,15 @@ MODERN_META = {
 }
 
 
+def long_running(duration: float, steps: int, token: str | int) -> dict[str, Any]:
+    """tools/call params for server-everything's progress-reporting tool."""
+    return {
+        "name": "trigger-long-running-operation",
+        "arguments": {"duration": duration, "steps": steps},
+        "_meta": {"progressToken": token},
+    }
+
+
 class Driver:
     """Raw JSON-RPC over a transport: what a connection does, without any of its logic."""
 
@@ -98,8 +107,8 @@ Responder = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
 
 @contextlib.asynccontextmanager
 async def scripted_server(respond: Responder) -> AsyncIterator[int]:
-    """A loopback HTTP/1.1 peer that misbehaves on purpose: `respond` gets each request head and
-    writes whatever raw bytes the test wants. Yields its port."""
+    """A loopback HTTP/1.1 peer that misbehaves on purpose: `respond` gets each request (head and
+    body) and writes whatever raw bytes the test wants. Yields its port."""
 
     handlers: set[asyncio.Task[Any]] = set()
 
@@ -115,9 +124,8 @@ async def scripted_server(respond: Responder) -> AsyncIterator[int]:
                     name, _, value = line.partition(b":")
                     if name.strip().lower() == b"content-length":
                         length = int(value)
-                if length:
-                    await reader.readexactly(length)
-                await respond(head, writer)
+                body = await reader.readexactly(length) if length else b""
+                await respond(head + body, writer)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -147,3 +155,12 @@ def chunk(data: bytes) -> bytes:
 
 
 LAST_CHUNK = b"0\r\n\r\n"
+
+
+def json_response(body: bytes, status: str = "200 OK", extra: str = "") -> bytes:
+    return (
+        f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{extra}content-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+ACCEPTED = b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n"

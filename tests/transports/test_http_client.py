@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx2
 import pytest
@@ -15,7 +15,20 @@ from ostiary.messages import Kind
 from ostiary.transports.base import TransportClosed
 from ostiary.transports.http_client import StreamableHttpTransport
 from transports.conftest import Server, loopback_port
-from transports.peers import MAX_MESSAGE, MODERN, MODERN_META, Driver, scripted_server, tool_text
+from transports.peers import (
+    ACCEPTED,
+    LAST_CHUNK,
+    MAX_MESSAGE,
+    MODERN,
+    MODERN_META,
+    Driver,
+    chunk,
+    json_response,
+    long_running,
+    scripted_server,
+    sse_head,
+    tool_text,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -79,11 +92,7 @@ async def test_sixteen_concurrent_calls_each_get_their_own_answer(everything_htt
 async def test_progress_arrives_on_the_stream_of_its_request(everything_http: Server) -> None:
     async with connected(everything_http.url) as driver:
         await driver.handshake()
-        params = {
-            "name": "trigger-long-running-operation",
-            "arguments": {"duration": 0.6, "steps": 3},
-            "_meta": {"progressToken": "tok-1"},
-        }
+        params = long_running(0.6, 3, "tok-1")
         reply = await driver.request(methods.TOOLS_CALL, params)
         assert reply.kind is Kind.RESULT
         progress = [m for m in driver.other if m.method == methods.PROGRESS]
@@ -169,11 +178,7 @@ async def test_a_server_killed_mid_stream_fails_the_pending_request(start_everyt
     async with connected(server.url, reconnect_attempts=2) as driver:
         await driver.handshake()
         call_id = driver.new_id()
-        params = {
-            "name": "trigger-long-running-operation",
-            "arguments": {"duration": 30, "steps": 30},
-            "_meta": {"progressToken": 7},
-        }
+        params = long_running(30, 30, 7)
         await driver.transport.send(messages.request(call_id, methods.TOOLS_CALL, params))
         first = await driver.receive()
         assert first.method == methods.PROGRESS
@@ -207,35 +212,146 @@ async def test_a_session_the_server_forgot_closes_the_transport_for_a_new_handsh
         assert await driver.until_closed() == "upstream session expired"
 
 
-async def test_legacy_posts_carry_the_session_and_version_and_a_404_expires_the_session() -> None:
-    heads: list[bytes] = []
+Handler = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
+INIT_RESULT = b'{"jsonrpc":"2.0","id":2,"result":{"protocolVersion":"2025-06-18","capabilities":{}}}'
 
-    async def respond(head: bytes, writer: asyncio.StreamWriter) -> None:
-        heads.append(head)
-        if head.startswith(b"GET"):
-            writer.write(b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n")
-        elif len(heads) == 1:
-            body = b'{"jsonrpc":"2.0","id":2,"result":{"protocolVersion":"2025-06-18","capabilities":{}}}'
-            writer.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nmcp-session-id: s-1\r\n"
-                + f"content-length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
-        elif len(heads) == 2:
-            writer.write(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
+
+def legacy_session(on_request: Handler, on_get: Handler | None = None) -> Handler:
+    """A scripted 2025-06-18 server: session `s-1` at initialize, 202 for notifications, no GET
+    stream unless `on_get`; every other request goes to `on_request`."""
+
+    async def respond(request: bytes, writer: asyncio.StreamWriter) -> None:
+        if request.startswith(b"GET"):
+            if on_get is None:
+                writer.write(b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n")
+            else:
+                await on_get(request, writer)
+        elif b'"method":"initialize"' in request:
+            writer.write(json_response(INIT_RESULT, extra="mcp-session-id: s-1\r\n"))
+        elif b'"id":' not in request.partition(b"\r\n\r\n")[2]:
+            writer.write(ACCEPTED)
         else:
-            writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\n\r\nnot found")
+            await on_request(request, writer)
 
-    async with scripted_server(respond) as port, connected(f"http://127.0.0.1:{port}/mcp") as driver:
+    return respond
+
+
+async def test_legacy_posts_carry_the_session_and_version_and_a_404_expires_the_session() -> None:
+    seen: list[bytes] = []
+
+    async def not_found(request: bytes, writer: asyncio.StreamWriter) -> None:
+        seen.append(request.lower())
+        writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\n\r\nnot found")
+
+    async with (
+        scripted_server(legacy_session(not_found)) as port,
+        connected(f"http://127.0.0.1:{port}/mcp") as driver,
+    ):
         await driver.handshake(version="2025-06-18")
         reply = await driver.request(methods.TOOLS_LIST)
         assert reply.error == {"code": methods.UPSTREAM_UNAVAILABLE, "message": "upstream session expired"}
         assert await driver.until_closed() == "upstream session expired"
-    posts = [head.lower() for head in heads if head.startswith(b"POST")]
-    assert b"mcp-session-id" not in posts[0]
-    for later in posts[1:]:
-        assert b"mcp-session-id: s-1\r\n" in later
-        assert b"mcp-protocol-version: 2025-06-18\r\n" in later
+    assert b"mcp-session-id: s-1\r\n" in seen[0]
+    assert b"mcp-protocol-version: 2025-06-18\r\n" in seen[0]
+
+
+async def test_garbage_on_a_response_stream_is_skipped_and_the_answer_still_arrives() -> None:
+    async def garbage_then_answer(request: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(sse_head())
+        for data in (
+            b"{not json",
+            b'{"jsonrpc":"2.0"}',
+            b"[1, 2]",
+            b'{"jsonrpc":"2.0","id":3,"result":{"ok":1}}',
+        ):
+            writer.write(chunk(b"data: " + data + b"\n\n"))
+        writer.write(LAST_CHUNK)
+
+    async with (
+        scripted_server(legacy_session(garbage_then_answer)) as port,
+        connected(f"http://127.0.0.1:{port}/mcp") as driver,
+    ):
+        await driver.handshake(version="2025-06-18")
+        reply = await driver.request(methods.TOOLS_LIST)
+        assert reply.result == {"ok": 1}
+        assert driver.other == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (json_response(b'{"jsonrpc":"2.0","id":3,"result":{"big":"' + b"x" * 2048 + b'"}}'), "size limit"),
+        (sse_head() + chunk(b"data: " + b"y" * 2048 + b"\n\n") + LAST_CHUNK, "ended before the response"),
+        (sse_head() + chunk(b": only a comment\n\n") + LAST_CHUNK, "ended before the response"),
+        (b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 4\r\n\r\n<p/>", "content type"),
+        (json_response(b"<html>secret</html>", status="502 Bad Gateway"), "upstream HTTP 502"),
+    ],
+    ids=["oversize-json", "oversize-event", "stream-without-answer", "html", "bad-gateway"],
+)
+async def test_a_request_that_cannot_be_answered_gets_a_synthetic_error(answer: bytes, reason: str) -> None:
+    async def respond(request: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(answer)
+
+    async with scripted_server(legacy_session(respond)) as port:
+        url = f"http://127.0.0.1:{port}/mcp"
+        transport = StreamableHttpTransport(url, {}, timeout=5.0, max_message_bytes=1024)
+        await transport.start()
+        try:
+            driver = Driver(transport)
+            await driver.handshake(version="2025-06-18")
+            reply = await driver.request(methods.TOOLS_LIST)
+        finally:
+            await transport.close()
+    assert reply.error["code"] == methods.UPSTREAM_UNAVAILABLE
+    assert reason in reply.error["message"]
+    assert "secret" not in reply.error["message"]
+
+
+async def test_a_stream_closed_after_an_event_id_is_resumed_with_last_event_id() -> None:
+    gets: list[bytes] = []
+
+    async def poll_then_close(request: bytes, writer: asyncio.StreamWriter) -> None:
+        progress = (
+            b'{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}'
+        )
+        writer.write(sse_head() + chunk(b"id: ev-1\nretry: 50\ndata: " + progress + b"\n\n") + LAST_CHUNK)
+
+    async def resume(request: bytes, writer: asyncio.StreamWriter) -> None:
+        gets.append(request.lower())
+        if b"last-event-id: ev-1" in request.lower():
+            writer.write(sse_head() + chunk(b'id: ev-2\ndata: {"jsonrpc":"2.0","id":3,"result":{}}\n\n'))
+        else:
+            writer.write(sse_head())  # the standalone stream: stays open
+        await asyncio.sleep(30)
+
+    async with (
+        scripted_server(legacy_session(poll_then_close, resume)) as port,
+        connected(f"http://127.0.0.1:{port}/mcp") as driver,
+    ):
+        await driver.handshake(version="2025-06-18")
+        reply = await driver.request(methods.TOOLS_LIST)
+        assert reply.result == {}
+        assert reply.related == reply.id
+        assert [m.method for m in driver.other] == [methods.PROGRESS]
+    assert any(b"last-event-id: ev-1\r\n" in get for get in gets)
+
+
+async def test_legacy_cancellation_is_posted_and_the_server_withholds_the_answer(
+    everything_http: Server,
+) -> None:
+    async with connected(everything_http.url) as driver:
+        await driver.handshake()
+        params = long_running(1.5, 3, "stop-me")
+        await driver.transport.send(messages.request(77, methods.TOOLS_CALL, params))
+        assert (await driver.receive()).method == methods.PROGRESS
+        await driver.transport.send(messages.notification(methods.CANCELLED, {"requestId": 77}))
+        late: list[messages.Message] = []
+        with contextlib.suppress(asyncio.TimeoutError):
+            while True:
+                late.append(await driver.receive(within=2.5))
+        # The tool keeps reporting progress, but the server withholds the answer of a cancelled
+        # request, which it would have sent after 1.5 s had the cancellation not reached it.
+        assert [m.params["progress"] for m in late] == [2, 3]
 
 
 def modern(params: dict[str, object] | None = None) -> dict[str, object]:

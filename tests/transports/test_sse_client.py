@@ -14,7 +14,16 @@ from ostiary.messages import Kind
 from ostiary.transports.base import TransportClosed
 from ostiary.transports.sse_client import SseTransport
 from transports.conftest import Server
-from transports.peers import LAST_CHUNK, MAX_MESSAGE, Driver, chunk, scripted_server, sse_head, tool_text
+from transports.peers import (
+    LAST_CHUNK,
+    MAX_MESSAGE,
+    Driver,
+    chunk,
+    long_running,
+    scripted_server,
+    sse_head,
+    tool_text,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -46,11 +55,7 @@ async def test_calls_progress_and_unicode_round_trip(everything_sse: Server) -> 
         await driver.handshake(version="2024-11-05")
         reply = await driver.request(methods.TOOLS_CALL, {"name": "echo", "arguments": {"message": "ünï ✓"}})
         assert tool_text(reply) == "Echo: ünï ✓"
-        params = {
-            "name": "trigger-long-running-operation",
-            "arguments": {"duration": 0.4, "steps": 2},
-            "_meta": {"progressToken": "t"},
-        }
+        params = long_running(0.4, 2, "t")
         await driver.request(methods.TOOLS_CALL, params)
         progress = [m for m in driver.other if m.method == methods.PROGRESS]
         assert [m.params["progress"] for m in progress] == [1, 2]
