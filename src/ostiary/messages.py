@@ -164,7 +164,12 @@ def classify(obj: object) -> Message:
 
 
 def loads(data: bytes | str) -> object:
-    """Decode JSON; orjson for speed, the standard library for what orjson refuses (big integers)."""
+    """Decode JSON; orjson for speed, the standard library for what orjson refuses.
+
+    Integers are exact across the whole signed and unsigned 64-bit range; beyond it orjson yields
+    an IEEE double, as JavaScript peers (most MCP servers) do for every number. Detecting such
+    integers costs a scan of every message, which the message path does not pay.
+    """
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
