@@ -54,25 +54,23 @@ def run(scan: Scan, source: TextIO, sink: TextIO) -> int:
     return errors
 
 
-@app.command()
-def injection(
-    threshold: float = typer.Option(0.5, help="Score at or above which an input is flagged."),
-) -> None:
-    """Prompt injection in `text`."""
-    from ostiary.detection.injection import InjectionDetector, InjectionOptions  # noqa: PLC0415
+def scanner(kind: str, threshold: float = 0.5, kinds: frozenset[str] = frozenset({"secret", "pii"})) -> Scan:
+    """The function `ostiary detect KIND` applies to each input object (also used by eval/run.py)."""
+    if kind == "injection":
+        from ostiary.detection.injection import InjectionDetector, InjectionOptions  # noqa: PLC0415
 
-    detector = InjectionDetector(InjectionOptions(threshold=threshold))
-    run(lambda item: detector.scan(_text(item), "/text").to_dict(), sys.stdin, sys.stdout)
+        injection = InjectionDetector(InjectionOptions(threshold=threshold))
+        return lambda item: injection.scan(_text(item), "/text").to_dict()
+    if kind == "secrets":
+        from ostiary.detection.secrets import SecretsDetector, SecretsOptions  # noqa: PLC0415
 
-
-@app.command()
-def poisoning(
-    threshold: float = typer.Option(0.5, help="Score at or above which an input is flagged."),
-) -> None:
-    """Poisoned tool definitions: `name`, `description`, `input_schema`."""
+        secrets = SecretsDetector(SecretsOptions(kinds=kinds))
+        return lambda item: secrets.scan(_text(item), "/text").to_dict()
+    if kind != "poisoning":
+        raise ValueError(f"unknown detector {kind!r}")
     from ostiary.detection.poisoning import PoisoningDetector, PoisoningOptions  # noqa: PLC0415
 
-    detector = PoisoningDetector(PoisoningOptions(threshold=threshold))
+    poisoning = PoisoningDetector(PoisoningOptions(threshold=threshold))
 
     def scan(item: dict[str, Any]) -> dict[str, Any]:
         definition: dict[str, Any] = {}
@@ -85,20 +83,30 @@ def poisoning(
                 definition[target] = item[source]
         if not definition:
             raise InputError('expected "name", "description" or "input_schema"')
-        return detector.scan_definition(definition).to_dict()
+        return poisoning.scan_definition(definition).to_dict()
 
-    run(scan, sys.stdin, sys.stdout)
+    return scan
+
+
+_THRESHOLD = typer.Option(0.5, help="Score at or above which an input is flagged.")
 
 
 @app.command()
-def secrets(
-    kinds: str = typer.Option("secret,pii", help="Comma-separated: secret, pii."),
-) -> None:
-    """Credentials and personal data in `text`."""
-    from ostiary.detection.secrets import SecretsDetector, SecretsOptions  # noqa: PLC0415
+def injection(threshold: float = _THRESHOLD) -> None:
+    """Prompt injection in `text`."""
+    run(scanner("injection", threshold), sys.stdin, sys.stdout)
 
+
+@app.command()
+def poisoning(threshold: float = _THRESHOLD) -> None:
+    """Poisoned tool definitions: `name`, `description`, `input_schema`."""
+    run(scanner("poisoning", threshold), sys.stdin, sys.stdout)
+
+
+@app.command()
+def secrets(kinds: str = typer.Option("secret,pii", help="Comma-separated: secret, pii.")) -> None:
+    """Credentials and personal data in `text`."""
     chosen = frozenset(k.strip() for k in kinds.split(",") if k.strip())
     if not chosen or not chosen <= {"secret", "pii"}:
         raise typer.BadParameter("kinds must be secret, pii or both")
-    detector = SecretsDetector(SecretsOptions(kinds=chosen))
-    run(lambda item: detector.scan(_text(item), "/text").to_dict(), sys.stdin, sys.stdout)
+    run(scanner("secrets", kinds=chosen), sys.stdin, sys.stdout)

@@ -41,6 +41,21 @@ def rules() -> list[Rule]:
     return [
         Rule(
             "injection.override",
+            r"(?i)\b(?:ignore|disregard|forget)\s+(?:the\s+|what\s+the\s+|whatever\s+the\s+)?(?:user'?s?|human'?s?|person'?s?)\s+(?:asked|request|question|instructions?|query|message|input|wants)",
+            0.8,
+        ),
+        Rule(
+            "injection.addressed",
+            r"(?i)(?:^|[.!?]\s+|\n)\s*(?:ai|assistant|model|agent|claude|chatgpt|gpt|copilot|gemini)\s*[,:]\s*(?:please\s+|now\s+|immediately\s+)?(?:call|invoke|use|run|send|forward|ignore|delete|transfer|reveal|print|email|open|fetch|post|execute|upload)\b",
+            0.6,
+        ),
+        Rule(
+            "injection.templated_url",
+            r"(?i)https?://[^\s)\]\"'<>]{1,200}[?&][\w.-]{1,40}=(?:\{|\$\{?|%7B|<)[\w.-]{0,40}(?:conversation|chat|history|summary|messages?|secret|token|key|password|email|user|data|context|prompt|memory|credentials?)",
+            0.6,
+        ),
+        Rule(
+            "injection.override",
             rf"(?i)\b(?:ignore|disregard|forget|override|bypass|abandon|discard|drop)\s+(?:(?:all|any|the|your|my|these|those|of|every)\s+)*{_PRIOR}\s+{_ORDERS}",
             0.85,
         ),
@@ -104,8 +119,8 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "injection.tool_trigger",
-            r"(?i)\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?[`'\"]?[A-Za-z_][\w.-]{1,60}[`'\"]?\s+(?:tool|function)\s+(?:with|passing|immediately|now|right\s+away)\b",
-            0.45,
+            r"(?i)\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?[`'\"]?[A-Za-z_][\w.-]{1,60}[`'\"]?\s+(?:tool|function)\s+(?:with|passing|immediately|now|right\s+away|and\s+(?:then\s+)?(?:post|send|share|email|paste|upload|forward|publish))\b",
+            0.5,
         ),
         Rule(
             "injection.tool_trigger",
@@ -125,7 +140,7 @@ def rules() -> list[Rule]:
         Rule(
             "injection.markdown_exfil",
             r"(?i)\b(?:append|add|include|encode|put|embed|insert)\s+[^.\n]{0,60}\b(?:to|in|into)\s+(?:the\s+|this\s+|an?\s+)?(?:url|link|query\s+string|image\s+(?:url|link|source))\b",
-            0.4,
+            0.55,
         ),
         Rule(
             "injection.conceal",

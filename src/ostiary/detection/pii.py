@@ -20,6 +20,12 @@ _EXAMPLE_IBANS = frozenset(
 )  # fmt: skip
 
 
+_CARD_CONTEXT = (
+    r"(?i)(?:card|credit|debit|visa|master\s*card|amex|american\s+express|discover|\bpan\b|\bcc\b|payment"
+    r"|kreditkarte|tarjeta|carte|carta)"
+)
+
+
 def _email(value: str) -> bool:
     local, _, domain = value.lower().rpartition("@")
     if local in _ROLE_MAILBOXES or local.startswith(("noreply", "no-reply")):
@@ -48,7 +54,22 @@ def rules() -> list[Rule]:
             0.9,
             _phone,
         ),
-        Rule("pii.card_number", r"\b(?:\d[ -]?){12,18}\d\b", 0.95, checksums.card_number),
+        # Grouped as printed on cards, anywhere; a bare digit run only beside a word naming a card,
+        # or as a whole value, since order numbers and ids are bare digit runs too.
+        Rule(
+            "pii.card_number",
+            r"\b\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{1,7}\b|\b\d{4}[ -]\d{6}[ -]\d{4,5}\b",
+            0.95,
+            checksums.card_number,
+        ),
+        Rule(
+            "pii.card_number",
+            _CARD_CONTEXT + r"[^\n\d]{0,32}(?P<value>\b\d{13,19}\b)",
+            0.95,
+            checksums.card_number,
+            group="value",
+        ),
+        Rule("pii.card_number", r"^\s*\d{13,19}\s*$", 0.95, checksums.card_number),
         Rule("pii.iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", 0.95, _iban),
         Rule("pii.us_ssn", r"\b\d{3}-\d{2}-\d{4}\b", 0.9, checksums.us_ssn),
         Rule(

@@ -10,6 +10,7 @@ titles) is scanned as one text, with the injection rules plus these definition-s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,12 +34,14 @@ _SENSITIVE_FILES = (
 _TOOLWORD = r"[`'\"]?(?P<target>[\w.-]{2,60})[`'\"]?"
 
 
-def _other_tool(value: str) -> bool:
+_NAMED_TOOL = re.compile(r"([\w.`'\"-]+)\s+(?:tools?|functions?|server)\b", re.IGNORECASE)
+_SELF = frozenset({"this", "the", "that", "a", "an", "each", "our", "same", "current", "my"})
+
+
+def _other_tool(match: str) -> bool:
     """A shadowing rule must name another tool, not 'this tool' or 'the tool'."""
-    words = value.lower().split()
-    return not any(
-        w.strip("`'\"") in {"this", "the", "that", "a", "any", "each", "our"} for w in words[-3:-1]
-    )
+    named = _NAMED_TOOL.search(match)
+    return named is not None and named.group(1).strip("`'\"").lower() not in _SELF
 
 
 def rules() -> list[Rule]:
@@ -60,7 +63,7 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "poisoning.conceal",
-            r"(?i)\b(?:do\s+not|don't|dont|never|without)\s+(?:tell|telling|inform|informing|notify|notifying|mention|mentioning|alert|alerting|reveal|revealing|show|showing|let|letting|explain|explaining)\s+(?:this\s+|it\s+|anything\s+|that\s+|these\s+\w+\s+)?(?:to\s+)?(?:the\s+)?(?:user|human)s?\b",
+            r"(?i)\b(?:do\s+not|don't|dont|never|without)\s+(?:tell|telling|inform|informing|notify|notifying|mention|mentioning|alert|alerting|reveal|revealing|show|showing|let|letting|explain|explaining)\s+(?:this\s+|it\s+|anything\s+|that\s+|why\s+|these\s+\w+\s+)?(?:to\s+)?(?:the\s+)?(?:user|human)s?\b",
             0.75,
         ),
         Rule(
@@ -95,6 +98,14 @@ def rules() -> list[Rule]:
             + _TOOLWORD
             + r"\s+(?:tools?|functions?|server)\b[^.\n]{0,80}"
             r"\b(?:must|always|instead|also|need\s+to|change|replace|redirect|add|include|send|set)\b",
+            0.7,
+            validator=_other_tool,
+        ),
+        Rule(
+            "poisoning.shadowing",
+            r"(?i)\b(?:when|whenever|if)\b[^.\n]{0,60}\b(?:with|via|through|using)\s+(?:the\s+)?"
+            + _TOOLWORD
+            + r"\s+(?:tools?|functions?)\b[^.\n]{0,40}\b(?:always|must|instead|also)\s+(?:change|replace|set|redirect|send|add|use|bcc|cc|include|route)",
             0.7,
             validator=_other_tool,
         ),

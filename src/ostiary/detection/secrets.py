@@ -53,8 +53,14 @@ def _password(whole: str) -> bool:
     )
 
 
+# Default and documentation passwords in connection-string examples.
+_DOC_PASSWORDS = frozenset(
+    {"password", "pass", "pwd", "secret", "postgres", "root", "admin", "guest", "mysql", "redis", "test"}
+)
+
+
 def _userinfo_password(value: str) -> bool:
-    return not checksums.placeholder(value) and value.lower() not in {"password", "pass", "pwd", "secret"}
+    return not checksums.placeholder(value) and value.lower() not in _DOC_PASSWORDS
 
 
 def rules() -> list[Rule]:
