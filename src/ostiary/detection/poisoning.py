@@ -105,7 +105,8 @@ def rules() -> list[Rule]:
             "poisoning.shadowing",
             r"(?i)\b(?:when|whenever|if)\b[^.\n]{0,60}\b(?:with|via|through|using)\s+(?:the\s+)?"
             + _TOOLWORD
-            + r"\s+(?:tools?|functions?)\b[^.\n]{0,40}\b(?:always|must|instead|also)\s+(?:change|replace|set|redirect|send|add|use|bcc|cc|include|route)",
+            + r"\s+(?:tools?|functions?)\b[^.\n]{0,40}\b(?:always|must|instead|also)\s+"
+            r"(?:change|replace|set|redirect|send|add|use|bcc|cc|include|route)",
             0.7,
             validator=_other_tool,
         ),
