@@ -175,3 +175,32 @@ def test_visibility_hides_only_what_can_never_be_allowed() -> None:
     assert POLICY.visible(BOB, Request("tool", "fs", "write_file")) is False
     assert POLICY.visible(CAROL, Request("tool", "fs", "read_file")) is False
     assert POLICY.visible(BOB, Request("tool", "mail", "send_email")) is True  # with approval
+
+
+def test_conditions_see_the_principal_tool_server_and_trusted_annotations_only() -> None:
+    policy = parse(
+        """
+defaults: {read_only: deny, other: deny}
+rules:
+  - id: everything
+    effect: allow
+    when: >-
+      principal.subject == "alice" && "dev" in principal.groups && tool.name == "search"
+      && server == "docs" && annotations.idempotentHint == true
+"""
+    )
+    notes = {"idempotentHint": True}
+    trusted = Request("tool", "docs", "search", {}, notes, annotations_trusted=True)
+    untrusted = Request("tool", "docs", "search", {}, notes, annotations_trusted=False)
+    assert policy.evaluate(ALICE, trusted).rule_id == "everything"
+    assert policy.evaluate(ALICE, untrusted).rule_id is None
+    assert policy.evaluate(BOB, trusted).rule_id is None
+
+
+def test_identical_conditions_are_compiled_once() -> None:
+    rules = "".join(
+        f"  - {{id: r{i}, effect: allow, tools: [t{i}], when: 'args.n < 5'}}\n" for i in range(50)
+    )
+    policy = parse("rules:\n" + rules)
+    assert policy.evaluate(ALICE, Request("tool", "s", "t7", {"n": 1})).rule_id == "r7"
+    assert len({id(r.condition) for r in policy._rules}) == 1

@@ -10,6 +10,7 @@ Symbolic links are out of scope: the gateway cannot see the server's file system
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,9 @@ VARIABLES = ("args", "principal", "tool", "server", "annotations")
 class Condition:
     source: str
     program: Any  # celpy.Runner; untyped upstream
+    # The variables the expression mentions: only those are converted to CEL values per call,
+    # since conversion costs about as much as a small evaluation.
+    variables: frozenset[str] = frozenset(VARIABLES)
 
     def holds(self, activation: Mapping[str, Any]) -> bool | None:
         """True or False; None when evaluation failed (a missing argument, a type error)."""
@@ -97,6 +101,7 @@ class Condition:
 
 
 def compile_condition(environment: celpy.Environment, source: str) -> Condition:
+    """Compile one expression (cel-python's parser is slow: callers share identical sources)."""
     try:
         ast = environment.compile(source)
     except Exception as exc:
@@ -104,7 +109,8 @@ def compile_condition(environment: celpy.Environment, source: str) -> Condition:
         raise ConditionError(
             f"not a valid CEL expression ({first[0] if first else type(exc).__name__})"
         ) from None
-    return Condition(source, environment.program(ast, functions=FUNCTIONS))
+    mentioned = frozenset(v for v in VARIABLES if re.search(rf"\b{v}\b", source))
+    return Condition(source, environment.program(ast, functions=FUNCTIONS), mentioned)
 
 
 def new_environment() -> celpy.Environment:

@@ -103,7 +103,8 @@ class CompiledPolicy:
         self.document = document
         self.source = source
         environment = new_environment()
-        self._rules = [self._compile(rule, i, environment) for i, rule in enumerate(document.rules)]
+        shared: dict[str, Condition] = {}
+        self._rules = [self._compile(rule, i, environment, shared) for i, rule in enumerate(document.rules)]
         self._exact: dict[tuple[str, str, str], list[_Compiled]] = {}
         self._generic: list[_Compiled] = []
         for compiled in self._rules:
@@ -116,16 +117,20 @@ class CompiledPolicy:
         self._candidates: dict[tuple[str, str, str], tuple[_Compiled, ...]] = {}
 
     @staticmethod
-    def _compile(rule: Rule, order: int, environment: Any) -> _Compiled:
+    def _compile(rule: Rule, order: int, environment: Any, shared: dict[str, Condition]) -> _Compiled:
         names = {
             kind: _matcher(patterns)
             for kind, attr in _KIND_FIELD.items()
             if (patterns := getattr(rule, attr)) is not None
         }
-        try:
-            condition = compile_condition(environment, rule.when) if rule.when else None
-        except ConditionError as exc:
-            raise ConditionError(str(exc), rule_index=order) from None
+        condition = None
+        if rule.when is not None:
+            condition = shared.get(rule.when)
+            if condition is None:
+                try:
+                    condition = shared[rule.when] = compile_condition(environment, rule.when)
+                except ConditionError as exc:
+                    raise ConditionError(str(exc), rule_index=order) from None
         return _Compiled(
             rule=rule,
             order=order,
@@ -216,13 +221,12 @@ class CompiledPolicy:
     ) -> Iterator[tuple[Step | None, _Compiled]]:
         """Yield (None, rule) for each rule that applies, (Step, rule) for each that does not."""
         read_only = self.is_read_only(request)
-        activation: dict[str, Any] | None = None
+        activation: dict[str, Any] = {}
         for compiled in self._candidates_for(request):
             rule = compiled.rule
             why = self._mismatch(compiled, principal, request, read_only)
             if why is None and compiled.condition is not None:
-                if activation is None:
-                    activation = _activation(principal, request)
+                _fill(activation, compiled.condition.variables, principal, request)
                 holds = compiled.condition.holds(activation)
                 if holds is None:
                     # Fail closed: an erroring condition never grants, and always restricts.
@@ -276,21 +280,28 @@ class CompiledPolicy:
         return PolicyDecision(effect, None, reason)
 
 
-def _activation(principal: Principal, request: Request) -> dict[str, Any]:
-    trusted = request.annotations if request.annotations_trusted else {}
-    return {
-        "args": to_cel(dict(request.args)),
-        "principal": to_cel(
-            {
-                "subject": principal.subject,
-                "groups": sorted(principal.groups),
-                "client_id": principal.client_id or "",
-                "method": principal.method,
-                "scopes": sorted(principal.scopes),
-            }
-        ),
-        "tool": to_cel({"name": request.name, "kind": request.kind}),
-        "server": to_cel(request.server),
-        # Only annotations that may be relied on: an untrusted server's hints never grant.
-        "annotations": to_cel(dict(trusted)),
-    }
+def _fill(activation: dict[str, Any], names: frozenset[str], principal: Principal, request: Request) -> None:
+    """Convert to CEL, once per call, only the variables a condition mentions."""
+    for name in names:
+        if name in activation:
+            continue
+        if name == "args":
+            activation[name] = to_cel(dict(request.args))
+        elif name == "principal":
+            activation[name] = to_cel(
+                {
+                    "subject": principal.subject,
+                    "groups": sorted(principal.groups),
+                    "client_id": principal.client_id or "",
+                    "method": principal.method,
+                    "scopes": sorted(principal.scopes),
+                }
+            )
+        elif name == "tool":
+            activation[name] = to_cel({"name": request.name, "kind": request.kind})
+        elif name == "server":
+            activation[name] = to_cel(request.server)
+        else:
+            # Only annotations that may be relied on: an untrusted server's hints never grant.
+            trusted = request.annotations if request.annotations_trusted else {}
+            activation[name] = to_cel(dict(trusted))
