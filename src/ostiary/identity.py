@@ -35,3 +35,12 @@ def local_user() -> Principal:
 
 
 ANONYMOUS = Principal(subject="anonymous", method="none")
+
+
+def host_principal(subject: str | None, groups: list[str]) -> Principal:
+    """The identity of a host that did not authenticate over the network: the configured one, or
+    the OS user running the gateway (stdio, or HTTP on loopback without `auth:`)."""
+    if subject:
+        return Principal(subject=subject, groups=frozenset(groups), method="config")
+    user = local_user()
+    return Principal(subject=user.subject, groups=frozenset(groups), method="local") if groups else user

@@ -23,6 +23,9 @@ def setup_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # One line per upstream HTTP request is noise at INFO; failures still surface as our own warnings.
+    for noisy in ("httpx2", "httpcore2", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -38,12 +41,10 @@ async def _serve(config_path: str | None) -> None:
     from ostiary import config as config_module  # noqa: PLC0415
     from ostiary.client_side.stdio import serve_stdio  # noqa: PLC0415
     from ostiary.gateway import Gateway  # noqa: PLC0415
-    from ostiary.identity import Principal, local_user  # noqa: PLC0415
+    from ostiary.identity import host_principal  # noqa: PLC0415
 
     cfg = config_module.load(config_path) if config_path else config_module.Config()
-    principal = local_user()
-    if cfg.identity.subject:
-        principal = Principal(cfg.identity.subject, frozenset(cfg.identity.groups), method="config")
+    principal = host_principal(cfg.identity.subject, cfg.identity.groups)
     gateway = Gateway(cfg)
     await gateway.start()
     try:

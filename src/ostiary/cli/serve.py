@@ -29,11 +29,15 @@ def _is_loopback(host: str) -> bool:
 async def serve(cfg: Config, host: str, port: int) -> None:
     import uvicorn  # noqa: PLC0415
 
-    from ostiary.auth import build_authenticator, stdio_principal  # noqa: PLC0415
     from ostiary.client_side.http import HttpFront  # noqa: PLC0415
     from ostiary.gateway import Gateway  # noqa: PLC0415
+    from ostiary.identity import host_principal  # noqa: PLC0415
 
-    authenticator = build_authenticator(cfg.auth, cfg)
+    authenticator = None
+    if cfg.auth:  # token validation pulls in cryptography: only when configured
+        from ostiary.auth import build_authenticator  # noqa: PLC0415
+
+        authenticator = build_authenticator(cfg.auth, cfg)
     if authenticator is None and not _is_loopback(host):
         if not cfg.listen.unsafe_allow_unauthenticated:
             raise ConfigError(
@@ -45,7 +49,8 @@ async def serve(cfg: Config, host: str, port: int) -> None:
         )
     if cfg.listen.unsafe_disable_origin_checks:
         log.warning("UNSAFE: Origin and Host checks are off (listen.unsafe_disable_origin_checks)")
-    front = HttpFront(Gateway(cfg), authenticator, stdio_principal(cfg) if authenticator is None else None)
+    local = host_principal(cfg.identity.subject, cfg.identity.groups) if authenticator is None else None
+    front = HttpFront(Gateway(cfg), authenticator, local)
     server = uvicorn.Server(
         uvicorn.Config(
             front.app(),
