@@ -8,6 +8,7 @@ crashes, writes garbage to stdout or stalls when asked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -43,45 +44,40 @@ def hostile_config(tmp_path: Path) -> dict[str, Any]:
     }
 
 
-def start_gateway(ostiary_command: list[str], config: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as sink:
-        return subprocess.Popen(
+@contextlib.contextmanager
+def running_gateway(ostiary_command: list[str], tmp: Path) -> Iterator[RawStdioClient]:
+    """`ostiary run` on the hostile config, initialized; stopped and reaped on exit."""
+    config = tmp / "ostiary.yaml"
+    config.write_text(yaml.safe_dump(hostile_config(tmp)), encoding="utf-8")
+    with (tmp / "gateway.log").open("wb") as log:
+        proc = subprocess.Popen(
             [*ostiary_command, "run", "--config", str(config)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=sink,
+            stderr=log,
             start_new_session=True,
         )
+    try:
+        client = RawStdioClient(proc)
+        client.initialize()
+        yield client
+    finally:
+        stop_process_group(proc)
 
 
 @pytest.fixture(scope="module")
 def shared(ostiary_command: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RawStdioClient]:
     """One gateway for all the tests whose input must not disturb it: that it keeps answering
     after each of them is part of what they check."""
-    tmp = tmp_path_factory.mktemp("hostile")
-    config = tmp / "ostiary.yaml"
-    config.write_text(yaml.safe_dump(hostile_config(tmp)), encoding="utf-8")
-    proc = start_gateway(ostiary_command, config, tmp / "gateway.log")
-    try:
-        client = RawStdioClient(proc)
-        client.initialize()
+    with running_gateway(ostiary_command, tmp_path_factory.mktemp("hostile")) as client:
         yield client
-    finally:
-        stop_process_group(proc)
 
 
 @pytest.fixture
-def fresh(
-    ostiary_command: list[str], write_config: Callable[[dict[str, Any]], Path], tmp_path: Path
-) -> Iterator[RawStdioClient]:
+def fresh(ostiary_command: list[str], tmp_path: Path) -> Iterator[RawStdioClient]:
     """A gateway of its own, for tests that break a server or end the session."""
-    proc = start_gateway(ostiary_command, write_config(hostile_config(tmp_path)), tmp_path / "gateway.log")
-    try:
-        client = RawStdioClient(proc)
-        client.initialize()
+    with running_gateway(ostiary_command, tmp_path) as client:
         yield client
-    finally:
-        stop_process_group(proc)
 
 
 def text_of(response: dict[str, Any]) -> str:
