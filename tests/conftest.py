@@ -82,9 +82,14 @@ def wait_for_port(port: int, proc: subprocess.Popen[Any] | None = None, timeout:
 
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
-    """Writes a gateway configuration to tmp_path and returns its path."""
+    """Writes a gateway configuration to tmp_path and returns its path.
+
+    Unless the test names one, the configuration gets its own store in tmp_path: the audit log is
+    on by default, and a gateway launched by an SDK client does not inherit OSTIARY_STORE.
+    """
 
     def write(config: dict[str, Any], name: str = "ostiary.yaml") -> Path:
+        config = {"store": f"sqlite+aiosqlite:///{tmp_path / 'ostiary.db'}", **config}
         path = tmp_path / name
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         return path

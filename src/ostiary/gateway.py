@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ostiary import secretref
 from ostiary.config import Config, ServerConfig
@@ -18,6 +19,9 @@ from ostiary.pipeline.observer import Approver
 from ostiary.session import ClientChannel, ClientSession, GatewayContext
 from ostiary.transports.base import Transport, TransportClosed
 from ostiary.transports.stdio import ProcessTransport
+
+if TYPE_CHECKING:
+    from ostiary.store import Store
 
 log = logging.getLogger("ostiary.gateway")
 
@@ -52,15 +56,51 @@ class Gateway:
         self.pipeline = Pipeline(build_stages(config), observers, approver)
         self.context = GatewayContext(config, self.pipeline, self.transport_for)
         self.sessions: dict[str, ClientSession] = {}
+        self.store: Store | None = None
+        self._closers: list[Any] = []
+        self._started = False
 
     async def start(self) -> None:
+        """Open the store, start the audit log and the inspections. Raises StoreError (fail closed)."""
+        if self._started:
+            return
+        self._started = True
+        if self.config.audit.get("enabled", True) is False:
+            log.warning("UNSAFE: the audit log is off (audit.enabled: false); decisions are not recorded")
+        else:
+            await self._start_records()
         await self.pipeline.start()
+
+    async def _start_records(self) -> None:
+        from ostiary.audit import build_audit_observer  # noqa: PLC0415  (SQLAlchemy loads only here)
+        from ostiary.inventory import build_inventory_observer  # noqa: PLC0415
+        from ostiary.store import open_store  # noqa: PLC0415
+
+        self.store = store = await open_store(self.config)
+        audit = build_audit_observer(store, self.config)
+        inventory = build_inventory_observer(store)
+        await audit.start()
+        await inventory.start()
+        # Inventory before audit: the audit record is the last word on a decision.
+        self.pipeline.observers[:0] = [inventory, audit]
+        self._closers = [audit, inventory]
+        for stage in self.pipeline.stages:  # one store for every inspection that keeps state
+            if hasattr(stage.inspection, "store") and stage.inspection.store is None:
+                stage.inspection.store = store
 
     async def close(self) -> None:
         for session in list(self.sessions.values()):
             await session.close()
         self.sessions.clear()
         await self.pipeline.close()
+        for closer in self._closers:
+            try:
+                await closer.close()
+            except Exception:
+                log.exception("closing %s failed", type(closer).__name__)
+        if self.store is not None:
+            await self.store.close()
+            self.store = None
 
     def open_session(self, principal: Principal, channel: ClientChannel, session_id: str) -> ClientSession:
         session = ClientSession(self.context, principal, channel, session_id)

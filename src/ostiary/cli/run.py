@@ -46,7 +46,6 @@ async def _serve(config_path: str | None) -> None:
     cfg = config_module.load(config_path) if config_path else config_module.Config()
     principal = host_principal(cfg.identity.subject, cfg.identity.groups)
     gateway = Gateway(cfg)
-    await gateway.start()
     try:
         await serve_stdio(gateway, principal)
     finally:
@@ -56,11 +55,16 @@ async def _serve(config_path: str | None) -> None:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     setup_logging(args.log_level)
+    from ostiary.store.base import StoreError  # noqa: PLC0415  (light: no SQLAlchemy)
+
     try:
         asyncio.run(_serve(args.config))
     except ConfigError as exc:
         print(f"ostiary: {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:
+        print(f"ostiary: {exc}; refusing to serve without an audit log", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

@@ -35,6 +35,7 @@ async def serve_stdio(gateway: Gateway, principal: Principal) -> None:
     session = gateway.open_session(principal, _Channel(pipe), uuid.uuid4().hex)
     prestart = asyncio.create_task(session.prestart())
     try:
+        await gateway.start()  # the store opens while the servers start
         while True:
             try:
                 line = await pipe.read_raw()
