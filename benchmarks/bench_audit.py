@@ -1,0 +1,115 @@
+"""Audit cost per call: records/s and observe() latency with N concurrent writers, SQLite and PostgreSQL.
+
+Each writer is a session sending tools/call decisions through a real Pipeline whose only observer
+is the audit log, so the figure is the whole audit cost a call pays: record building, redaction,
+digests, the keyed chain, and waiting for its group commit to be durable (SQLite WAL with
+synchronous=FULL; PostgreSQL with its default synchronous_commit=on).
+
+    .venv/bin/python benchmarks/bench_audit.py                     # both backends, 1/16/64 writers
+    .venv/bin/python benchmarks/bench_audit.py --backend sqlite --writers 64 --calls 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from ostiary import messages
+from ostiary.audit import AuditLog, HmacSealer, verify
+from ostiary.identity import Principal
+from ostiary.pipeline import Exchange, Hook, Pipeline
+from ostiary.store import open_url
+
+POSTGRES = os.environ.get("OSTIARY_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+ARGUMENTS = {
+    "path": "/srv/data/report.txt",
+    "text": "hello " * 20,
+    "options": {"mode": "append", "retries": 3},
+}
+
+
+async def _writer(pipeline: Pipeline, writer: int, calls: int, latencies: list[float]) -> None:
+    exchange_user = Principal(subject=f"user{writer}")
+    for n in range(calls):
+        exchange = Exchange(exchange_user, f"s{writer}", "tools/call", server="files", target="write_file")
+        message = messages.request(n, "tools/call", {"name": "write_file", "arguments": ARGUMENTS})
+        started = time.perf_counter()
+        await pipeline.run(Hook.CLIENT_REQUEST, message, exchange)
+        latencies.append(time.perf_counter() - started)
+
+
+async def run_once(url: str, writers: int, calls: int) -> dict[str, float]:
+    store = await open_url(url)
+    sealer = HmacSealer(secrets.token_bytes(32))
+    log = AuditLog(store, sealer)
+    await log.start()
+    pipeline = Pipeline(observers=[log])
+    latencies: list[float] = []
+    started = time.perf_counter()
+    await asyncio.gather(*(_writer(pipeline, w, calls, latencies) for w in range(writers)))
+    elapsed = time.perf_counter() - started
+    await log.close()
+    report = await verify(store, sealer)
+    await store.close()
+    assert report.ok and report.records == writers * calls, report
+    latencies.sort()
+    return {
+        "records_per_s": writers * calls / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
+async def _admin(sql: str) -> None:
+    url = make_url(POSTGRES).set(drivername="postgresql")
+    conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--writers", type=int, nargs="*", default=[1, 16, 64])
+    parser.add_argument(
+        "--calls", type=int, default=0, help="calls per writer (default: 4000 records in all)"
+    )
+    args = parser.parse_args()
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    print("| backend | writers | records | records/s | observe p50 ms | observe p99 ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for backend in backends:
+        for writers in args.writers:
+            calls = args.calls or max(1, 4000 // writers)
+            with tempfile.TemporaryDirectory() as tmp:
+                if backend == "sqlite":
+                    url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+                    result = await run_once(url, writers, calls)
+                else:
+                    name = f"ostiary_bench_{secrets.token_hex(4)}"
+                    await _admin(f'CREATE DATABASE "{name}"')
+                    try:
+                        url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+                        result = await run_once(url, writers, calls)
+                    finally:
+                        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            print(
+                f"| {backend} | {writers} | {writers * calls} | {result['records_per_s']:,.0f} "
+                f"| {result['p50_ms']:.2f} | {result['p99_ms']:.2f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
