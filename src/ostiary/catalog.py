@@ -189,24 +189,24 @@ class Catalog:
         return None
 
 
-def encode_cursor(server: str, cursor: str | None) -> str:
-    payload = orjson.dumps([server, cursor])
+def encode_cursor(pending: dict[str, str]) -> str:
+    """One opaque cursor for an aggregated list: each server's own cursor, for those with more."""
+    payload = orjson.dumps(pending)
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def decode_cursor(value: object, servers: list[str]) -> tuple[str, str | None]:
+def decode_cursor(value: object, servers: list[str]) -> dict[str, str]:
     invalid = ProtocolError(methods.INVALID_PARAMS, "Invalid cursor")
-    if not isinstance(value, str) or len(value) > 8192:
+    if not isinstance(value, str) or not value or len(value) > 16384:
         raise invalid
     try:
         data = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
     except (ValueError, orjson.JSONDecodeError):
         raise invalid from None
     if (
-        not isinstance(data, list)
-        or len(data) != 2
-        or data[0] not in servers
-        or not (data[1] is None or isinstance(data[1], str))
+        not isinstance(data, dict)
+        or not data
+        or any(k not in servers or not isinstance(v, str) for k, v in data.items())
     ):
         raise invalid
-    return data[0], data[1]
+    return data

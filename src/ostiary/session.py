@@ -506,6 +506,7 @@ class ClientSession:
     # ------------------------------------------------------------------ by kind of request
 
     async def _list(self, call: Call) -> Message:
+        """One page from every server at once, merged; the cursor carries each server's own."""
         method = call.message.method
         key = LIST_KEYS[method]
         capability = LIST_CAPABILITY[method]
@@ -514,49 +515,43 @@ class ClientSession:
         ]
         params = {k: v for k, v in call.message.params.items() if k != "cursor"}
         if "cursor" in call.message.params:
-            server, cursor = decode_cursor(call.message.params["cursor"], order)
-        elif order:
-            server, cursor = order[0], None
+            pending: dict[str, str | None] = dict(decode_cursor(call.message.params["cursor"], order))
         else:
+            pending = dict.fromkeys(order)
+        if not pending:
             return messages.result(call.client_id, {key: []})
-        index = order.index(server)
-        for _ in range(64):  # bounded: empty pages are skipped, never looped on forever
-            upstream = dict(params)
-            if cursor is not None:
-                upstream["cursor"] = cursor
-            response = await self.forward(call, server, upstream)
-            if response.kind is not Kind.RESULT:
-                if len(order) == 1:
-                    return response
+        servers = list(pending)
+        pages = await asyncio.gather(
+            *(
+                self.forward(call, s, params if pending[s] is None else {**params, "cursor": pending[s]})
+                for s in servers
+            )
+        )
+        if len(servers) == 1 and pages[0].kind is not Kind.RESULT:
+            return pages[0]
+        items: list[Any] = []
+        more: dict[str, str] = {}
+        out: JSON = {}
+        for server, page in zip(servers, pages, strict=True):
+            if page.kind is not Kind.RESULT:
                 log.warning("server %s: %s failed; listing the others", server, method)
-                items, upstream_next = [], None
-                result: JSON = {}
-            else:
-                result = response.result
-                raw_items = result.get(key)
-                upstream_next = (
-                    result.get("nextCursor") if isinstance(result.get("nextCursor"), str) else None
+                continue
+            result = page.result
+            nxt = result.get("nextCursor")
+            raw = result.get(key)
+            items.extend(
+                self.catalog.record_page(
+                    server, method, raw if isinstance(raw, list) else [], not isinstance(nxt, str)
                 )
-                items = self.catalog.record_page(
-                    server, method, raw_items if isinstance(raw_items, list) else [], upstream_next is None
-                )
-            if upstream_next is not None:
-                next_cursor: str | None = encode_cursor(server, upstream_next)
-            elif index + 1 < len(order):
-                next_cursor = encode_cursor(order[index + 1], None)
-            else:
-                next_cursor = None
-            if items or next_cursor is None:
+            )
+            if isinstance(nxt, str):
+                more[server] = nxt
+            if len(servers) == 1:  # one server: keep whatever else its result carried
                 out = {k: v for k, v in result.items() if k not in (key, "nextCursor")}
-                out[key] = items
-                if next_cursor is not None:
-                    out["nextCursor"] = next_cursor
-                return messages.result(call.client_id, out)
-            if upstream_next is None:
-                index += 1
-                server = order[index]
-            cursor = upstream_next
-        return messages.error(call.client_id, methods.INTERNAL_ERROR, "Servers returned too many empty pages")
+        out[key] = items
+        if more:
+            out["nextCursor"] = encode_cursor(more)
+        return messages.result(call.client_id, out)
 
     async def _resolve_named(self, list_method: str, exposed: object) -> tuple[str, str]:
         if not isinstance(exposed, str) or not exposed:

@@ -62,8 +62,9 @@ def test_a_changed_list_forgets_only_that_server() -> None:
 
 
 def test_cursors_round_trip_and_forgeries_are_invalid_params() -> None:
-    assert decode_cursor(encode_cursor("a", "opaque/1"), ["a", "b"]) == ("a", "opaque/1")
-    for forged in ["", "!!!", encode_cursor("zzz", None), "eyJ4Ijox", 12]:
+    pending = {"a": "opaque/1", "b": "2"}
+    assert decode_cursor(encode_cursor(pending), ["a", "b"]) == pending
+    for forged in ["", "!!!", encode_cursor({"zzz": "1"}), encode_cursor({}), "eyJ4Ijox", 12]:
         with pytest.raises(ProtocolError) as caught:
             decode_cursor(forged, ["a", "b"])
         assert caught.value.code == methods.INVALID_PARAMS

@@ -24,7 +24,7 @@ def setup_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # One line per upstream HTTP request is noise at INFO; failures still surface as our own warnings.
-    for noisy in ("httpx2", "httpcore2", "httpx", "httpcore"):
+    for noisy in ("httpx2", "httpcore2", "httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
