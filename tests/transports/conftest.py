@@ -35,6 +35,11 @@ class Server:
     port: int
     url: str
 
+    def crash(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=5)
+
     def stop(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             with contextlib.suppress(ProcessLookupError):
@@ -72,9 +77,9 @@ def everything_js(peers_dir: Path) -> Path:
     return peers_dir / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"
 
 
-def everything_starter(everything_js: Path) -> Callable[[str], Server]:
-    def start(mode: str) -> Server:
-        port = loopback_port()
+def everything_starter(everything_js: Path) -> Callable[..., Server]:
+    def start(mode: str, port: int | None = None) -> Server:
+        port = port or loopback_port()
         env = {"PORT": str(port), "NODE_OPTIONS": f"--require={FIXTURES / 'node_loopback.cjs'}"}
         return start_server(
             ["node", str(everything_js), mode], env, port, "/mcp" if mode != "sse" else "/sse"
@@ -84,13 +89,13 @@ def everything_starter(everything_js: Path) -> Callable[[str], Server]:
 
 
 @pytest.fixture
-def start_everything(everything_js: Path) -> Iterator[Callable[[str], Server]]:
-    """A server-everything of its own for a test that kills it."""
+def start_everything(everything_js: Path) -> Iterator[Callable[..., Server]]:
+    """A server-everything of its own for a test that kills it (and restarts it on the same port)."""
     started: list[Server] = []
     starter = everything_starter(everything_js)
 
-    def start(mode: str) -> Server:
-        started.append(starter(mode))
+    def start(mode: str, port: int | None = None) -> Server:
+        started.append(starter(mode, port))
         return started[-1]
 
     yield start

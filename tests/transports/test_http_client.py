@@ -43,6 +43,15 @@ async def connected(url: str, **kwargs: object) -> AsyncIterator[Driver]:
         await transport.close()
 
 
+async def wait_until(condition: Callable[[], bool], polls: int = 250) -> None:
+    """Polls a transport's state (it has no event for it) for up to `polls` x 20 ms."""
+    for _ in range(polls):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail("the condition never held")
+
+
 def transport_of(driver: Driver) -> StreamableHttpTransport:
     assert isinstance(driver.transport, StreamableHttpTransport)
     return driver.transport
@@ -173,8 +182,10 @@ async def test_an_unreachable_server_fails_each_request_without_closing_the_tran
         await driver.transport.send(messages.notification(methods.INITIALIZED))
 
 
-async def test_a_server_killed_mid_stream_fails_the_pending_request(start_everything: object) -> None:
-    server = start_everything("streamableHttp")  # type: ignore[operator]
+async def test_a_server_killed_mid_stream_fails_the_pending_request(
+    start_everything: Callable[..., Server],
+) -> None:
+    server = start_everything("streamableHttp")
     async with connected(server.url, reconnect_attempts=2) as driver:
         await driver.handshake()
         call_id = driver.new_id()
@@ -185,6 +196,20 @@ async def test_a_server_killed_mid_stream_fails_the_pending_request(start_everyt
         server.stop()
         reply = await driver.until_response(call_id, within=10.0)
         assert reply.error["code"] == methods.UPSTREAM_UNAVAILABLE
+
+
+async def test_a_restarted_server_that_forgot_the_session_closes_the_transport(
+    start_everything: Callable[..., Server],
+) -> None:
+    server = start_everything("streamableHttp")
+    async with connected(server.url) as driver:
+        await driver.handshake()
+        await wait_until(lambda: transport_of(driver).server_stream_open)
+        server.crash()
+        start_everything("streamableHttp", server.port)
+        # server-everything answers an unknown session with 400, not 404; losing the GET stream
+        # for good is what tells the transport the session is gone.
+        assert await driver.until_closed(within=10.0) == "upstream event stream lost"
 
 
 # --- session expiry and 2026-07-28 against the Python SDK server --------------------------------

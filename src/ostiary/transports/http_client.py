@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 ACCEPT_BOTH: Final = "application/json, text/event-stream"
 NETWORK_ERRORS = (httpx2.HTTPError, httpx2.StreamError, httpx2.InvalidURL)
-_MAX_RETRY_MS: Final = 30_000
+_MAX_RETRY_S: Final = 30.0
 
 
 def url_label(url: str) -> str:
@@ -98,10 +98,16 @@ class StreamableHttpTransport:
         self._posts: dict[tuple[bool, RequestId], _Post] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._get_task: asyncio.Task[None] | None = None
+        self._server_stream_open = False
 
     @property
     def session_id(self) -> str | None:
         return self._session_id
+
+    @property
+    def server_stream_open(self) -> bool:
+        """Whether the GET stream for server-initiated messages is connected right now."""
+        return self._server_stream_open
 
     @property
     def protocol_version(self) -> str | None:
@@ -315,11 +321,10 @@ class StreamableHttpTransport:
         if post is not None:
             post.answered = True
 
-    async def _expire(self, current: Message | None) -> None:
-        """The server forgot the session: fail everything in flight, then close for a new handshake."""
+    async def _expire(self, current: Message | None, reason: str = "upstream session expired") -> None:
+        """The session is gone: fail everything in flight, then close for a new handshake."""
         if self._inbox.closed is not None:
             return
-        reason = "upstream session expired"
         if current is not None:
             await self._fail(current, reason)
         me = asyncio.current_task()
@@ -338,20 +343,25 @@ class StreamableHttpTransport:
         """A GET stream: server-initiated messages, or the resumption of a request's stream.
 
         Reconnects with `Last-Event-ID` after `retry` (or a growing backoff) until the request is
-        answered, the server says there is no stream (405), or the attempts run out.
+        answered, the server says there is no stream (405), or the attempts run out. A session
+        whose server-initiated stream was up once and cannot be re-opened is treated as lost (the
+        server restarted, most likely), so the transport closes and its connection re-handshakes.
         """
         assert self._client is not None
         failures = 0
+        established = False
         first = message is None
         while failures < self._reconnect_attempts and self._inbox.closed is None:
             if not first:
-                delay = retry_ms / 1000 if retry_ms is not None else min(0.25 * 2**failures, 5.0)
-                await asyncio.sleep(min(delay, _MAX_RETRY_MS / 1000))
+                delay = retry_ms / 1000 if retry_ms is not None else 0.1 * 2**failures
+                await asyncio.sleep(min(delay, _MAX_RETRY_S))
             first = False
             headers = {"Accept": "text/event-stream", **self._headers, **self._session_headers()}
             if last_event_id is not None:
                 headers[h.LAST_EVENT_ID] = last_event_id
             parser = SseParser(self._max)
+            opened = asyncio.get_running_loop().time()
+            healthy = False
             try:
                 async with self._client.stream("GET", self._url, headers=headers) as resp:
                     if resp.status_code == 405:
@@ -359,17 +369,23 @@ class StreamableHttpTransport:
                     if resp.status_code == 404 and self._session_id is not None:
                         await self._expire(message)
                         return
-                    if resp.status_code != 200 or media_type(resp) != "text/event-stream":
-                        failures += 1
-                        continue
-                    got_any = await self._read_events(resp, parser, message)
+                    if resp.status_code == 200 and media_type(resp) == "text/event-stream":
+                        established = True
+                        self._server_stream_open = message is None
+                        try:
+                            got_any = await self._read_events(resp, parser, message)
+                        finally:
+                            self._server_stream_open = False
+                        # A server may close an idle stream; only a stream that ends at once, empty,
+                        # counts against the attempts.
+                        healthy = got_any or asyncio.get_running_loop().time() - opened >= 1.0
             except NETWORK_ERRORS:
-                failures += 1
-                continue
-            failures = 0 if got_any else failures + 1
+                pass
+            failures = 0 if healthy else failures + 1
             last_event_id = parser.last_event_id or last_event_id
             retry_ms = parser.retry_ms if parser.retry_ms is not None else retry_ms
             if message is not None and self._answered(message):
                 return
-        if message is None and self._inbox.closed is None:
-            log.warning("%s: gave up on the server-initiated message stream", self._label)
+        if message is None and established and self._inbox.closed is None:
+            log.warning("%s: the server-initiated message stream is lost; closing the session", self._label)
+            await self._expire(None, "upstream event stream lost")
