@@ -17,6 +17,7 @@ from ostiary.policy import PolicyError, parse
         ("rules:\n  - id: a\n    effect: redact\n", "needs 'fields'"),
         ("version: 2\n", "line 1: version"),
         ("rules: [\n", "not valid YAML"),
+        ("rules:\n  - id: a\n    effect: allow\n    effect: deny\n", "line 4: duplicate key 'effect'"),
         ("- just a list\n", "must be a mapping"),
     ],
 )

@@ -7,10 +7,12 @@ people read both, usually in a code review or a CI log.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
-from ostiary.config import ConfigError, _describe, _parse_yaml
+from ostiary.config import ConfigError, _construct, _describe, _parse_yaml
 from ostiary.policy.conditions import ConditionError
 from ostiary.policy.engine import CompiledPolicy
 from ostiary.policy.model import PolicyDocument
@@ -20,11 +22,37 @@ class PolicyError(Exception):
     """A policy that cannot be used; the message says which line and why."""
 
 
+def _parse_lines(text: str, source: str) -> tuple[Any, dict[tuple[str | int, ...], int]]:
+    """The configuration's line-tracking YAML reader, on libyaml when present.
+
+    A 1,000-rule policy takes seconds to read with the pure-Python parser and well under one with
+    libyaml; the same construction (duplicate keys refused, every key's line kept) runs on either.
+    """
+    if not yaml.__with_libyaml__:
+        return _parse_yaml(text, source)
+
+    class _FastLineLoader(yaml.CSafeLoader):
+        lines: dict[tuple[str | int, ...], int]
+
+    loader = _FastLineLoader(text)
+    loader.lines = {}
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}, {}
+        return _construct(loader, node, ()), loader.lines  # type: ignore[arg-type]
+    except yaml.YAMLError:
+        return _parse_yaml(text, source)  # for the pure-Python parser's line-numbered message
+    finally:
+        loader.dispose()
+
+
 def parse(text: str, source: str = "<policy>") -> CompiledPolicy:
     try:
-        data, lines = _parse_yaml(text, source)
+        data, lines = _parse_lines(text, source)
     except ConfigError as exc:
-        raise PolicyError(str(exc)) from None
+        message = str(exc)
+        raise PolicyError(message if message.startswith(source) else f"{source}: {message}") from None
     if data is None or data == {}:
         data = {}
     if not isinstance(data, dict):
