@@ -156,3 +156,43 @@ async def test_a_call_whose_server_is_unknown_is_refused(tmp_path: Path) -> None
     pipeline = make_pipeline(tmp_path)
     decision = await pipeline.run(Hook.CLIENT_REQUEST, call("x"), exchange(ALICE, "tools/call", None, "x"))
     assert decision.verdict.code == "policy.denied"
+
+
+async def test_resources_and_prompts_are_decided_and_filtered_like_tools(tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text(
+        """
+defaults: {read_only: deny, other: deny}
+rules:
+  - {id: public-docs, effect: allow, servers: [wiki], resources: ["wiki://public/*"]}
+  - {id: support-prompts, effect: allow, principals: {groups: [support]}, servers: [wiki], prompts: ["*"]}
+"""
+    )
+    cfg = config_module.parse(
+        "servers: {wiki: {command: wiki}}\ninspections: [{name: policy, file: policy.yaml}]\n",
+        "ostiary.yaml",
+        str(tmp_path),
+    )
+    pipeline = Pipeline(build_stages(cfg))
+    read = messages.request(2, "resources/read", {"uri": "wiki://private/salaries"})
+    denied = await pipeline.run(
+        Hook.CLIENT_REQUEST, read, exchange(BOB, "resources/read", "wiki", "wiki://private/salaries")
+    )
+    assert denied.verdict.code == "policy.denied"
+    listing = messages.result(
+        3,
+        {
+            "resources": [
+                {"uri": "wiki://public/faq", "name": "faq"},
+                {"uri": "wiki://private/x", "name": "x"},
+            ]
+        },
+    )
+    shown = await pipeline.run(Hook.SERVER_RESPONSE, listing, exchange(ALICE, "resources/list", None))
+    assert [r["uri"] for r in shown.message.result["resources"]] == ["wiki://public/faq"]
+    prompt = messages.request(4, "prompts/get", {"name": "triage", "arguments": {}})
+    assert (
+        await pipeline.run(Hook.CLIENT_REQUEST, prompt, exchange(BOB, "prompts/get", "wiki", "triage"))
+    ).verdict.code == "allow"
+    assert (
+        await pipeline.run(Hook.CLIENT_REQUEST, prompt, exchange(ALICE, "prompts/get", "wiki", "triage"))
+    ).verdict.code == "policy.denied"
