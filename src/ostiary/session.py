@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ostiary import __version__, bridge, messages, methods
-from ostiary.catalog import LIST_CAPABILITY, LIST_KEYS, Catalog, decode_cursor, encode_cursor
+from ostiary.call import Call
+from ostiary.catalog import LIST_KEYS, Catalog
 from ostiary.config import Config, ServerConfig
 from ostiary.identity import Principal
 from ostiary.messages import JSON, Kind, Message, ProtocolError, RequestId, id_key
 from ostiary.pipeline import Decision, Exchange, Hook, Pipeline, Verdict
+from ostiary.routing import NAMED_CALLS, URI_CALLS, Router
 from ostiary.server_side.connection import ServerConnection, ServerTimeout, ServerUnavailable
 from ostiary.server_side.hello import ClientHello, Era, strip_unrelayable_capabilities
 from ostiary.subscriptions import Listeners
@@ -29,8 +31,6 @@ from ostiary.transports.base import Transport
 log = logging.getLogger("ostiary.session")
 
 TransportFactory = Callable[[str, ServerConfig, Principal], Transport]
-_NAMED_CALLS = {methods.TOOLS_CALL: methods.TOOLS_LIST, methods.PROMPTS_GET: methods.PROMPTS_LIST}
-_URI_CALLS = frozenset({methods.RESOURCES_READ, methods.RESOURCES_SUBSCRIBE, methods.RESOURCES_UNSUBSCRIBE})
 _CHANGED_LIST = {
     methods.TOOLS_LIST_CHANGED: methods.TOOLS_LIST,
     methods.PROMPTS_LIST_CHANGED: methods.PROMPTS_LIST,
@@ -50,18 +50,6 @@ class GatewayContext:
     config: Config
     pipeline: Pipeline
     transport_factory: TransportFactory
-
-
-@dataclass(slots=True)
-class Call:
-    """A client request in flight."""
-
-    client_id: RequestId
-    message: Message
-    era: Era
-    task: asyncio.Task[None] | None = None
-    done: bool = False
-    exchange: Exchange | None = None
 
 
 def denial(request_id: RequestId | None, verdict: Verdict) -> Message:
@@ -93,6 +81,7 @@ class ClientSession:
             ttl=max((s.max_timeout for s in ctx.config.servers.values()), default=600)
         )
         self.listeners = Listeners(self)
+        self.router = Router(self, self.catalog)
         self._asks: dict[int, asyncio.Future[Message]] = {}
         self._next_ask = 1
         self._opening: asyncio.Task[None] | None = None
@@ -188,19 +177,19 @@ class ClientSession:
         if method == methods.DISCOVER:
             response = messages.result(call.client_id, self._discover_result())
         elif method in LIST_KEYS:
-            response = await self._list(call)
-        elif method in _NAMED_CALLS:
-            response = await self._named_call(call)
-        elif method in _URI_CALLS:
-            response = await self._uri_call(call)
+            response = await self.router.list(call)
+        elif method in NAMED_CALLS:
+            response = await self.router.named_call(call)
+        elif method in URI_CALLS:
+            response = await self.router.uri_call(call)
         elif method == methods.COMPLETE:
-            response = await self._complete(call)
+            response = await self.router.complete(call)
         elif method == methods.LOGGING_SET_LEVEL:
-            response = await self._set_level(call)
+            response = await self.router.set_level(call)
         elif method == methods.SUBSCRIPTIONS_LISTEN:
             response = await self.listeners.listen(call)
         else:
-            response = await self._unknown(call)
+            response = await self.router.unknown(call)
         if response.kind is Kind.RESULT:
             result = response.result
             adapted = (
@@ -327,6 +316,12 @@ class ClientSession:
             for n, c in self.connections.items()
             if n not in self.excluded and (c.hello is not None or c.state != "new")
         }
+
+    def offering(self, capability: str) -> list[str]:
+        """The live servers that declared a capability, in configuration order."""
+        return [
+            n for n, c in self.live().items() if c.hello is not None and capability in c.hello.capabilities
+        ]
 
     def server_capabilities(self) -> JSON:
         merged: JSON = {}
@@ -503,172 +498,6 @@ class ClientSession:
             return denial(None, answered.verdict)
         return answered.message
 
-    # ------------------------------------------------------------------ by kind of request
-
-    async def _list(self, call: Call) -> Message:
-        """One page from every server at once, merged; the cursor carries each server's own."""
-        method = call.message.method
-        key = LIST_KEYS[method]
-        capability = LIST_CAPABILITY[method]
-        order = [
-            n for n, c in self.live().items() if c.hello is not None and capability in c.hello.capabilities
-        ]
-        params = {k: v for k, v in call.message.params.items() if k != "cursor"}
-        if "cursor" in call.message.params:
-            pending: dict[str, str | None] = dict(decode_cursor(call.message.params["cursor"], order))
-        else:
-            pending = dict.fromkeys(order)
-        if not pending:
-            return messages.result(call.client_id, {key: []})
-        servers = list(pending)
-        pages = await asyncio.gather(
-            *(
-                self.forward(call, s, params if pending[s] is None else {**params, "cursor": pending[s]})
-                for s in servers
-            )
-        )
-        if len(servers) == 1 and pages[0].kind is not Kind.RESULT:
-            return pages[0]
-        items: list[Any] = []
-        more: dict[str, str] = {}
-        out: JSON = {}
-        for server, page in zip(servers, pages, strict=True):
-            if page.kind is not Kind.RESULT:
-                log.warning("server %s: %s failed; listing the others", server, method)
-                continue
-            result = page.result
-            nxt = result.get("nextCursor")
-            raw = result.get(key)
-            items.extend(
-                self.catalog.record_page(
-                    server, method, raw if isinstance(raw, list) else [], not isinstance(nxt, str)
-                )
-            )
-            if isinstance(nxt, str):
-                more[server] = nxt
-            if len(servers) == 1:  # one server: keep whatever else its result carried
-                out = {k: v for k, v in result.items() if k not in (key, "nextCursor")}
-        out[key] = items
-        if more:
-            out["nextCursor"] = encode_cursor(more)
-        return messages.result(call.client_id, out)
-
-    async def _resolve_named(self, list_method: str, exposed: object) -> tuple[str, str]:
-        if not isinstance(exposed, str) or not exposed:
-            raise ProtocolError(methods.INVALID_PARAMS, "Missing name")
-        found = self.catalog.resolve(list_method, exposed)
-        if found is None or found[0] not in self.connections:
-            kind = "tool" if list_method == methods.TOOLS_LIST else "prompt"
-            raise ProtocolError(methods.INVALID_PARAMS, f"Unknown {kind}: {exposed}")
-        return found
-
-    async def _named_call(self, call: Call) -> Message:
-        list_method = _NAMED_CALLS[call.message.method]
-        params = call.message.params
-        server, name = await self._resolve_named(list_method, params.get("name"))
-        definition = self.catalog.definition(list_method, server, name)
-        if definition is None and (server, list_method) not in self.catalog.complete:
-            await self.refresh(server, list_method)
-            definition = self.catalog.definition(list_method, server, name)
-        return await self.forward(call, server, {**params, "name": name}, name, definition)
-
-    async def refresh(self, server: str, list_method: str) -> None:
-        """List a server's tools or prompts again (through the pipeline) to learn their definitions."""
-        conn = self.connections.get(server)
-        if conn is None or conn.hello is None or LIST_CAPABILITY[list_method] not in conn.hello.capabilities:
-            return
-        internal = Call(
-            f"ostiary-refresh-{server}", messages.request(0, list_method, {}), self.era or "legacy"
-        )
-        cursor: str | None = None
-        for _ in range(64):
-            params: JSON = {} if cursor is None else {"cursor": cursor}
-            response = await self.forward(internal, server, params, method=list_method)
-            if response.kind is not Kind.RESULT:
-                return
-            nxt = response.result.get("nextCursor")
-            cursor = nxt if isinstance(nxt, str) else None
-            items = response.result.get(LIST_KEYS[list_method])
-            self.catalog.record_page(
-                server, list_method, items if isinstance(items, list) else [], cursor is None
-            )
-            if cursor is None:
-                return
-
-    async def server_for_uri(self, uri: object) -> str:
-        if not isinstance(uri, str) or not uri:
-            raise ProtocolError(methods.INVALID_PARAMS, "Missing uri")
-        server = self.catalog.server_for_uri(uri)
-        if server is not None:
-            return server
-        candidates = [
-            n for n, c in self.live().items() if c.hello is not None and "resources" in c.hello.capabilities
-        ]
-        if len(candidates) == 1:
-            return candidates[0]
-        for name in candidates:
-            for method in (methods.RESOURCES_TEMPLATES_LIST, methods.RESOURCES_LIST):
-                if (name, method) not in self.catalog.complete:
-                    await self.refresh_resources(name, method)
-        server = self.catalog.server_for_uri(uri)
-        if server is None:
-            code = methods.INVALID_PARAMS if self.era == "modern" else -32002
-            raise ProtocolError(code, f"Resource not found: {uri}")
-        return server
-
-    async def refresh_resources(self, server: str, method: str) -> None:
-        internal = Call(f"ostiary-refresh-{server}", messages.request(0, method, {}), self.era or "legacy")
-        cursor: str | None = None
-        for _ in range(64):
-            response = await self.forward(
-                internal, server, {} if cursor is None else {"cursor": cursor}, method=method
-            )
-            if response.kind is not Kind.RESULT:
-                return
-            nxt = response.result.get("nextCursor")
-            cursor = nxt if isinstance(nxt, str) else None
-            items = response.result.get(LIST_KEYS[method])
-            self.catalog.record_page(server, method, items if isinstance(items, list) else [], cursor is None)
-            if cursor is None:
-                return
-
-    async def _uri_call(self, call: Call) -> Message:
-        params = call.message.params
-        server = await self.server_for_uri(params.get("uri"))
-        return await self.forward(call, server, params, str(params.get("uri")))
-
-    async def _complete(self, call: Call) -> Message:
-        params = call.message.params
-        ref = params.get("ref")
-        if not isinstance(ref, dict):
-            raise ProtocolError(methods.INVALID_PARAMS, "Missing ref")
-        if ref.get("type") == "ref/prompt":
-            server, name = await self._resolve_named(methods.PROMPTS_LIST, ref.get("name"))
-            return await self.forward(call, server, {**params, "ref": {**ref, "name": name}}, name)
-        if ref.get("type") == "ref/resource":
-            server = await self.server_for_uri(ref.get("uri"))
-            return await self.forward(call, server, params, str(ref.get("uri")))
-        raise ProtocolError(methods.INVALID_PARAMS, "Unknown ref type")
-
-    async def _set_level(self, call: Call) -> Message:
-        targets = [
-            n for n, c in self.live().items() if c.hello is not None and "logging" in c.hello.capabilities
-        ]
-        for name in targets:
-            response = await self.forward(call, name, call.message.params)
-            if response.kind is Kind.ERROR:
-                return response
-        return messages.result(call.client_id, {})
-
-    async def _unknown(self, call: Call) -> Message:
-        """A method Ostiary does not know: relay it when there is exactly one server to relay to."""
-        live = list(self.live())
-        if len(live) == 1:
-            return await self.forward(call, live[0], call.message.params)
-        return messages.error(
-            call.client_id, methods.METHOD_NOT_FOUND, f"Method not found: {call.message.method}"
-        )
-
     # ------------------------------------------------------------------ notifications
 
     async def _client_notification(self, message: Message) -> None:
@@ -703,7 +532,7 @@ class ClientSession:
         if list_method is not None:
             self.catalog.forget(conn.name, list_method)
             if list_method != methods.RESOURCES_LIST:
-                self._spawn(self.refresh(conn.name, list_method))
+                self._spawn(self.router.refresh(conn.name, list_method))
         exchange = self._exchange(method, conn.name, call.message if call else None)
         decision = await self.pipeline.run(Hook.SERVER_NOTIFICATION, message, exchange)
         if not decision.forwarded:

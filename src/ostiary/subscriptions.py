@@ -17,7 +17,8 @@ from ostiary import messages, methods
 from ostiary.messages import JSON, Message, ProtocolError, RequestId
 
 if TYPE_CHECKING:
-    from ostiary.session import Call, ClientSession
+    from ostiary.call import Call
+    from ostiary.session import ClientSession
 
 log = logging.getLogger("ostiary.subscriptions")
 
@@ -73,7 +74,7 @@ class Listeners:
                 tasks.append(asyncio.create_task(conn.request(methods.SUBSCRIPTIONS_LISTEN, params, None)))
         for uri in ack.get("resourceSubscriptions", []):
             try:
-                server = await self.session.server_for_uri(uri)
+                server = await self.session.router.server_for_uri(uri)
             except ProtocolError:
                 continue
             target = self.session.connections.get(server)

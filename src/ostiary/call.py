@@ -1,0 +1,22 @@
+"""A client request in flight: what the session, the router and the era bridge share about it."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from ostiary.messages import Message, RequestId
+from ostiary.pipeline import Exchange
+from ostiary.server_side.hello import Era
+
+
+@dataclass(slots=True)
+class Call:
+    """A client request in flight."""
+
+    client_id: RequestId
+    message: Message
+    era: Era
+    task: asyncio.Task[None] | None = None
+    done: bool = False
+    exchange: Exchange | None = None

@@ -1,0 +1,184 @@
+"""Which server a client request goes to, by kind of request.
+
+Lists go to every server that offers them and are merged; tools and prompts go to the server
+whose namespaced name they carry; resources to the server that listed the URI or whose template
+matches it; anything Ostiary does not know goes to the only server, if there is only one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ostiary import messages, methods
+from ostiary.call import Call
+from ostiary.catalog import LIST_CAPABILITY, LIST_KEYS, Catalog, decode_cursor, encode_cursor
+from ostiary.messages import JSON, Kind, Message, ProtocolError
+
+if TYPE_CHECKING:
+    from ostiary.session import ClientSession
+
+log = logging.getLogger("ostiary.routing")
+
+NAMED_CALLS = {methods.TOOLS_CALL: methods.TOOLS_LIST, methods.PROMPTS_GET: methods.PROMPTS_LIST}
+URI_CALLS = frozenset({methods.RESOURCES_READ, methods.RESOURCES_SUBSCRIBE, methods.RESOURCES_UNSUBSCRIBE})
+MAX_PAGES = 64
+
+
+class Router:
+    def __init__(self, session: ClientSession, catalog: Catalog) -> None:
+        self.session = session
+        self.catalog = catalog
+
+    async def list(self, call: Call) -> Message:
+        """One page from every server at once, merged; the cursor carries each server's own."""
+        method = call.message.method
+        key = LIST_KEYS[method]
+        capability = LIST_CAPABILITY[method]
+        order = self.session.offering(capability)
+        params = {k: v for k, v in call.message.params.items() if k != "cursor"}
+        if "cursor" in call.message.params:
+            pending: dict[str, str | None] = dict(decode_cursor(call.message.params["cursor"], order))
+        else:
+            pending = dict.fromkeys(order)
+        if not pending:
+            return messages.result(call.client_id, {key: []})
+        servers = list(pending)
+        pages = await asyncio.gather(
+            *(
+                self.session.forward(
+                    call, s, params if pending[s] is None else {**params, "cursor": pending[s]}
+                )
+                for s in servers
+            )
+        )
+        if len(servers) == 1 and pages[0].kind is not Kind.RESULT:
+            return pages[0]
+        items: list[Any] = []
+        more: dict[str, str] = {}
+        out: JSON = {}
+        for server, page in zip(servers, pages, strict=True):
+            if page.kind is not Kind.RESULT:
+                log.warning("server %s: %s failed; listing the others", server, method)
+                continue
+            result = page.result
+            nxt = result.get("nextCursor")
+            raw = result.get(key)
+            items.extend(
+                self.catalog.record_page(
+                    server, method, raw if isinstance(raw, list) else [], not isinstance(nxt, str)
+                )
+            )
+            if isinstance(nxt, str):
+                more[server] = nxt
+            if len(servers) == 1:  # one server: keep whatever else its result carried
+                out = {k: v for k, v in result.items() if k not in (key, "nextCursor")}
+        out[key] = items
+        if more:
+            out["nextCursor"] = encode_cursor(more)
+        return messages.result(call.client_id, out)
+
+    async def resolve_named(self, list_method: str, exposed: object) -> tuple[str, str]:
+        if not isinstance(exposed, str) or not exposed:
+            raise ProtocolError(methods.INVALID_PARAMS, "Missing name")
+        found = self.catalog.resolve(list_method, exposed)
+        if found is None or found[0] not in self.session.connections:
+            kind = "tool" if list_method == methods.TOOLS_LIST else "prompt"
+            raise ProtocolError(methods.INVALID_PARAMS, f"Unknown {kind}: {exposed}")
+        return found
+
+    async def named_call(self, call: Call) -> Message:
+        list_method = NAMED_CALLS[call.message.method]
+        params = call.message.params
+        server, name = await self.resolve_named(list_method, params.get("name"))
+        definition = self.catalog.definition(list_method, server, name)
+        if definition is None and (server, list_method) not in self.catalog.complete:
+            await self.refresh(server, list_method)
+            definition = self.catalog.definition(list_method, server, name)
+        return await self.session.forward(call, server, {**params, "name": name}, name, definition)
+
+    async def refresh(self, server: str, list_method: str) -> None:
+        """List one server's catalogue again, every page, through the pipeline; remember it."""
+        conn = self.session.connections.get(server)
+        if conn is None or conn.hello is None or LIST_CAPABILITY[list_method] not in conn.hello.capabilities:
+            return
+        internal = Call(
+            f"ostiary-refresh-{server}", messages.request(0, list_method, {}), self.session.era or "legacy"
+        )
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            params: JSON = {} if cursor is None else {"cursor": cursor}
+            response = await self.session.forward(internal, server, params, method=list_method)
+            if response.kind is not Kind.RESULT:
+                return
+            nxt = response.result.get("nextCursor")
+            cursor = nxt if isinstance(nxt, str) else None
+            items = response.result.get(LIST_KEYS[list_method])
+            self.catalog.record_page(
+                server, list_method, items if isinstance(items, list) else [], cursor is None
+            )
+            if cursor is None:
+                return
+
+    async def server_for_uri(self, uri: object) -> str:
+        if not isinstance(uri, str) or not uri:
+            raise ProtocolError(methods.INVALID_PARAMS, "Missing uri")
+        server = self.catalog.server_for_uri(uri)
+        if server is not None:
+            return server
+        candidates = self.session.offering("resources")
+        if len(candidates) == 1:
+            return candidates[0]
+        for name in candidates:
+            for method in (methods.RESOURCES_TEMPLATES_LIST, methods.RESOURCES_LIST):
+                if (name, method) not in self.catalog.complete:
+                    await self.refresh(name, method)
+        server = self.catalog.server_for_uri(uri)
+        if server is None:
+            code = methods.INVALID_PARAMS if self.session.era == "modern" else -32002
+            raise ProtocolError(code, f"Resource not found: {uri}")
+        return server
+
+    async def uri_call(self, call: Call) -> Message:
+        params = call.message.params
+        server = await self.server_for_uri(params.get("uri"))
+        return await self.session.forward(call, server, params, str(params.get("uri")))
+
+    async def complete(self, call: Call) -> Message:
+        params = call.message.params
+        ref = params.get("ref")
+        if not isinstance(ref, dict):
+            raise ProtocolError(methods.INVALID_PARAMS, "Missing ref")
+        if ref.get("type") == "ref/prompt":
+            server, name = await self.resolve_named(methods.PROMPTS_LIST, ref.get("name"))
+            return await self.session.forward(call, server, {**params, "ref": {**ref, "name": name}}, name)
+        if ref.get("type") == "ref/resource":
+            server = await self.server_for_uri(ref.get("uri"))
+            return await self.session.forward(call, server, params, str(ref.get("uri")))
+        raise ProtocolError(methods.INVALID_PARAMS, "Unknown ref type")
+
+    async def set_level(self, call: Call) -> Message:
+        targets = self.session.offering("logging")
+        for name in targets:
+            response = await self.session.forward(call, name, call.message.params)
+            if response.kind is Kind.ERROR:
+                return response
+        return messages.result(call.client_id, {})
+
+    async def unknown(self, call: Call) -> Message:
+        """A method Ostiary does not know: relay it when there is exactly one server to relay to."""
+        live = list(self.session.live())
+        if len(live) == 1:
+            return await self.session.forward(call, live[0], call.message.params)
+        return messages.error(
+            call.client_id, methods.METHOD_NOT_FOUND, f"Method not found: {call.message.method}"
+        )
+
+
+def _with_cursor(params: JSON, cursor: str | None) -> JSON:
+    return params if cursor is None else {**params, "cursor": cursor}
+
+
+def _as_list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
