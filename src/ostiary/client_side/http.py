@@ -170,7 +170,7 @@ class HttpFront:
         modern = isinstance(meta, dict) and methods.META_PROTOCOL_VERSION in meta
         if message.method == methods.INITIALIZE:
             entry: _HttpSession | Response = self._new_session(principal)
-        elif modern and "mcp-session-id" not in request.headers:
+        elif modern:  # stateless: an Mcp-Session-Id header, if any, is ignored as the revision requires
             problem = header_mismatch(message, request.headers)
             if problem is not None:
                 return _rpc_error(400, methods.HEADER_MISMATCH, f"Header mismatch: {problem}")
