@@ -68,8 +68,10 @@ def record_of(decision: Decision) -> dict[str, Any]:
         ],
         "latency_ms": round(decision.elapsed * 1000, 3),
     }
-    if message.id is not None:
-        body["request_id"] = redact_text(str(message.id))
+    # The client's id for its request, on the request's record and on its response's alike.
+    asked = exchange.request.id if exchange.request is not None else message.id
+    if asked is not None:
+        body["request_id"] = redact_text(str(asked))
     if decision.hook in REQUEST_HOOKS:
         args = _arguments(decision)
         body["args_digest"] = digest(args)
