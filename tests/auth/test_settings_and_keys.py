@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ostiary import config as config_module
-from ostiary.auth import AuthError, build_authenticator, stdio_principal
+from ostiary.auth import AuthError, build_authenticator
 from ostiary.auth.apikeys import hash_key, main, mint
 from ostiary.config import ConfigError
 
@@ -79,12 +79,3 @@ def test_the_mint_command_prints_a_key_and_its_hash(capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     key = out.split("): ")[1].split()[0]
     assert hash_key(key) in out
-
-
-def test_stdio_identity_comes_from_the_config_or_the_os_user() -> None:
-    configured = config_module.parse("identity: {subject: dana, groups: [dev]}\n")
-    principal = stdio_principal(configured)
-    assert (principal.subject, principal.groups, principal.method) == ("dana", {"dev"}, "config")
-    local = stdio_principal(CONFIG)
-    assert local.method == "local"
-    assert local.subject

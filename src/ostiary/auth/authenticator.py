@@ -18,7 +18,7 @@ from ostiary.auth.jwks import JwksCache, JwksUnavailable
 from ostiary.auth.settings import AuthSettings, auth_settings
 from ostiary.auth.tokens import InvalidToken, TokenValidator, groups_of, scopes_of
 from ostiary.config import Config
-from ostiary.identity import Principal, local_user
+from ostiary.identity import Principal
 
 QUERY_TOKEN_NAMES = frozenset({"access_token", "token", "api_key", "apikey", "key"})
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
@@ -151,15 +151,3 @@ def build_authenticator(auth_section: dict[str, object], config: Config) -> Auth
         )
         validator = TokenValidator(jwt_settings, settings.resource, jwks)
     return Authenticator(settings, validator, ApiKeyVerifier(settings.api_keys))
-
-
-def stdio_principal(config: Config) -> Principal:
-    """The host on stdio: the identity set in the configuration, or the OS user running Ostiary."""
-    if config.identity.subject:
-        return Principal(
-            subject=config.identity.subject, groups=frozenset(config.identity.groups), method="config"
-        )
-    user = local_user()
-    if config.identity.groups:
-        return Principal(subject=user.subject, groups=frozenset(config.identity.groups), method="local")
-    return user
