@@ -4,6 +4,8 @@ and a hidden tool called anyway is refused with a stable code instead of "not fo
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -91,3 +93,49 @@ async def test_a_hidden_tool_called_anyway_gets_a_clear_denial_naming_the_rule(g
     assert raised.value.code == GATEWAY_DENIED
     assert raised.value.error.data["code"] == "policy.denied"
     assert "never-move" in raised.value.error.message
+
+
+async def test_a_policy_changed_while_the_gateway_runs_applies_and_a_broken_one_does_not(
+    tmp_path: Path, peers_dir: Path, ostiary_command: list[str], write_config: Callable[..., Path]
+) -> None:
+    data = tmp_path / "root" / "data"
+    data.mkdir(parents=True)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY.format(data=data))
+    server = peers_dir / "@modelcontextprotocol" / "server-filesystem" / "dist" / "index.js"
+    config = write_config(
+        {
+            "servers": {"fs": {"command": "node", "args": [str(server), str(tmp_path / "root")]}},
+            "inspections": [{"name": "policy", "file": "policy.yaml", "interval": 0.1}],
+        }
+    )
+
+    def replace(text: str) -> None:
+        (tmp_path / "policy.new").write_text(text)
+        os.replace(tmp_path / "policy.new", policy)
+
+    async def names(client: Client) -> set[str]:
+        return {tool.name for tool in (await client.list_tools()).tools}
+
+    async def until(client: Client, check: Callable[[set[str]], bool]) -> set[str]:
+        for _ in range(50):
+            found = await names(client)
+            if check(found):
+                return found
+            await asyncio.sleep(0.1)
+        return found
+
+    command, *prefix = ostiary_command
+    params = StdioServerParameters(command=command, args=[*prefix, "run", "--config", str(config)])
+    async with Client(params) as client:
+        assert "fs__write_file" in await names(client)
+        replace("rules:\n  - {id: no-writes, effect: deny, servers: [fs], tools: [write_file]}\n")
+        assert "fs__write_file" not in await until(client, lambda found: "fs__write_file" not in found)
+        with pytest.raises(MCPError) as raised:
+            await client.call_tool("fs__write_file", {"path": str(data / "x"), "content": "x"})
+        assert "no-writes" in raised.value.error.message
+        replace("rules:\n  - {id: broken, effect: allow, when: 'args.('}\n")
+        await asyncio.sleep(0.6)
+        with pytest.raises(MCPError) as raised:
+            await client.call_tool("fs__write_file", {"path": str(data / "x"), "content": "x"})
+        assert "no-writes" in raised.value.error.message  # the last good policy is still in force
