@@ -24,6 +24,7 @@ _CANDIDATES = re2.compile(
     r"|(?P<entity>(?:&#[xX]?[0-9A-Fa-f]{1,6};){4,})"
     r"|(?P<uesc>(?:\\u[0-9A-Fa-f]{4}){4,})"
 )
+_HEX = re2.compile(r"(?:[0-9A-Fa-f]{2})+")
 _PROBE = 64
 
 
@@ -56,6 +57,9 @@ def segments(text: str, limits: Limits | None = None) -> list[Decoded]:
         if tried > limits.max_segments * 4:
             break
         kind = next((k for k, v in match.groupdict().items() if v is not None), "")
+        if kind == "b64" and _HEX.fullmatch(match.group(0)):
+            # Hex digits are base64 letters too; the base64 branch wins the alternation.
+            kind = "hex"
         decoded = _decode(kind, match.group(0))
         if decoded is None or len(decoded) < limits.min_text or not printable(decoded):
             continue

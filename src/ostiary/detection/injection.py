@@ -10,6 +10,7 @@ scanned as one text joined by newlines, so an instruction split across fields is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -34,6 +35,16 @@ _VALUABLES = (
     r"(?:contents?|data|files?|conversation|chat|history|context|passwords?|credentials?|keys?|tokens?"
     r"|secrets?|api\s+keys?|emails?|messages?|documents?|results?|system\s+prompt|everything|all\s+of\s+it)"
 )
+
+
+_NAMED_TOOL = re.compile(r"([\w.`'\"-]+)\s+(?:tools?|functions?|server)\b", re.IGNORECASE)
+_SELF = frozenset({"this", "the", "that", "a", "an", "each", "our", "same", "current", "my", "any"})
+
+
+def names_other_tool(match: str) -> bool:
+    """True when a match names a specific tool ('the send_email tool'), not 'this tool'."""
+    named = _NAMED_TOOL.search(match)
+    return named is not None and named.group(1).strip("`'\"").lower() not in _SELF
 
 
 def rules() -> list[Rule]:
@@ -121,6 +132,7 @@ def rules() -> list[Rule]:
             "injection.tool_trigger",
             r"(?i)\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?[`'\"]?[A-Za-z_][\w.-]{1,60}[`'\"]?\s+(?:tool|function)\s+(?:with|passing|immediately|now|right\s+away|and\s+(?:then\s+)?(?:post|send|share|email|paste|upload|forward|publish))\b",
             0.5,
+            names_other_tool,
         ),
         Rule(
             "injection.tool_trigger",

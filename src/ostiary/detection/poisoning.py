@@ -10,7 +10,6 @@ titles) is scanned as one text, with the injection rules plus these definition-s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,16 +31,6 @@ _SENSITIVE_FILES = (
     r"|\bmcp\.json\b|\bkeychain\b|\.password-store\b|\bcookies\.sqlite\b|Login\s+Data\b"
 )
 _TOOLWORD = r"[`'\"]?(?P<target>[\w.-]{2,60})[`'\"]?"
-
-
-_NAMED_TOOL = re.compile(r"([\w.`'\"-]+)\s+(?:tools?|functions?|server)\b", re.IGNORECASE)
-_SELF = frozenset({"this", "the", "that", "a", "an", "each", "our", "same", "current", "my"})
-
-
-def _other_tool(match: str) -> bool:
-    """A shadowing rule must name another tool, not 'this tool' or 'the tool'."""
-    named = _NAMED_TOOL.search(match)
-    return named is not None and named.group(1).strip("`'\"").lower() not in _SELF
 
 
 def rules() -> list[Rule]:
@@ -99,7 +88,7 @@ def rules() -> list[Rule]:
             + r"\s+(?:tools?|functions?|server)\b[^.\n]{0,80}"
             r"\b(?:must|always|instead|also|need\s+to|change|replace|redirect|add|include|send|set)\b",
             0.7,
-            validator=_other_tool,
+            validator=injection.names_other_tool,
         ),
         Rule(
             "poisoning.shadowing",
@@ -108,7 +97,7 @@ def rules() -> list[Rule]:
             + r"\s+(?:tools?|functions?)\b[^.\n]{0,40}\b(?:always|must|instead|also)\s+"
             r"(?:change|replace|set|redirect|send|add|use|bcc|cc|include|route)",
             0.7,
-            validator=_other_tool,
+            validator=injection.names_other_tool,
         ),
         Rule(
             "poisoning.shadowing",
@@ -134,6 +123,11 @@ _WEIGHTS = LayerWeights(
 )
 
 
+_EXPECTED_IN_INSTRUCTIONS = frozenset(
+    {"injection.addressed", "injection.imperative", "injection.tool_trigger"}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class PoisoningOptions:
     threshold: float = 0.5
@@ -149,6 +143,13 @@ class PoisoningDetector:
 
     def scan_text(self, text: str, path: str = "") -> Report:
         findings = self.scanner.scan(text, path)
+        score = score_findings(findings)
+        return Report(findings, score, score >= self.options.threshold)
+
+    def scan_instructions(self, text: str, path: str = "/instructions") -> Report:
+        """A server's instructions are addressed to the model by design; being addressed is not
+        a signal there, everything else is."""
+        findings = [f for f in self.scanner.scan(text, path) if f.rule not in _EXPECTED_IN_INSTRUCTIONS]
         score = score_findings(findings)
         return Report(findings, score, score >= self.options.threshold)
 

@@ -234,13 +234,16 @@ def _report(findings: list[Finding]) -> Report:
 
 
 def _without_overlaps(findings: list[Finding]) -> list[Finding]:
-    """Where rules overlap (a JWT inside a bearer header), keep the longest, then the strongest."""
+    """Where rules overlap, credentials win over personal data (a password in a URL's userinfo
+    also looks like an e-mail address), then the longest span, then the strongest rule."""
     if len(findings) < 2:
         return findings
-    ordered = sorted(findings, key=lambda f: (f.start, -(f.end - f.start), -f.weight))
     kept: list[Finding] = []
-    for finding in ordered:
-        if kept and finding.start < kept[-1].end:
-            continue
-        kept.append(finding)
-    return kept
+    for kind in (KIND, pii.KIND):
+        ordered = sorted(
+            (f for f in findings if f.kind == kind), key=lambda f: (f.start, f.start - f.end, -f.weight)
+        )
+        for finding in ordered:
+            if not any(finding.start < k.end and k.start < finding.end for k in kept):
+                kept.append(finding)
+    return sorted(kept, key=lambda f: f.start)

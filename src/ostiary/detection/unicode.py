@@ -11,7 +11,9 @@ is returned as is without a per-character loop.
 from __future__ import annotations
 
 import bisect
+import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import re2
@@ -64,18 +66,18 @@ class Hidden:
 class Folded:
     original: str
     text: str
-    # Piecewise map: (folded start, original start, length, one_to_one). Empty: identical text.
+    # Piecewise map: (folded start, original start, length, one_to_one). Empty: same offsets.
     _pieces: list[tuple[int, int, int, bool]] = field(default_factory=list)
     _starts: list[int] = field(default_factory=list)
-    # Invisible characters by class: original offsets of the first few, and a count.
+    # Invisible characters by class: original offsets of the first few.
     invisible: dict[str, list[int]] = field(default_factory=dict)
     hidden: list[Hidden] = field(default_factory=list)
-    # Original offsets of lookalike letters written inside Latin words.
+    # Original offsets of lookalike letters written beside Latin letters.
     mixed_script: list[int] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self._pieces)
+        return self.text is not self.original
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a folded span back to the original string's offsets."""
@@ -89,78 +91,132 @@ class Folded:
             return 0
         fstart, ostart, _length, one_to_one = self._pieces[idx]
         if is_end:
-            offset = pos - fstart
-            return ostart + offset if one_to_one else ostart + 1
+            return ostart + (pos - fstart) if one_to_one else ostart + 1
         return ostart + (pos - fstart) if one_to_one else ostart
 
 
-_NON_ASCII = re2.compile(r"[^\x00-\x7f]+")
 _MAX_MARKS = 16
+_CLASS_PATTERNS = {
+    TAG: re.compile(r"[\U000E0000-\U000E007F]"),
+    VARIATION: re.compile(r"[\U000E0100-\U000E01EF]"),
+    ZERO_WIDTH: re.compile("[" + "".join(f"\\U{ord(c):08X}" for c in sorted(_ZERO_WIDTH)) + "]"),
+    BIDI: re.compile("[" + "".join(f"\\U{ord(c):08X}" for c in sorted(_BIDI)) + "]"),
+}
+_LOOKALIKES = "".join(f"\\U{ord(c):08X}" for c in sorted(_HOMOGLYPHS))
+_MIXED = re.compile(f"[A-Za-z][{_LOOKALIKES}]|[{_LOOKALIKES}][A-Za-z]")
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    return "".join(f"\\U{ord(c):08X}" for c in sorted(chars))
+
+
+# Characters whose fold differs from themselves: Latin with diacritics, combining marks,
+# super/subscripts, letterlike and enclosed symbols, ligatures, fullwidth forms, mathematical
+# alphanumerics, and every invisible class. Anything else (Cyrillic, CJK, ...) is left alone
+# unless it is a lookalike written inside a Latin word.
+_FOLDABLE = (
+    r"\U000000C0-\U0000024F\U00000300-\U0000036F\U00002070-\U0000209F\U00002100-\U0000214F\U00002460-\U000024FF"
+    r"\U0000FB00-\U0000FB06\U0000FF01-\U0000FF5E\U0001D400-\U0001D7FF\U0001F100-\U0001F1FF"
+    r"\U000E0000-\U000E007F\U000E0100-\U000E01EF" + _char_class(_ZERO_WIDTH | _BIDI)
+)
+_RUNS = re.compile(f"[{_FOLDABLE}]+")
+_RUNS_WITH_LOOKALIKES = re.compile(f"[{_FOLDABLE}{_char_class(_HOMOGLYPHS)}]+")
+_ANY_INVISIBLE = re.compile(
+    r"[\U000E0000-\U000E007F\U000E0100-\U000E01EF" + _char_class(_ZERO_WIDTH | _BIDI) + "]"
+)
+_ALL_INVISIBLE = re.compile(
+    r"[\U000E0000-\U000E007F\U000E0100-\U000E01EF" + _char_class(_ZERO_WIDTH | _BIDI) + "]+"
+)
+_ANY_INVISIBLE_RE2 = re2.compile(
+    r"[\x{E0000}-\x{E007F}\x{E0100}-\x{E01EF}"
+    + "".join(f"\\x{{{ord(c):X}}}" for c in sorted(_ZERO_WIDTH | _BIDI))
+    + "]"
+)
+_MIXED_RE2 = re2.compile(
+    "[A-Za-z][{0}]|[{0}][A-Za-z]".format("".join(f"\\x{{{ord(c):X}}}" for c in sorted(_HOMOGLYPHS)))
+)
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_SMUGGLING = re.compile(r"[\U000E0020-\U000E007E\U000E0110-\U000E016E]")
 
 
 def fold(text: str) -> Folded:
+    """Fold with C-speed scans; Python touches only the runs of characters that change."""
     if text.isascii():
         return Folded(text, text)
     folded = Folded(text, text)
+    _mark(text, folded)
+    if not folded.invisible and not folded.mixed_script:
+        # The common case, accented or fullwidth letters: NFKD and dropping combining marks
+        # keep one character per character, so offsets are unchanged and no map is needed.
+        decomposed = unicodedata.normalize("NFKD", text)
+        candidate = _COMBINING.sub("", decomposed) if decomposed is not text else text
+        if len(candidate) == len(text):
+            folded.text = candidate
+            return folded
+    runs = _RUNS_WITH_LOOKALIKES if folded.mixed_script else _RUNS
     out: list[str] = []
-    size = 0
-    last = 0
     cache: dict[str, str] = {}
-    hidden_chars: list[str] = []
-    hidden_start = -1
-
-    def close_hidden(at: int) -> None:
-        nonlocal hidden_start
-        if hidden_chars:
-            folded.hidden.append(Hidden(hidden_start, at, "".join(hidden_chars)))
-            hidden_chars.clear()
-        hidden_start = -1
-
-    for match in _NON_ASCII.finditer(text):
+    size = last = 0
+    for match in runs.finditer(text):
         start, end = match.span()
         if start > last:
-            close_hidden(last)
             folded._pieces.append((size, last, start - last, True))
             out.append(text[last:start])
             size += start - last
-        for i in range(start, end):
-            char = text[i]
-            cls = invisible_class(char)
-            if cls is not None:
-                marks = folded.invisible.setdefault(cls, [])
-                if len(marks) < _MAX_MARKS:
-                    marks.append(i)
-                decoded = _smuggled(char, cls)
-                if decoded is not None:
-                    if hidden_start < 0:
-                        hidden_start = i
-                    hidden_chars.append(decoded)
-                else:
-                    close_hidden(i)
-                continue
-            close_hidden(i)
-            mapped = cache.get(char)
-            if mapped is None:
-                mapped = _fold_char(char)
-                cache[char] = mapped
-            if (
-                char in _HOMOGLYPHS
-                and _beside_ascii_letter(text, i)
-                and len(folded.mixed_script) < _MAX_MARKS
-            ):
-                folded.mixed_script.append(i)
-            if mapped:
-                folded._pieces.append((size, i, len(mapped), mapped == char))
-                out.append(mapped)
-                size += len(mapped)
+        size = _fold_run(text, start, end, folded, out, size, cache)
         last = end
-    close_hidden(last)
+    if not folded._pieces and not out:
+        return folded
     if last < len(text):
         folded._pieces.append((size, last, len(text) - last, True))
         out.append(text[last:])
     folded.text = "".join(out)
     folded._starts = [p[0] for p in folded._pieces]
     return folded
+
+
+def _mark(text: str, folded: Folded) -> None:
+    # RE2 answers "is there any?" in one fast pass; Python's re then collects the first few.
+    if _ANY_INVISIBLE_RE2.search(text) is not None:
+        for cls, pattern in _CLASS_PATTERNS.items():
+            offsets = []
+            for match in pattern.finditer(text):
+                offsets.append(match.start())
+                if len(offsets) >= _MAX_MARKS:
+                    break
+            if offsets:
+                folded.invisible[cls] = offsets
+    if _MIXED_RE2.search(text) is None:
+        return
+    for match in _MIXED.finditer(text):
+        at = match.start() if match.group(0)[0] in _HOMOGLYPHS else match.start() + 1
+        folded.mixed_script.append(at)
+        if len(folded.mixed_script) >= _MAX_MARKS:
+            break
+
+
+def _fold_run(
+    text: str, start: int, end: int, folded: Folded, out: list[str], size: int, cache: dict[str, str]
+) -> int:
+    """One run of characters that change; returns the new folded size."""
+    run = text[start:end]
+    if _SMUGGLING.search(run) is not None:
+        smuggled = "".join(_smuggled(c, invisible_class(c) or "") or "" for c in run)
+        if smuggled.strip():
+            folded.hidden.append(Hidden(start, end, smuggled))
+    if _ALL_INVISIBLE.fullmatch(run) is not None:
+        return size
+    for offset, char in enumerate(run):
+        if invisible_class(char) is not None:
+            continue
+        mapped = cache.get(char)
+        if mapped is None:
+            mapped = _fold_char(char)
+            cache[char] = mapped
+        folded._pieces.append((size, start + offset, len(mapped), len(mapped) == 1))
+        out.append(mapped)
+        size += len(mapped)
+    return size
 
 
 def _smuggled(char: str, cls: str) -> str | None:
@@ -181,9 +237,3 @@ def _fold_char(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
     kept = "".join(c for c in decomposed if not unicodedata.combining(c))
     return kept if kept else ("" if unicodedata.combining(char) else char)
-
-
-def _beside_ascii_letter(text: str, i: int) -> bool:
-    before = text[i - 1] if i > 0 else ""
-    after = text[i + 1] if i + 1 < len(text) else ""
-    return (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha())

@@ -99,7 +99,7 @@ class PoisoningInspection(Inspection):
         text = message.result.get("instructions")
         if not isinstance(text, str) or not text:
             return ALLOW
-        report = self.detector.scan_text(text, "/instructions")
+        report = self.detector.scan_instructions(text)
         if not report.flagged:
             return ALLOW
         if not self.enforce:

@@ -1,0 +1,85 @@
+import pytest
+
+from ostiary.detection.secrets import SecretsDetector, SecretsOptions
+
+
+@pytest.fixture(scope="module")
+def detector() -> SecretsDetector:
+    return SecretsDetector()
+
+
+def found(detector: SecretsDetector, text: str) -> list[tuple[str, str]]:
+    return [(f.rule, text[f.start : f.end]) for f in detector.scan(text).findings]
+
+
+# Random values in the documented formats; none is a real credential.
+@pytest.mark.parametrize(
+    ("rule", "value"),
+    [
+        ("secret.aws_access_key", "AKIAZ3XQ7PLMWERT5YHU"),
+        ("secret.github_token", "ghp_" + "Zx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL2qW"),
+        ("secret.gitlab_token", "glpat-" + "x7Yq2Lm9vTzR4pK8wN3b"),
+        ("secret.slack_token", "xoxb-123456789012-1234567890123-" + "Zx9qT4mLp2Rw8YbN3vKcA1sD"),
+        ("secret.stripe_key", "sk_live_" + "Zx9qT4mLp2Rw8YbN3vKcA1sD"),
+        ("secret.openai_key", "sk-proj-" + "Zx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL2qWx7Yq2Lm9vTzR4pK8"),
+        ("secret.google_api_key", "AIza" + "SyZx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL"),
+        ("secret.npm_token", "npm_" + "Zx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL2qW"),
+    ],
+)
+def test_provider_keys_are_found_by_their_documented_format(
+    detector: SecretsDetector, rule: str, value: str
+) -> None:
+    assert found(detector, f"config: {value} end") == [(rule, value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+        "export OPENAI_API_KEY=sk-your-api-key-here",
+        'GITHUB_TOKEN="ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"',
+        "DATABASE_URL=postgresql://user:password@localhost:5432/mydb",
+        "commit 3f2a9c1d4b5e6f708192a3b4c5d6e7f8091a2b3c",
+        '{"request_id": "550e8400-e29b-41d4-a716-446655440000"}',
+        "sha256:5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+        "token_hash: 5e884898da28047151d0e56f8dc6292773603d0d",
+        "tokenizer = 'cl100k_base'; max_tokens = 4096",
+    ],
+)
+def test_placeholders_digests_and_ids_are_not_secrets(detector: SecretsDetector, text: str) -> None:
+    assert found(detector, text) == []
+
+
+def test_a_private_key_is_found_from_armour_to_armour(detector: SecretsDetector) -> None:
+    block = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAAAA\n-----END RSA PRIVATE KEY-----"
+    assert found(detector, f"key:\n{block}\nend") == [("secret.private_key", block)]
+
+
+def test_a_connection_string_yields_only_its_password(detector: SecretsDetector) -> None:
+    assert found(detector, "postgresql://app:pR7xq2Lm9vTz@db.internal:5432/x") == [
+        ("secret.connection_password", "pR7xq2Lm9vTz")
+    ]
+
+
+def test_a_generic_assignment_needs_a_random_looking_value(detector: SecretsDetector) -> None:
+    assert found(detector, "api_key = 'Zx9qT4mLp2Rw8YbN3vKc'") == [
+        ("secret.generic_assignment", "Zx9qT4mLp2Rw8YbN3vKc")
+    ]
+    assert found(detector, "api_key = 'aaaaaaaaaaaaaaaaaaaa'") == []
+
+
+def test_a_jwt_needs_a_header_that_decodes_to_json() -> None:
+    detector = SecretsDetector()
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+    assert found(detector, token) == [("secret.jwt", token)]
+    assert found(detector, "eyJnotjson.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9P") == []
+
+
+def test_json_values_are_scanned_at_their_paths(detector: SecretsDetector) -> None:
+    report = detector.scan_json({"config": {"key": "AKIAZ3XQ7PLMWERT5YHU", "n": 1}, "list": ["a@b"]})
+    assert [(f.path, f.start, f.end) for f in report.findings] == [("/config/key", 0, 20)]
+
+
+def test_kinds_can_be_limited_to_credentials() -> None:
+    detector = SecretsDetector(SecretsOptions(kinds=frozenset({"secret"})))
+    assert found(detector, "mail anna.novak@posteo.de") == []

@@ -1,0 +1,43 @@
+from ostiary.detection import unicode
+
+
+def test_ascii_text_is_returned_as_is() -> None:
+    folded = unicode.fold("plain text")
+    assert folded.text == "plain text"
+    assert not folded.changed
+
+
+def test_tag_characters_are_removed_and_read_as_hidden_text() -> None:
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "run rm")
+    folded = unicode.fold("ok" + hidden + "!")
+    assert folded.text == "ok!"
+    assert [(h.start, h.end, h.text) for h in folded.hidden] == [(2, 8, "run rm")]
+    assert unicode.TAG in folded.invisible
+
+
+def test_zero_width_characters_inside_a_word_are_removed_and_reported() -> None:
+    folded = unicode.fold("ig\u200bno\u200dre")
+    assert folded.text == "ignore"
+    assert folded.invisible[unicode.ZERO_WIDTH] == [2, 5]
+
+
+def test_cyrillic_lookalikes_fold_to_latin_and_mark_mixed_script() -> None:
+    folded = unicode.fold("раssword")
+    assert folded.text == "password"
+    assert folded.mixed_script == [1]  # the lookalike written beside a Latin letter
+
+
+def test_fullwidth_and_accented_letters_fold_to_plain_latin() -> None:
+    assert unicode.fold("ＩＧＮＯＲＥ café").text == "IGNORE cafe"
+
+
+def test_spans_in_folded_text_map_back_to_the_original() -> None:
+    original = "xx\u200bＩＧＮＯＲＥ yy"
+    folded = unicode.fold(original)
+    start = folded.text.index("IGNORE")
+    mapped = folded.to_original(start, start + len("IGNORE"))
+    assert original[mapped[0] : mapped[1]] == "ＩＧＮＯＲＥ"
+
+
+def test_bidi_controls_are_reported() -> None:
+    assert unicode.BIDI in unicode.fold("abc\u202edef").invisible
