@@ -132,3 +132,33 @@ async def test_a_token_for_another_audience_or_in_the_url_is_refused(gateway: st
     for response in (wrong_audience, in_url, no_scope):
         assert good not in response.text
         assert other not in response.text
+
+
+async def test_a_session_opened_by_one_principal_cannot_be_used_by_another(
+    gateway: str, issuer: Issuer
+) -> None:
+    alice = {"Authorization": f"Bearer {issuer.mint(aud=gateway, sub='alice')}"}
+    mallory = {"Authorization": f"Bearer {issuer.mint(aud=gateway, sub='mallory')}"}
+    accept = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        opened = await http.post(gateway, json=hello, headers={**accept, **alice})
+        assert opened.status_code == 200
+        session = {"Mcp-Session-Id": opened.headers["Mcp-Session-Id"]}
+        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        await http.post(gateway, json=initialized, headers={**accept, **alice, **session})
+        stolen = await http.post(gateway, json=listing, headers={**accept, **mallory, **session})
+        own = await http.post(gateway, json=listing, headers={**accept, **alice, **session})
+    assert stolen.status_code == 404
+    assert own.status_code == 200
+    assert "time__get_current_time" in own.text
