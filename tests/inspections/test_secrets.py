@@ -1,0 +1,89 @@
+import json
+from typing import Any
+
+import pytest
+
+from ostiary import messages, methods
+from ostiary.config import Config, ConfigError
+from ostiary.inspections import secrets
+from ostiary.pipeline import Action, Hook
+from ostiary.testing import exchange, judge, tool_call, tool_result
+
+KEY = "AKIAZ3XQ7PLMWERT5YHU"
+
+
+def inspection(**options: Any) -> secrets.SecretsInspection:
+    return secrets.build(options, Config())
+
+
+async def test_a_key_in_a_result_is_redacted_in_text_and_structured_content() -> None:
+    structured = {"config": {"key": KEY, "replicas": 3}}
+    verdict = await judge(
+        inspection(), tool_result("srv", "read", json.dumps(structured), structured=structured)
+    )
+    assert verdict.action is Action.MODIFY
+    assert verdict.code == secrets.REDACTED
+    assert verdict.replacement is not None
+    result = verdict.replacement.result
+    assert KEY not in json.dumps(result)
+    assert json.loads(result["content"][0]["text"])["config"]["key"] == "[REDACTED:secret.aws_access_key]"
+    assert result["structuredContent"] == {
+        "config": {"key": "[REDACTED:secret.aws_access_key]", "replicas": 3}
+    }
+    assert verdict.details == {"rules": ["secret.aws_access_key"], "count": 2}
+
+
+async def test_a_key_in_tool_arguments_is_redacted_before_it_leaves() -> None:
+    verdict = await judge(inspection(), tool_call("srv", "post", {"body": f"my key is {KEY}", "n": 1}))
+    assert verdict.code == secrets.REDACTED
+    assert verdict.replacement is not None
+    assert verdict.replacement.params["arguments"] == {
+        "body": "my key is [REDACTED:secret.aws_access_key]",
+        "n": 1,
+    }
+    assert verdict.replacement.params["name"] == "post"
+
+
+async def test_block_refuses_instead_of_redacting() -> None:
+    verdict = await judge(inspection(action="block"), tool_result("srv", "read", f"key {KEY}"))
+    assert verdict.action is Action.DENY
+    assert verdict.code == secrets.BLOCKED
+    assert KEY not in verdict.reason
+
+
+async def test_a_per_tool_allowlist_permits_named_rules_only() -> None:
+    guard = inspection(allow={"mail/*": ["pii.*"]})
+    text = f"from anna.novak@posteo.de key {KEY}"
+    verdict = await judge(guard, tool_result("mail", "read_inbox", text))
+    assert verdict.details["rules"] == ["secret.aws_access_key"]
+    assert verdict.replacement is not None
+    assert "anna.novak@posteo.de" in verdict.replacement.result["content"][0]["text"]
+    assert (await judge(guard, tool_result("mail", "read_inbox", "from anna.novak@posteo.de"))).is_allow
+
+
+async def test_results_without_secrets_pass_unchanged() -> None:
+    assert (
+        await judge(
+            inspection(), tool_result("srv", "read", "commit 3f2a9c1d4b5e6f708192a3b4c5d6e7f8091a2b3c")
+        )
+    ).is_allow
+
+
+async def test_resource_contents_are_redacted() -> None:
+    result = {"contents": [{"uri": "file:///.env", "text": f"AWS_ACCESS_KEY_ID={KEY}\n"}]}
+    case = (messages.result(1, result), exchange(methods.RESOURCES_READ, "srv", "file:///.env"))
+    verdict = await judge(inspection(), case, Hook.SERVER_RESPONSE)
+    assert verdict.replacement is not None
+    assert (
+        verdict.replacement.result["contents"][0]["text"]
+        == "AWS_ACCESS_KEY_ID=[REDACTED:secret.aws_access_key]\n"
+    )
+
+
+def test_bad_options_are_configuration_errors() -> None:
+    with pytest.raises(ConfigError):
+        inspection(action="hide")
+    with pytest.raises(ConfigError):
+        inspection(kinds=["passwords"])
+    with pytest.raises(ConfigError):
+        inspection(allow=["x"])
