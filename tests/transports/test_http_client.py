@@ -379,6 +379,20 @@ async def test_legacy_cancellation_is_posted_and_the_server_withholds_the_answer
         assert [m.params["progress"] for m in late] == [2, 3]
 
 
+async def post_tool_call_by_hand(url: str, params: dict[str, object], name_header: str) -> httpx2.Response:
+    """A 2026-07-28 tools/call with exactly the standard headers, and `Mcp-Name` as given."""
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "Content-Type": "application/json",
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": methods.TOOLS_CALL,
+        "Mcp-Name": name_header,
+    }
+    async with httpx2.AsyncClient() as client:
+        body = messages.dumps(messages.request(1, methods.TOOLS_CALL, params))
+        return await client.post(url, content=body, headers=headers)
+
+
 def modern(params: dict[str, object] | None = None) -> dict[str, object]:
     return {**(params or {}), "_meta": dict(MODERN_META)}
 
@@ -404,16 +418,24 @@ async def test_a_non_ascii_resource_uri_travels_in_the_base64_header_form(py_htt
 
 
 async def test_the_server_rejects_a_name_header_that_does_not_mirror_the_body(py_http: Server) -> None:
-    body = messages.request(1, methods.TOOLS_CALL, modern({"name": "echo", "arguments": {"text": "x"}}))
-    headers = {
-        "Accept": "application/json, text/event-stream",
-        "Content-Type": "application/json",
-        "MCP-Protocol-Version": MODERN,
-        "Mcp-Method": methods.TOOLS_CALL,
-        "Mcp-Name": "not-echo",
-    }
-    async with httpx2.AsyncClient() as client:
-        resp = await client.post(py_http.url, content=messages.dumps(body), headers=headers)
+    call = modern({"name": "echo", "arguments": {"text": "x"}})
+    resp = await post_tool_call_by_hand(py_http.url, call, "not-echo")
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == methods.HEADER_MISMATCH
+
+
+async def test_arguments_a_tool_marks_with_x_mcp_header_are_mirrored_into_param_headers(
+    py_http: Server,
+) -> None:
+    call = modern({"name": "forecast", "arguments": {"region": "Zürich Nord", "days": 3}})
+    async with connected(py_http.url) as driver:
+        listed = await driver.request(methods.TOOLS_LIST, modern())
+        schema = next(t for t in listed.result["tools"] if t["name"] == "forecast")["inputSchema"]
+        assert schema["properties"]["region"]["x-mcp-header"] == "Region"
+        reply = await driver.request(methods.TOOLS_CALL, call)
+        assert tool_text(reply) == "Zürich Nord:3"
+    # Without the headers the server refuses the same call: they are what made it pass.
+    resp = await post_tool_call_by_hand(py_http.url, call, "forecast")
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == methods.HEADER_MISMATCH
 

@@ -28,6 +28,7 @@ from ostiary.messages import Kind, Message, ProtocolError, RequestId, classify, 
 from ostiary.transports import headers as h
 from ostiary.transports.base import TransportClosed
 from ostiary.transports.inbox import Inbox
+from ostiary.transports.param_headers import ParamHeaders
 from ostiary.transports.sse import SseParser
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class StreamableHttpTransport:
         self._tasks: set[asyncio.Task[None]] = set()
         self._get_task: asyncio.Task[None] | None = None
         self._server_stream_open = False
+        self._param_headers = ParamHeaders()
 
     @property
     def session_id(self) -> str | None:
@@ -136,6 +138,8 @@ class StreamableHttpTransport:
         if version is not None:
             self._modern_version = version
             headers.update(h.modern_headers(message, version))
+            if message.method == methods.TOOLS_CALL:
+                headers.update(self._param_headers.for_call(message.params))
         elif self._session_id is None and self._version is None and self._modern_version is not None:
             headers.update(h.modern_headers(message, self._modern_version))
         else:
@@ -306,6 +310,8 @@ class StreamableHttpTransport:
             post = self._posts.get(key)
             if post is not None:
                 post.answered = True
+                if post.method == methods.TOOLS_LIST and reply.kind is Kind.RESULT:
+                    self._param_headers.learn(reply.result)
             if key == self._initialize_key and reply.kind is Kind.RESULT:
                 version = reply.result.get("protocolVersion")
                 if isinstance(version, str) and version.isascii() and version.isprintable():
