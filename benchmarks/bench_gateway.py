@@ -45,6 +45,7 @@ from fleet import (
     free_port,
     open_http,
     open_stdio,
+    ostiary_at,
     ostiary_command,
     spawn_background,
     stop_background,
@@ -53,6 +54,8 @@ from fleet import (
 from rawclient import RawStdio
 
 CALL_TIMEOUT_S = 10.0
+
+
 LOAD_PLACEMENT = (
     "client load: one process, one asyncio event loop, one task per client "
     "(2 cores: keeps the load generator to one core, the same for direct and gateway runs)"
@@ -80,17 +83,27 @@ class Tally:
         run.gateway_peak_rss_kib = max((r for r in rss if r is not None), default=None)
 
 
-async def drive(fleet: Fleet, clients: int, calls: int, warmup: int, tally: Tally) -> None:
-    """Warm up the first `clients` clients, then time `calls` echo calls spread evenly over them."""
+async def drive(fleet: Fleet, clients: int, calls: int, warmup: int, cap_s: float, tally: Tally) -> None:
+    """Warm up the first `clients` clients, then time `calls` echo calls spread evenly over them.
+
+    A round also ends after `cap_s` seconds (each client finishes the call in hand), so a slow or
+    busy machine makes fewer calls rather than a longer benchmark; throughput is calls over time.
+    """
     active = fleet.clients[:clients]
     per_client = max(1, math.ceil(calls / clients))
+    warm_until = time.perf_counter() + cap_s / 2
+    stop_at = math.inf  # set when the measured part starts
 
     async def warm(client: Any) -> None:
         for _ in range(warmup):
+            if time.perf_counter() > warm_until:
+                return
             await asyncio.wait_for(client.echo("warm-up"), CALL_TIMEOUT_S)
 
     async def measure(index: int, client: Any) -> None:
         for n in range(per_client):
+            if time.perf_counter() > stop_at:
+                return
             text = f"bench {index}/{n} é"
             start = time.perf_counter()
             try:
@@ -110,6 +123,7 @@ async def drive(fleet: Fleet, clients: int, calls: int, warmup: int, tally: Tall
     cpu_before = {role: procstat.total_cpu_seconds(p) for role, p in pids.items() if p}
     client_before = time.process_time()
     wall_start = time.perf_counter()
+    stop_at = wall_start + cap_s
     await asyncio.gather(*(measure(i, c) for i, c in enumerate(active)))
     tally.wall += time.perf_counter() - wall_start
     tally.cpu["client"] = tally.cpu.get("client", 0.0) + time.process_time() - client_before
@@ -147,7 +161,14 @@ async def measure_pair(
             tallies = {path: Tally() for path in fleets}
             for _ in range(args.rounds):
                 for path, fleet in fleets.items():
-                    await drive(fleet, clients, args.calls // args.rounds, args.warmup, tallies[path])
+                    await drive(
+                        fleet,
+                        clients,
+                        args.calls // args.rounds,
+                        args.warmup,
+                        args.round_seconds,
+                        tallies[path],
+                    )
             for path, tally in tallies.items():
                 run = runs[path][level]
                 run.protocol = fleets[path].protocol
@@ -285,6 +306,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--calls", type=int, help="measured calls per run, spread over its clients")
     parser.add_argument("--warmup", type=int, help="warm-up calls per client before each round")
     parser.add_argument("--rounds", type=int, help="alternating direct/gateway rounds per concurrency level")
+    parser.add_argument(
+        "--round-seconds", type=float, help="time cap of one measured round (full 4, quick 2)"
+    )
     parser.add_argument("--clients", default="1,4,16", help="concurrency levels (comma-separated)")
     parser.add_argument(
         "--stdio-clients", help="concurrency levels on stdio (default: --clients; quick: 1,4)"
@@ -297,11 +321,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cold-repeats", type=int)
     parser.add_argument("--python", default=sys.executable, help="interpreter for the echo server")
     parser.add_argument("--ostiary", help="the ostiary command (default: beside --python)")
+    parser.add_argument(
+        "--at", metavar="REV", help="measure the gateway of this commit (git archive), not the tree"
+    )
     parser.add_argument("--out", type=Path, help="JSON results file")
     args = parser.parse_args(argv)
     args.calls = args.calls or (300 if args.quick else 2000)
     args.warmup = args.warmup if args.warmup is not None else (3 if args.quick else 10)
     args.rounds = args.rounds or (2 if args.quick else 3)
+    args.round_seconds = args.round_seconds or (2.0 if args.quick else 4.0)
     args.cold_repeats = args.cold_repeats or (3 if args.quick else 7)
     levels = [int(c) for c in args.clients.split(",")]
     stdio = args.stdio_clients or ("1,4" if args.quick else None)
@@ -327,8 +355,15 @@ async def main(argv: list[str] | None = None) -> int:
         f"warm-up {args.warmup}/client/round, "
         f"clients {args.levels}, kinds {args.kinds}, raw era {args.raw_era}, SDK mode {args.sdk_mode}"
     )
+    source = "working tree"
+    if args.at:
+        args.ostiary, commit = ostiary_at(args.at, args.python, workdir)
+        source = f"commit {commit}"
+    print(f"gateway: {args.ostiary} ({source}), audit log {args.audit}")
     with (workdir / "stderr.log").open("w") as errlog:
-        setup = Setup(args.python, args.ostiary, workdir, errlog, args.raw_era, args.sdk_mode)
+        setup = Setup(
+            args.python, args.ostiary, workdir, errlog, args.raw_era, args.sdk_mode, args.audit == "on"
+        )
         cold = await cold_starts(setup, args)
         runs: list[report.Run] = []
         if "stdio" in args.transports:
@@ -351,6 +386,7 @@ async def main(argv: list[str] | None = None) -> int:
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join(["benchmarks/bench_gateway.py", *(argv if argv is not None else sys.argv[1:])]),
         "machine": info,
+        "gateway_source": source,
         "load_placement": LOAD_PLACEMENT,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "cold_start": cold,

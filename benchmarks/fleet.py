@@ -45,6 +45,7 @@ class Setup:
     errlog: TextIO
     raw_era: Era
     sdk_mode: Mode
+    audit: bool = True
 
     def echo_argv(self) -> list[str]:
         return [self.python, str(ECHO_SERVER)]
@@ -56,6 +57,7 @@ class Setup:
             servers
             + "inspections:\n  - {name: toolfilter, mode: enforce}\n"
             + f"store: sqlite+aiosqlite:///{self.workdir / (name + '.db')}\n"
+            + ("" if self.audit else "audit: {enabled: false}\n")
         )
         path = self.workdir / f"{name}.yaml"
         path.write_text(text)
@@ -158,7 +160,10 @@ async def open_stdio(setup: Setup, path: Path_, kind: Kind, count: int) -> Fleet
     if path == "direct":
         fleet.server_pids = _descendants_matching(me, str(ECHO_SERVER))
     else:
-        fleet.gateway_pids = _descendants_matching(me, "ostiary run")
+        # Both fleets of a pair are open at once: every child that is not an echo server is a gateway.
+        fleet.gateway_pids = [
+            pid for pid in procstat.children(me) if str(ECHO_SERVER) not in procstat.cmdline(pid)
+        ]
         fleet.server_pids = [
             s for g in fleet.gateway_pids for s in _descendants_matching(g, str(ECHO_SERVER))
         ]
@@ -181,6 +186,32 @@ def _protocol(setup: Setup, kind: Kind, clients: list[EchoClient]) -> str:
         versions = sorted({getattr(c, "protocol_version", "") for c in clients})
         return ",".join(versions)
     return "2025-11-25" if setup.raw_era == "legacy" else "2026-07-28"
+
+
+def ostiary_at(revision: str, python: str, workdir: Path) -> tuple[str, str]:
+    """An `ostiary` command running the source of one commit, whatever the working tree holds.
+
+    The tree may be mid-edit while the benchmark runs; figures quoted in docs should belong to a
+    commit. `git archive` exports its `src/` into the scratch directory, untouched by later edits.
+    """
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{revision}^{{commit}}"],
+        cwd=BENCH_DIR.parent,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    archive = subprocess.run(
+        ["git", "archive", commit, "src"], cwd=BENCH_DIR.parent, check=True, capture_output=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive.stdout, check=True)
+    launcher = workdir / "ostiary"
+    launcher.write_text(
+        f"#!{python}\nimport sys\nsys.path.insert(0, {str(workdir / 'src')!r})\n"
+        "from ostiary.cli import main\nmain()\n"
+    )
+    launcher.chmod(0o755)
+    return str(launcher), commit
 
 
 def ostiary_command(python: str) -> str:

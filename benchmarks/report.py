@@ -138,13 +138,15 @@ def _pair(runs: list[Run], transport: str, kind: str, clients: int) -> tuple[Run
 def targets(runs: list[Run], gateway_rss_kib: int | None, own_cold_start_s: float | None) -> list[Target]:
     found: list[Target] = []
     kinds = sorted({r.kind for r in runs})
-    top = max((r.clients for r in runs), default=0)
+    transports = [t for t in ADDED_P50_MS if any(r.transport == t for r in runs)]
     for kind in kinds:
-        for transport, limit in ADDED_P50_MS.items():
+        for transport in transports:
+            limit = ADDED_P50_MS[transport]
             pair = _pair(runs, transport, kind, 1)
             added = pair[1].p50_ms - pair[0].p50_ms if pair else None
             found.append(Target(f"added p50, {transport}, 1 client ({kind})", added, limit, "ms"))
-        for transport in ADDED_P50_MS:
+        for transport in transports:
+            top = max((r.clients for r in runs if r.transport == transport), default=0)
             pair = _pair(runs, transport, kind, top)
             ratio = pair[1].calls_per_s / pair[0].calls_per_s if pair else None
             found.append(
