@@ -92,6 +92,8 @@ async def test_a_dual_era_http_server_answers_through_ostiary_in_either_era(
     servers = {"py": {"url": py_http.url, "prefix": "", "era": upstream_era}}
     async with through_ostiary(servers, client_mode) as client:
         assert text_of(await client.call_tool("echo", {"text": "ünï ✓"})) == "ünï ✓"
+        # On a 2026-07-28 upstream this needs Mcp-Param-Region/-Days mirrored from the arguments.
+        assert text_of(await client.call_tool("forecast", {"region": "Zürich", "days": 2})) == "Zürich:2"
         resources = (await client.list_resources()).resources
         uri = next(str(r.uri) for r in resources if not str(r.uri).isascii())
         contents = (await client.read_resource(uri)).contents
