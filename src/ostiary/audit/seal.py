@@ -20,14 +20,14 @@ from typing import Any
 
 from ostiary import secretref
 from ostiary.audit.canonical import canonical
-from ostiary.config import Config
+from ostiary.config import Config, ConfigError
 from ostiary.store import Checkpoint
 
 log = logging.getLogger("ostiary.audit")
 KEY_FILE = "audit-chain.key"
 
 
-class AuditKeyError(Exception):
+class AuditKeyError(ConfigError):
     """The chain key cannot be obtained; the audit log (and so the gateway) cannot start."""
 
 
