@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -19,6 +19,7 @@ from urllib.parse import unquote
 import celpy
 from celpy import celtypes
 from celpy.adapter import json_to_cel
+from celpy.evaluation import Evaluator
 
 
 class ConditionError(Exception):
@@ -84,7 +85,8 @@ VARIABLES = ("args", "principal", "tool", "server", "annotations")
 @dataclass(frozen=True, slots=True)
 class Condition:
     source: str
-    program: Any  # celpy.Runner; untyped upstream
+    # Evaluates the compiled expression over an activation (a dict of CEL values).
+    run: Callable[[dict[str, Any]], Any]
     # The variables the expression mentions: only those are converted to CEL values per call,
     # since conversion costs about as much as a small evaluation.
     variables: frozenset[str] = frozenset(VARIABLES)
@@ -92,7 +94,7 @@ class Condition:
     def holds(self, activation: Mapping[str, Any]) -> bool | None:
         """True or False; None when evaluation failed (a missing argument, a type error)."""
         try:
-            value = self.program.evaluate(dict(activation))
+            value = self.run(dict(activation))
         except Exception:  # CELEvalError and the errors cel-python lets escape
             return None
         if isinstance(value, (celtypes.BoolType, bool)):
@@ -110,7 +112,14 @@ def compile_condition(environment: celpy.Environment, source: str) -> Condition:
             f"not a valid CEL expression ({first[0] if first else type(exc).__name__})"
         ) from None
     mentioned = frozenset(v for v in VARIABLES if re.search(rf"\b{v}\b", source))
-    return Condition(source, environment.program(ast, functions=FUNCTIONS), mentioned)
+    # cel-python's runner rebuilds its base activation (functions, type annotations) on every
+    # evaluation; it is never mutated (each evaluation clones it), so it is built once here.
+    base = environment.program(ast, functions=FUNCTIONS).new_activation()
+
+    def run(context: dict[str, Any]) -> Any:
+        return Evaluator(ast=ast, activation=base).evaluate(context)
+
+    return Condition(source, run, mentioned)
 
 
 def new_environment() -> celpy.Environment:
