@@ -64,9 +64,9 @@ def gateway(
     return resource
 
 
-def client(resource: str, token: str) -> Client:
+def client(resource: str, token: str, mode: str = "legacy") -> Client:
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    return Client(streamable_http_client(resource, http_client=http), mode="legacy")
+    return Client(streamable_http_client(resource, http_client=http), mode=mode)
 
 
 async def test_a_request_without_a_token_is_challenged_towards_the_metadata(gateway: str) -> None:
@@ -84,12 +84,13 @@ async def test_a_request_without_a_token_is_challenged_towards_the_metadata(gate
     assert document["authorization_servers"] == [ISSUER]
 
 
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
 async def test_each_principal_sees_and_calls_only_what_the_policy_gives_it(
-    gateway: str, issuer: Issuer
+    gateway: str, issuer: Issuer, mode: str
 ) -> None:
     alice = issuer.mint(aud=gateway, sub="alice", groups=["dev"])
     carol = issuer.mint(aud=gateway, sub="carol", groups=["contractor"])
-    async with client(gateway, alice) as session:
+    async with client(gateway, alice, mode) as session:
         names = {tool.name for tool in (await session.list_tools()).tools}
         converted = await session.call_tool(
             "time__convert_time",
@@ -97,7 +98,7 @@ async def test_each_principal_sees_and_calls_only_what_the_policy_gives_it(
         )
     assert names == {"time__get_current_time", "time__convert_time"}
     assert not converted.is_error
-    async with client(gateway, carol) as session:
+    async with client(gateway, carol, mode) as session:
         names = {tool.name for tool in (await session.list_tools()).tools}
         now = await session.call_tool("time__get_current_time", {"timezone": "UTC"})
         with pytest.raises(MCPError) as raised:
