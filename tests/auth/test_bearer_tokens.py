@@ -166,6 +166,9 @@ async def test_a_new_signing_key_is_picked_up_when_the_issuer_rotates(issuer: Is
     # Cached: another token with the new key costs no fetch.
     await auth.authenticate({"Authorization": f"Bearer {issuer.mint('rsa-next', sub='bob')}"}, {})
     assert issuer.requests == before + 2
+    # The withdrawn key no longer verifies anything.
+    error = await refused(auth, issuer.mint("rsa-1"))
+    assert error.description == "unknown signing key"
 
 
 async def test_unknown_key_ids_do_not_make_the_gateway_hammer_the_issuer(issuer: Issuer) -> None:
