@@ -1,0 +1,249 @@
+"""The Streamable HTTP front's own defences, seen from a hostile client on loopback.
+
+Real SDK clients never send these requests, so the tests speak HTTP directly: wrong origins and
+hosts, requests without or with someone else's session, 2026-07-28 headers that disagree with the
+body, oversize and malformed bodies, and a client that hangs up mid-call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import yaml
+
+from conftest import free_loopback_port, stop_process_group, wait_for_port
+from ostiary.auth.apikeys import mint
+
+pytestmark = pytest.mark.e2e
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "interactive_server.py"
+ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+def _init(request_id: int = 1) -> dict[str, Any]:
+    params = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    }
+    return {"jsonrpc": "2.0", "id": request_id, "method": "initialize", "params": params}
+
+
+def _start(tmp: Path, ostiary_command: list[str], **extra: Any) -> tuple[subprocess.Popen[bytes], str]:
+    config = {
+        "servers": {"ia": {"command": sys.executable, "args": [str(FIXTURE)]}},
+        "limits": {"max_message_bytes": 65536},
+        "store": f"sqlite+aiosqlite:///{tmp / 'ostiary.db'}",
+        **extra,
+    }
+    path = tmp / "ostiary.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    port = free_loopback_port()
+    with (tmp / "gateway.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [*ostiary_command, "serve", "--config", str(path), "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_for_port(port, proc)
+    return proc, f"http://127.0.0.1:{port}/mcp"
+
+
+@pytest.fixture(scope="module")
+def url(ostiary_command: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One gateway for every test whose requests must not disturb it: that it keeps serving
+    after each of them is part of what they check."""
+    proc, address = _start(tmp_path_factory.mktemp("front"), ostiary_command)
+    try:
+        # The stateless (2026-07-28) session is shared by every test: open it before any test runs.
+        asyncio.run(_modern_list(address))
+        yield address
+    finally:
+        stop_process_group(proc)
+
+
+async def _modern_list(url: str) -> httpx2.Response:
+    body = {"jsonrpc": "2.0", "id": 7, "method": "tools/list", "params": {"_meta": MODERN_META}}
+    headers = {**ACCEPT, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/list"}
+    async with httpx2.AsyncClient(timeout=60) as client:
+        return await client.post(url, json=body, headers=headers)
+
+
+async def _end(client: httpx2.AsyncClient, url: str, response: httpx2.Response, **headers: str) -> None:
+    """End a session the way a well-behaved client does, so its servers stop now."""
+    sid = response.headers.get("mcp-session-id")
+    if sid is not None:
+        await client.delete(url, headers={"Mcp-Session-Id": sid, **headers})
+
+
+async def _session(client: httpx2.AsyncClient, url: str, headers: dict[str, str] | None = None) -> str:
+    response = await client.post(url, json=_init(), headers={**ACCEPT, **(headers or {})})
+    assert response.status_code == 200, response.text
+    sid = response.headers["mcp-session-id"]
+    assert len(sid) >= 32
+    return sid
+
+
+async def test_a_browser_origin_that_is_not_allowed_is_refused(url: str) -> None:
+    async with httpx2.AsyncClient(timeout=30) as client:
+        refused = await client.post(url, json=_init(), headers={**ACCEPT, "Origin": "https://evil.example"})
+        allowed = await client.post(url, json=_init(), headers={**ACCEPT, "Origin": "http://localhost:3000"})
+        await _end(client, url, allowed)
+    assert refused.status_code == 403
+    assert allowed.status_code == 200
+
+
+async def test_a_rebound_host_name_is_refused(url: str) -> None:
+    async with httpx2.AsyncClient(timeout=30) as client:
+        response = await client.post(url, json=_init(), headers={**ACCEPT, "Host": "attacker.example"})
+    assert response.status_code == 403
+
+
+async def test_session_rules_missing_unknown_and_ended_sessions(url: str) -> None:
+    ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+    async with httpx2.AsyncClient(timeout=30) as client:
+        missing = await client.post(url, json=ping, headers=ACCEPT)
+        unknown = await client.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": "not-a-session"})
+        sid = await _session(client, url)
+        ok = await client.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": sid})
+        ended = await client.delete(url, headers={"Mcp-Session-Id": sid})
+        after = await client.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": sid})
+    assert (missing.status_code, unknown.status_code) == (400, 404)
+    assert ok.status_code == 200 and ok.json()["result"] == {}
+    assert ended.status_code == 200 and after.status_code == 404
+
+
+async def test_a_session_cannot_be_used_by_another_principal(
+    ostiary_command: list[str], tmp_path: Path
+) -> None:
+    alice_key, alice_hash = mint("alice")
+    bob_key, bob_hash = mint("bob")
+    keys = [
+        {"id": "alice", "hash": alice_hash, "subject": "alice"},
+        {"id": "bob", "hash": bob_hash, "subject": "bob"},
+    ]
+    proc, url = _start(tmp_path, ostiary_command, auth={"resource": "http://127.0.0.1/mcp", "api_keys": keys})
+    ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+    async with httpx2.AsyncClient(timeout=30) as client:
+        anonymous = await client.post(url, json=_init(), headers=ACCEPT)
+        sid = await _session(client, url, {"Authorization": f"Bearer {alice_key}"})
+        as_alice = await client.post(
+            url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": sid, "X-API-Key": alice_key}
+        )
+        as_bob = await client.post(
+            url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": sid, "X-API-Key": bob_key}
+        )
+    stop_process_group(proc)
+    assert anonymous.status_code == 401 and "Bearer" in anonymous.headers.get("www-authenticate", "")
+    assert as_alice.status_code == 200
+    assert as_bob.status_code == 404  # indistinguishable from a session that does not exist
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({}, "no Mcp-Method"),
+        ({"Mcp-Method": "tools/list", "Mcp-Name": "ia__ask_model"}, "method differs"),
+        ({"Mcp-Method": "tools/call", "Mcp-Name": "ia__count_roots"}, "name differs"),
+        ({"Mcp-Method": "tools/call"}, "no Mcp-Name"),
+    ],
+)
+async def test_2026_headers_that_disagree_with_the_body_are_refused(
+    url: str, headers: dict[str, str], why: str
+) -> None:
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "ia__ask_model", "arguments": {}, "_meta": MODERN_META},
+    }
+    async with httpx2.AsyncClient(timeout=30) as client:
+        response = await client.post(
+            url, json=body, headers={**ACCEPT, "MCP-Protocol-Version": "2026-07-28", **headers}
+        )
+    assert response.status_code == 400, why
+    assert response.json()["error"]["code"] == -32020
+
+
+async def test_a_2026_request_that_mirrors_its_headers_is_served_without_a_session(url: str) -> None:
+    response = await _modern_list(url)
+    async with httpx2.AsyncClient(timeout=30) as client:
+        get = await client.get(url, headers={"Accept": "text/event-stream"})
+    assert response.status_code == 200 and "mcp-session-id" not in response.headers
+    result = response.json()["result"]
+    assert {t["name"] for t in result["tools"]} >= {"ia__ask_model"}
+    assert result["resultType"] == "complete" and result["cacheScope"] == "private"
+    assert get.status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, -32700),
+        (b'[{"jsonrpc":"2.0","id":1,"method":"ping"}]', 400, -32600),
+        (b'{"jsonrpc":"2.0","id":null,"method":"ping"}', 400, -32600),
+        (b'{"jsonrpc":"2.0","id":1,"method":"ping","pad":"' + b"x" * 70000 + b'"}', 413, -32600),
+    ],
+)
+async def test_malformed_and_oversize_bodies_get_a_json_rpc_error(
+    url: str, body: bytes, status: int, code: int
+) -> None:
+    async with httpx2.AsyncClient(timeout=30) as client:
+        response = await client.post(url, content=body, headers=ACCEPT)
+    still = await _modern_list(url)
+    assert response.status_code == status and response.json()["error"]["code"] == code
+    assert still.status_code == 200
+
+
+async def test_a_client_that_hangs_up_mid_call_does_not_disturb_the_next_one(
+    url: str,
+) -> None:
+    async with httpx2.AsyncClient(timeout=30) as client:
+        sid = await _session(client, url)
+        headers = {**ACCEPT, "Mcp-Session-Id": sid}
+        await client.post(
+            url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers
+        )
+        # ask_model needs the client's model; this client never answers and hangs up instead.
+        call = {
+            "jsonrpc": "2.0",
+            "id": 5,
+            "method": "tools/call",
+            "params": {"name": "ia__ask_model", "arguments": {"question": "q"}},
+        }
+        async with client.stream("POST", url, json=call, headers=headers) as stream:
+            assert stream.status_code == 200
+            async for line in stream.aiter_lines():
+                if "sampling/createMessage" in line:
+                    break
+        await asyncio.sleep(0.2)
+        listed = await client.post(
+            url, json={"jsonrpc": "2.0", "id": 6, "method": "tools/list"}, headers=headers
+        )
+        await client.delete(url, headers={"Mcp-Session-Id": sid})
+    assert listed.status_code == 200 and "ia__ask_model" in listed.text
+
+
+def test_serving_beyond_loopback_without_authentication_is_refused(
+    write_config: Callable[..., Path], ostiary_command: list[str]
+) -> None:
+    config = write_config({"servers": {}})
+    done = subprocess.run(
+        [*ostiary_command, "serve", "--config", str(config), "--host", "0.0.0.0", "--port", "9"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "without authentication" in done.stderr
