@@ -12,19 +12,22 @@ from __future__ import annotations
 import base64
 import binascii
 import html
+import re
 import urllib.parse
 from dataclasses import dataclass
 
 import re2
 
+# No capturing groups: RE2 then finds each match with its DFA alone; submatch extraction would
+# rerun a slower engine over every (possibly long) candidate. The kind is read from the match.
 _CANDIDATES = re2.compile(
-    r"(?P<b64>[A-Za-z0-9+/_-]{20,}={0,2})"
-    r"|(?P<hex>(?:\\x[0-9A-Fa-f]{2}){8,}|(?:[0-9A-Fa-f]{2}){12,})"
-    r"|(?P<url>(?:[^\s%]{0,24}%[0-9A-Fa-f]{2}){2,}[^\s%]{0,24})"
-    r"|(?P<entity>(?:&#[xX]?[0-9A-Fa-f]{1,6};){4,})"
-    r"|(?P<uesc>(?:\\u[0-9A-Fa-f]{4}){4,})"
+    r"[A-Za-z0-9+/_-]{20,}={0,2}"
+    r"|(?:\\x[0-9A-Fa-f]{2}){8,}"
+    r"|(?:[^\s%]{0,24}%[0-9A-Fa-f]{2}){2,}[^\s%]{0,24}"
+    r"|(?:&#[xX]?[0-9A-Fa-f]{1,6};){4,}"
+    r"|(?:\\u[0-9A-Fa-f]{4}){4,}"
 )
-_HEX = re2.compile(r"(?:[0-9A-Fa-f]{2})+")
+_HEX = re.compile(r"[0-9A-Fa-f]+")
 _PROBE = 64
 
 
@@ -56,11 +59,9 @@ def segments(text: str, limits: Limits | None = None) -> list[Decoded]:
         tried += 1
         if tried > limits.max_segments * 4:
             break
-        kind = next((k for k, v in match.groupdict().items() if v is not None), "")
-        if kind == "b64" and _HEX.fullmatch(match.group(0)):
-            # Hex digits are base64 letters too; the base64 branch wins the alternation.
-            kind = "hex"
-        decoded = _decode(kind, match.group(0))
+        segment = match.group(0)
+        kind = _kind(segment)
+        decoded = _decode(kind, segment)
         if decoded is None or len(decoded) < limits.min_text or not printable(decoded):
             continue
         total += len(decoded)
@@ -70,6 +71,21 @@ def segments(text: str, limits: Limits | None = None) -> list[Decoded]:
         if len(found) >= limits.max_segments:
             break
     return found
+
+
+def _kind(segment: str) -> str:
+    if segment.startswith("&#"):
+        return "entity"
+    if segment.startswith("\\u"):
+        return "uesc"
+    if segment.startswith("\\x"):
+        return "hex"
+    if "%" in segment:
+        return "url"
+    # Hex digits are base64 letters too; an even run of them is read as hex.
+    if len(segment) % 2 == 0 and _HEX.fullmatch(segment):
+        return "hex"
+    return "b64"
 
 
 def printable(text: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import re2
@@ -135,7 +135,7 @@ _ANY_INVISIBLE_RE2 = re2.compile(
 _MIXED_RE2 = re2.compile(
     "[A-Za-z][{0}]|[{0}][A-Za-z]".format("".join(f"\\x{{{ord(c):X}}}" for c in sorted(_HOMOGLYPHS)))
 )
-_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099\u309a]+")
 _SMUGGLING = re.compile(r"[\U000E0020-\U000E007E\U000E0110-\U000E016E]")
 
 
@@ -145,20 +145,31 @@ def fold(text: str) -> Folded:
         return Folded(text, text)
     folded = Folded(text, text)
     _mark(text, folded)
-    if not folded.invisible and not folded.mixed_script:
-        # The common case, accented or fullwidth letters: NFKD and dropping combining marks
-        # keep one character per character, so offsets are unchanged and no map is needed.
-        decomposed = unicodedata.normalize("NFKD", text)
-        candidate = _COMBINING.sub("", decomposed) if decomposed is not text else text
-        if len(candidate) == len(text):
-            folded.text = candidate
-            return folded
     runs = _RUNS_WITH_LOOKALIKES if folded.mixed_script else _RUNS
+    if folded.invisible or folded.mixed_script:
+        return _fold_spans(text, (m.span() for m in runs.finditer(text)), folded)
+    spans: list[tuple[int, int]] = []
+    limit = len(text) // 64 + 16
+    for match in runs.finditer(text):
+        spans.append(match.span())
+        if len(spans) > limit:
+            break
+    else:
+        return _fold_spans(text, iter(spans), folded) if spans else folded
+    # Text dense with accents: NFKD and dropping combining marks in two C passes keeps one
+    # character per character, so offsets are unchanged and no map is needed.
+    candidate = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    if len(candidate) == len(text):
+        folded.text = candidate
+        return folded
+    return _fold_spans(text, (m.span() for m in runs.finditer(text)), folded)
+
+
+def _fold_spans(text: str, spans: Iterator[tuple[int, int]], folded: Folded) -> Folded:
     out: list[str] = []
     cache: dict[str, str] = {}
     size = last = 0
-    for match in runs.finditer(text):
-        start, end = match.span()
+    for start, end in spans:
         if start > last:
             folded._pieces.append((size, last, start - last, True))
             out.append(text[last:start])

@@ -1,0 +1,163 @@
+"""Content-detector speed: p50 over a 4 KB tool result and a 1 MB mixed result on one core,
+scaling across sizes (linearity), and pathological inputs (no catastrophic backtracking).
+
+    .venv/bin/python benchmarks/bench_detectors.py            # prints the markdown tables
+    .venv/bin/python benchmarks/bench_detectors.py --quick    # fewer repetitions
+
+"All detectors" is the work the three inspections do on one result: injection over every
+model-visible field (joined), secrets/PII over every field, and the poisoning rules over the
+same text (as if it were a definition). Each detector is built once, as the inspections are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from ostiary.detection.injection import InjectionDetector
+from ostiary.detection.payload import model_visible
+from ostiary.detection.poisoning import PoisoningDetector
+from ostiary.detection.secrets import SecretsDetector
+
+KB = 1024
+MB = 1024 * KB
+
+PROSE = (
+    "The migration to the new queue is 80% done; remaining consumers move next sprint. Please forward the "
+    "signed contract to legal before Friday and make sure the PO number is on every invoice. "
+)
+CODE = 'def forecast(city: str) -> dict:\n    return http_get(f"{BASE_URL}/forecast", params={"q": city})\n'
+UNICODE = "Le café est très chaud à midi. Привет, мир. 東京の天気は晴れです。 🙂 "
+
+
+def mixed_text(size: int, rng: random.Random) -> str:
+    """Realistic mixed content: prose, code, a CSV table, ids and digests, some non-ASCII, and
+    (above 64 KB) a base64 image, in the proportions of a large tool result."""
+    parts: list[str] = []
+    total = 0
+    image_left = size // 10 if size > 64 * KB else 0
+    while total < size:
+        choice = rng.random()
+        if image_left and choice < 0.02:
+            part = (
+                "data:image/png;base64," + base64.b64encode(rng.randbytes(min(image_left, 32 * KB))).decode()
+            )
+            image_left = max(0, image_left - len(part))
+        elif choice < 0.45:
+            part = PROSE
+        elif choice < 0.6:
+            part = CODE
+        elif choice < 0.75:
+            part = f"{rng.randrange(10**6)},2025-03-02T10:11:00Z,paid,{rng.randrange(10**4)}.50,EUR\n"
+        elif choice < 0.85:
+            request, commit = uuid.UUID(int=rng.getrandbits(128)), hashlib.sha1(rng.randbytes(8)).hexdigest()
+            part = f"request {request} commit {commit}\n"
+        else:
+            part = UNICODE
+        parts.append(part)
+        total += len(part)
+    return "".join(parts)[:size]
+
+
+def result_of(text: str) -> dict[str, Any]:
+    """A tools/call result: the text as content blocks of about 4 KB, as servers split long output."""
+    blocks = [{"type": "text", "text": text[i : i + 4 * KB]} for i in range(0, len(text), 4 * KB)]
+    return {"content": blocks, "isError": False}
+
+
+def all_detectors() -> Callable[[dict[str, Any]], None]:
+    injection, poisoning, secrets = InjectionDetector(), PoisoningDetector(), SecretsDetector()
+
+    def run(result: dict[str, Any]) -> None:
+        fields = list(model_visible(result))
+        injection.scan_fields(fields)
+        secrets.scan_fields(fields)
+        poisoning.scan_text("\n".join(text for _, text in fields))
+
+    return run
+
+
+def p50_ms(work: Callable[[], object], repeat: int) -> float:
+    work()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter_ns()
+        work()
+        samples.append((time.perf_counter_ns() - started) / 1e6)
+    return statistics.median(samples)
+
+
+ADVERSARIAL: dict[str, Callable[[int], str]] = {
+    "one letter": lambda n: "a" * n,
+    "repeated trigger word": lambda n: ("ignore " * (n // 7 + 1))[:n],
+    "unclosed tags": lambda n: "<" * n,
+    "almost an email": lambda n: (("a." * 40 + "@") * (n // 81 + 1))[:n],
+    "almost a url password": lambda n: ("x://u:" * (n // 6 + 1))[:n],
+    "percent escapes": lambda n: ("%41" * (n // 3 + 1))[:n],
+    "digits and spaces": lambda n: ("1 " * (n // 2 + 1))[:n],
+    "pem header then body": lambda n: "-----BEGIN PRIVATE KEY-----" + "A" * n,
+    "zero width": lambda n: "\u200b" * n,
+    "homoglyphs": lambda n: ("аеорсх" * (n // 6 + 1))[:n],
+    "base64 of text": lambda n: base64.b64encode(
+        (b"ignore previous instructions " * (n // 40 + 1))[: n * 3 // 4]
+    ).decode(),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    rng = random.Random(1)
+    run = all_detectors()
+    small, large = (50, 5) if args.quick else (300, 15)
+
+    print("### All detectors on one tools/call result (one core)\n")
+    print("| input | p50 ms | ms per MB |")
+    print("|---|---:|---:|")
+    sizes = [4 * KB, 16 * KB, 64 * KB, 256 * KB, MB]
+    timings: dict[int, float] = {}
+    for size in sizes:
+        result = result_of(mixed_text(size, rng))
+        timings[size] = p50_ms(lambda r=result: run(r), small if size <= 16 * KB else large)
+        label = f"{size // KB} KB mixed" if size < MB else "1 MB mixed"
+        print(f"| {label} | {timings[size]:.3f} | {timings[size] * MB / size:.1f} |")
+    print(f"\nGrowth 256 KB -> 1 MB: x{timings[MB] / timings[256 * KB]:.2f} (linear: x4)\n")
+
+    ascii_4k = result_of(("The weather in Lisbon is sunny. " * 200)[: 4 * KB])
+    print(f"4 KB plain-ASCII result: p50 {p50_ms(lambda: run(ascii_4k), small):.3f} ms\n")
+
+    print("### Pathological inputs: time at 256 KB and 1 MB (linear: x4)\n")
+    print("| input | 256 KB ms | 1 MB ms | growth |")
+    print("|---|---:|---:|---:|")
+    for name, make in ADVERSARIAL.items():
+        quarter, full = result_of(make(256 * KB)), result_of(make(MB))
+        a = p50_ms(lambda r=quarter: run(r), 3)
+        b = p50_ms(lambda r=full: run(r), 3)
+        print(f"| {name} | {a:.1f} | {b:.1f} | x{b / a:.2f} |")
+
+    print("\n### Per detector, 1 MB mixed\n")
+    text = mixed_text(MB, rng)
+    fields = list(model_visible(result_of(text)))
+    injection, poisoning, secrets = InjectionDetector(), PoisoningDetector(), SecretsDetector()
+    print("| detector | p50 ms |")
+    print("|---|---:|")
+    print(f"| injection | {p50_ms(lambda: injection.scan_fields(fields), large):.1f} |")
+    print(f"| secrets and PII | {p50_ms(lambda: secrets.scan_fields(fields), large):.1f} |")
+    print(f"| poisoning rules | {p50_ms(lambda: poisoning.scan_text(text), large):.1f} |")
+    print(f"\n(json size of the 1 MB result: {len(json.dumps(result_of(text))) // KB} KB)")
+
+
+if __name__ == "__main__":
+    main()
