@@ -93,6 +93,8 @@ class ListenConfig(_Model):
     unsafe_allow_unauthenticated: bool = False
     session_idle_timeout: float = Field(default=3600.0, gt=0)
     max_sessions: int = Field(default=1000, ge=1)
+    # Each session may run its own stdio servers: one principal cannot take every slot.
+    max_sessions_per_principal: int = Field(default=16, ge=1)
 
 
 class LimitsConfig(_Model):

@@ -150,6 +150,25 @@ async def test_a_session_cannot_be_used_by_another_principal(
     assert as_bob.status_code == 404  # indistinguishable from a session that does not exist
 
 
+async def test_one_principal_cannot_hold_more_sessions_than_its_share(
+    ostiary_command: list[str], tmp_path: Path
+) -> None:
+    proc, url = _start(tmp_path, ostiary_command, listen={"max_sessions_per_principal": 2})
+    ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+    try:
+        async with httpx2.AsyncClient(timeout=60) as client:
+            first, second, third = [await _session(client, url) for _ in range(3)]
+            answers = [
+                (await client.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": sid})).status_code
+                for sid in (first, second, third)
+            ]
+            for sid in (second, third):
+                await client.delete(url, headers={"Mcp-Session-Id": sid})
+    finally:
+        stop_process_group(proc)
+    assert answers == [404, 200, 200]  # the least recently used one made room
+
+
 @pytest.mark.parametrize(
     ("headers", "why"),
     [

@@ -169,12 +169,12 @@ class HttpFront:
         meta = message.params.get("_meta") if message.kind is Kind.REQUEST else None
         modern = isinstance(meta, dict) and methods.META_PROTOCOL_VERSION in meta
         if message.method == methods.INITIALIZE:
-            entry: _HttpSession | Response = self._new_session(principal)
+            entry: _HttpSession | Response = await self._new_session(principal)
         elif modern:  # stateless: an Mcp-Session-Id header, if any, is ignored as the revision requires
             problem = header_mismatch(message, request.headers)
             if problem is not None:
                 return _rpc_error(400, methods.HEADER_MISMATCH, f"Header mismatch: {problem}")
-            entry = self._modern_session(principal, meta if isinstance(meta, dict) else {})
+            entry = await self._modern_session(principal, meta if isinstance(meta, dict) else {})
         else:
             entry = self._existing(request, principal)
             if isinstance(entry, _HttpSession):
@@ -190,17 +190,28 @@ class HttpFront:
             return Response(status_code=202)
         return await self._reply(request, entry, message)
 
-    def _new_session(self, principal: Principal) -> _HttpSession | Response:
+    async def _new_session(self, principal: Principal, sid: str | None = None) -> _HttpSession | Response:
+        mine = [e for e in self.sessions.values() if e.principal_key == principal.key]
+        if len(mine) >= self.listen.max_sessions_per_principal:
+            idle = [e for e in mine if not e.session.calls]
+            if not idle:
+                return _rpc_error(429, methods.INTERNAL_ERROR, "Too many sessions for this principal")
+            oldest = min(idle, key=lambda e: e.last_used)
+            log.info(
+                "session %s: closed to make room for a new one of the same principal",
+                oldest.session.session_id[:8],
+            )
+            self.sessions.pop(oldest.session.session_id, None)
+            await oldest.session.close()
         if len(self.sessions) >= self.listen.max_sessions:
             return _rpc_error(503, methods.INTERNAL_ERROR, "Too many sessions")
-        sid = secrets.token_urlsafe(32)
+        sid = sid or secrets.token_urlsafe(32)
         channel = HttpChannel()
-        session = self.gateway.open_session(principal, channel, sid)
-        entry = _HttpSession(session, channel, principal.key)
+        entry = _HttpSession(self.gateway.open_session(principal, channel, sid), channel, principal.key)
         self.sessions[sid] = entry
         return entry
 
-    def _modern_session(self, principal: Principal, meta: dict[str, Any]) -> _HttpSession | Response:
+    async def _modern_session(self, principal: Principal, meta: dict[str, Any]) -> _HttpSession | Response:
         capabilities = meta.get(methods.META_CLIENT_CAPABILITIES)
         digest = hashlib.sha256(messages.dumps({"c": capabilities})).hexdigest()[:32]
         key = f"modern:{hashlib.sha256(principal.key.encode()).hexdigest()[:16]}:{digest}"
@@ -208,15 +219,7 @@ class HttpFront:
         if entry is not None and entry.principal_key == principal.key:
             entry.last_used = time.monotonic()
             return entry
-        return self._new_session_with_id(principal, key)
-
-    def _new_session_with_id(self, principal: Principal, sid: str) -> _HttpSession | Response:
-        if len(self.sessions) >= self.listen.max_sessions:
-            return _rpc_error(503, methods.INTERNAL_ERROR, "Too many sessions")
-        channel = HttpChannel()
-        entry = _HttpSession(self.gateway.open_session(principal, channel, sid), channel, principal.key)
-        self.sessions[sid] = entry
-        return entry
+        return await self._new_session(principal, key)
 
     async def _reply(self, request: Request, entry: _HttpSession, message: Message) -> Response:
         assert message.id is not None
