@@ -125,3 +125,11 @@ def test_explain_refuses_bad_arguments_json(team: Path) -> None:
     )
     assert code == 2
     assert "--args" in out
+
+
+def test_schema_prints_a_json_schema_that_knows_every_rule_field() -> None:
+    code, out = ostiary("policy", "schema")
+    assert code == 0
+    rule = json.loads(out)["$defs"]["Rule"]
+    assert {"id", "effect", "principals", "servers", "tools", "when", "fields"} <= set(rule["properties"])
+    assert rule["additionalProperties"] is False

@@ -61,6 +61,14 @@ def check(
     typer.echo(f"{file}: ok ({len(rules)} rules, {conditions} conditions)")
 
 
+@app.command()
+def schema() -> None:
+    """Print the policy file's JSON Schema (for editors and review tooling)."""
+    from ostiary.policy import PolicyDocument  # noqa: PLC0415
+
+    typer.echo(json.dumps(PolicyDocument.model_json_schema(), indent=2))
+
+
 def _json_object(text: str, option: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
