@@ -9,6 +9,7 @@ the audit log must never depend on a detector being configured.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -36,14 +37,21 @@ MAX_DEPTH = 8
 LARGEST_INT = 2**63
 
 
-# Every CREDENTIAL alternative contains one of these; plain substring tests are far cheaper than
-# running the regular expression over every string of every record.
-MARKERS = ("Bearer", "Basic", "AKIA", "gh", "github_pat_", "sk-", "xox", "eyJ", "-----BEGIN", "://")
+# Every CREDENTIAL alternative contains one of these literals and is at least this long: a cheap
+# pre-test that spares most strings of most records the full expression.
+MARKER = re.compile(r"Bearer|Basic|AKIA|gh[pousr]_|github_pat_|sk-|xox|eyJ|-----BEGIN|://")
+SHORTEST_CREDENTIAL = 8
+
+
+@functools.lru_cache(maxsize=4096)
+def sensitive_key(key: str) -> bool:
+    """Whether values under this key are credentials; keys repeat, so the answer is cached."""
+    return SENSITIVE_KEY.search(key) is not None
 
 
 def redact_text(text: str) -> str:
     text = REDACTOR(text)
-    if any(marker in text for marker in MARKERS):
+    if len(text) >= SHORTEST_CREDENTIAL and MARKER.search(text):
         text = CREDENTIAL.sub(REDACTED, text)
     if len(text) > MAX_STRING:
         return f"{text[:MAX_STRING]}…[{len(text)} chars]"
@@ -67,7 +75,7 @@ def redact(value: Any, depth: int = 0) -> Any:
                 out["…"] = f"[{len(value) - MAX_ITEMS} more keys]"
                 break
             name = REDACTOR(str(key))
-            out[name] = REDACTED if SENSITIVE_KEY.search(str(key)) else redact(item, depth + 1)
+            out[name] = REDACTED if sensitive_key(str(key)) else redact(item, depth + 1)
         return out
     if isinstance(value, list):
         kept = [redact(item, depth + 1) for item in value[:MAX_ITEMS]]
