@@ -139,3 +139,14 @@ async def test_a_policy_changed_while_the_gateway_runs_applies_and_a_broken_one_
         with pytest.raises(MCPError) as raised:
             await client.call_tool("fs__write_file", {"path": str(data / "x"), "content": "x"})
         assert "no-writes" in raised.value.error.message  # the last good policy is still in force
+
+
+async def test_a_trusted_read_only_tool_is_allowed_even_before_the_host_lists_tools(
+    gateway: Client, tmp_path: Path
+) -> None:
+    (tmp_path / "root" / "data" / "a.txt").write_text("content")
+    async with gateway as client:
+        result = await client.call_tool(
+            "fs__read_text_file", {"path": str(tmp_path / "root" / "data" / "a.txt")}
+        )
+    assert not result.is_error
