@@ -44,6 +44,7 @@ def test_personal_data_that_validates_is_found(detector: SecretsDetector, rule: 
         "support@example.com, git@github.com:acme/tools.git, noreply@github.com",
         "Call 555-0123 (fictional)",
         "ISBN 978-3-16-148410-0, build 2025.4.12-8812",
+        "request d60b4797-0070-5287-8d94-b8abf65cdb03",
     ],
 )
 def test_invalid_and_documented_values_are_not_personal_data(detector: SecretsDetector, text: str) -> None:
