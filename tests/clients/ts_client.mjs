@@ -192,6 +192,8 @@ async function main() {
   const transport = transportFor(request.target);
   await client.connect(transport);
   const observations = await scenario(client, asked);
+  // A well-behaved HTTP host ends its session (DELETE) rather than just dropping the connection.
+  if (typeof transport.terminateSession === "function") await transport.terminateSession();
   await client.close();
   process.stdout.write(JSON.stringify(observations) + "\n");
 }

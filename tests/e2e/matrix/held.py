@@ -47,6 +47,9 @@ class HeldClient:
     async def _hold(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         self._closing = anyio.Event()
         async with self._make(self.host) as client:
+            # What a host does first; on 2026-07-28 it is also the first message the server sees, so
+            # whatever a gateway starts for this client exists before any test begins.
+            await client.list_tools()
             self._client = client
             task_status.started()
             await self._closing.wait()

@@ -19,7 +19,7 @@ from mcp.shared.exceptions import MCPError
 
 from .checks import ProgressLog, all_tools, send_raw, text_of, walk_pages
 from .held import HeldClient
-from .topology import EVERYTHING_LEGS
+from .topology import EVERYTHING_LEGS, Leg, Server, Topology, direct
 
 SERVER = "everything"
 LEGS = EVERYTHING_LEGS
@@ -52,6 +52,26 @@ def test_every_list_walks_all_its_pages_without_losing_or_repeating_items(conn: 
         "demo://resource/dynamic/blob/{resourceId}",
     }
     assert {"simple-prompt", "args-prompt", "completable-prompt"} <= {p.name for p in prompts}
+
+
+def test_the_host_learns_the_servers_capabilities_and_instructions(
+    conn: HeldClient, leg: Leg, topology: Topology, server: Server
+) -> None:
+    async def learn(client: Client) -> tuple[dict[str, Any], str | None]:
+        if client.protocol_version == "2026-07-28":
+            # The SDK adopts 2026-07-28 without asking; ask the way a host that wants the details does.
+            found = await client.session.send_discover("2026-07-28")
+            return found["capabilities"], found.get("instructions")
+        return client.server_capabilities.model_dump(by_alias=True, exclude_none=True), client.instructions
+
+    capabilities, instructions = conn.run(learn)
+    expected_capabilities, expected_instructions = topology.held(server, direct("stdio")).run(learn)
+    assert instructions == expected_instructions
+    assert instructions
+    assert instructions.startswith("# Everything Server")
+    for feature in ("tools", "prompts", "resources", "completions"):
+        assert feature in capabilities, feature
+    assert set(capabilities) <= set(expected_capabilities) | {"extensions"}
 
 
 def test_echo_returns_unicode_text_unchanged(conn: HeldClient) -> None:

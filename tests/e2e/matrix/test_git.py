@@ -11,7 +11,8 @@ from .held import HeldClient
 from .topology import DUAL_ERA_LEGS
 
 SERVER = "git_server"
-LEGS = DUAL_ERA_LEGS
+# Every pairing of client and upstream era on the stdio front (mcp-server-time also covers HTTP).
+LEGS = tuple(leg for leg in DUAL_ERA_LEGS if leg.front == "stdio")
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
 

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,8 +111,11 @@ class Server:
             del options["list_roots_callback"]
         return options
 
-    def stdio_entry(self, upstream_era: UpstreamEra) -> dict[str, Any]:
-        entry: dict[str, Any] = {"command": self.command, "args": list(self.args), "prefix": ""}
+    def stdio_entry(self, upstream_era: UpstreamEra, prefix: str | None = "") -> dict[str, Any]:
+        """The server's entry in an Ostiary config; prefix None keeps Ostiary's `<server>__` names."""
+        entry: dict[str, Any] = {"command": self.command, "args": list(self.args)}
+        if prefix is not None:
+            entry["prefix"] = prefix
         if self.env:
             entry["env"] = dict(self.env)
         if upstream_era != "auto":
@@ -225,14 +228,20 @@ class Topology:
                         self._gateway_urls[key] = self.start_gateway_http(
                             self.gateway_config({server.name: entry}), free_loopback_port()
                         )
-            if not hold:
-                return None
-            held = HeldClient(lambda host: self.client(leg, server, **server.host_options(host)))
+            if hold:
+                self.hold(
+                    server.name, leg, lambda host: self.client(leg, server, **server.host_options(host))
+                )
         except (Exception, pytest.fail.Exception) as error:
             return f"{type(error).__name__}: {error}"
-        with self._lock:
-            self._held[(server.name, leg)] = held
         return None
+
+    def hold(self, name: str, leg: Leg, make: Callable[[HostCallbacks], Client]) -> HeldClient:
+        """Opens a module-long connection (closed by `close()`) and files it under (name, leg)."""
+        held = HeldClient(make)
+        with self._lock:
+            self._held[(name, leg)] = held
+        return held
 
     def check_set_up(self, server: Server, leg: Leg) -> None:
         """Fails the calling test if `leg` could not be set up (other legs carry on)."""
@@ -244,6 +253,9 @@ class Topology:
         self.check_set_up(server, leg)
         return self._held[(server.name, leg)]
 
+    def held_by_name(self, name: str, leg: Leg) -> HeldClient:
+        return self._held[(name, leg)]
+
     def url_of(self, leg: Leg, server: Server) -> str:
         """The URL a client on an HTTP front connects to for `leg`."""
         self.check_set_up(server, leg)
@@ -252,8 +264,8 @@ class Topology:
         return self._upstream_urls[server.name]
 
     def close(self) -> None:
-        for held in self._held.values():
-            held.close()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(HeldClient.close, self._held.values()))
         self._held.clear()
         for proc in reversed(self._procs):
             stop_process_group(proc)
