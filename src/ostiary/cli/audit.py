@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 
-from ostiary.audit import CHAIN, AuditKeyError, sealer_from_config, verify
+from ostiary.audit import CHAIN, AuditKeyError, HmacSealer, sealer_from_config, verify
 from ostiary.audit.export import iso, jsonl
-from ostiary.cli.storeopts import ConfigOption, load_config
-from ostiary.store import AuditQuery, StoreError, open_store
+from ostiary.cli.storeopts import ConfigOption, fail, load_config, with_store
+from ostiary.config import Config
+from ostiary.store import AuditQuery, Store
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
@@ -45,26 +45,25 @@ def parse_time(text: str | None) -> int | None:
     return int(moment.timestamp() * 1e6)
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+def _chain(config: Config) -> str:
+    return str(config.audit.get("chain", CHAIN))
+
+
+def _sealer(config: Config) -> HmacSealer:
+    try:
+        return sealer_from_config(config, create_key=False)
+    except AuditKeyError as exc:
+        raise fail(str(exc)) from None
 
 
 @app.command("verify")
 def verify_command(config: ConfigOption = None) -> None:
     """Check the whole chain; exit 0 if intact, 1 with the first bad record otherwise."""
     cfg = load_config(config)
-    try:
-        sealer = sealer_from_config(cfg, create_key=False)
-    except AuditKeyError as exc:
-        raise _fail(str(exc)) from None
+    sealer = _sealer(cfg)
 
-    async def run() -> int:
-        store = await open_store(cfg)
-        try:
-            report = await verify(store, sealer, str(cfg.audit.get("chain", CHAIN)))
-        finally:
-            await store.close()
+    async def check(store: Store) -> int:
+        report = await verify(store, sealer, _chain(cfg))
         if report.problem is None:
             typer.echo(
                 f"intact: records {report.first_seq}..{report.last_seq} "
@@ -75,24 +74,18 @@ def verify_command(config: ConfigOption = None) -> None:
         typer.echo(f"TAMPERED at record {problem.seq}: {problem.kind}: {problem.detail}")
         return 1
 
-    try:
-        code = asyncio.run(run())
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
-    raise typer.Exit(code)
+    raise typer.Exit(with_store(cfg, check))
 
 
-def _query(
-    principal: str | None,
-    server: str | None,
-    tool: str | None,
-    verdict: str | None,
-    code: str | None,
-    since: str | None,
-    until: str | None,
-    limit: int | None,
-) -> AuditQuery:
-    return AuditQuery(principal, server, tool, verdict, code, parse_time(since), parse_time(until), limit)
+def _write_jsonl(cfg: Config, query: AuditQuery, sink: BinaryIO) -> int:
+    async def stream(store: Store) -> int:
+        count = 0
+        async for row in store.audit_rows(_chain(cfg), query):
+            sink.write(jsonl(row))
+            count += 1
+        return count
+
+    return with_store(cfg, stream)
 
 
 @app.command("search")
@@ -110,32 +103,24 @@ def search_command(
 ) -> None:
     """Find records by principal, server, tool, verdict and time range."""
     cfg = load_config(config)
-    query = _query(principal, server, tool, verdict, code, since, until, limit)
+    query = AuditQuery(principal, server, tool, verdict, code, parse_time(since), parse_time(until), limit)
+    if as_json:
+        _write_jsonl(cfg, query, sys.stdout.buffer)
+        return
+    from rich.console import Console  # noqa: PLC0415  (only the table output needs rich)
+    from rich.table import Table  # noqa: PLC0415
 
-    async def run() -> None:
-        from rich.console import Console  # noqa: PLC0415  (only the table output needs rich)
-        from rich.table import Table  # noqa: PLC0415
+    table = Table("seq", "time", "principal", "server", "target", "method", "verdict", "code")
 
-        store = await open_store(cfg)
-        table = Table("seq", "time", "principal", "server", "target", "method", "verdict", "code")
-        try:
-            async for row in store.audit_rows(str(cfg.audit.get("chain", CHAIN)), query):
-                if as_json:
-                    sys.stdout.buffer.write(jsonl(row))
-                    continue
-                table.add_row(
-                    str(row.seq), iso(row.ts_us), row.principal or "", row.server or "", row.target or "",
-                    row.method, row.action, row.code,
-                )  # fmt: skip
-        finally:
-            await store.close()
-        if not as_json:
-            Console().print(table)
+    async def collect(store: Store) -> None:
+        async for row in store.audit_rows(_chain(cfg), query):
+            table.add_row(
+                str(row.seq), iso(row.ts_us), row.principal or "", row.server or "", row.target or "",
+                row.method, row.action, row.code,
+            )  # fmt: skip
 
-    try:
-        asyncio.run(run())
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
+    with_store(cfg, collect)
+    Console().print(table)
 
 
 @app.command("export")
@@ -154,28 +139,13 @@ def export_command(
 ) -> None:
     """Write records as JSON Lines in the documented SIEM schema (docs/audit.md)."""
     cfg = load_config(config)
-    query = _query(principal, server, tool, verdict, code, since, until, None)
-
-    async def run() -> int:
-        store = await open_store(cfg)
-        count = 0
-        handle = output.open("wb") if output is not None else sys.stdout.buffer
-        try:
-            async for row in store.audit_rows(str(cfg.audit.get("chain", CHAIN)), query):
-                handle.write(jsonl(row))
-                count += 1
-        finally:
-            if output is not None:
-                handle.close()
-            await store.close()
-        return count
-
-    try:
-        count = asyncio.run(run())
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
-    if output is not None:
-        typer.echo(f"exported {count} records to {output}", err=True)
+    query = AuditQuery(principal, server, tool, verdict, code, parse_time(since), parse_time(until))
+    if output is None:
+        _write_jsonl(cfg, query, sys.stdout.buffer)
+        return
+    with output.open("wb") as sink:
+        count = _write_jsonl(cfg, query, sink)
+    typer.echo(f"exported {count} records to {output}", err=True)
 
 
 @app.command("prune")
@@ -190,22 +160,12 @@ def prune_command(
     cfg = load_config(config)
     days = older_than if older_than is not None else cfg.audit.get("retention_days")
     if days is None:
-        raise _fail("give --older-than DAYS or set audit.retention_days")
-    try:
-        sealer = sealer_from_config(cfg, create_key=False)
-    except AuditKeyError as exc:
-        raise _fail(str(exc)) from None
+        raise fail("give --older-than DAYS or set audit.retention_days")
+    sealer = _sealer(cfg)
     cutoff = int((dt.datetime.now(dt.UTC).timestamp() - float(days) * 86400) * 1e6)
 
-    async def run() -> int:
-        store = await open_store(cfg)
-        try:
-            return await store.prune_audit(str(cfg.audit.get("chain", CHAIN)), cutoff, sealer)
-        finally:
-            await store.close()
+    async def prune(store: Store) -> int:
+        return await store.prune_audit(_chain(cfg), cutoff, sealer)
 
-    try:
-        removed = asyncio.run(run())
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
+    removed = with_store(cfg, prune)
     typer.echo(f"pruned {removed} records older than {days} days")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated, Any
 
 import typer
 
-from ostiary.cli.storeopts import ConfigOption, load_config
-from ostiary.store import InventoryItem, InventoryServer, Pin, StoreError, open_store
+from ostiary.cli.storeopts import ConfigOption, load_config, with_store
+from ostiary.store import InventoryItem, InventoryServer, Pin, Store
 
 app = typer.Typer(help="Every connected server and its tools, prompts, resources and templates.")
 
@@ -73,20 +72,11 @@ def show(
     cfg = load_config(config)
     tenant = str(cfg.pinning.get("tenant") or "default")
 
-    async def run() -> dict[str, Any]:
-        store = await open_store(cfg)
-        try:
-            servers, items = await store.inventory()
-            pins = await store.load_pins(tenant)
-        finally:
-            await store.close()
-        return as_document(servers, items, pins)
+    async def read(store: Store) -> dict[str, Any]:
+        servers, items = await store.inventory()
+        return as_document(servers, items, await store.load_pins(tenant))
 
-    try:
-        document = asyncio.run(run())
-    except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    document = with_store(cfg, read)
     if as_json:
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:

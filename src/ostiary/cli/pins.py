@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import json
 from typing import Annotated
 
 import typer
 
-from ostiary.cli.storeopts import ConfigOption, load_config
+from ostiary.cli.storeopts import ConfigOption, fail, load_config, with_store
 from ostiary.inspections.pinning import HELD, approve
-from ostiary.store import Pin, StoreError, open_store
+from ostiary.store import Pin, Store
 
 app = typer.Typer(
     help="Pinned tool, prompt and template definitions (the rug-pull defence).", no_args_is_help=True
@@ -41,11 +40,6 @@ def diff(pin: Pin) -> str:
     return "\n".join(lines)
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
 @app.command("list")
 def list_command(
     config: ConfigOption = None,
@@ -57,17 +51,10 @@ def list_command(
     cfg = load_config(config)
     who = _tenant(tenant, cfg.pinning.get("tenant"))
 
-    async def run() -> list[Pin]:
-        store = await open_store(cfg)
-        try:
-            return await store.load_pins(who)
-        finally:
-            await store.close()
+    async def load(store: Store) -> list[Pin]:
+        return await store.load_pins(who)
 
-    try:
-        found = [p for p in asyncio.run(run()) if p.status == HELD or not quarantined]
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
+    found = [p for p in with_store(cfg, load) if p.status == HELD or not quarantined]
     if as_json:
         keys = ("server", "kind", "name", "status", "fingerprint", "pending_fingerprint")
         rows = [{key: getattr(p, key) for key in keys} for p in found]
@@ -95,32 +82,19 @@ def approve_command(
     cfg = load_config(config)
     who = _tenant(tenant, cfg.pinning.get("tenant"))
 
-    async def find() -> Pin | None:
-        store = await open_store(cfg)
-        try:
-            pins = await store.load_pins(who, server)
-        finally:
-            await store.close()
+    async def find(store: Store) -> Pin | None:
+        pins = await store.load_pins(who, server)
         return next((p for p in pins if p.kind == kind and p.name == name), None)
 
-    async def save(pin: Pin) -> None:
-        store = await open_store(cfg)
-        try:
-            await store.save_pin(pin)
-        finally:
-            await store.close()
-
-    try:
-        pin = asyncio.run(find())
-        if pin is None:
-            raise _fail(f"no pinned {kind} {name!r} on server {server!r} for tenant {who!r}")
-        if pin.status != HELD or pin.pending_document is None:
-            typer.echo(f"{kind} {name} on {server} is not quarantined; nothing to approve")
-            return
-        typer.echo(diff(pin))
-        if not yes and not typer.confirm(f"Approve this {kind} for tenant {who}?"):
-            raise typer.Exit(1)
-        asyncio.run(save(approve(pin)))
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
+    pin = with_store(cfg, find)
+    if pin is None:
+        raise fail(f"no pinned {kind} {name!r} on server {server!r} for tenant {who!r}")
+    if pin.status != HELD or pin.pending_document is None:
+        typer.echo(f"{kind} {name} on {server} is not quarantined; nothing to approve")
+        return
+    typer.echo(diff(pin))
+    if not yes and not typer.confirm(f"Approve this {kind} for tenant {who}?"):
+        raise typer.Exit(1)
+    released = approve(pin)
+    with_store(cfg, lambda store: store.save_pin(released))
     typer.echo(f"approved {kind} {name} on {server} (fingerprint {pin.pending_fingerprint})")

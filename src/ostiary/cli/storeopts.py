@@ -1,4 +1,5 @@
-"""What every store-reading command shares: the optional `--config` and opening its store.
+"""What every store-reading command shares: the optional `--config`, and running one piece of
+work against its store with errors reported the same way (exit code 2, no traceback).
 
 The store URL is the configuration's `store`, overridden by `OSTIARY_STORE`; without a
 configuration file the defaults apply (the SQLite store in the user's data directory).
@@ -6,17 +7,27 @@ configuration file the defaults apply (the SQLite store in the user's data direc
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
 from ostiary.config import Config, ConfigError, load
+from ostiary.store import Store, StoreError, open_store
+
+T = TypeVar("T")
 
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="Configuration file (default: built-in defaults).", exists=True),
 ]
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
 
 
 def load_config(path: Path | None) -> Config:
@@ -25,5 +36,20 @@ def load_config(path: Path | None) -> Config:
     try:
         return load(path)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
+
+
+def with_store(config: Config, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Open the configured store, run `work` on it, close it; a store error exits with code 2."""
+
+    async def run() -> T:
+        store = await open_store(config)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except StoreError as exc:
+        raise fail(str(exc)) from None
