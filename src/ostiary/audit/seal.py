@@ -56,24 +56,42 @@ def load_key(config: Config, create: bool = True) -> bytes:
     path = Path(str(options.get("key_file") or _default_key_path())).expanduser()
     if not path.is_absolute():
         path = Path(config.base_dir) / path
-    if path.exists():
-        value = path.read_text(encoding="utf-8").strip()
-        secretref.REDACTOR.add(value)
-        return value.encode()
-    if not create:
-        raise AuditKeyError(f"no audit key: {path} does not exist and audit.checkpoint_key is not set")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
+    if not path.exists():
+        if not create:
+            raise AuditKeyError(f"no audit key: {path} does not exist and audit.checkpoint_key is not set")
+        if _create_key_file(path):
+            log.warning(
+                "audit: no audit.checkpoint_key configured; generated a chain key in %s (mode 0600). "
+                "Gateways sharing one store must share one key: set audit.checkpoint_key.",
+                path,
+            )
+    value = path.read_text(encoding="utf-8").strip()
+    if len(value) < 16:
+        raise AuditKeyError(f"the audit key file {path} holds no usable key")
     secretref.REDACTOR.add(value)
-    log.warning(
-        "audit: no audit.checkpoint_key configured; generated a chain key in %s (mode 0600). "
-        "Gateways sharing one store must share one key: set audit.checkpoint_key.",
-        path,
-    )
     return value.encode()
+
+
+def _create_key_file(path: Path) -> bool:
+    """Write a new random key to `path` unless one appears meanwhile; True if this call made it.
+
+    The key is written to a private temporary file and linked into place, so a gateway starting
+    at the same moment either sees no file or a complete one, never half a key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink()
+    return True
 
 
 @dataclass(frozen=True, slots=True)
