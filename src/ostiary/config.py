@@ -168,6 +168,11 @@ class Config(_Model):
         configured = self.servers[server].prefix
         return server if configured is None else configured
 
+    def server_cwd(self, server: str) -> str | None:
+        """A stdio server's working directory; relative paths are relative to this config file."""
+        cwd = self.servers[server].cwd
+        return None if cwd is None else str(Path(self.base_dir, cwd).expanduser())
+
     def store_url(self) -> str:
         url = os.environ.get(STORE_ENV) or self.store
         if url:

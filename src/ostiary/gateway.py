@@ -7,7 +7,6 @@ the gateway for sessions; sessions ask it for transports to servers.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ostiary import secretref
@@ -59,6 +58,11 @@ class Gateway:
         self.store: Store | None = None
         self._closers: list[Any] = []
         self._started = False
+        self._broker: Any = None
+        if isinstance(config.auth.get("upstreams"), dict) and config.auth["upstreams"]:
+            from ostiary.auth.upstream_credentials import build_broker  # noqa: PLC0415
+
+            self._broker = build_broker(config)
 
     async def start(self) -> None:
         """Open the store, start the audit log and the inspections. Raises StoreError (fail closed)."""
@@ -112,25 +116,23 @@ class Gateway:
         if session is not None:
             await session.close()
 
-    def transport_for(self, name: str, server: ServerConfig, principal: Principal) -> Transport:
-        """A fresh transport to one server, with its secrets resolved only now."""
+    async def transport_for(self, name: str, server: ServerConfig, principal: Principal) -> Transport:
+        """A fresh transport to one server for one principal, with its credentials resolved now.
+
+        Secrets and per-user credentials (`auth.upstreams`) go into this connection only; the
+        client's own token never does. A server whose credential cannot be had is unreachable for
+        this principal, with a log line that names the cause, never a value.
+        """
         limit = self.config.limits.max_message_bytes
         try:
+            headers, env = await self._credentials(name, server, principal)
             if server.kind == "stdio":
                 assert server.command is not None
-                cwd = server.cwd
-                if cwd is not None:
-                    cwd = str(Path(self.config.base_dir, cwd).expanduser())
-                return ProcessTransport(
-                    name,
-                    secretref.resolve(server.command),
-                    [secretref.resolve(a) for a in server.args],
-                    {k: secretref.resolve(v) for k, v in server.env.items()},
-                    cwd,
-                    limit,
-                )
+                cwd = self.config.server_cwd(name)
+                command = secretref.resolve(server.command)
+                args = [secretref.resolve(a) for a in server.args]
+                return ProcessTransport(name, command, args, env, cwd, limit)
             assert server.url is not None
-            headers = {k: secretref.resolve(v) for k, v in server.headers.items()}
             url = secretref.resolve(server.url)
             if server.kind == "sse":
                 from ostiary.transports.sse_client import SseTransport  # noqa: PLC0415
@@ -139,6 +141,24 @@ class Gateway:
             from ostiary.transports.http_client import StreamableHttpTransport  # noqa: PLC0415
 
             return StreamableHttpTransport(url, headers, server.timeout, limit)
-        except secretref.SecretError as exc:
+        except (secretref.SecretError, CredentialUnavailable) as exc:
             log.error("server %s: %s", name, exc)
-            return _Unreachable(f"configuration: {exc}")  # type: ignore[return-value]
+            return _Unreachable(f"credentials: {exc}")  # type: ignore[return-value]
+
+    async def _credentials(
+        self, name: str, server: ServerConfig, principal: Principal
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        if self._broker is None:
+            headers = {k: secretref.resolve(v) for k, v in server.headers.items()}
+            return headers, {k: secretref.resolve(v) for k, v in server.env.items()}
+        from ostiary.auth.upstream_credentials import UpstreamCredentialError  # noqa: PLC0415
+
+        try:
+            creds = await self._broker.credentials_for(name, principal, principal.token)
+        except UpstreamCredentialError as exc:
+            raise CredentialUnavailable(str(exc)) from None
+        return creds.headers, creds.env
+
+
+class CredentialUnavailable(Exception):
+    """No credential for this server and principal; the message never holds a value."""

@@ -18,6 +18,9 @@ class Principal:
     method: str = "local"  # how it was authenticated: local, config, jwt, api_key
     scopes: frozenset[str] = frozenset()
     claims: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
+    # The validated bearer token, kept only to exchange it for an upstream's own token (RFC 8693).
+    # Never printed, compared, logged or sent to a server.
+    token: str | None = field(default=None, repr=False, hash=False, compare=False)
 
     @property
     def key(self) -> str:

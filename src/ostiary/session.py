@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,7 +30,7 @@ from ostiary.transports.base import Transport
 
 log = logging.getLogger("ostiary.session")
 
-TransportFactory = Callable[[str, ServerConfig, Principal], Transport]
+TransportFactory = Callable[[str, ServerConfig, Principal], Awaitable[Transport]]
 _CHANGED_LIST = {
     methods.TOOLS_LIST_CHANGED: methods.TOOLS_LIST,
     methods.PROMPTS_LIST_CHANGED: methods.PROMPTS_LIST,
@@ -235,8 +235,10 @@ class ClientSession:
         return "modern"
 
     async def _initialize(self, message: Message) -> Message:
-        if self.hello is not None:
+        if self.era == "legacy":
             return messages.error(message.id, methods.INVALID_REQUEST, "The session is already initialized")
+        # A client that probed with server/discover and gave up (slow servers) falls back to the
+        # handshake: the session follows it. Servers already opened keep working, bridged if need be.
         params = message.params
         requested = params.get("protocolVersion")
         version = requested if requested in methods.HANDSHAKE_VERSIONS else methods.LATEST_HANDSHAKE
@@ -284,7 +286,7 @@ class ClientSession:
         self._create_connections()
         await asyncio.gather(*(self._open_one(c) for c in self.connections.values()))
 
-    def _transport_maker(self, name: str, server: ServerConfig) -> Callable[[], Transport]:
+    def _transport_maker(self, name: str, server: ServerConfig) -> Callable[[], Awaitable[Transport]]:
         factory, principal = self.ctx.transport_factory, self.principal
         return lambda: factory(name, server, principal)
 

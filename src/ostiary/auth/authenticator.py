@@ -121,6 +121,7 @@ class Authenticator:
             method="jwt",
             scopes=scopes,
             claims=claims,
+            token=token,
         )
 
     def _api_key(self, presented: str) -> Principal:

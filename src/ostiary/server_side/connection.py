@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -73,7 +73,7 @@ class ServerConnection:
         self,
         name: str,
         config: ServerConfig,
-        transport_factory: Callable[[], Transport],
+        transport_factory: Callable[[], Awaitable[Transport]],
         handler: EventHandler,
     ) -> None:
         self.name = name
@@ -116,7 +116,7 @@ class ServerConnection:
 
     async def _start_transport(self) -> None:
         await self._stop_transport()
-        transport = self._factory()
+        transport = await self._factory()
         self.transport = transport
         try:
             await transport.start()
