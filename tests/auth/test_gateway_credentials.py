@@ -55,7 +55,7 @@ async def test_a_stdio_upstream_receives_its_credential_and_nothing_shows_it(
     )
     log_path = tmp_path / "gateway.log"
     with log_path.open("w") as errlog:
-        async with Client(stdio_client(params, errlog=errlog)) as client:
+        async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
             tools = await client.list_tools()
             result = await client.call_tool("probe__credential_fingerprint", {})
     seen_by_client = tools.model_dump_json() + result.model_dump_json()

@@ -53,7 +53,9 @@ def gateway(
     }
     config = write_config(spec)
     command, *prefix = ostiary_command
-    return Client(StdioServerParameters(command=command, args=[*prefix, "run", "--config", str(config)]))
+    params = StdioServerParameters(command=command, args=[*prefix, "run", "--config", str(config)])
+    # Legacy handshake: these tests are about policy; the era probe has its own tests.
+    return Client(params, mode="legacy")
 
 
 async def test_the_model_sees_only_tools_the_policy_could_allow(gateway: Client) -> None:
@@ -127,7 +129,7 @@ async def test_a_policy_changed_while_the_gateway_runs_applies_and_a_broken_one_
 
     command, *prefix = ostiary_command
     params = StdioServerParameters(command=command, args=[*prefix, "run", "--config", str(config)])
-    async with Client(params) as client:
+    async with Client(params, mode="legacy") as client:
         assert "fs__write_file" in await names(client)
         replace("rules:\n  - {id: no-writes, effect: deny, servers: [fs], tools: [write_file]}\n")
         assert "fs__write_file" not in await until(client, lambda found: "fs__write_file" not in found)
