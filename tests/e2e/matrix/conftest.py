@@ -24,7 +24,13 @@ def loopback_preload() -> Path:
 @pytest.fixture(scope="session")
 def everything(peers_dir: Path) -> Server:
     entry = str(peers_dir / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js")
-    return Server("everything", node_binary(), (entry, "stdio"), http_args=(entry, "streamableHttp"))
+    return Server(
+        "everything",
+        node_binary(),
+        (entry, "stdio"),
+        http_args=(entry, "streamableHttp"),
+        sse_args=(entry, "sse"),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,9 @@ Each leg keeps one connection for the module, as a host would.
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import time
 from typing import Any
 
@@ -72,6 +74,53 @@ def test_the_host_learns_the_servers_capabilities_and_instructions(
     for feature in ("tools", "prompts", "resources", "completions"):
         assert feature in capabilities, feature
     assert set(capabilities) <= set(expected_capabilities) | {"extensions"}
+
+
+RICH_CALLS = (
+    ("get-annotated-message", {"messageType": "success", "includeImage": True}),
+    ("get-resource-links", {"count": 3}),
+    ("get-resource-reference", {"resourceType": "Blob", "resourceId": 4}),
+    ("get-tiny-image", {}),
+    ("get-structured-content", {"location": "Los Angeles"}),
+)
+
+
+def relayed(model: Any) -> dict[str, Any]:
+    """A result or definition as the host sees it, minus what each era adds on its own."""
+    dumped: dict[str, Any] = model.model_dump(by_alias=True, exclude_none=True, mode="json")
+    for added in ("_meta", "resultType", "ttlMs", "cacheScope"):
+        dumped.pop(added, None)
+    return dumped
+
+
+def without_clock(result: dict[str, Any]) -> dict[str, Any]:
+    """Embedded dynamic resources carry the second they were made; everything else must match."""
+    for block in result["content"]:
+        if block["type"] == "resource" and "blob" in block["resource"]:
+            text = base64.b64decode(block["resource"]["blob"]).decode()
+            block["resource"]["blob"] = re.sub(r"created at .*$", "created at <clock>", text)
+    return result
+
+
+def test_tool_definitions_reach_the_host_exactly_as_the_server_wrote_them(
+    conn: HeldClient, topology: Topology, server: Server
+) -> None:
+    async def definitions(client: Client) -> dict[str, dict[str, Any]]:
+        return {tool.name: relayed(tool) for tool in await all_tools(client)}
+
+    assert conn.run(definitions) == topology.held(server, direct("stdio")).run(definitions)
+
+
+def test_rich_tool_results_reach_the_host_exactly_as_the_server_wrote_them(
+    conn: HeldClient, topology: Topology, server: Server
+) -> None:
+    async def results(client: Client) -> list[dict[str, Any]]:
+        return [without_clock(relayed(await client.call_tool(name, args))) for name, args in RICH_CALLS]
+
+    through, baseline = conn.run(results), topology.held(server, direct("stdio")).run(results)
+    kinds = {block["type"] for result in baseline for block in result["content"]}
+    assert {"text", "image", "resource", "resource_link"} <= kinds
+    assert through == baseline
 
 
 def test_echo_returns_unicode_text_unchanged(conn: HeldClient) -> None:

@@ -22,6 +22,7 @@ from typing import Any, Literal, TextIO
 import pytest
 import yaml
 from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
 from mcp.client.stdio import get_default_environment, stdio_client
 
 from conftest import free_loopback_port, stop_process_group, wait_for_port
@@ -32,6 +33,8 @@ from .held import HeldClient
 Era = Literal["legacy", "modern"]
 UpstreamEra = Literal["auto", "legacy", "modern"]
 Wire = Literal["stdio", "http"]
+# How Ostiary (or a direct client) reaches the server: also legacy HTTP+SSE (2024-11-05 transport).
+Back = Literal["stdio", "http", "sse"]
 
 # The Python SDK's `mode=` for each client era.
 CLIENT_MODE: Mapping[Era, str] = {"legacy": "legacy", "modern": "2026-07-28"}
@@ -45,7 +48,7 @@ class Leg:
 
     gateway: bool
     front: Wire
-    back: Wire
+    back: Back
     client_era: Era
     # The era Ostiary is told to speak to the server (`era:` in its config); direct legs ignore it.
     upstream_era: UpstreamEra = "auto"
@@ -53,7 +56,7 @@ class Leg:
     @property
     def id(self) -> str:
         if not self.gateway:
-            return f"direct-{self.front}-{self.client_era}"
+            return f"direct-{self.back}-{self.client_era}"
         name = f"ostiary-{self.front}-to-{self.back}-{self.client_era}"
         return name if self.upstream_era == "auto" else f"{name}-over-{self.upstream_era}"
 
@@ -62,23 +65,29 @@ class Leg:
         return CLIENT_MODE[self.client_era]
 
 
-def direct(front: Wire, client_era: Era = "legacy") -> Leg:
-    return Leg(gateway=False, front=front, back=front, client_era=client_era)
+def direct(wire: Back, client_era: Era = "legacy") -> Leg:
+    """A client talking to the server itself; an "sse" leg is an SDK client on legacy HTTP+SSE."""
+    front: Wire = "stdio" if wire == "stdio" else "http"
+    return Leg(gateway=False, front=front, back=wire, client_era=client_era)
 
 
-def through(front: Wire, back: Wire, client_era: Era, upstream_era: UpstreamEra = "auto") -> Leg:
+def through(front: Wire, back: Back, client_era: Era, upstream_era: UpstreamEra = "auto") -> Leg:
     return Leg(gateway=True, front=front, back=back, client_era=client_era, upstream_era=upstream_era)
 
 
 ERAS: tuple[Era, ...] = ("legacy", "modern")
 WIRES: tuple[Wire, ...] = ("stdio", "http")
 
-# server-everything speaks 2025-11-25 on stdio and Streamable HTTP: both direct wires, all four
-# gateway routes, and both client eras through Ostiary (a 2026-07-28 client cannot talk to it directly).
+# server-everything speaks 2025-11-25 on stdio, Streamable HTTP and legacy HTTP+SSE: every direct
+# wire, all four gateway routes with both client eras (a 2026-07-28 client cannot talk to it
+# directly), and two routes to its HTTP+SSE endpoint.
 EVERYTHING_LEGS: tuple[Leg, ...] = (
     direct("stdio"),
     direct("http"),
+    direct("sse"),
     *(through(front, back, era) for front in WIRES for back in WIRES for era in ERAS),
+    through("stdio", "sse", "modern"),
+    through("http", "sse", "legacy"),
 )
 # filesystem and memory: 2025-11-25 over stdio only.
 LEGACY_STDIO_LEGS: tuple[Leg, ...] = (
@@ -95,13 +104,14 @@ DUAL_ERA_LEGS: tuple[Leg, ...] = (
 
 @dataclass(frozen=True)
 class Server:
-    """A real MCP server as a stdio command; `http_args` start it on Streamable HTTP instead."""
+    """A real MCP server as a stdio command; `http_args`/`sse_args` start it on HTTP instead."""
 
     name: str
     command: str
     args: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
     http_args: tuple[str, ...] | None = None
+    sse_args: tuple[str, ...] | None = None
     # False for servers that let the host's roots replace their own configuration (server-filesystem).
     host_roots: bool = True
 
@@ -144,7 +154,7 @@ class Topology:
         self.stderr_path = workdir / "stderr.log"
         self._stderr: TextIO = self.stderr_path.open("a", encoding="utf-8")
         self._procs: list[subprocess.Popen[bytes]] = []
-        self._upstream_urls: dict[str, str] = {}
+        self._upstream_urls: dict[tuple[str, Back], str] = {}
         self._gateway_urls: dict[tuple[str, ...], str] = {}
         self._config_ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -165,15 +175,17 @@ class Topology:
         self._procs.append(proc)
         return proc
 
-    def start_http_upstream(self, server: Server, port: int) -> str:
-        """Runs `server` on Streamable HTTP at 127.0.0.1:port (Node listeners forced onto loopback)."""
-        if server.http_args is None:
-            raise ValueError(f"{server.name} has no HTTP mode")
+    def start_http_upstream(self, server: Server, wire: Back, port: int) -> str:
+        """Runs `server` on Streamable HTTP (`/mcp`) or HTTP+SSE (`/sse`) at 127.0.0.1:port, with
+        Node listeners forced onto loopback."""
+        args, path = (server.http_args, "/mcp") if wire == "http" else (server.sse_args, "/sse")
+        if args is None:
+            raise ValueError(f"{server.name} has no {wire} mode")
         env = {**server.env, "PORT": str(port), "NODE_OPTIONS": f"--require={self.preload}"}
-        proc = self._spawn([server.command, *server.http_args], env)
+        proc = self._spawn([server.command, *args], env)
         wait_for_port(port, proc)
-        url = f"http://127.0.0.1:{port}/mcp"
-        self._upstream_urls[server.name] = url
+        url = f"http://127.0.0.1:{port}{path}"
+        self._upstream_urls[(server.name, wire)] = url
         return url
 
     def gateway_config(self, servers: Mapping[str, Mapping[str, Any]]) -> Path:
@@ -186,9 +198,11 @@ class Topology:
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         return path
 
-    def entry(self, server: Server, back: Wire, upstream_era: UpstreamEra) -> dict[str, Any]:
-        if back == "http":
-            entry: dict[str, Any] = {"url": self._upstream_urls[server.name], "prefix": ""}
+    def entry(self, server: Server, back: Back, upstream_era: UpstreamEra) -> dict[str, Any]:
+        if back != "stdio":
+            entry: dict[str, Any] = {"url": self._upstream_urls[(server.name, back)], "prefix": ""}
+            if back == "sse":
+                entry["transport"] = "sse"
             if upstream_era != "auto":
                 entry["era"] = upstream_era
             return entry
@@ -203,13 +217,15 @@ class Topology:
         """Starts every long-lived process the given legs of `server` need and (with `hold`) connects
         one held client per leg. A leg that cannot be set up is remembered and fails its own tests only."""
         legs = list(legs)
-        if any(leg.back == "http" for leg in legs) and server.name not in self._upstream_urls:
+        for wire in {leg.back for leg in legs} - {"stdio"}:
+            if (server.name, wire) in self._upstream_urls:
+                continue
             try:
-                self.start_http_upstream(server, free_loopback_port())
+                self.start_http_upstream(server, wire, free_loopback_port())
             except (Exception, pytest.fail.Exception) as error:
                 for leg in legs:
-                    if leg.back == "http":
-                        self._broken[(server.name, leg)] = f"{server.name} on HTTP did not start: {error}"
+                    if leg.back == wire:
+                        self._broken[(server.name, leg)] = f"{server.name} on {wire} did not start: {error}"
         pending = [leg for leg in legs if (server.name, leg) not in self._broken]
         with ThreadPoolExecutor(max_workers=4) as pool:
             setups = pool.map(lambda leg: self._set_up(server, leg, hold), pending)
@@ -261,7 +277,7 @@ class Topology:
         self.check_set_up(server, leg)
         if leg.gateway:
             return self._gateway_urls[(server.name, leg.back, leg.upstream_era)]
-        return self._upstream_urls[server.name]
+        return self._upstream_urls[(server.name, leg.back)]
 
     def close(self) -> None:
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -285,7 +301,9 @@ class Topology:
         """An unentered SDK client for `server` over `leg`; use it as `async with topology.client(...)`."""
         options.setdefault("read_timeout_seconds", READ_TIMEOUT_SECONDS)
         target: Any
-        if leg.front == "http":
+        if not leg.gateway and leg.back == "sse":
+            target = sse_client(self.url_of(leg, server))
+        elif leg.front == "http":
             target = self.url_of(leg, server)
         elif not leg.gateway:
             target = self.stdio_transport(server.command, list(server.args), server.env)
