@@ -4,9 +4,10 @@ scaling across sizes (linearity), and pathological inputs (no catastrophic backt
     .venv/bin/python benchmarks/bench_detectors.py            # prints the markdown tables
     .venv/bin/python benchmarks/bench_detectors.py --quick    # fewer repetitions
 
-Times are CPU time of the process (see p50_ms). "All detectors" is the work the three inspections do on one result: injection over every
-model-visible field (joined), secrets/PII over every field, and the poisoning rules over the
-same text (as if it were a definition). Each detector is built once, as the inspections are.
+Times are CPU time of the process (see p50_ms). "All detectors" is the work the three
+inspections do on one result: injection over every model-visible field (joined), secrets/PII
+over every field, and the poisoning rules over the same text (as if it were a definition).
+Each detector is built once, as the inspections are.
 """
 
 from __future__ import annotations
