@@ -68,7 +68,7 @@ def free_port() -> int:
     return free_loopback_port()
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[Any] | None = None, timeout: float = 15.0) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen[Any] | None = None, timeout: float = 30.0) -> None:
     """Blocks until something accepts on 127.0.0.1:port; fails early if `proc` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
