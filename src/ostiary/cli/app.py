@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
 COMMANDS: dict[str, str] = {
     "serve": "ostiary.cli.serve",
     "run": "ostiary.cli.run",
+    "import": "ostiary.cli.hostimport",
 }
 
 
