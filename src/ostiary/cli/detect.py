@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
@@ -54,12 +55,22 @@ def run(scan: Scan, source: TextIO, sink: TextIO) -> int:
     return errors
 
 
-def scanner(kind: str, threshold: float = 0.5, kinds: frozenset[str] = frozenset({"secret", "pii"})) -> Scan:
+def scanner(
+    kind: str,
+    threshold: float = 0.5,
+    kinds: frozenset[str] = frozenset({"secret", "pii"}),
+    model: Path | None = None,
+) -> Scan:
     """The function `ostiary detect KIND` applies to each input object (also used by eval/run.py)."""
     if kind == "injection":
         from ostiary.detection.injection import InjectionDetector, InjectionOptions  # noqa: PLC0415
 
-        injection = InjectionDetector(InjectionOptions(threshold=threshold))
+        classifier = None
+        if model is not None:
+            from ostiary.detection.ml import ClassifierOptions, OnnxClassifier  # noqa: PLC0415
+
+            classifier = OnnxClassifier(ClassifierOptions(model=model)).findings
+        injection = InjectionDetector(InjectionOptions(threshold=threshold), classifier=classifier)
         return lambda item: injection.scan(_text(item), "/text").to_dict()
     if kind == "secrets":
         from ostiary.detection.secrets import SecretsDetector, SecretsOptions  # noqa: PLC0415
@@ -89,12 +100,20 @@ def scanner(kind: str, threshold: float = 0.5, kinds: frozenset[str] = frozenset
 
 
 _THRESHOLD = typer.Option(0.5, help="Score at or above which an input is flagged.")
+_MODEL = typer.Option(None, help="A local ONNX classifier to add to the rules (ostiary[ml]).")
 
 
 @app.command()
-def injection(threshold: float = _THRESHOLD) -> None:
+def injection(
+    threshold: float = _THRESHOLD,
+    model: Path | None = _MODEL,
+) -> None:
     """Prompt injection in `text`."""
-    run(scanner("injection", threshold), sys.stdin, sys.stdout)
+    try:
+        scan = scanner("injection", threshold, model=model)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    run(scan, sys.stdin, sys.stdout)
 
 
 @app.command()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ostiary.detection import unicode
 from ostiary.detection.findings import Finding, Report, score_findings
 from ostiary.detection.ruleset import Rule, RuleSet
-from ostiary.detection.textscan import LayerWeights, TextScanner, scan_fields
+from ostiary.detection.textscan import Extra, LayerWeights, TextScanner, scan_fields
 
 KIND = "injection"
 
@@ -225,9 +225,14 @@ class InjectionOptions:
 class InjectionDetector:
     """Scores text for instructions addressed to the model. Build once; `scan` is pure."""
 
-    def __init__(self, options: InjectionOptions | None = None, extra_rules: Iterable[Rule] = ()) -> None:
+    def __init__(
+        self,
+        options: InjectionOptions | None = None,
+        extra_rules: Iterable[Rule] = (),
+        classifier: Extra | None = None,
+    ) -> None:
         self.options = options or InjectionOptions()
-        self.scanner = TextScanner(KIND, RuleSet([*rules(), *extra_rules]), _WEIGHTS)
+        self.scanner = TextScanner(KIND, RuleSet([*rules(), *extra_rules]), _WEIGHTS, extra=classifier)
 
     def scan(self, text: str, path: str = "") -> Report:
         return self._report(self.scanner.scan(text, path))

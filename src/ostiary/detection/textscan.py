@@ -8,7 +8,7 @@ layer are reported on the original segment that produced it.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from ostiary.detection import decoding, unicode
@@ -28,16 +28,25 @@ class LayerWeights:
     obfuscated_hit: float = 0.5
 
 
+# Another source of findings over the same text (the optional classifier).
+Extra = Callable[[str, str], list[Finding]]
+
+
 class TextScanner:
-    def __init__(self, kind: str, rules: RuleSet, weights: LayerWeights, depth: int = 2) -> None:
+    def __init__(
+        self, kind: str, rules: RuleSet, weights: LayerWeights, depth: int = 2, extra: Extra | None = None
+    ) -> None:
         self.kind = kind
         self.rules = rules
         self.weights = weights
         self.depth = depth
+        self.second_opinion = extra
 
     def scan(self, text: str, path: str = "") -> list[Finding]:
         findings: list[Finding] = []
         self._scan(text, path, findings, self.depth, None)
+        if self.second_opinion is not None:
+            findings.extend(self.second_opinion(text, path))
         return findings
 
     def _scan(

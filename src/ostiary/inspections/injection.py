@@ -9,6 +9,7 @@ Tools matched by `allow_tools` (globs on `server/tool` or `tool`) are not scanne
 from __future__ import annotations
 
 import fnmatch
+from pathlib import Path
 from typing import Any
 
 from ostiary import methods
@@ -16,6 +17,7 @@ from ostiary.config import Config, ConfigError
 from ostiary.detection.findings import Report
 from ostiary.detection.injection import InjectionDetector, InjectionOptions
 from ostiary.detection.payload import model_visible, wrap_untrusted
+from ostiary.detection.textscan import Extra
 from ostiary.messages import Message
 from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, hold, modify
 
@@ -96,4 +98,22 @@ def build(options: dict[str, Any], config: Config) -> InjectionInspection:
         )
     threshold = float(options.get("threshold", 0.5))
     allow_tools = tuple(str(p) for p in options.get("allow_tools", ()))
-    return InjectionInspection(InjectionDetector(InjectionOptions(threshold=threshold)), action, allow_tools)
+    classifier = _classifier(options.get("classifier"))
+    detector = InjectionDetector(InjectionOptions(threshold=threshold), classifier=classifier)
+    return InjectionInspection(detector, action, allow_tools)
+
+
+def _classifier(spec: Any) -> Extra | None:
+    """`classifier: {model: PATH, window, stride, max_windows, min_probability}`, loaded at start."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or "model" not in spec:
+        raise ConfigError("inspections: injection classifier needs a `model` path")
+    from ostiary.detection.ml import ClassifierError, ClassifierOptions, OnnxClassifier  # noqa: PLC0415
+
+    known = {"window", "stride", "max_windows", "min_probability"}
+    extra = {k: spec[k] for k in known & set(spec)}
+    try:
+        return OnnxClassifier(ClassifierOptions(model=Path(str(spec["model"])), **extra)).findings
+    except (ClassifierError, TypeError) as exc:
+        raise ConfigError(f"inspections: injection classifier: {exc}") from exc
