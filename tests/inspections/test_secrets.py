@@ -80,6 +80,20 @@ async def test_resource_contents_are_redacted() -> None:
     )
 
 
+async def test_a_key_in_a_server_error_message_is_redacted() -> None:
+    error = messages.error(1, -32603, f"upstream rejected key {KEY}", {"key": KEY})
+    verdict = await judge(
+        inspection(), (error, exchange(methods.TOOLS_CALL, "srv", "read")), Hook.SERVER_RESPONSE
+    )
+    assert verdict.code == secrets.REDACTED
+    assert verdict.replacement is not None
+    assert verdict.replacement.error == {
+        "code": -32603,
+        "message": "upstream rejected key [REDACTED:secret.aws_access_key]",
+        "data": {"key": "[REDACTED:secret.aws_access_key]"},
+    }
+
+
 def test_bad_options_are_configuration_errors() -> None:
     with pytest.raises(ConfigError):
         inspection(action="hide")

@@ -62,7 +62,11 @@ class SecretsInspection(Inspection):
         )
 
     async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
-        if not self.results or not message.result:
+        if not self.results:
+            return ALLOW
+        if message.error:
+            return self._error(message, exchange)
+        if not message.result:
             return ALLOW
         findings = self._findings(message.result, exchange)
         if not findings:
@@ -76,6 +80,16 @@ class SecretsInspection(Inspection):
             "Secrets in the result were redacted.",
             **_details(findings),
         )
+
+    def _error(self, message: Message, exchange: Exchange) -> Verdict:
+        """A server's error message and data reach the client too, and leak keys just as well."""
+        findings = self._findings(message.error, exchange)
+        if not findings:
+            return ALLOW
+        if self.action == "block":
+            return deny(BLOCKED, "The error contains a secret or personal data.", **_details(findings))
+        replacement = Message({**message.raw, "error": redact_json(message.error, findings)}, message.kind)
+        return modify(replacement, REDACTED, "Secrets in the error were redacted.", **_details(findings))
 
     def _findings(self, value: dict[str, Any], exchange: Exchange) -> list[Finding]:
         report = self.detector.scan_json({k: v for k, v in value.items() if k != "_meta"})
