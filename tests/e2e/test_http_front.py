@@ -1,8 +1,9 @@
 """The Streamable HTTP front's own defences, seen from a hostile client on loopback.
 
 Real SDK clients never send these requests, so the tests speak HTTP directly: wrong origins and
-hosts, requests without or with someone else's session, 2026-07-28 headers that disagree with the
-body, oversize and malformed bodies, and a client that hangs up mid-call.
+hosts, requests without or with someone else's session, one principal hoarding sessions, and
+2026-07-28 headers that disagree with the body. Malformed bodies and hang-ups are in
+test_hostile_http.py.
 """
 
 from __future__ import annotations
