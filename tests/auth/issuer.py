@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,3 +94,23 @@ def auth_section(issuer: Issuer, **jwt_overrides: Any) -> dict[str, Any]:
         "required_scopes": ["mcp:tools"],
         "jwt": {"issuer": ISSUER, "jwks_url": issuer.url, **jwt_overrides},
     }
+
+
+def token_endpoint_reply(client_secret: str) -> Any:
+    """An RFC 8693 token endpoint: checks the client's credentials and the grant, issues a fresh token."""
+
+    def reply(record: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        expected = "Basic " + base64.b64encode(f"ostiary:{client_secret}".encode()).decode()
+        form = record["form"]
+        if record["headers"].get("Authorization") != expected:
+            return 401, {"error": "invalid_client"}
+        if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:token-exchange"]:
+            return 400, {"error": "unsupported_grant_type"}
+        return 200, {
+            "access_token": f"upstream-{secrets.token_hex(12)}",
+            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "token_type": "Bearer",
+            "expires_in": 600,
+        }
+
+    return reply

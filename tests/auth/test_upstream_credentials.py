@@ -4,7 +4,6 @@ client-visible message, log line, error or repr carries it, nor is the client's 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import logging
@@ -16,6 +15,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from auth.issuer import token_endpoint_reply
 from auth.loopback import serve_json
 from ostiary import config as config_module
 from ostiary import secretref
@@ -32,24 +32,6 @@ TICKETS = 'servers:\n  tickets: {url: "http://127.0.0.1:9/mcp"}\nauth:\n  upstre
 
 def broker(text: str, tmp_path: Path) -> CredentialBroker:
     return build_broker(config_module.parse(text, "ostiary.yaml", str(tmp_path)))
-
-
-def token_endpoint_reply(client_secret: str) -> Any:
-    def reply(record: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        expected = "Basic " + base64.b64encode(f"ostiary:{client_secret}".encode()).decode()
-        form = record["form"]
-        if record["headers"].get("Authorization") != expected:
-            return 401, {"error": "invalid_client"}
-        if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:token-exchange"]:
-            return 400, {"error": "unsupported_grant_type"}
-        return 200, {
-            "access_token": f"upstream-{secrets.token_hex(12)}",
-            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
-            "token_type": "Bearer",
-            "expires_in": 600,
-        }
-
-    return reply
 
 
 async def test_token_exchange_gives_the_upstream_its_own_token_and_nothing_leaks(
