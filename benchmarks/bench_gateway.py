@@ -1,7 +1,11 @@
 """What Ostiary costs: tools/call echo latency and throughput, direct versus through the gateway.
 
-    .venv/bin/python benchmarks/bench_gateway.py            # full run, about 4 minutes
-    .venv/bin/python benchmarks/bench_gateway.py --quick    # under a minute, raw client only
+    .venv/bin/python benchmarks/bench_gateway.py            # full run
+    .venv/bin/python benchmarks/bench_gateway.py --quick    # raw client only, stdio at 1 and 4 clients
+    .venv/bin/python benchmarks/bench_gateway.py --at HEAD  # the gateway of a commit, not the tree
+
+Rounds are time-capped, so the run is bounded by the number of fleets rather than by the machine's
+speed; most of the time goes into starting 16 stdio servers (and 16 gateways) per client kind.
 
 For each transport (stdio: one `ostiary run` per client, as desktop hosts do; HTTP: one
 `ostiary serve` for all clients), each client (the official SDK's and a minimal raw JSON-RPC one)
@@ -233,7 +237,7 @@ async def http_section(setup: Setup, args: argparse.Namespace) -> list[report.Ru
 
 async def cold_start(argv: list[str], repeats: int, errfd: int, call: bool) -> dict[str, Any]:
     """Spawn to `initialize` answer (and to the first tools/call answer), the median of `repeats`."""
-    inits, firsts, exits = [], [], []
+    inits, firsts, exits, cpus = [], [], [], []
     try:
         for _ in range(repeats):
             start = time.perf_counter()
@@ -241,6 +245,8 @@ async def cold_start(argv: list[str], repeats: int, errfd: int, call: bool) -> d
             try:
                 await asyncio.wait_for(client.open(), 30)
                 inits.append(time.perf_counter() - start)
+                # CPU the process burned to get there: unlike wall time, barely moved by a busy machine.
+                cpus.append(procstat.cpu_seconds(client.process.pid))
                 if call:
                     await asyncio.wait_for(client.echo("cold start"), 30)
                     firsts.append(time.perf_counter() - start)
@@ -253,6 +259,7 @@ async def cold_start(argv: list[str], repeats: int, errfd: int, call: bool) -> d
     return {
         "initialize_s": statistics.median(inits),
         "initialize_min_s": min(inits),
+        "initialize_cpu_s": statistics.median(cpus),
         "first_call_s": statistics.median(firsts) if firsts else None,
         "shutdown_s": statistics.median(exits),
         "repeats": repeats,
@@ -324,12 +331,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--at", metavar="REV", help="measure the gateway of this commit (git archive), not the tree"
     )
+    parser.add_argument("--audit", choices=["on", "off"], default="on", help="the gateway's audit log")
     parser.add_argument("--out", type=Path, help="JSON results file")
     args = parser.parse_args(argv)
     args.calls = args.calls or (300 if args.quick else 2000)
     args.warmup = args.warmup if args.warmup is not None else (3 if args.quick else 10)
-    args.rounds = args.rounds or (2 if args.quick else 3)
-    args.round_seconds = args.round_seconds or (2.0 if args.quick else 4.0)
+    args.rounds = args.rounds or 2
+    args.round_seconds = args.round_seconds or (2.0 if args.quick else 3.0)
     args.cold_repeats = args.cold_repeats or (3 if args.quick else 7)
     levels = [int(c) for c in args.clients.split(",")]
     stdio = args.stdio_clients or ("1,4" if args.quick else None)

@@ -140,7 +140,10 @@ async def _open_all(count: int, opener: Callable[[], Awaitable[EchoClient]]) -> 
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
-        raise RuntimeError(f"{len(failures)} of {count} clients could not connect: {failures[0]!r}")
+        first = failures[0]
+        while isinstance(first, BaseExceptionGroup) and first.exceptions:
+            first = first.exceptions[0]  # the SDK wraps the peer's answer in task-group errors
+        raise RuntimeError(f"{len(failures)} of {count} clients could not connect: {first!r}")
     return clients
 
 

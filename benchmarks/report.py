@@ -98,14 +98,14 @@ def table(runs: list[Run]) -> str:
     head = (
         "| transport | client | clients | p50 direct / gw (ms) | added p50 (ms) | p95 direct / gw | "
         "p99 direct / gw | calls/s direct / gw | ratio | gw CPU µs/call | server CPU µs/call d / gw "
-        "| errors |"
+        "| errors | load avg |"
     )
-    lines = [head, "|" + " --- |" * 12]
+    lines = [head, "|" + " --- |" * 13]
     for direct, gw in _pairs(runs):
         if direct.failed or gw.failed:
-            reason = direct.failed or gw.failed
+            reason = (direct.failed or gw.failed or "")[:140]
             lines.append(
-                f"| {direct.transport} | {direct.kind} | {direct.clients} | failed: {reason} |" + " |" * 8
+                f"| {direct.transport} | {direct.kind} | {direct.clients} | failed: {reason} |" + " |" * 9
             )
             continue
         added = gw.p50_ms - direct.p50_ms
@@ -121,7 +121,7 @@ def table(runs: list[Run]) -> str:
             f"| {_ms(direct.p95_ms)} / {_ms(gw.p95_ms)} | {_ms(direct.p99_ms)} / {_ms(gw.p99_ms)} "
             f"| {direct.calls_per_s:.0f} / {gw.calls_per_s:.0f} | {ratio:.2f} | {gw_cpu:.0f} "
             f"| {server_cpu[0]:.0f} / {server_cpu[1]:.0f} "
-            f"| {direct.errors} / {gw.errors} |"
+            f"| {direct.errors} / {gw.errors} | {gw.load_average} |"
         )
     return "\n".join(lines)
 
