@@ -440,6 +440,13 @@ async def test_arguments_a_tool_marks_with_x_mcp_header_are_mirrored_into_param_
     assert resp.json()["error"]["code"] == methods.HEADER_MISMATCH
 
 
+async def test_a_modern_unknown_method_gets_the_servers_own_method_not_found(py_http: Server) -> None:
+    async with connected(py_http.url) as driver:
+        reply = await driver.request("no/such-method", modern())
+        assert reply.error["code"] == methods.METHOD_NOT_FOUND
+        assert reply.related == reply.id
+
+
 async def test_modern_progress_is_related_to_its_request(py_http: Server) -> None:
     async with connected(py_http.url) as driver:
         params = modern({"name": "slow", "arguments": {"seconds": 0.3}})

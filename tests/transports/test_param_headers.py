@@ -1,8 +1,21 @@
-"""Which tool arguments become `Mcp-Param-*` headers, and how their values are written."""
+"""Which tool arguments become `Mcp-Param-*` headers, and how header values are written."""
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+from mcp.shared.inbound import decode_header_value
+
+from ostiary.transports.headers import encode_value
 from ostiary.transports.param_headers import ParamHeaders, annotated_properties
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs",))))
+def test_every_value_survives_the_header_and_decodes_as_the_official_sdk_reads_it(value: str) -> None:
+    encoded = encode_value(value)
+    assert all(0x20 <= ord(c) <= 0x7E for c in encoded)
+    assert encoded == encoded.strip()
+    assert decode_header_value(encoded) == value
 
 
 def tool(name: str, properties: dict[str, object]) -> dict[str, object]:
