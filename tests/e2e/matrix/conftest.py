@@ -153,3 +153,19 @@ def topology(
 def conn(topology: Topology, leg: Leg, server: Server) -> HeldClient:
     """The module-long connection of this test's leg."""
     return topology.held(server, leg)
+
+
+STDERR_TAIL_BYTES = 6000
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed matrix test shows the end of what Ostiary and the servers wrote to stderr."""
+    report = yield
+    topology = getattr(item, "funcargs", {}).get("topology")
+    if report.failed and isinstance(topology, Topology) and topology.stderr_path.is_file():
+        with topology.stderr_path.open("rb") as log:
+            log.seek(0, 2)
+            log.seek(max(0, log.tell() - STDERR_TAIL_BYTES))
+            report.sections.append(("ostiary and server stderr (tail)", log.read().decode(errors="replace")))
+    return report
