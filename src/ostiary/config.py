@@ -92,6 +92,9 @@ class ListenConfig(_Model):
     # Serving beyond loopback without `auth:` is refused unless this is set; logged at start.
     unsafe_allow_unauthenticated: bool = False
     session_idle_timeout: float = Field(default=3600.0, gt=0)
+    # A session with no open GET stream and nothing in flight was most likely abandoned without
+    # DELETE; its servers are stopped sooner. A returning client gets 404 and re-initializes.
+    detached_idle_timeout: float = Field(default=300.0, gt=0)
     max_sessions: int = Field(default=1000, ge=1)
     # Each session may run its own stdio servers: one principal cannot take every slot.
     max_sessions_per_principal: int = Field(default=16, ge=1)

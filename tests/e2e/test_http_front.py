@@ -19,7 +19,7 @@ import httpx2
 import pytest
 import yaml
 
-from conftest import free_loopback_port, stop_process_group, wait_for_port
+from conftest import free_loopback_port, live_descendants, stop_process_group, wait_for_port
 from ostiary.auth.apikeys import mint
 
 pytestmark = pytest.mark.e2e
@@ -72,6 +72,11 @@ def url(ostiary_command: list[str], tmp_path_factory: pytest.TempPathFactory) ->
         yield address
     finally:
         stop_process_group(proc)
+
+
+def _servers_of(gateway_pid: int) -> dict[int, str]:
+    """The fixture server processes the gateway is running right now."""
+    return {pid: cmd for pid, cmd in live_descendants(gateway_pid).items() if "interactive_server" in cmd}
 
 
 async def _modern_list(url: str) -> httpx2.Response:
@@ -168,6 +173,30 @@ async def test_one_principal_cannot_hold_more_sessions_than_its_share(
     finally:
         stop_process_group(proc)
     assert answers == [404, 200, 200]  # the least recently used one made room
+
+
+async def test_a_session_abandoned_without_delete_is_closed_with_its_servers(
+    ostiary_command: list[str], tmp_path: Path
+) -> None:
+    proc, url = _start(tmp_path, ostiary_command, listen={"detached_idle_timeout": 1})
+    ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+    try:
+        async with httpx2.AsyncClient(timeout=60) as client:
+            sid = await _session(client, url)
+            listed = await client.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
+                headers={**ACCEPT, "Mcp-Session-Id": sid},
+            )
+            servers_while_used = _servers_of(proc.pid)
+            await asyncio.sleep(3)  # no GET stream, nothing in flight: abandoned
+            servers_after = _servers_of(proc.pid)
+            later = await client.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": sid})
+    finally:
+        stop_process_group(proc)
+    assert listed.status_code == 200 and "ia__ask_model" in listed.text
+    assert len(servers_while_used) == 1 and servers_after == {}
+    assert later.status_code == 404
 
 
 @pytest.mark.parametrize(

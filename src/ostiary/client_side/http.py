@@ -91,11 +91,14 @@ class HttpFront:
         return JSONResponse(self.authenticator.metadata())
 
     async def _reap(self) -> None:
+        shortest = min(self.listen.session_idle_timeout, self.listen.detached_idle_timeout)
         while True:
-            await asyncio.sleep(min(60.0, self.listen.session_idle_timeout / 4))
-            cutoff = time.monotonic() - self.listen.session_idle_timeout
+            await asyncio.sleep(min(60.0, shortest / 4))
+            now = time.monotonic()
             for sid, entry in list(self.sessions.items()):
-                if entry.last_used < cutoff and not entry.session.calls:
+                attached = entry.channel.standalone is not None
+                limit = self.listen.session_idle_timeout if attached else self.listen.detached_idle_timeout
+                if entry.last_used < now - limit and not entry.session.calls:
                     log.info("session %s idle; closed", sid[:8])
                     self.sessions.pop(sid, None)
                     await entry.session.close()
