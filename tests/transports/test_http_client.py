@@ -280,6 +280,32 @@ async def test_legacy_posts_carry_the_session_and_version_and_a_404_expires_the_
     assert b"mcp-protocol-version: 2025-06-18\r\n" in seen[0]
 
 
+async def test_a_legacy_handshake_after_a_failed_modern_probe_carries_no_modern_headers() -> None:
+    seen: list[bytes] = []
+
+    async def refuse_modern(request: bytes, writer: asyncio.StreamWriter) -> None:
+        refusal = b'{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: no session"}}'
+        writer.write(json_response(refusal, status="400 Bad Request"))
+
+    legacy = legacy_session(refuse_modern)
+
+    async def record(request: bytes, writer: asyncio.StreamWriter) -> None:
+        seen.append(request.lower())
+        await legacy(request, writer)
+
+    async with scripted_server(record) as port, connected(f"http://127.0.0.1:{port}/mcp") as driver:
+        driver.next_id = 0
+        probe = await driver.request(methods.DISCOVER, modern())
+        assert probe.error["code"] == -32000
+        assert probe.id == 1  # the server's id-less error is attributed to the probe it answers
+        await driver.handshake(version="2025-06-18")
+    probe_head, initialize_head = seen[0], seen[1]
+    assert b"mcp-method: server/discover\r\n" in probe_head
+    assert b"mcp-protocol-version: 2026-07-28\r\n" in probe_head
+    assert b"mcp-method" not in initialize_head
+    assert b"mcp-protocol-version" not in initialize_head
+
+
 async def test_garbage_on_a_response_stream_is_skipped_and_the_answer_still_arrives() -> None:
     async def garbage_then_answer(request: bytes, writer: asyncio.StreamWriter) -> None:
         writer.write(sse_head())

@@ -140,8 +140,6 @@ class StreamableHttpTransport:
             headers.update(h.modern_headers(message, version))
             if message.method == methods.TOOLS_CALL:
                 headers.update(self._param_headers.for_call(message.params))
-        elif self._session_id is None and self._version is None and self._modern_version is not None:
-            headers.update(h.modern_headers(message, self._modern_version))
         else:
             headers.update(self._session_headers())
         if message.method == methods.INITIALIZE and message.id is not None:
