@@ -47,8 +47,8 @@ async def _writer(pipeline: Pipeline, writer: int, calls: int, latencies: list[f
         latencies.append(time.perf_counter() - started)
 
 
-async def run_once(url: str, writers: int, calls: int) -> dict[str, float]:
-    store = await open_url(url)
+async def run_once(url: str, writers: int, calls: int, synchronous: str) -> dict[str, float]:
+    store = await open_url(url, synchronous)
     sealer = HmacSealer(secrets.token_bytes(32))
     log = AuditLog(store, sealer)
     await log.start()
@@ -85,27 +85,29 @@ async def main() -> None:
     parser.add_argument(
         "--calls", type=int, default=0, help="calls per writer (default: 4000 records in all)"
     )
+    parser.add_argument("--sqlite-synchronous", choices=["full", "normal"], default="full")
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    print("| backend | writers | records | records/s | observe p50 ms | observe p99 ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| backend | sync | writers | records | records/s | observe p50 ms | observe p99 ms |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for backend in backends:
         for writers in args.writers:
             calls = args.calls or max(1, 4000 // writers)
             with tempfile.TemporaryDirectory() as tmp:
                 if backend == "sqlite":
                     url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-                    result = await run_once(url, writers, calls)
+                    result = await run_once(url, writers, calls, args.sqlite_synchronous)
                 else:
                     name = f"ostiary_bench_{secrets.token_hex(4)}"
                     await _admin(f'CREATE DATABASE "{name}"')
                     try:
                         url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-                        result = await run_once(url, writers, calls)
+                        result = await run_once(url, writers, calls, args.sqlite_synchronous)
                     finally:
                         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            sync = args.sqlite_synchronous if backend == "sqlite" else "commit"
             print(
-                f"| {backend} | {writers} | {writers * calls} | {result['records_per_s']:,.0f} "
+                f"| {backend} | {sync} | {writers} | {writers * calls} | {result['records_per_s']:,.0f} "
                 f"| {result['p50_ms']:.2f} | {result['p99_ms']:.2f} |",
                 flush=True,
             )

@@ -21,8 +21,9 @@ from ostiary.store.base import (
     Store,
     StoreError,
 )
-from ostiary.store.engine import create_engine, migrate
-from ostiary.store.sql import GENESIS, SqlStore, now_us
+from ostiary.store.clock import GENESIS, now_us
+from ostiary.store.engine import create_engine, create_writer, migrate
+from ostiary.store.sql import SqlStore
 
 __all__ = [
     "GENESIS",
@@ -42,18 +43,22 @@ __all__ = [
 ]
 
 
-async def open_url(url: str) -> SqlStore:
+async def open_url(url: str, sqlite_synchronous: str = "full") -> SqlStore:
     """Open the store at `url` (secret references in it resolved), migrated to the latest schema."""
     resolved = secretref.resolve(url) if secretref.has_reference(url) else url
-    engine = create_engine(resolved)
+    engine = create_engine(resolved, sqlite_synchronous)
+    writer = create_writer(resolved, sqlite_synchronous)
     try:
         await migrate(engine)
     except (SQLAlchemyError, OSError) as exc:
         await engine.dispose()
+        if writer is not None:
+            writer.dispose()
         detail = secretref.REDACTOR(str(exc).splitlines()[0] if str(exc) else "")
         raise StoreError(f"the store cannot be opened ({type(exc).__name__}: {detail})") from exc
-    return SqlStore(engine, url)
+    return SqlStore(engine, url, writer)
 
 
 async def open_store(config: Config) -> SqlStore:
-    return await open_url(config.store_url())
+    """The configured store; `audit.sqlite_synchronous` trades SQLite durability for latency."""
+    return await open_url(config.store_url(), str(config.audit.get("sqlite_synchronous", "full")))

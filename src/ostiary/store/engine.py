@@ -1,10 +1,10 @@
 """Engine creation from a store URL, and the migrations run at start.
 
 SQLite is the embedded default: its directory is created, WAL mode lets readers (the CLI) work
-beside the gateway, `synchronous=FULL` makes every committed batch survive a crash, and each
-write transaction starts with BEGIN IMMEDIATE so concurrent gateways serialise instead of failing
-on lock upgrades. PostgreSQL needs nothing special beyond the advisory lock that keeps replicas
-starting together from racing through the same migration.
+beside the gateway, `synchronous=FULL` (the default) makes every committed batch survive even
+power loss, and each write transaction starts with BEGIN IMMEDIATE so concurrent gateways
+serialise instead of failing on lock upgrades. PostgreSQL needs nothing special beyond the
+advisory lock that keeps replicas starting together from racing through the same migration.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -21,43 +22,63 @@ from ostiary.store.base import StoreError
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant: the PostgreSQL advisory lock key all replicas agree on for migrations.
 MIGRATION_LOCK = 0x05714A27
+SYNCHRONOUS = ("full", "normal")
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _prepare_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _prepare_sqlite(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         reading = connection.get_execution_options().get("ostiary_read", False)
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, sqlite_synchronous: str = "full") -> AsyncEngine:
+    """An engine for `url`. `sqlite_synchronous`: `full` (a commit survives power loss) or `normal`
+    (a commit survives a crash or kill of the gateway, not of the machine; much cheaper)."""
+    if sqlite_synchronous not in SYNCHRONOUS:
+        raise StoreError(
+            f"sqlite synchronous must be one of {', '.join(SYNCHRONOUS)}, not {sqlite_synchronous!r}"
+        )
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
-        _prepare_sqlite(engine)
+        _prepare_sqlite(engine.sync_engine, sqlite_synchronous.upper())
         return engine
     if backend == "postgresql":
         return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     raise StoreError(
         f"unsupported store URL scheme {parsed.drivername!r} (use sqlite+aiosqlite or postgresql+asyncpg)"
     )
+
+
+def create_writer(url: str, sqlite_synchronous: str = "full") -> Engine | None:
+    """For SQLite, a synchronous engine on the same file for the audit chain's write transactions
+    (see SqlStore._write); None for PostgreSQL, where the async engine does everything."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    engine = sa_create_engine(
+        parsed.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 30, "check_same_thread": False}
+    )
+    _prepare_sqlite(engine, sqlite_synchronous.upper())
+    return engine
 
 
 def _upgrade(connection: Connection) -> None:

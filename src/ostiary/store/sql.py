@@ -7,17 +7,18 @@ one database still produce one gap-free sequence.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Engine, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ostiary.store import chainwrite
 from ostiary.store.base import (
     JSON,
     AuditQuery,
@@ -29,6 +30,7 @@ from ostiary.store.base import (
     Sealer,
     StoreError,
 )
+from ostiary.store.clock import now_us
 from ostiary.store.schema import (
     audit_checkpoints,
     audit_heads,
@@ -38,14 +40,10 @@ from ostiary.store.schema import (
     pins,
 )
 
-GENESIS = "0" * 64
+T = TypeVar("T")
 PAGE = 2000
 # Marks a transaction that only reads, so SQLite starts it DEFERRED instead of taking the write lock.
 READ = {"ostiary_read": True}
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 def _row_to_audit(row: Any) -> AuditRow:
@@ -65,25 +63,17 @@ def _row_to_audit(row: Any) -> AuditRow:
     )
 
 
-def _checkpoint_row(cp: Checkpoint) -> JSON:
-    return {
-        "chain": cp.chain,
-        "kind": cp.kind,
-        "seq": cp.seq,
-        "hash": cp.hash,
-        "ts_us": cp.ts_us,
-        "key_id": cp.key_id,
-        "signature": cp.signature,
-    }
-
-
 class SqlStore:
-    def __init__(self, engine: AsyncEngine, url: str) -> None:
+    def __init__(self, engine: AsyncEngine, url: str, writer: Engine | None = None) -> None:
         self.engine = engine
         self.url = url
+        # SQLite only: a synchronous engine on the same file for the chain's write transactions.
+        self.writer = writer
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.writer is not None:
+            self.writer.dispose()
 
     @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:
@@ -100,84 +90,31 @@ class SqlStore:
 
     # ------------------------------------------------------------------ audit
 
-    async def _lock_head(self, conn: AsyncConnection, chain: str) -> Any:
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        seed = {"chain": chain, "seq": 0, "hash": GENESIS, "checkpoint_seq": 0, "checkpoint_ts_us": now_us()}
-        await conn.execute(dialect.insert(audit_heads).values(**seed).on_conflict_do_nothing())
-        query = select(audit_heads).where(audit_heads.c.chain == chain)
-        if self.engine.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return (await conn.execute(query)).one()
+    async def _write(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(connection, *args)` in one write transaction.
+
+        On SQLite the whole transaction runs in one worker thread on the synchronous driver: one
+        hand-off per batch instead of one per statement, which is most of a commit's latency.
+        """
+        try:
+            if self.writer is not None:
+                writer = self.writer
+
+                def job() -> T:
+                    with writer.begin() as conn:
+                        return work(conn, *args)
+
+                return await asyncio.to_thread(job)
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(work, *args)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
 
     async def append_audit(self, chain: str, bodies: Sequence[JSON], sealer: Sealer) -> list[AuditRow]:
-        try:
-            async with self.engine.begin() as conn:
-                head = await self._lock_head(conn, chain)
-                seq, prev = head.seq, head.hash
-                rows: list[AuditRow] = []
-                for body in bodies:
-                    seq += 1
-                    canonical, digest = sealer.seal(seq, prev, body)
-                    rows.append(
-                        AuditRow(
-                            chain,
-                            seq,
-                            int(body["ts_us"]),
-                            digest,
-                            prev,
-                            canonical,
-                            body.get("principal"),
-                            body.get("server"),
-                            body.get("target"),
-                            str(body.get("method", "")),
-                            str(body.get("action", "")),
-                            str(body.get("code", "")),
-                        )
-                    )
-                    prev = digest
-                await conn.execute(insert(audit_records), [self._audit_values(r) for r in rows])
-                values: JSON = {"seq": seq, "hash": prev}
-                now = now_us()
-                if sealer.checkpoint_due(seq - head.checkpoint_seq, (now - head.checkpoint_ts_us) / 1e6):
-                    cp = sealer.checkpoint(chain, "periodic", seq, prev, now)
-                    await conn.execute(insert(audit_checkpoints).values(**_checkpoint_row(cp)))
-                    values |= {"checkpoint_seq": seq, "checkpoint_ts_us": now}
-                await conn.execute(update(audit_heads).where(audit_heads.c.chain == chain).values(**values))
-                return rows
-        except SQLAlchemyError as exc:
-            raise StoreError(f"audit append failed ({type(exc).__name__})") from exc
-
-    @staticmethod
-    def _audit_values(row: AuditRow) -> JSON:
-        return {
-            "chain": row.chain,
-            "seq": row.seq,
-            "ts_us": row.ts_us,
-            "hash": row.hash,
-            "prev": row.prev,
-            "principal": row.principal,
-            "server": row.server,
-            "target": row.target,
-            "method": row.method,
-            "action": row.action,
-            "code": row.code,
-            "body": row.body,
-        }
+        return await self._write(chainwrite.append, chain, list(bodies), sealer)
 
     async def checkpoint_head(self, chain: str, sealer: Sealer) -> Checkpoint | None:
-        async with self.engine.begin() as conn:
-            head = await self._lock_head(conn, chain)
-            if head.seq in (0, head.checkpoint_seq):
-                return None
-            now = now_us()
-            cp = sealer.checkpoint(chain, "periodic", head.seq, head.hash, now)
-            await conn.execute(insert(audit_checkpoints).values(**_checkpoint_row(cp)))
-            await conn.execute(
-                update(audit_heads)
-                .where(audit_heads.c.chain == chain)
-                .values(checkpoint_seq=head.seq, checkpoint_ts_us=now)
-            )
-            return cp
+        return await self._write(chainwrite.checkpoint_head, chain, sealer)
 
     async def audit_head(self, chain: str) -> tuple[int, str] | None:
         async with self._reading() as conn:
@@ -225,30 +162,7 @@ class SqlStore:
             ]
 
     async def prune_audit(self, chain: str, before_us: int, sealer: Sealer) -> int:
-        t = audit_records.c
-        async with self.engine.begin() as conn:
-            head = await self._lock_head(conn, chain)
-            first_kept = (
-                await conn.execute(select(func.min(t.seq)).where(t.chain == chain, t.ts_us >= before_us))
-            ).scalar()
-            if first_kept is None:
-                first_kept, prev = head.seq + 1, head.hash
-            else:
-                found = (
-                    await conn.execute(select(t.hash).where(t.chain == chain, t.seq == first_kept - 1))
-                ).scalar()
-                if found is None:
-                    return 0
-                prev = found
-            gone = await conn.execute(delete(audit_records).where(t.chain == chain, t.seq < first_kept))
-            if not gone.rowcount:
-                return 0
-            c = audit_checkpoints.c
-            await conn.execute(delete(audit_checkpoints).where(c.chain == chain, c.seq < first_kept))
-            await conn.execute(delete(audit_checkpoints).where(c.chain == chain, c.kind == "retention"))
-            cp = sealer.checkpoint(chain, "retention", first_kept, prev, now_us())
-            await conn.execute(insert(audit_checkpoints).values(**_checkpoint_row(cp)))
-            return int(gone.rowcount)
+        return await self._write(chainwrite.prune, chain, before_us, sealer)
 
     # ------------------------------------------------------------------ pins
 

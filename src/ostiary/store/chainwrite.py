@@ -1,0 +1,110 @@
+"""The audit chain's write transactions, as plain functions on a synchronous connection.
+
+Each runs inside one transaction that first locks the chain's head row, so numbering, linking
+and checkpointing are atomic with the insert even with several gateways on one database. They
+are synchronous so that SQLite can run a whole transaction in one worker thread; PostgreSQL
+runs the same functions through the async engine's `run_sync`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ostiary.store.base import JSON, AuditRow, Checkpoint, Sealer
+from ostiary.store.clock import GENESIS, now_us
+from ostiary.store.schema import audit_checkpoints, audit_heads, audit_records
+
+
+def checkpoint_row(cp: Checkpoint) -> JSON:
+    return {
+        "chain": cp.chain, "kind": cp.kind, "seq": cp.seq, "hash": cp.hash,
+        "ts_us": cp.ts_us, "key_id": cp.key_id, "signature": cp.signature,
+    }  # fmt: skip
+
+
+def _lock_head(conn: Connection, chain: str) -> Any:
+    is_postgres = conn.dialect.name == "postgresql"
+    dialect = postgresql if is_postgres else sqlite
+    seed = {"chain": chain, "seq": 0, "hash": GENESIS, "checkpoint_seq": 0, "checkpoint_ts_us": now_us()}
+    conn.execute(dialect.insert(audit_heads).values(**seed).on_conflict_do_nothing())
+    query = select(audit_heads).where(audit_heads.c.chain == chain)
+    if is_postgres:
+        query = query.with_for_update()
+    return conn.execute(query).one()
+
+
+def _row(chain: str, seq: int, prev: str, body: JSON, sealer: Sealer) -> AuditRow:
+    canonical, digest = sealer.seal(seq, prev, body)
+    return AuditRow(
+        chain, seq, int(body["ts_us"]), digest, prev, canonical,
+        body.get("principal"), body.get("server"), body.get("target"),
+        str(body.get("method", "")), str(body.get("action", "")), str(body.get("code", "")),
+    )  # fmt: skip
+
+
+def _values(row: AuditRow) -> JSON:
+    return {
+        "chain": row.chain, "seq": row.seq, "ts_us": row.ts_us, "hash": row.hash, "prev": row.prev,
+        "principal": row.principal, "server": row.server, "target": row.target, "method": row.method,
+        "action": row.action, "code": row.code, "body": row.body,
+    }  # fmt: skip
+
+
+def append(conn: Connection, chain: str, bodies: list[JSON], sealer: Sealer) -> list[AuditRow]:
+    head = _lock_head(conn, chain)
+    seq, prev = head.seq, head.hash
+    rows: list[AuditRow] = []
+    for body in bodies:
+        seq += 1
+        rows.append(_row(chain, seq, prev, body, sealer))
+        prev = rows[-1].hash
+    conn.execute(insert(audit_records), [_values(r) for r in rows])
+    values: JSON = {"seq": seq, "hash": prev}
+    now = now_us()
+    if sealer.checkpoint_due(seq - head.checkpoint_seq, (now - head.checkpoint_ts_us) / 1e6):
+        cp = sealer.checkpoint(chain, "periodic", seq, prev, now)
+        conn.execute(insert(audit_checkpoints).values(**checkpoint_row(cp)))
+        values |= {"checkpoint_seq": seq, "checkpoint_ts_us": now}
+    conn.execute(update(audit_heads).where(audit_heads.c.chain == chain).values(**values))
+    return rows
+
+
+def checkpoint_head(conn: Connection, chain: str, sealer: Sealer) -> Checkpoint | None:
+    head = _lock_head(conn, chain)
+    if head.seq in (0, head.checkpoint_seq):
+        return None
+    now = now_us()
+    cp = sealer.checkpoint(chain, "periodic", head.seq, head.hash, now)
+    conn.execute(insert(audit_checkpoints).values(**checkpoint_row(cp)))
+    conn.execute(
+        update(audit_heads)
+        .where(audit_heads.c.chain == chain)
+        .values(checkpoint_seq=head.seq, checkpoint_ts_us=now)
+    )
+    return cp
+
+
+def prune(conn: Connection, chain: str, before_us: int, sealer: Sealer) -> int:
+    """Delete the oldest records (a prefix) and sign the new start in a retention checkpoint."""
+    t = audit_records.c
+    head = _lock_head(conn, chain)
+    first_kept = conn.execute(select(func.min(t.seq)).where(t.chain == chain, t.ts_us >= before_us)).scalar()
+    if first_kept is None:
+        first_kept, prev = head.seq + 1, head.hash
+    else:
+        found = conn.execute(select(t.hash).where(t.chain == chain, t.seq == first_kept - 1)).scalar()
+        if found is None:
+            return 0
+        prev = found
+    gone = conn.execute(delete(audit_records).where(t.chain == chain, t.seq < first_kept))
+    if not gone.rowcount:
+        return 0
+    c = audit_checkpoints.c
+    conn.execute(delete(audit_checkpoints).where(c.chain == chain, c.seq < first_kept))
+    conn.execute(delete(audit_checkpoints).where(c.chain == chain, c.kind == "retention"))
+    cp = sealer.checkpoint(chain, "retention", first_kept, prev, now_us())
+    conn.execute(insert(audit_checkpoints).values(**checkpoint_row(cp)))
+    return int(gone.rowcount)
