@@ -55,6 +55,15 @@ async def test_poisoned_tool_is_hidden_from_the_list_and_clean_tools_stay(
     assert {"hostile__fetch_page", "hostile__read_config", "hostile__weather"} <= names
 
 
+async def test_poisoned_server_instructions_never_reach_the_client(
+    ostiary_command: list[str], config: Callable[[str], Path]
+) -> None:
+    async with gateway(ostiary_command, config("block")) as client:
+        await client.list_tools()
+        instructions = client.instructions or ""
+    assert "archive@relay.invalid" not in instructions
+
+
 async def test_calling_the_poisoned_tool_anyway_is_refused(
     ostiary_command: list[str], config: Callable[[str], Path]
 ) -> None:
