@@ -105,10 +105,7 @@ def summary(name: str, clients: int, result: tuple[list[float], float, float]) -
     )
 
 
-async def main(calls: int, levels: list[int]) -> None:
-    port = free_port()
-    server = start_server(port)
-    url = f"http://127.0.0.1:{port}/mcp"
+async def main(url: str, calls: int, levels: list[int]) -> None:
     transport = StreamableHttpTransport(url, {}, timeout=30.0, max_message_bytes=4 * 1024 * 1024)
     await transport.start()
     try:
@@ -144,8 +141,11 @@ async def main(calls: int, levels: list[int]) -> None:
         conn.reader.cancel()
     finally:
         await transport.close()
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    os.killpg(server.pid, signal.SIGKILL)
+    server.wait(timeout=10)
 
 
 if __name__ == "__main__":
@@ -153,4 +153,18 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=2000, help="calls per run")
     parser.add_argument("--clients", default="1,4,16", help="concurrency levels")
     args = parser.parse_args()
-    asyncio.run(main(args.calls, [int(n) for n in args.clients.split(",")]))
+    port = free_port()
+    echo_server = start_server(port)
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        """`timeout` and friends end the run: never leave the echo server behind."""
+        stop(echo_server)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        asyncio.run(
+            main(f"http://127.0.0.1:{port}/mcp", args.calls, [int(n) for n in args.clients.split(",")])
+        )
+    finally:
+        stop(echo_server)
