@@ -46,14 +46,16 @@ def chunks(text: str, size: int = 1800) -> list[str]:
         current += para + "\n\n"
     if current.strip():
         out.append(current.strip())
-    return [c for c in out if len(c) > 200]
+    return [c for c in out if len(c) > 20]
 
 
 def benign_texts() -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for n, (kind, text) in enumerate(written_benign.ITEMS):
         items.append({"text": text, "source": f"{WRITTEN} ({kind})", "kind": kind, "key": f"w{n}"})
-    for line in (HERE / "sources/captured/texts.jsonl").read_text().splitlines():
+    captured = (HERE / "sources/captured/texts.jsonl").read_text().splitlines()
+    captured += (HERE / "sources/captured/results.jsonl").read_text().splitlines()
+    for line in captured:
         row = json.loads(line)
         for n, chunk in enumerate(chunks(row["text"])[:MAX_CHUNKS_PER_SOURCE]):
             items.append(
