@@ -51,7 +51,7 @@ async def main(servers: list[dict[str, Any]]) -> None:
     for server in servers:
         try:
             await asyncio.wait_for(capture(server), 120)
-        except Exception as exc:  # noqa: BLE001 - one broken server must not stop the capture
+        except Exception as exc:  # one broken server must not stop the capture
             print(f"{server['label']}: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
