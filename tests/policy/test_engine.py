@@ -204,3 +204,22 @@ def test_identical_conditions_are_compiled_once() -> None:
     policy = parse("rules:\n" + rules)
     assert policy.evaluate(ALICE, Request("tool", "s", "t7", {"n": 1})).rule_id == "r7"
     assert len({id(r.condition) for r in policy._rules}) == 1
+
+
+def test_conditions_can_use_the_tokens_claims_for_attribute_rules() -> None:
+    policy = parse(
+        """
+rules:
+  - id: finance-ledger
+    effect: allow
+    servers: [ledger]
+    when: has(principal.claims.department) && principal.claims.department == "finance"
+"""
+    )
+    finance = Principal("fay", method="jwt", claims={"department": "finance", "exp": 1})
+    sales = Principal("sal", method="jwt", claims={"department": "sales"})
+    local = Principal("dana", method="local")
+    request = Request("tool", "ledger", "post_entry", {"amount": 3})
+    assert policy.evaluate(finance, request).rule_id == "finance-ledger"
+    assert policy.evaluate(sales, request).rule_id is None
+    assert policy.evaluate(local, request).rule_id is None

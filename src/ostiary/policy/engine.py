@@ -295,6 +295,8 @@ def _fill(activation: dict[str, Any], names: frozenset[str], principal: Principa
                     "client_id": principal.client_id or "",
                     "method": principal.method,
                     "scopes": sorted(principal.scopes),
+                    # The token's claims (JWT principals), for attribute rules such as a department.
+                    "claims": _json_only(principal.claims),
                 }
             )
         elif name == "tool":
@@ -305,3 +307,16 @@ def _fill(activation: dict[str, Any], names: frozenset[str], principal: Principa
             # Only annotations that may be relied on: an untrusted server's hints never grant.
             trusted = request.annotations if request.annotations_trusted else {}
             activation[name] = to_cel(dict(trusted))
+
+
+def _json_only(value: Any) -> Any:
+    """Claims as plain JSON values (anything else dropped), so CEL conversion cannot fail."""
+    if isinstance(value, dict):
+        return {str(k): _json_only(v) for k, v in value.items() if _is_json(v)}
+    if isinstance(value, list):
+        return [_json_only(v) for v in value if _is_json(v)]
+    return value
+
+
+def _is_json(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool, list, dict))
