@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
@@ -72,3 +73,11 @@ async def test_a_tool_changed_mid_session_is_quarantined_until_approved(
         assert "approved tool echo on rp" in out
         assert "rp__echo" in await _tool_names(client)
         assert (await client.call_tool("rp__echo", {"text": "hi"})).is_error is False
+
+    code, out, _ = await ostiary("inventory", "--config", str(config), "--json")
+    assert code == 0
+    recorded = orjson.loads(out)["servers"]["rp"]
+    assert recorded["serverInfo"]["name"] == "rugpull"
+    assert {t["name"]: t["pin"] for t in recorded["tools"]} == dict.fromkeys(
+        ["echo", "add", "mutate"], "trusted"
+    )
