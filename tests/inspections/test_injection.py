@@ -79,3 +79,10 @@ async def test_a_sampling_request_from_a_server_is_scanned() -> None:
 def test_an_unknown_action_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError):
         inspection(action="shrug")
+
+
+async def test_a_result_larger_than_the_scan_budget_is_handled_as_flagged() -> None:
+    huge = "x" * (8 * 1024 * 1024 + 1)
+    verdict = await judge(inspection(), tool_result("srv", "dump", huge))
+    assert verdict.code == injection.BLOCKED
+    assert verdict.details["truncated"] is True

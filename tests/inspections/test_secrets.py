@@ -101,3 +101,10 @@ def test_bad_options_are_configuration_errors() -> None:
         inspection(kinds=["passwords"])
     with pytest.raises(ConfigError):
         inspection(allow=["x"])
+
+
+async def test_a_result_larger_than_the_scan_budget_is_refused() -> None:
+    huge = "x" * (8 * 1024 * 1024 + 1)
+    verdict = await judge(inspection(), tool_result("srv", "dump", huge))
+    assert verdict.action is Action.DENY
+    assert verdict.code == secrets.TOO_LARGE

@@ -46,8 +46,10 @@ class InjectionInspection(Inspection):
         if exchange.method not in _RESULTS or not message.result or self._exempt(exchange):
             return ALLOW
         walk = model_visible(message.result)
-        report = self.detector.scan_fields(walk, walk.truncated)
-        if not report.flagged:
+        fields = list(walk)
+        report = self.detector.scan_fields(fields, walk.truncated)
+        # What could not be read within the budget is treated as flagged: fail closed.
+        if not report.flagged and not report.truncated:
             return ALLOW
         wrapped = {
             k: wrap_untrusted(v, _source(exchange)) if k in _CONTENT_KEYS else v
@@ -59,8 +61,9 @@ class InjectionInspection(Inspection):
         if message.method != methods.SAMPLING_CREATE:
             return ALLOW
         walk = model_visible(message.params)
-        report = self.detector.scan_fields(walk, walk.truncated)
-        if not report.flagged:
+        fields = list(walk)
+        report = self.detector.scan_fields(fields, walk.truncated)
+        if not report.flagged and not report.truncated:
             return ALLOW
         params = {
             k: wrap_untrusted(v, _source(exchange)) if k == "messages" else v
@@ -70,6 +73,8 @@ class InjectionInspection(Inspection):
 
     def _act(self, report: Report, wrapped: Message) -> Verdict:
         details: dict[str, Any] = {"score": round(report.score, 3), "rules": report.rules}
+        if report.truncated:
+            details["truncated"] = True
         if self.action == "warn":
             return modify(
                 wrapped, FLAGGED, "Possible prompt injection: content marked as untrusted data.", **details

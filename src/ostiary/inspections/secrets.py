@@ -20,8 +20,13 @@ from ostiary.messages import Message
 from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, modify
 
 REDACTED = "secrets.redacted"
+TOO_LARGE = "secrets.too_large"
 BLOCKED = "secrets.blocked"
 ACTIONS = ("redact", "block")
+
+
+class TooLarge(Exception):
+    """The message is larger than the scan budget."""
 
 
 class SecretsInspection(Inspection):
@@ -43,6 +48,18 @@ class SecretsInspection(Inspection):
         self.results = results
 
     async def on_client_request(self, message: Message, exchange: Exchange) -> Verdict:
+        try:
+            return self._request(message, exchange)
+        except TooLarge:
+            return _too_large()
+
+    async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
+        try:
+            return self._response(message, exchange)
+        except TooLarge:
+            return _too_large()
+
+    def _request(self, message: Message, exchange: Exchange) -> Verdict:
         if not self.arguments or exchange.method != methods.TOOLS_CALL:
             return ALLOW
         arguments = message.params.get("arguments")
@@ -61,7 +78,7 @@ class SecretsInspection(Inspection):
             **_details(findings),
         )
 
-    async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
+    def _response(self, message: Message, exchange: Exchange) -> Verdict:
         if not self.results:
             return ALLOW
         if message.error:
@@ -93,6 +110,9 @@ class SecretsInspection(Inspection):
 
     def _findings(self, value: dict[str, Any], exchange: Exchange) -> list[Finding]:
         report = self.detector.scan_json({k: v for k, v in value.items() if k != "_meta"})
+        if report.truncated:
+            # Beyond the budget nothing was read, so nothing could be redacted: fail closed.
+            raise TooLarge
         permitted = self._permitted(exchange)
         if not permitted:
             return report.findings
@@ -108,6 +128,10 @@ class SecretsInspection(Inspection):
             if any(fnmatch.fnmatchcase(n, tool) for n in names)
             for rule in rules
         )
+
+
+def _too_large() -> Verdict:
+    return deny(TOO_LARGE, "The message is too large to inspect for secrets.")
 
 
 def _details(findings: list[Finding]) -> dict[str, Any]:
