@@ -57,9 +57,11 @@ class HostCallbacks:
         self, _ctx: Any, params: types.CreateMessageRequestParams
     ) -> types.CreateMessageResult:
         self.sampling.append(params)
+        asked = " ".join(getattr(m.content, "text", "") for m in params.messages)
         return types.CreateMessageResult(
             role="assistant",
-            content=types.TextContent(type="text", text=self.sampled_text),
+            # Echoes the question, so a caller can tell whose question an answer belongs to.
+            content=types.TextContent(type="text", text=f"{self.sampled_text} [{asked}]"),
             model="matrix-model",
             stop_reason="endTurn",
         )

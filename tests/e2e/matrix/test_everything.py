@@ -254,6 +254,26 @@ def test_a_sampling_request_reaches_the_host_and_its_answer_returns(conn: HeldCl
     assert conn.host.sampled_text in text_of(result)
 
 
+def test_four_concurrent_sampling_calls_each_get_the_answer_to_their_own_question(conn: HeldClient) -> None:
+    async def check(client: Client) -> dict[int, str]:
+        answers: dict[int, str] = {}
+
+        async def call(i: int) -> None:
+            arguments = {"prompt": f"question number {i}", "maxTokens": 40 + i}
+            answers[i] = text_of(await client.call_tool("trigger-sampling-request", arguments))
+
+        async with anyio.create_task_group() as group:
+            for i in range(4):
+                group.start_soon(call, i)
+        return answers
+
+    answers = conn.run(check)
+    assert sorted(p.max_tokens for p in conn.host.sampling) == [40, 41, 42, 43]
+    for i, text in answers.items():
+        assert f"question number {i}]" in text, (i, text)
+        assert all(f"question number {j}]" not in text for j in range(4) if j != i), (i, text)
+
+
 def test_a_form_elicitation_reaches_the_host_and_its_answer_returns(conn: HeldClient) -> None:
     result = conn.run(lambda c: c.call_tool("trigger-elicitation-request", {}))
     assert len(conn.host.elicitation) == 1
