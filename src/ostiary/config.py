@@ -189,29 +189,34 @@ class Config(_Model):
 # ---------------------------------------------------------------- loading, with line numbers
 
 
-class _LineLoader(yaml.SafeLoader):
+_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: several times faster
+
+
+class _LineLoader(_Base):  # type: ignore[misc]
     """A YAML loader that remembers the line of every mapping key and sequence item."""
 
     lines: dict[tuple[str | int, ...], int]
 
 
-def _construct(loader: _LineLoader, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
+def _construct(loader: _LineLoader, node: yaml.Node, path: tuple[str | int, ...], source: str) -> Any:
     loader.lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
-                raise ConfigError(f"line {key_node.start_mark.line + 1}: mapping keys must be plain values")
+                raise ConfigError(
+                    f"{source}: line {key_node.start_mark.line + 1}: mapping keys must be plain values"
+                )
             if key in out:
-                raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+                raise ConfigError(f"{source}: line {key_node.start_mark.line + 1}: duplicate key {key!r}")
             sub = (*path, str(key))
             loader.lines[sub] = key_node.start_mark.line + 1
-            out[key] = _construct(loader, value_node, sub)
+            out[key] = _construct(loader, value_node, sub, source)
             loader.lines[sub] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, item, (*path, i)) for i, item in enumerate(node.value)]
+        return [_construct(loader, item, (*path, i), source) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 
@@ -222,7 +227,7 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str | int, ...]
         node = loader.get_single_node()
         if node is None:
             return {}, {}
-        return _construct(loader, node, ()), loader.lines
+        return _construct(loader, node, (), source), loader.lines
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "somewhere"

@@ -96,7 +96,16 @@ class Router:
         if definition is None and (server, list_method) not in self.catalog.complete:
             await self.refresh(server, list_method)
             definition = self.catalog.definition(list_method, server, name)
-        return await self.session.forward(call, server, {**params, "name": name}, name, definition)
+        upstream = {**params, "name": name}
+        response = await self.session.forward(call, server, upstream, name, definition)
+        if response.kind is Kind.ERROR and response.error.get("code") == methods.HEADER_MISMATCH:
+            # A 2026-07-28 HTTP server whose connection was renewed: its transport learns the tool's
+            # Mcp-Param-* headers from a tools/list. List once more, then try once more.
+            self.catalog.forget(server, list_method)
+            await self.refresh(server, list_method)
+            definition = self.catalog.definition(list_method, server, name)
+            response = await self.session.forward(call, server, upstream, name, definition)
+        return response
 
     async def refresh(self, server: str, list_method: str) -> None:
         """List one server's catalogue again, every page, through the pipeline; remember it."""

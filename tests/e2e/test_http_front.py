@@ -150,10 +150,16 @@ async def test_a_session_cannot_be_used_by_another_principal(
         as_bob = await client.post(
             url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": sid, "X-API-Key": bob_key}
         )
+        base = url.removesuffix("/mcp")
+        documents = [
+            (await client.get(base + path)).json()
+            for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource")
+        ]
     stop_process_group(proc)
     assert anonymous.status_code == 401 and "Bearer" in anonymous.headers.get("www-authenticate", "")
     assert as_alice.status_code == 200
     assert as_bob.status_code == 404  # indistinguishable from a session that does not exist
+    assert [d["resource"] for d in documents] == ["http://127.0.0.1/mcp"] * 2  # RFC 9728, both places
 
 
 async def test_one_principal_cannot_hold_more_sessions_than_its_share(

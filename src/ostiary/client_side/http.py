@@ -71,7 +71,9 @@ class HttpFront:
     def app(self) -> Starlette:
         routes = [Route(self.listen.path, self.endpoint, methods=["GET", "POST", "DELETE"])]
         if self.authenticator is not None:
-            routes.append(Route(self.authenticator.metadata_path, self.metadata, methods=["GET"]))
+            # RFC 9728: at the path-suffixed location, and at the root for clients that only look there.
+            paths = {self.authenticator.metadata_path, "/.well-known/oauth-protected-resource"}
+            routes.extend(Route(path, self.metadata, methods=["GET"]) for path in sorted(paths))
         return Starlette(routes=routes, lifespan=self._lifespan)
 
     @contextlib.asynccontextmanager
