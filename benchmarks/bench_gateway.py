@@ -331,7 +331,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--at", metavar="REV", help="measure the gateway of this commit (git archive), not the tree"
     )
-    parser.add_argument("--audit", choices=["on", "off"], default="on", help="the gateway's audit log")
+    parser.add_argument(
+        "--audit",
+        choices=["on", "normal", "off"],
+        default="on",
+        help="the gateway's audit log: on (default), normal (SQLite synchronous=NORMAL), off",
+    )
     parser.add_argument("--out", type=Path, help="JSON results file")
     args = parser.parse_args(argv)
     args.calls = args.calls or (300 if args.quick else 2000)
@@ -369,9 +374,7 @@ async def main(argv: list[str] | None = None) -> int:
         source = f"commit {commit}"
     print(f"gateway: {args.ostiary} ({source}), audit log {args.audit}")
     with (workdir / "stderr.log").open("w") as errlog:
-        setup = Setup(
-            args.python, args.ostiary, workdir, errlog, args.raw_era, args.sdk_mode, args.audit == "on"
-        )
+        setup = Setup(args.python, args.ostiary, workdir, errlog, args.raw_era, args.sdk_mode, args.audit)
         cold = await cold_starts(setup, args)
         runs: list[report.Run] = []
         if "stdio" in args.transports:

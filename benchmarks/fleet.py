@@ -45,7 +45,8 @@ class Setup:
     errlog: TextIO
     raw_era: Era
     sdk_mode: Mode
-    audit: bool = True
+    # on: the default audit log; normal: audit.sqlite_synchronous normal; off: audit.enabled false.
+    audit: str = "on"
 
     def echo_argv(self) -> list[str]:
         return [self.python, str(ECHO_SERVER)]
@@ -57,7 +58,11 @@ class Setup:
             servers
             + "inspections:\n  - {name: toolfilter, mode: enforce}\n"
             + f"store: sqlite+aiosqlite:///{self.workdir / (name + '.db')}\n"
-            + ("" if self.audit else "audit: {enabled: false}\n")
+            + {
+                "on": "",
+                "normal": "audit: {sqlite_synchronous: normal}\n",
+                "off": "audit: {enabled: false}\n",
+            }[self.audit]
         )
         path = self.workdir / f"{name}.yaml"
         path.write_text(text)
