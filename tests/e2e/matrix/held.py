@@ -67,11 +67,15 @@ class HeldClient:
         return self._portal.call(bounded)
 
     def close(self) -> None:
+        """Lets the holding task leave the client's context (ending the session), then the loop."""
         with contextlib.suppress(Exception):
             if self._closing is not None:
                 self._portal.call(self._closing.set)
             if self._held is not None:
                 self._held.result(timeout=CLOSE_TIMEOUT_SECONDS + 5)
         self._client = None
+        with contextlib.suppress(Exception):
+            # Whatever is still running (a client stuck closing) is cancelled, so closing is bounded.
+            self._portal.call(self._portal.stop, True)
         with contextlib.suppress(Exception):
             self._portal_cm.__exit__(None, None, None)
