@@ -76,7 +76,8 @@ class RawStdioClient:
         self.send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
         return request_id
 
-    def initialize(self) -> dict[str, Any]:
+    def initialize(self, timeout: float = 30.0) -> dict[str, Any]:
+        """The handshake; generous, because the gateway starts its servers before answering."""
         response = self.request(
             "initialize",
             {
@@ -84,6 +85,7 @@ class RawStdioClient:
                 "capabilities": {},
                 "clientInfo": {"name": "ostiary-hostile-tests", "version": "1.0"},
             },
+            timeout,
         )
         assert "result" in response, response
         self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})

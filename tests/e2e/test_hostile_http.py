@@ -43,7 +43,7 @@ class HttpSession:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.http = httpx2.Client(timeout=20.0)
+        self.http = httpx2.Client(timeout=30.0)
         self.sid = ""
         self._ids = itertools.count(1)
         response = self.rpc(
