@@ -78,8 +78,20 @@ class SqlStore:
     @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads only: on SQLite it does not take the write lock."""
-        async with self.engine.connect() as conn:
-            yield await conn.execution_options(**READ)
+        try:
+            async with self.engine.connect() as conn:
+                yield await conn.execution_options(**READ)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the store could not be read ({type(exc).__name__})") from exc
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction; database errors become StoreError, which callers fail closed on."""
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
 
     def _upsert(self, table: Table, row: JSON, keys: Sequence[str]) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
@@ -204,20 +216,20 @@ class SqlStore:
             "first_seen_us": pin.first_seen_us or now_us(),
             "updated_us": now_us(),
         }
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             await conn.execute(self._upsert(pins, row, ("tenant", "server", "kind", "name")))
 
     # ------------------------------------------------------------------ inventory
 
     async def record_server(self, server: str, info: JSON) -> None:
         row = {"server": server, "info": orjson.dumps(info).decode(), "updated_us": now_us()}
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             await conn.execute(self._upsert(inventory_servers, row, ("server",)))
 
     async def record_items(self, items: Sequence[InventoryItem]) -> None:
         if not items:
             return
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             for item in items:
                 row = {
                     "server": item.server,
