@@ -68,6 +68,8 @@ class ParkedCall:
     task: asyncio.Task[Message] | None = None
     # The client request this call currently answers to: the latest retry's.
     call: Any = None
+    # Marks, for the connection, a context that server->client requests can be attributed to.
+    takes_server_requests: bool = True
     events: asyncio.Queue[tuple[str, Message]] = field(default_factory=asyncio.Queue)
     waiting: dict[str, asyncio.Future[JSON]] = field(default_factory=dict)
     expires: float = 0.0

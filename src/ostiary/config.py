@@ -220,6 +220,11 @@ def _construct(loader: _LineLoader, node: yaml.Node, path: tuple[str | int, ...]
     return loader.construct_object(node, deep=True)
 
 
+def parse_yaml_lines(text: str, source: str) -> tuple[Any, dict[tuple[str | int, ...], int]]:
+    """YAML to Python values plus the line of every key and item, for errors that name lines."""
+    return _parse_yaml(text, source)
+
+
 def _parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str | int, ...], int]]:
     loader = _LineLoader(text)
     loader.lines = {}

@@ -52,6 +52,13 @@ class GatewayContext:
     transport_factory: TransportFactory
 
 
+def _releaser(lock: asyncio.Lock) -> Callable[[asyncio.Task[Message]], None]:
+    def release(_task: asyncio.Task[Message]) -> None:
+        lock.release()
+
+    return release
+
+
 def denial(request_id: RequestId | None, verdict: Verdict) -> Message:
     data = {"code": verdict.code, "inspection": verdict.inspection}
     return messages.error(
@@ -83,6 +90,7 @@ class ClientSession:
         self.listeners = Listeners(self)
         self.router = Router(self, self.catalog)
         self._asks: dict[int, asyncio.Future[Message]] = {}
+        self._asking_turns: dict[str, asyncio.Lock] = {}
         self._next_ask = 1
         self._opening: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -442,10 +450,18 @@ class ClientSession:
         if parked is not None:
             parked.answer(params.get("inputResponses"))
         else:
+            # stdio and HTTP+SSE cannot say which call a server->client request belongs to: calls
+            # that may ask take turns on such a connection, so every question reaches its own call.
+            turn = None
+            if conn.config.kind != "streamable-http":
+                turn = self._asking_turns.setdefault(conn.name, asyncio.Lock())
+                await turn.acquire()
             parked = bridge.ParkedCall(self.principal.key)
             parked.task = asyncio.create_task(
                 conn.request(method, bridge.without_retry_fields(params), parked)
             )
+            if turn is not None:
+                parked.task.add_done_callback(_releaser(turn))
         parked.call = call
         outcome = await self.parking.next_outcome(parked)
         return outcome if isinstance(outcome, Message) else messages.result(call.client_id, outcome)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import logging
 import secrets
 import time
@@ -30,7 +31,7 @@ from ostiary.client_side.http_channel import HttpChannel
 from ostiary.client_side.http_checks import header_mismatch, host_allowed, origin_allowed
 from ostiary.gateway import Gateway
 from ostiary.identity import Principal
-from ostiary.messages import Kind, Message, ProtocolError
+from ostiary.messages import Kind, Message, ProtocolError, RequestId
 from ostiary.session import ClientSession
 
 log = logging.getLogger("ostiary.front.http")
@@ -67,6 +68,7 @@ class HttpFront:
         self.local_principal = local_principal
         self.sessions: dict[str, _HttpSession] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._internal_ids = itertools.count(1)
 
     def app(self) -> Starlette:
         routes = [Route(self.listen.path, self.endpoint, methods=["GET", "POST", "DELETE"])]
@@ -193,7 +195,12 @@ class HttpFront:
         if message.kind is not Kind.REQUEST:
             await entry.session.receive(message)
             return Response(status_code=202)
-        return await self._reply(request, entry, message)
+        client_id = message.id
+        if modern:
+            # Stateless hosts of one principal share a session, and each numbers its requests from
+            # 1: inside the gateway a request is known by an id no other host can send.
+            message = message.with_id(f"ostiary:{next(self._internal_ids)}")
+        return await self._reply(request, entry, message, client_id)
 
     async def _new_session(self, principal: Principal, sid: str | None = None) -> _HttpSession | Response:
         mine = [e for e in self.sessions.values() if e.principal_key == principal.key]
@@ -226,9 +233,12 @@ class HttpFront:
             return entry
         return await self._new_session(principal, key)
 
-    async def _reply(self, request: Request, entry: _HttpSession, message: Message) -> Response:
+    async def _reply(
+        self, request: Request, entry: _HttpSession, message: Message, client_id: RequestId | None
+    ) -> Response:
         assert message.id is not None
         request_id = message.id
+        out = _Restore(request_id, client_id)
         queue = entry.channel.open_stream(request_id)
         await entry.session.receive(message)
         disconnected = asyncio.create_task(self._wait_disconnect(request))
@@ -245,11 +255,11 @@ class HttpFront:
         if first.is_response and first.id == request_id:
             disconnected.cancel()
             entry.channel.close_stream(request_id)
-            return Response(messages.dumps(first), media_type="application/json", headers=extra)
+            return Response(messages.dumps(out(first)), media_type="application/json", headers=extra)
         if "text/event-stream" not in request.headers.get("accept", ""):
-            return await self._json_only(entry, request_id, queue, first, disconnected, extra)
+            return await self._json_only(entry, out, queue, first, disconnected, extra)
         return StreamingResponse(
-            self._stream(entry, request_id, queue, first, disconnected),
+            self._stream(entry, out, queue, first, disconnected),
             media_type="text/event-stream",
             headers={**SSE_HEADERS, **extra},
         )
@@ -257,7 +267,7 @@ class HttpFront:
     async def _json_only(
         self,
         entry: _HttpSession,
-        request_id: Any,
+        out: _Restore,
         queue: asyncio.Queue[Message],
         first: Message,
         disconnected: asyncio.Task[None],
@@ -265,20 +275,20 @@ class HttpFront:
     ) -> Response:
         """A client that takes no SSE: whatever else belongs to its request goes to its GET stream."""
         message: Message | None = first
-        while message is not None and not (message.is_response and message.id == request_id):
+        while message is not None and not out.is_final(message):
             await entry.channel.send(message, None)
             message = await self._next(queue, disconnected)
         disconnected.cancel()
-        entry.channel.close_stream(request_id)
+        entry.channel.close_stream(out.internal)
         if message is None:
-            await self._abandon(entry, request_id)
+            await self._abandon(entry, out.internal)
             return Response(status_code=499)
-        return Response(messages.dumps(message), media_type="application/json", headers=extra)
+        return Response(messages.dumps(out(message)), media_type="application/json", headers=extra)
 
     async def _stream(
         self,
         entry: _HttpSession,
-        request_id: Any,
+        out: _Restore,
         queue: asyncio.Queue[Message],
         first: Message,
         disconnected: asyncio.Task[None],
@@ -287,8 +297,8 @@ class HttpFront:
         try:
             message: Message | None = first
             while message is not None:
-                yield _sse(message)
-                if message.is_response and message.id == request_id:
+                yield _sse(out(message))
+                if out.is_final(message):
                     finished = True
                     return
                 message = await self._next(queue, disconnected, keepalive=True)
@@ -297,9 +307,9 @@ class HttpFront:
                     message = await self._next(queue, disconnected, keepalive=True)
         finally:
             disconnected.cancel()
-            entry.channel.close_stream(request_id)
+            entry.channel.close_stream(out.internal)
             if not finished:
-                await self._abandon(entry, request_id)
+                await self._abandon(entry, out.internal)
 
     async def _next(
         self, queue: asyncio.Queue[Message], disconnected: asyncio.Task[None], keepalive: bool = False
@@ -367,3 +377,19 @@ class HttpFront:
 
 
 _KEEPALIVE = messages.notification("ostiary/keepalive")
+
+
+class _Restore:
+    """The response to a request goes back under the id its client gave it."""
+
+    def __init__(self, internal: RequestId, client_id: RequestId | None) -> None:
+        self.internal = internal
+        self.client_id = client_id if client_id is not None else internal
+
+    def is_final(self, message: Message) -> bool:
+        return message.is_response and message.id == self.internal
+
+    def __call__(self, message: Message) -> Message:
+        if self.client_id != self.internal and self.is_final(message):
+            return message.with_id(self.client_id)
+        return message

@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from ostiary.config import ConfigError, _construct, _describe, _parse_yaml
+from ostiary.config import ConfigError, _describe, parse_yaml_lines
 from ostiary.policy.conditions import ConditionError
 from ostiary.policy.engine import CompiledPolicy
 from ostiary.policy.model import PolicyDocument
@@ -23,28 +22,9 @@ class PolicyError(Exception):
 
 
 def _parse_lines(text: str, source: str) -> tuple[Any, dict[tuple[str | int, ...], int]]:
-    """The configuration's line-tracking YAML reader, on libyaml when present.
-
-    A 1,000-rule policy takes seconds to read with the pure-Python parser and well under one with
-    libyaml; the same construction (duplicate keys refused, every key's line kept) runs on either.
-    """
-    if not yaml.__with_libyaml__:
-        return _parse_yaml(text, source)
-
-    class _FastLineLoader(yaml.CSafeLoader):
-        lines: dict[tuple[str | int, ...], int]
-
-    loader = _FastLineLoader(text)
-    loader.lines = {}
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return {}, {}
-        return _construct(loader, node, ()), loader.lines  # type: ignore[arg-type]
-    except yaml.YAMLError:
-        return _parse_yaml(text, source)  # for the pure-Python parser's line-numbered message
-    finally:
-        loader.dispose()
+    """The configuration's line-tracking YAML reader (libyaml when present): one parser, one
+    error style, duplicate keys refused, every key's line kept."""
+    return parse_yaml_lines(text, source)
 
 
 def parse(text: str, source: str = "<policy>") -> CompiledPolicy:

@@ -414,11 +414,19 @@ class ServerConnection:
         ), pending.context
 
     def _context_for(self, message: Message) -> object:
-        """Which client request a server->client request belongs to, when that can be known."""
+        """Which client request a server->client request belongs to, when that can be known.
+
+        HTTP transports say it (`related`); on stdio and HTTP+SSE it is known only when a single
+        request in flight could have asked, preferring one whose context takes server requests.
+        """
         if isinstance(message.related, int) and message.related in self._pending:
             return self._pending[message.related].context
-        in_flight = [p for p in self._pending.values() if p.context is not None]
-        return in_flight[0].context if len(in_flight) == 1 else None
+        contexts = [p.context for p in self._pending.values() if p.context is not None]
+        askers = [c for c in contexts if getattr(c, "takes_server_requests", False)]
+        for candidates in (askers, contexts):
+            if len(candidates) == 1:
+                return candidates[0]
+        return None
 
     async def _serve(self, message: Message, context: object) -> None:
         try:
