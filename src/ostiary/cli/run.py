@@ -55,14 +55,16 @@ async def _serve(config_path: str | None) -> None:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     setup_logging(args.log_level)
-    from ostiary.store.base import StoreError  # noqa: PLC0415  (light: no SQLAlchemy)
-
     try:
         asyncio.run(_serve(args.config))
     except ConfigError as exc:
         print(f"ostiary: {exc}", file=sys.stderr)
         return 2
-    except StoreError as exc:
+    except Exception as exc:
+        from ostiary.store.base import StoreError  # noqa: PLC0415  (the store loads SQLAlchemy)
+
+        if not isinstance(exc, StoreError):
+            raise
         print(f"ostiary: {exc}; refusing to serve without an audit log", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
