@@ -60,5 +60,10 @@ async def open_url(url: str, sqlite_synchronous: str = "full") -> SqlStore:
 
 
 async def open_store(config: Config) -> SqlStore:
-    """The configured store; `audit.sqlite_synchronous` trades SQLite durability for latency."""
-    return await open_url(config.store_url(), str(config.audit.get("sqlite_synchronous", "full")))
+    """The configured store; `audit.sqlite_synchronous` trades SQLite durability for latency.
+
+    `normal` is the default: in WAL mode a commit then survives the gateway being killed (what
+    "no result without its record" needs), and costs ~0.07 ms instead of an fsync (~6 ms on a
+    typical disk). `full` also survives the machine losing power.
+    """
+    return await open_url(config.store_url(), str(config.audit.get("sqlite_synchronous", "normal")))
