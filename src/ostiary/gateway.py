@@ -74,6 +74,7 @@ class Gateway:
         else:
             await self._start_records()
         await self.pipeline.start()
+        self.pipeline.release()
 
     async def _start_records(self) -> None:
         from ostiary.audit import build_audit_observer  # noqa: PLC0415  (SQLAlchemy loads only here)

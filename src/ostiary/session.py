@@ -30,6 +30,8 @@ from ostiary.transports.base import Transport
 
 log = logging.getLogger("ostiary.session")
 
+EARLY_NOTIFICATIONS = 100  # held for a 2025-era client until its handshake is complete
+
 TransportFactory = Callable[[str, ServerConfig, Principal], Awaitable[Transport]]
 _CHANGED_LIST = {
     methods.TOOLS_LIST_CHANGED: methods.TOOLS_LIST,
@@ -91,6 +93,7 @@ class ClientSession:
         self.router = Router(self, self.catalog)
         self._asks: dict[int, asyncio.Future[Message]] = {}
         self._asking_turns: dict[str, asyncio.Lock] = {}
+        self._early: list[Message] = []
         self._next_ask = 1
         self._opening: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -522,6 +525,9 @@ class ClientSession:
         method = message.method
         if method == methods.INITIALIZED:
             self.initialized = True
+            early, self._early = self._early, []
+            for held in early:
+                await self._send(held, None)
             return
         if method == methods.CANCELLED:
             request_id = message.params.get("requestId")
@@ -556,6 +562,12 @@ class ClientSession:
         if not decision.forwarded:
             return
         out = decision.message
+        if self.era != "modern" and not self.initialized:
+            # A 2025-era client hears nothing before it has finished its handshake; what servers
+            # say meanwhile (often list_changed right after their own handshake) waits for it.
+            if len(self._early) < EARLY_NOTIFICATIONS:
+                self._early.append(out)
+            return
         if self.era == "modern":
             if call is not None:
                 await self._send(out, call.client_id)

@@ -34,8 +34,12 @@ async def serve_stdio(gateway: Gateway, principal: Principal) -> None:
     pipe = await PipeTransport.open_std(limits.max_message_bytes)
     session = gateway.open_session(principal, _Channel(pipe), uuid.uuid4().hex)
     prestart = asyncio.create_task(session.prestart())
+    # The store opens while the servers start and the host's first message is read; the pipeline
+    # holds every message until it is open, and a store that cannot open ends the session.
+    gateway.pipeline.hold()
+    starting = asyncio.create_task(gateway.start())
+    starting.add_done_callback(lambda task: _on_started(task, gateway, pipe))
     try:
-        await gateway.start()  # the store opens while the servers start
         while True:
             try:
                 line = await pipe.read_raw()
@@ -56,6 +60,16 @@ async def serve_stdio(gateway: Gateway, principal: Principal) -> None:
         prestart.cancel()
         await session.close()
         await pipe.close()
+    await starting  # raises why the gateway could not start, if it could not
+
+
+def _on_started(task: asyncio.Task[None], gateway: Gateway, pipe: PipeTransport) -> None:
+    failure = None if task.cancelled() else task.exception()
+    if failure is None:
+        gateway.pipeline.release()
+        return
+    gateway.pipeline.release("The gateway cannot record decisions, so it serves none.")
+    pipe.reader.feed_eof()  # stop reading: nothing can be served
 
 
 def _decode(line: bytes, version: str) -> list[Message | ProtocolError]:

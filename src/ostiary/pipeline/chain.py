@@ -63,6 +63,18 @@ class Pipeline:
         self.observers = list(observers or [])
         self.approver: Approver = approver or NoApprover()
         self._cache: dict[tuple[Hook, str], tuple[Stage, ...]] = {}
+        self._ready: asyncio.Event | None = None
+        self._unavailable: str | None = None
+
+    def hold(self) -> None:
+        """Let nothing through until `release`: the observers (the audit log) are still opening."""
+        self._ready = asyncio.Event()
+
+    def release(self, failure: str | None = None) -> None:
+        """Let messages through, or, with a failure, deny every one of them from now on."""
+        self._unavailable = failure
+        if self._ready is not None:
+            self._ready.set()
 
     def add_observer(self, observer: Observer) -> None:
         self.observers.append(observer)
@@ -83,6 +95,11 @@ class Pipeline:
     async def run(self, hook: Hook, message: Message, exchange: Exchange) -> Decision:
         started = time.perf_counter()
         decision = Decision(hook, exchange, message, message, ALLOW)
+        if self._ready is not None and not self._ready.is_set():
+            await self._ready.wait()
+        if self._unavailable is not None:
+            decision.verdict = replace(deny("gateway.unavailable", self._unavailable), inspection="gateway")
+            return decision
         for stage in self._stages_for(hook, exchange.method):
             verdict = await self._judge(stage, hook, decision.message, exchange)
             if verdict.is_allow:

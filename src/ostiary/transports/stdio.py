@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+from typing import BinaryIO, Protocol
 
 from ostiary.messages import Message, ProtocolError, dumps, error, parse
 from ostiary.methods import INTERNAL_ERROR
@@ -181,23 +182,49 @@ class ProcessTransport:
         return self.process.pid if self.process is not None else None
 
 
+class _Writer(Protocol):
+    def write(self, data: bytes) -> None: ...
+    async def drain(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class _FileWriter:
+    """stdout redirected to a regular file (not a pipe): plain blocking writes, flushed per message."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.file.flush()
+
+    async def drain(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.file.flush()
+
+
 class PipeTransport:
     """Our own stdin/stdout, as the stdio front: the host that launched us is the peer."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: _Writer) -> None:
         self.reader = reader
         self.writer = writer
-        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open_std(cls, max_message_bytes: int) -> PipeTransport:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=max_message_bytes)
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-        transport, protocol = await loop.connect_write_pipe(
-            asyncio.streams.FlowControlMixin, sys.stdout.buffer
-        )
-        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        writer: _Writer
+        try:
+            transport, protocol = await loop.connect_write_pipe(
+                asyncio.streams.FlowControlMixin, sys.stdout.buffer
+            )
+            writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        except ValueError:  # a regular file: no pipe transport for it
+            writer = _FileWriter(sys.stdout.buffer)
         return cls(reader, writer)
 
     async def start(self) -> None:
