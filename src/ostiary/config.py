@@ -125,7 +125,9 @@ class InspectionConfig(_Model):
 
 
 def _default_inspections() -> list[InspectionConfig]:
-    return [InspectionConfig(name="toolfilter")]
+    """With no `inspections:` list: the configured tool lists, and pins (trust on first use), so a
+    definition that changes after first sight is quarantined without any configuration."""
+    return [InspectionConfig(name="toolfilter"), InspectionConfig(name="pinning")]
 
 
 class Config(_Model):
