@@ -22,7 +22,7 @@ from ostiary.store.base import (
     StoreError,
 )
 from ostiary.store.clock import GENESIS, now_us
-from ostiary.store.engine import create_engine, create_writer, migrate
+from ostiary.store.engine import create_engine, create_inline_writer, create_writer, migrate
 from ostiary.store.sql import SqlStore
 
 __all__ = [
@@ -48,15 +48,17 @@ async def open_url(url: str, sqlite_synchronous: str = "full") -> SqlStore:
     resolved = secretref.resolve(url) if secretref.has_reference(url) else url
     engine = create_engine(resolved, sqlite_synchronous)
     writer = create_writer(resolved, sqlite_synchronous)
+    inline_writer = create_inline_writer(resolved, sqlite_synchronous)
     try:
         await migrate(engine)
     except (SQLAlchemyError, OSError) as exc:
         await engine.dispose()
-        if writer is not None:
-            writer.dispose()
+        for sync_engine in (writer, inline_writer):
+            if sync_engine is not None:
+                sync_engine.dispose()
         detail = secretref.REDACTOR(str(exc).splitlines()[0] if str(exc) else "")
         raise StoreError(f"the store cannot be opened ({type(exc).__name__}: {detail})") from exc
-    return SqlStore(engine, url, writer)
+    return SqlStore(engine, url, writer, inline_writer)
 
 
 async def open_store(config: Config) -> SqlStore:

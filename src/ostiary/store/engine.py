@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 from ostiary.store.base import StoreError
 
@@ -29,7 +30,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _prepare_sqlite(engine: Engine, synchronous: str) -> None:
+def _prepare_sqlite(engine: Engine, synchronous: str, busy_ms: int = 30000) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
@@ -37,7 +38,7 @@ def _prepare_sqlite(engine: Engine, synchronous: str) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -78,6 +79,25 @@ def create_writer(url: str, sqlite_synchronous: str = "full") -> Engine | None:
         parsed.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 30, "check_same_thread": False}
     )
     _prepare_sqlite(engine, sqlite_synchronous.upper())
+    return engine
+
+
+def create_inline_writer(url: str, sqlite_synchronous: str) -> Engine | None:
+    """For SQLite at synchronous=NORMAL, an engine whose commits run on the event loop itself.
+
+    Such a commit writes to the WAL without an fsync (~0.07 ms), cheaper than handing it to a
+    thread. It never waits for a lock (busy timeout 0): when another gateway holds the database,
+    the write goes to the worker thread, which may wait. None where it does not apply.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or sqlite_synchronous != "normal":
+        return None
+    engine = sa_create_engine(
+        parsed.set(drivername="sqlite+pysqlite"),
+        connect_args={"timeout": 0, "check_same_thread": False},
+        poolclass=StaticPool,
+    )
+    _prepare_sqlite(engine, "NORMAL", busy_ms=0)
     return engine
 
 

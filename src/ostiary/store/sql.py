@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import Engine, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ostiary.store import chainwrite
@@ -64,16 +64,21 @@ def _row_to_audit(row: Any) -> AuditRow:
 
 
 class SqlStore:
-    def __init__(self, engine: AsyncEngine, url: str, writer: Engine | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, url: str, writer: Engine | None = None, inline_writer: Engine | None = None
+    ) -> None:
         self.engine = engine
         self.url = url
         # SQLite only: a synchronous engine on the same file for the chain's write transactions.
         self.writer = writer
+        self.inline_writer = inline_writer
 
     async def close(self) -> None:
         await self.engine.dispose()
         if self.writer is not None:
             self.writer.dispose()
+        if self.inline_writer is not None:
+            self.inline_writer.dispose()
 
     @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:
@@ -105,10 +110,19 @@ class SqlStore:
     async def _write(self, work: Callable[..., T], *args: Any) -> T:
         """Run `work(connection, *args)` in one write transaction.
 
-        On SQLite the whole transaction runs in one worker thread on the synchronous driver: one
-        hand-off per batch instead of one per statement, which is most of a commit's latency.
+        On SQLite at synchronous=NORMAL it runs on the event loop when the database is free (a
+        commit without fsync costs less than a thread hand-off); otherwise the whole transaction
+        runs in one worker thread on the synchronous driver: one hand-off per batch, not per statement.
         """
         try:
+            if self.inline_writer is not None:
+                try:
+                    with self.inline_writer.begin() as inline:
+                        return work(inline, *args)
+                except OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        raise
+                    # Another gateway holds the database: wait for it off the event loop.
             if self.writer is not None:
                 writer = self.writer
 

@@ -1,0 +1,73 @@
+"""SQLite at synchronous=NORMAL (the default): chain writes on the event loop when the database is
+free, in a worker thread when another gateway holds it, and one valid chain either way."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from audit.traffic import call, sealer
+from ostiary.audit import AuditLog, verify
+from ostiary.pipeline import Action, Pipeline
+from ostiary.store import open_url
+
+
+async def test_gateways_sharing_one_sqlite_file_keep_one_valid_chain(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    stores = [await open_url(url, "normal") for _ in range(3)]
+    assert all(s.inline_writer is not None for s in stores)
+    logs = [AuditLog(s, sealer(every=50)) for s in stores]
+    for log in logs:
+        await log.start()
+    try:
+        pipelines = [Pipeline(observers=[log]) for log in logs]
+        decisions = await asyncio.gather(*(call(pipelines[i % 3], i) for i in range(240)))
+    finally:
+        for log in logs:
+            await log.close()
+    report = await verify(stores[0], sealer())
+    for store in stores:
+        await store.close()
+    assert all(d.verdict.action is Action.ALLOW for d in decisions)
+    assert report.ok, report.problem
+    assert report.records == 240
+
+
+async def test_a_database_locked_by_another_process_neither_stalls_the_gateway_nor_loses_the_record(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "busy.db"
+    store = await open_url(f"sqlite+aiosqlite:///{path}", "normal")
+    log = AuditLog(store, sealer(every=1000))
+    await log.start()
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another gateway in the middle of its own write
+    release = threading.Timer(0.5, holder.execute, args=("COMMIT",))
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        started = time.monotonic()
+        release.start()
+        decision = await call(Pipeline(observers=[log]), 1)
+        waited = time.monotonic() - started
+    finally:
+        ticker.cancel()
+        release.join()
+        holder.close()
+        await log.close()
+    report = await verify(store, sealer())
+    await store.close()
+    assert decision.verdict.action is Action.ALLOW
+    assert waited >= 0.4  # it really waited for the other writer...
+    assert ticks >= 20  # ...while the event loop kept running
+    assert report.ok and report.records == 1
