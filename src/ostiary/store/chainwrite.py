@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from ostiary.store.base import JSON, AuditRow, Checkpoint, Sealer
 from ostiary.store.clock import GENESIS, now_us
@@ -25,15 +24,37 @@ def checkpoint_row(cp: Checkpoint) -> JSON:
     }  # fmt: skip
 
 
+# The statements every commit runs, built once: textual SQL compiles once per dialect and skips
+# the expression building and cache-key work that would otherwise dominate a small commit.
+_HEAD = text("SELECT seq, hash, checkpoint_seq, checkpoint_ts_us FROM audit_heads WHERE chain = :chain")
+_HEAD_LOCKED = text(_HEAD.text + " FOR UPDATE")
+_SEED = text(
+    "INSERT INTO audit_heads (chain, seq, hash, checkpoint_seq, checkpoint_ts_us)"
+    " VALUES (:chain, 0, :hash, 0, :ts_us) ON CONFLICT (chain) DO NOTHING"
+)
+_RECORD = text(
+    "INSERT INTO audit_records"
+    " (chain, seq, ts_us, hash, prev, principal, server, target, method, action, code, body) VALUES"
+    " (:chain, :seq, :ts_us, :hash, :prev, :principal, :server, :target, :method, :action, :code, :body)"
+)
+_ADVANCE = text("UPDATE audit_heads SET seq = :seq, hash = :hash WHERE chain = :chain")
+_ADVANCE_CHECKPOINTED = text(
+    "UPDATE audit_heads SET seq = :seq, hash = :hash, checkpoint_seq = :checkpoint_seq,"
+    " checkpoint_ts_us = :checkpoint_ts_us WHERE chain = :chain"
+)
+
+
 def _lock_head(conn: Connection, chain: str) -> Any:
-    is_postgres = conn.dialect.name == "postgresql"
-    dialect = postgresql if is_postgres else sqlite
-    seed = {"chain": chain, "seq": 0, "hash": GENESIS, "checkpoint_seq": 0, "checkpoint_ts_us": now_us()}
-    conn.execute(dialect.insert(audit_heads).values(**seed).on_conflict_do_nothing())
-    query = select(audit_heads).where(audit_heads.c.chain == chain)
-    if is_postgres:
-        query = query.with_for_update()
-    return conn.execute(query).one()
+    """The chain's head row, locked for this transaction (created at the genesis if missing).
+
+    SQLite's write lock is already held (BEGIN IMMEDIATE); PostgreSQL locks the row.
+    """
+    query = _HEAD_LOCKED if conn.dialect.name == "postgresql" else _HEAD
+    head = conn.execute(query, {"chain": chain}).one_or_none()
+    if head is None:
+        conn.execute(_SEED, {"chain": chain, "hash": GENESIS, "ts_us": now_us()})
+        head = conn.execute(query, {"chain": chain}).one()
+    return head
 
 
 def _row(chain: str, seq: int, prev: str, body: JSON, sealer: Sealer) -> AuditRow:
@@ -61,14 +82,15 @@ def append(conn: Connection, chain: str, bodies: list[JSON], sealer: Sealer) -> 
         seq += 1
         rows.append(_row(chain, seq, prev, body, sealer))
         prev = rows[-1].hash
-    conn.execute(insert(audit_records), [_values(r) for r in rows])
-    values: JSON = {"seq": seq, "hash": prev}
+    conn.execute(_RECORD, [_values(r) for r in rows])
+    values: JSON = {"chain": chain, "seq": seq, "hash": prev}
     now = now_us()
     if sealer.checkpoint_due(seq - head.checkpoint_seq, (now - head.checkpoint_ts_us) / 1e6):
         cp = sealer.checkpoint(chain, "periodic", seq, prev, now)
         conn.execute(insert(audit_checkpoints).values(**checkpoint_row(cp)))
-        values |= {"checkpoint_seq": seq, "checkpoint_ts_us": now}
-    conn.execute(update(audit_heads).where(audit_heads.c.chain == chain).values(**values))
+        conn.execute(_ADVANCE_CHECKPOINTED, {**values, "checkpoint_seq": seq, "checkpoint_ts_us": now})
+    else:
+        conn.execute(_ADVANCE, values)
     return rows
 
 
