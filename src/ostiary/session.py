@@ -226,13 +226,10 @@ class ClientSession:
                 message.id,
             )
         assert isinstance(meta, dict)
-        if version not in methods.MODERN_VERSIONS:
-            raise _unsupported_version(message.id, version)
-        capabilities = meta.get(methods.META_CLIENT_CAPABILITIES)
-        if not isinstance(capabilities, dict):
-            raise ProtocolError(
-                methods.INVALID_PARAMS, f"Missing _meta[{methods.META_CLIENT_CAPABILITIES!r}]", message.id
-            )
+        problem = envelope_problem(message)
+        if problem is not None:
+            raise problem
+        capabilities = meta[methods.META_CLIENT_CAPABILITIES]
         if self.hello is None:
             info = meta.get(methods.META_CLIENT_INFO)
             self.era = "modern"
@@ -599,8 +596,26 @@ class ClientSession:
         return asked.with_id(server_id)
 
 
+def envelope_problem(message: Message) -> ProtocolError | None:
+    """What is wrong with a 2026-07-28 request's `_meta` envelope, if anything."""
+    meta = message.params.get("_meta")
+    version = meta.get(methods.META_PROTOCOL_VERSION) if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or version is None:
+        text = f"Missing _meta[{methods.META_PROTOCOL_VERSION!r}]"
+        return ProtocolError(methods.INVALID_PARAMS, text, message.id)
+    if version not in methods.MODERN_VERSIONS:
+        return _unsupported_version(message.id, version)
+    if not isinstance(meta.get(methods.META_CLIENT_CAPABILITIES), dict):
+        text = f"Missing _meta[{methods.META_CLIENT_CAPABILITIES!r}]"
+        return ProtocolError(methods.INVALID_PARAMS, text, message.id)
+    if message.method in methods.REMOVED_IN_MODERN:
+        return ProtocolError(methods.METHOD_NOT_FOUND, f"Method not found: {message.method}", message.id)
+    return None
+
+
 def _unsupported_version(request_id: RequestId | None, requested: object) -> ProtocolError:
-    data = {"supported": list(methods.ALL_VERSIONS), "requested": requested}
+    # The versions a stateless request may name: what server/discover advertises.
+    data = {"supported": list(methods.MODERN_VERSIONS), "requested": requested}
     return ProtocolError(
         methods.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version", request_id, data
     )

@@ -32,11 +32,19 @@ from ostiary.client_side.http_checks import header_mismatch, host_allowed, origi
 from ostiary.gateway import Gateway
 from ostiary.identity import Principal
 from ostiary.messages import Kind, Message, ProtocolError, RequestId
-from ostiary.session import ClientSession
+from ostiary.session import ClientSession, envelope_problem
 
 log = logging.getLogger("ostiary.front.http")
 
 KEEPALIVE_SECONDS = 15.0
+FIRST_BYTE_SECONDS = 1.0
+# 2026-07-28 over HTTP: errors about the request itself carry an HTTP status, not 200.
+_ERROR_STATUS = {
+    methods.METHOD_NOT_FOUND: 404,
+    methods.UNSUPPORTED_PROTOCOL_VERSION: 400,
+    methods.MISSING_CLIENT_CAPABILITY: 400,
+    methods.HEADER_MISMATCH: 400,
+}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -48,9 +56,19 @@ class _HttpSession:
     last_used: float = field(default_factory=time.monotonic)
 
 
-def _rpc_error(status: int, code: int, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = messages.error(None, code, text).raw
+def _rpc_error(
+    status: int,
+    code: int,
+    text: str,
+    request_id: RequestId | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = messages.error(request_id, code, text).raw
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _status_of(response: Message) -> int:
+    return _ERROR_STATUS.get(response.error.get("code", 0), 200) if response.kind is Kind.ERROR else 200
 
 
 def _sse(message: Message) -> bytes:
@@ -174,14 +192,25 @@ class HttpFront:
         except ProtocolError as exc:
             return JSONResponse(exc.to_message().raw, status_code=400)
         meta = message.params.get("_meta") if message.kind is Kind.REQUEST else None
-        modern = isinstance(meta, dict) and methods.META_PROTOCOL_VERSION in meta
-        if message.method == methods.INITIALIZE:
-            entry: _HttpSession | Response = await self._new_session(principal)
-        elif modern:  # stateless: an Mcp-Session-Id header, if any, is ignored as the revision requires
+        header_version = request.headers.get("mcp-protocol-version")
+        modern = message.kind is Kind.REQUEST and (
+            (isinstance(meta, dict) and methods.META_PROTOCOL_VERSION in meta)
+            or (header_version in methods.MODERN_VERSIONS and "mcp-session-id" not in request.headers)
+        )
+        if modern:  # stateless: an Mcp-Session-Id header, if any, is ignored as the revision requires
+            # Headers first: a body that disagrees with them is a mismatch, whatever else is wrong.
             problem = header_mismatch(message, request.headers)
             if problem is not None:
-                return _rpc_error(400, methods.HEADER_MISMATCH, f"Header mismatch: {problem}")
-            entry = await self._modern_session(principal, meta if isinstance(meta, dict) else {})
+                return _rpc_error(400, methods.HEADER_MISMATCH, f"Header mismatch: {problem}", message.id)
+            invalid = envelope_problem(message)
+            if invalid is not None:
+                status = 404 if invalid.code == methods.METHOD_NOT_FOUND else 400
+                return JSONResponse(invalid.to_message().raw, status_code=status)
+            entry: _HttpSession | Response = await self._modern_session(
+                principal, meta if isinstance(meta, dict) else {}
+            )
+        elif message.method == methods.INITIALIZE:
+            entry = await self._new_session(principal)
         else:
             entry = self._existing(request, principal)
             if isinstance(entry, _HttpSession):
@@ -239,10 +268,15 @@ class HttpFront:
         assert message.id is not None
         request_id = message.id
         out = _Restore(request_id, client_id)
+        accepts_sse = "text/event-stream" in request.headers.get("accept", "")
         queue = entry.channel.open_stream(request_id)
         await entry.session.receive(message)
         disconnected = asyncio.create_task(self._wait_disconnect(request))
-        first = await self._next(queue, disconnected)
+        # A call that has nothing to say yet does not keep the client waiting for headers: after a
+        # moment it becomes an SSE stream that opens with a keep-alive.
+        # (Not initialize: its Mcp-Session-Id header depends on how the handshake ends.)
+        early = accepts_sse and message.method != methods.INITIALIZE
+        first = await self._next(queue, disconnected, FIRST_BYTE_SECONDS if early else None)
         if first is None:
             await self._abandon(entry, request_id)
             return Response(status_code=499)
@@ -252,11 +286,12 @@ class HttpFront:
         elif message.method == methods.INITIALIZE:
             self.sessions.pop(entry.session.session_id, None)
             await entry.session.close()
-        if first.is_response and first.id == request_id:
+        if out.is_final(first):
             disconnected.cancel()
             entry.channel.close_stream(request_id)
-            return Response(messages.dumps(out(first)), media_type="application/json", headers=extra)
-        if "text/event-stream" not in request.headers.get("accept", ""):
+            status = _status_of(first) if client_id != request_id else 200
+            return Response(messages.dumps(out(first)), status, media_type="application/json", headers=extra)
+        if not accepts_sse:
             return await self._json_only(entry, out, queue, first, disconnected, extra)
         return StreamingResponse(
             self._stream(entry, out, queue, first, disconnected),
@@ -277,7 +312,7 @@ class HttpFront:
         message: Message | None = first
         while message is not None and not out.is_final(message):
             await entry.channel.send(message, None)
-            message = await self._next(queue, disconnected)
+            message = await self._next(queue, disconnected, None)
         disconnected.cancel()
         entry.channel.close_stream(out.internal)
         if message is None:
@@ -297,14 +332,14 @@ class HttpFront:
         try:
             message: Message | None = first
             while message is not None:
-                yield _sse(out(message))
+                yield b": keep-alive\n\n" if message is _KEEPALIVE else _sse(out(message))
                 if out.is_final(message):
                     finished = True
                     return
-                message = await self._next(queue, disconnected, keepalive=True)
+                message = await self._next(queue, disconnected)
                 while message is _KEEPALIVE:
                     yield b": keep-alive\n\n"
-                    message = await self._next(queue, disconnected, keepalive=True)
+                    message = await self._next(queue, disconnected)
         finally:
             disconnected.cancel()
             entry.channel.close_stream(out.internal)
@@ -312,13 +347,15 @@ class HttpFront:
                 await self._abandon(entry, out.internal)
 
     async def _next(
-        self, queue: asyncio.Queue[Message], disconnected: asyncio.Task[None], keepalive: bool = False
+        self,
+        queue: asyncio.Queue[Message],
+        disconnected: asyncio.Task[None],
+        keepalive: float | None = KEEPALIVE_SECONDS,
     ) -> Message | None:
+        """The next message; None if the client went away; _KEEPALIVE after `keepalive` seconds."""
         getter = asyncio.ensure_future(queue.get())
         done, _ = await asyncio.wait(
-            {getter, disconnected},
-            timeout=KEEPALIVE_SECONDS if keepalive else None,
-            return_when=asyncio.FIRST_COMPLETED,
+            {getter, disconnected}, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED
         )
         if getter in done:
             return getter.result()
@@ -355,7 +392,7 @@ class HttpFront:
             try:
                 yield b": stream open\n\n"
                 while True:
-                    message = await self._next(queue, disconnected, keepalive=True)
+                    message = await self._next(queue, disconnected)
                     if message is None:
                         return
                     yield b": keep-alive\n\n" if message is _KEEPALIVE else _sse(message)
