@@ -19,7 +19,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from rawstdio import RawStdioClient
 
-from conftest import free_loopback_port, stop_process_group, wait_for_port
+from conftest import free_loopback_port, wait_for_port
 
 pytestmark = pytest.mark.e2e
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "interactive_server.py"
@@ -97,42 +97,37 @@ async def test_a_server_can_ask_the_client_whatever_the_eras_on_either_side(
 
 
 def test_a_client_that_probes_then_falls_back_to_the_handshake_is_served(
-    write_config: Callable[..., Path], ostiary_command: list[str]
+    write_config: Callable[..., Path],
+    ostiary_command: list[str],
+    spawn: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
     """The SDK's `auto` mode sends server/discover and, if that is slow, initialize: both must work."""
     config = write_config({"servers": {"ia": {"command": sys.executable, "args": [str(FIXTURE)]}}})
-    proc = subprocess.Popen(
-        [*ostiary_command, "run", "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    proc = spawn(
+        [*ostiary_command, "run", "--config", str(config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
-    try:
-        client = RawStdioClient(proc)
-        meta = {
-            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientCapabilities": {},
+    client = RawStdioClient(proc)
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    client.send({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}})
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
         }
-        client.send({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}})
-        client.send(
-            {
-                "jsonrpc": "2.0",
-                "id": 2,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "t", "version": "1"},
-                },
-            }
-        )
-        answers = {i: client.response_to(i, timeout=60) for i in (1, 2)}
-        client.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-        client.send({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
-        listed = client.response_to(3, timeout=60)
-    finally:
-        stop_process_group(proc)
+    )
+    answers = {i: client.response_to(i, timeout=60) for i in (1, 2)}
+    client.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    client.send({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
+    listed = client.response_to(3, timeout=60)
     assert answers[1]["result"]["supportedVersions"] == ["2026-07-28"]
     assert answers[2]["result"]["protocolVersion"] == "2025-11-25"
     assert "resultType" not in listed["result"]  # the session now speaks the handshake era
