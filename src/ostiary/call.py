@@ -6,7 +6,6 @@ import asyncio
 from dataclasses import dataclass
 
 from ostiary.messages import Message, RequestId
-from ostiary.pipeline import Exchange
 from ostiary.server_side.hello import Era
 
 
@@ -19,4 +18,3 @@ class Call:
     era: Era
     task: asyncio.Task[None] | None = None
     done: bool = False
-    exchange: Exchange | None = None

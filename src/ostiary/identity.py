@@ -37,9 +37,6 @@ def local_user() -> Principal:
     return Principal(subject=name, method="local")
 
 
-ANONYMOUS = Principal(subject="anonymous", method="none")
-
-
 def host_principal(subject: str | None, groups: list[str]) -> Principal:
     """The identity of a host that did not authenticate over the network: the configured one, or
     the OS user running the gateway (stdio, or HTTP on loopback without `auth:`)."""

@@ -413,7 +413,6 @@ class ClientSession:
         method = method or call.message.method
         conn = self.connections.get(server)
         exchange = self._exchange(method, server, call.message, target, definition)
-        call.exchange = exchange
         outgoing = messages.request(call.client_id, method, params)
         decision = await self.pipeline.run(Hook.CLIENT_REQUEST, outgoing, exchange)
         if not decision.forwarded:

@@ -44,7 +44,3 @@ class Exchange:
     # A place for stages to leave facts for later stages and for the audit observer.
     notes: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
-
-    def for_response(self) -> Exchange:
-        """The same exchange, as seen by the hooks on the answer."""
-        return self

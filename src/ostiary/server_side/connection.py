@@ -439,10 +439,6 @@ class ServerConnection:
             with contextlib.suppress(TransportClosed):
                 await transport.send(response)
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._pending)
-
 
 class _HandshakeRefused(Exception):
     pass
