@@ -10,16 +10,23 @@ advisory lock that keeps replicas starting together from racing through the same
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from ostiary.store.base import StoreError
+from ostiary.store.threaded import ThreadedEngine
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+# The store's general-purpose engine: SQLAlchemy's async engine on PostgreSQL (asyncpg), a
+# synchronous engine driven through threads on SQLite (see threaded.py for why).
+Database: TypeAlias = "AsyncEngine | ThreadedEngine"
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant: the PostgreSQL advisory lock key all replicas agree on for migrations.
@@ -48,9 +55,12 @@ def _prepare_sqlite(engine: Engine, synchronous: str, busy_ms: int = 30000) -> N
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, sqlite_synchronous: str = "full") -> AsyncEngine:
+def create_engine(url: str, sqlite_synchronous: str = "full") -> Database:
     """An engine for `url`. `sqlite_synchronous`: `full` (a commit survives power loss) or `normal`
-    (a commit survives a crash or kill of the gateway, not of the machine; much cheaper)."""
+    (a commit survives a crash or kill of the gateway, not of the machine; much cheaper).
+
+    SQLite URLs name aiosqlite for compatibility with earlier configurations; the store opens the
+    file with the standard library's driver (pysqlite) and runs it in threads."""
     if sqlite_synchronous not in SYNCHRONOUS:
         raise StoreError(
             f"sqlite synchronous must be one of {', '.join(SYNCHRONOUS)}, not {sqlite_synchronous!r}"
@@ -58,12 +68,20 @@ def create_engine(url: str, sqlite_synchronous: str = "full") -> AsyncEngine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        in_memory = parsed.database in (None, "", ":memory:")
+        if parsed.database and not in_memory:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
-        _prepare_sqlite(engine.sync_engine, sqlite_synchronous.upper())
-        return engine
+        engine = sa_create_engine(
+            parsed.set(drivername="sqlite+pysqlite"),
+            connect_args={"timeout": 30, "check_same_thread": False},
+            # One shared connection, as aiosqlite had: an in-memory database is per connection.
+            **({"poolclass": StaticPool} if in_memory else {}),
+        )
+        _prepare_sqlite(engine, sqlite_synchronous.upper())
+        return ThreadedEngine(engine)
     if backend == "postgresql":
+        from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415  (PostgreSQL only)
+
         return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     raise StoreError(
         f"unsupported store URL scheme {parsed.drivername!r} (use sqlite+aiosqlite or postgresql+asyncpg)"
@@ -128,7 +146,7 @@ def _current_revision(connection: Connection) -> str | None:
     return str(row[0]) if row is not None else None
 
 
-async def migrate(engine: AsyncEngine) -> None:
+async def migrate(engine: Database) -> None:
     """Bring the schema to the newest revision. A store already there costs one query: Alembic
     is imported only when there is something to upgrade (it is most of a start-up otherwise)."""
     async with engine.begin() as connection:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from sqlalchemy import Engine, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ostiary.store import chainwrite
 from ostiary.store.base import (
@@ -39,6 +38,12 @@ from ostiary.store.schema import (
     inventory_servers,
     pins,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from ostiary.store.engine import Database
+    from ostiary.store.threaded import ThreadedConnection
 
 T = TypeVar("T")
 PAGE = 2000
@@ -65,7 +70,7 @@ def _row_to_audit(row: Any) -> AuditRow:
 
 class SqlStore:
     def __init__(
-        self, engine: AsyncEngine, url: str, writer: Engine | None = None, inline_writer: Engine | None = None
+        self, engine: Database, url: str, writer: Engine | None = None, inline_writer: Engine | None = None
     ) -> None:
         self.engine = engine
         self.url = url
@@ -81,7 +86,7 @@ class SqlStore:
             self.inline_writer.dispose()
 
     @contextlib.asynccontextmanager
-    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+    async def _reading(self) -> AsyncIterator[AsyncConnection | ThreadedConnection]:
         """A connection for reads only: on SQLite it does not take the write lock."""
         try:
             async with self.engine.connect() as conn:
@@ -90,7 +95,7 @@ class SqlStore:
             raise StoreError(f"the store could not be read ({type(exc).__name__})") from exc
 
     @contextlib.asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+    async def _writing(self) -> AsyncIterator[AsyncConnection | ThreadedConnection]:
         """One write transaction; database errors become StoreError, which callers fail closed on."""
         try:
             async with self.engine.begin() as conn:
@@ -99,7 +104,11 @@ class SqlStore:
             raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
 
     def _upsert(self, table: Table, row: JSON, keys: Sequence[str]) -> Any:
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        dialect: Any = sqlite
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql  # noqa: PLC0415  (2 MB SQLite never needs)
+
+            dialect = postgresql
         stmt = dialect.insert(table).values(**row)
         return stmt.on_conflict_do_update(
             index_elements=list(keys), set_={k: v for k, v in row.items() if k not in keys}
