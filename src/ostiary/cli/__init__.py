@@ -17,4 +17,4 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(run_main(args[1:]))
     from ostiary.cli.app import build_app  # noqa: PLC0415
 
-    build_app()(args, prog_name="ostiary")
+    build_app(args[0] if args else None)(args, prog_name="ostiary")

@@ -23,7 +23,13 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def build_app() -> typer.Typer:
+def build_app(command: str | None = None) -> typer.Typer:
+    """The application; given the command about to run, with that command alone.
+
+    Each command module imports what it needs (the policy engine and CEL, the audit tools, the
+    store), so building every one costs `ostiary serve` megabytes and tenths of a second it never
+    uses. Help for all commands still comes from the full application (`command` None or unknown).
+    """
     app = typer.Typer(
         name="ostiary",
         help="Ostiary: a security gateway for MCP. Every call decided, recorded and explained.",
@@ -31,8 +37,18 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+    alone = command in COMMANDS or command in SUBCOMMANDS
+    if alone:
+        # A Typer app with one command and no callback runs that command without its name.
+        app.callback()(_group)
     for name, module in COMMANDS.items():
-        app.command(name)(importlib.import_module(module).command)
+        if not alone or name == command:
+            app.command(name)(importlib.import_module(module).command)
     for name, module in SUBCOMMANDS.items():
-        app.add_typer(importlib.import_module(module).app, name=name)
+        if not alone or name == command:
+            app.add_typer(importlib.import_module(module).app, name=name)
     return app
+
+
+def _group() -> None:
+    """Ostiary: a security gateway for MCP. Every call decided, recorded and explained."""

@@ -1,0 +1,96 @@
+"""Start-up loads only what the configuration needs: memory and a host's launch time are imports.
+
+`ostiary run` with the defaults (audit log on, SQLite) answers `initialize` without the HTTP
+stack, Typer, SQLAlchemy's async layer or the PostgreSQL dialect; `ostiary serve` does not load
+the policy engine or the other commands' modules unless configured.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rawstdio import RawStdioClient
+
+pytestmark = pytest.mark.e2e
+
+# Runs the `ostiary` command and, when it exits, writes the modules it loaded to stderr.
+WITH_MODULE_LIST = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + ' '.join(sorted(sys.modules)) + '\\n'))\n"
+    "from ostiary.cli import main\n"
+    "main(sys.argv[1:])\n"
+)
+
+NOT_FOR_RUN = (
+    "starlette",
+    "uvicorn",
+    "typer",
+    "click",
+    "rich",
+    "httpx2",
+    "sqlalchemy.ext.asyncio",
+    "sqlalchemy.orm",
+    "aiosqlite",
+    "greenlet",
+    "sqlalchemy.dialects.postgresql",
+    "asyncpg",
+    "celpy",
+    "cryptography",
+    "jwt",
+    "ostiary.policy",
+    "ostiary.inspections.pinning",
+)
+
+
+def _loaded(stderr: str) -> set[str]:
+    line = next(line for line in stderr.splitlines() if line.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+def _tops(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if n in modules or any(m.startswith(n + ".") for m in modules))
+
+
+def _run_once(config: Path, spawn: Callable[..., subprocess.Popen[bytes]]) -> set[str]:
+    """One host session: `initialize` answered, then stdin closed; the modules the gateway loaded."""
+    proc = spawn(
+        [sys.executable, "-c", WITH_MODULE_LIST, "run", "--config", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    RawStdioClient(proc).initialize()
+    proc.stdin.close()  # the host goes away: the gateway exits and lists its modules
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, stderr[-2000:]
+    return _loaded(stderr)
+
+
+def test_run_with_the_default_audit_log_loads_no_http_stack_cli_or_async_database_layer(
+    write_config: Callable[..., Path], spawn: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    config = write_config({"servers": {}, "inspections": [{"name": "toolfilter", "mode": "enforce"}]})
+    _run_once(config, spawn)  # creates the store: Alembic (and its dialects) load only for that
+    modules = _run_once(config, spawn)
+    assert "ostiary.store" in modules  # the audit log was on
+    assert _tops(modules, (*NOT_FOR_RUN, "alembic")) == []
+
+
+def test_serve_builds_only_its_own_command() -> None:
+    probe = (
+        "import sys\n"
+        "from ostiary.cli.app import build_app\n"
+        "build_app('serve')\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    modules = set(proc.stdout.split())
+    assert "ostiary.cli.serve" in modules
+    assert _tops(modules, ("celpy", "ostiary.policy", "ostiary.cli.audit", "ostiary.cli.pins")) == []
