@@ -6,6 +6,8 @@ the gateway for sessions; sessions ask it for transports to servers.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,19 @@ if TYPE_CHECKING:
     from ostiary.store import Store
 
 log = logging.getLogger("ostiary.gateway")
+
+# What recording decisions needs: SQLAlchemy and the SQLite driver are most of a start-up's imports.
+RECORD_MODULES = (
+    "ostiary.store",
+    "ostiary.audit",
+    "ostiary.inventory",
+    "sqlalchemy.dialects.sqlite.pysqlite",
+)
+
+
+def _import_record_modules() -> None:
+    for name in RECORD_MODULES:
+        importlib.import_module(name)
 
 
 class _Unreachable:
@@ -77,6 +92,9 @@ class Gateway:
         self.pipeline.release()
 
     async def _start_records(self) -> None:
+        # Imported on a worker thread, so that meanwhile the event loop reads the host's first
+        # message, answers `initialize` (which needs no record) and talks to the servers.
+        await asyncio.to_thread(_import_record_modules)
         from ostiary.audit import build_audit_observer  # noqa: PLC0415  (SQLAlchemy loads only here)
         from ostiary.inventory import build_inventory_observer  # noqa: PLC0415
         from ostiary.store import open_store  # noqa: PLC0415

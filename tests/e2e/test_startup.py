@@ -1,12 +1,15 @@
-"""Start-up loads only what the configuration needs: memory and a host's launch time are imports.
+"""Start-up: only what the configuration needs is loaded, and the store still fails closed.
 
-`ostiary run` with the defaults (audit log on, SQLite) answers `initialize` without the HTTP
-stack, Typer, SQLAlchemy's async layer or the PostgreSQL dialect; `ostiary serve` does not load
-the policy engine or the other commands' modules unless configured.
+Memory and a host's launch time are imports. `ostiary run` with the defaults (audit log on,
+SQLite) answers `initialize` without the HTTP stack, Typer, SQLAlchemy's async layer or the
+PostgreSQL dialect; `ostiary serve` does not load the policy engine or the other commands'
+modules unless configured. The store opens while the host's first message is read; one that
+cannot open serves no call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,6 +20,7 @@ from rawstdio import RawStdioClient
 
 pytestmark = pytest.mark.e2e
 
+OSTIARY = [sys.executable, "-c", "import sys; from ostiary.cli import main; main(sys.argv[1:])"]
 # Runs the `ostiary` command and, when it exits, writes the modules it loaded to stderr.
 WITH_MODULE_LIST = (
     "import atexit, sys\n"
@@ -94,3 +98,35 @@ def test_serve_builds_only_its_own_command() -> None:
     modules = set(proc.stdout.split())
     assert "ostiary.cli.serve" in modules
     assert _tops(modules, ("celpy", "ostiary.policy", "ostiary.cli.audit", "ostiary.cli.pins")) == []
+
+
+def test_run_with_a_store_that_cannot_open_lets_nothing_from_a_server_through_and_exits(
+    write_config: Callable[..., Path],
+    spawn: Callable[..., subprocess.Popen[bytes]],
+    repo_root: Path,
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "ostiary.db").write_bytes(b"not a database" * 512)
+    server = repo_root / "tests" / "fixtures" / "faulty_server.py"
+    config = write_config({"servers": {"faulty": {"command": sys.executable, "args": [str(server)]}}})
+    proc = spawn(
+        [*OSTIARY, "run", "--config", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    client = RawStdioClient(proc)
+    client.start_request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}})
+    client.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    listing = client.start_request("tools/list", {})
+    call = client.start_request("tools/call", {"name": "faulty__echo", "arguments": {"text": "hi"}})
+    answers = []
+    with contextlib.suppress(AssertionError):  # the gateway closes its stdout when it gives up
+        while True:
+            answers.append(client.next_message(timeout=30))
+    assert proc.wait(timeout=30) == 1
+    served = [a for a in answers if a.get("id") in (listing, call) and "result" in a]
+    assert all(a["result"].get("tools", []) == [] for a in served), served
+    assert not any(a.get("id") == call for a in served)
+    assert proc.stderr is not None
+    assert "refusing to serve without an audit log" in proc.stderr.read().decode()
