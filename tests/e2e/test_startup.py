@@ -59,14 +59,13 @@ def _tops(modules: set[str], names: tuple[str, ...]) -> list[str]:
     return sorted(n for n in names if n in modules or any(m.startswith(n + ".") for m in modules))
 
 
+def _piped(spawn: Callable[..., subprocess.Popen[bytes]], argv: list[str]) -> subprocess.Popen[bytes]:
+    return spawn(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def _run_once(config: Path, spawn: Callable[..., subprocess.Popen[bytes]]) -> set[str]:
     """One host session: `initialize` answered, then stdin closed; the modules the gateway loaded."""
-    proc = spawn(
-        [sys.executable, "-c", WITH_MODULE_LIST, "run", "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = _piped(spawn, [sys.executable, "-c", WITH_MODULE_LIST, "run", "--config", str(config)])
     assert proc.stdin is not None and proc.stderr is not None
     RawStdioClient(proc).initialize()
     proc.stdin.close()  # the host goes away: the gateway exits and lists its modules
@@ -109,12 +108,7 @@ def test_run_with_a_store_that_cannot_open_lets_nothing_from_a_server_through_an
     (tmp_path / "ostiary.db").write_bytes(b"not a database" * 512)
     server = repo_root / "tests" / "fixtures" / "faulty_server.py"
     config = write_config({"servers": {"faulty": {"command": sys.executable, "args": [str(server)]}}})
-    proc = spawn(
-        [*OSTIARY, "run", "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = _piped(spawn, [*OSTIARY, "run", "--config", str(config)])
     client = RawStdioClient(proc)
     client.start_request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}})
     client.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
