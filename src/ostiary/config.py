@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ostiary.records import Record, extra_of, field
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,30}$")
 PREFIX = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9-]{0,30}))?$")
@@ -23,40 +28,35 @@ class ConfigError(Exception):
     """A configuration that cannot be used; the message says which key, which line and why."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ToolFilter(_Model):
+class ToolFilter(Record):
     """Glob patterns over the tool names the server itself uses. Deny wins over allow."""
 
-    allow: list[str] = Field(default_factory=lambda: ["*"])
-    deny: list[str] = Field(default_factory=list)
+    allow: list[str] = field(default_factory=lambda: ["*"])
+    deny: list[str] = field(default_factory=list)
 
 
-class ServerConfig(_Model):
+class ServerConfig(Record):
     """One MCP server behind the gateway: a stdio command, or a URL."""
 
     command: str | None = None
-    args: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
     url: str | None = None
     transport: Literal["stdio", "streamable-http", "sse"] | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
     # Namespace prefix for its tools and prompts; None: the server's name; "": no prefix.
     prefix: str | None = None
     # Which protocol era to speak to it: auto probes (2026-07-28 first when the client is modern).
     era: Literal["auto", "legacy", "modern"] = "auto"
-    timeout: float = Field(default=60.0, gt=0)
-    max_timeout: float = Field(default=600.0, gt=0)
-    tools: ToolFilter = Field(default_factory=ToolFilter)
+    timeout: float = field(default=60.0, metadata={"gt": 0})
+    max_timeout: float = field(default=600.0, metadata={"gt": 0})
+    tools: ToolFilter = field(default_factory=ToolFilter)
     # Tool annotations from this server may be relied on (otherwise they are hints only).
     trust_annotations: bool = False
     enabled: bool = True
 
-    @model_validator(mode="after")
-    def _one_kind(self) -> ServerConfig:
+    def check(self) -> None:
         if (self.command is None) == (self.url is None):
             raise ValueError("a server needs exactly one of 'command' (stdio) or 'url' (HTTP)")
         if self.command is not None and self.transport not in (None, "stdio"):
@@ -70,7 +70,6 @@ class ServerConfig(_Model):
             raise ValueError(
                 "prefix must be up to 31 letters, digits or '-', starting with a letter or digit"
             )
-        return self
 
     @property
     def kind(self) -> Literal["stdio", "streamable-http", "sse"]:
@@ -79,49 +78,49 @@ class ServerConfig(_Model):
         return self.transport or "streamable-http"
 
 
-class ListenConfig(_Model):
+class ListenConfig(Record):
     host: str = "127.0.0.1"
-    port: int = Field(default=8765, ge=0, le=65535)
+    port: int = field(default=8765, metadata={"ge": 0, "le": 65535})
     path: str = "/mcp"
     # Browser origins allowed to call the gateway; requests with any other Origin get 403.
-    allowed_origins: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = field(default_factory=list)
     # Host header values accepted besides loopback names (DNS-rebinding defence).
-    allowed_hosts: list[str] = Field(default_factory=list)
+    allowed_hosts: list[str] = field(default_factory=list)
     # Turns the Origin/Host checks off. Named so it is never set by accident; logged at start.
     unsafe_disable_origin_checks: bool = False
     # Serving beyond loopback without `auth:` is refused unless this is set; logged at start.
     unsafe_allow_unauthenticated: bool = False
-    session_idle_timeout: float = Field(default=3600.0, gt=0)
+    session_idle_timeout: float = field(default=3600.0, metadata={"gt": 0})
     # A session with no open GET stream and nothing in flight was most likely abandoned without
     # DELETE; its servers are stopped sooner. A returning client gets 404 and re-initializes.
-    detached_idle_timeout: float = Field(default=300.0, gt=0)
-    max_sessions: int = Field(default=1000, ge=1)
+    detached_idle_timeout: float = field(default=300.0, metadata={"gt": 0})
+    max_sessions: int = field(default=1000, metadata={"ge": 1})
     # Each session may run its own stdio servers: one principal cannot take every slot.
-    max_sessions_per_principal: int = Field(default=16, ge=1)
+    max_sessions_per_principal: int = field(default=16, metadata={"ge": 1})
 
 
-class LimitsConfig(_Model):
-    max_message_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
-    max_in_flight_per_session: int = Field(default=256, ge=1)
+class LimitsConfig(Record):
+    max_message_bytes: int = field(default=16 * 1024 * 1024, metadata={"ge": 1024})
+    max_in_flight_per_session: int = field(default=256, metadata={"ge": 1})
 
 
-class StdioIdentity(_Model):
+class StdioIdentity(Record):
     """The identity of the host on stdio; default: the OS user running the gateway."""
 
     subject: str | None = None
-    groups: list[str] = Field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
 
 
-class InspectionConfig(_Model):
-    model_config = ConfigDict(extra="allow", frozen=True)
+class InspectionConfig(Record):
+    EXTRA_ALLOWED = True
 
     name: str
     mode: Literal["enforce", "monitor"] = "enforce"
-    timeout: float = Field(default=5.0, gt=0)
+    timeout: float = field(default=5.0, metadata={"gt": 0})
 
     @property
     def options(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+        return extra_of(self)
 
 
 def _default_inspections() -> list[InspectionConfig]:
@@ -130,44 +129,42 @@ def _default_inspections() -> list[InspectionConfig]:
     return [InspectionConfig(name="toolfilter"), InspectionConfig(name="pinning")]
 
 
-class Config(_Model):
+def _server_names(servers: dict[str, ServerConfig]) -> None:
+    for name in servers:
+        if not SERVER_NAME.match(name):
+            raise ValueError(
+                f"server name {name!r}: up to 31 letters, digits or '-', starting with a letter or digit"
+            )
+
+
+class Config(Record):
+    FIELD_CHECKS: ClassVar[dict[str, Callable[[Any], None]]] = {"servers": _server_names}
+
     name: str = "ostiary"
-    servers: dict[str, ServerConfig] = Field(default_factory=dict)
-    listen: ListenConfig = Field(default_factory=ListenConfig)
-    limits: LimitsConfig = Field(default_factory=LimitsConfig)
-    identity: StdioIdentity = Field(default_factory=StdioIdentity)
-    inspections: list[InspectionConfig] = Field(default_factory=_default_inspections)
+    servers: dict[str, ServerConfig] = field(default_factory=dict)
+    listen: ListenConfig = field(default_factory=ListenConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    identity: StdioIdentity = field(default_factory=StdioIdentity)
+    inspections: list[InspectionConfig] = field(default_factory=_default_inspections)
     # Store URL (sqlite+aiosqlite:///… or postgresql+asyncpg://…); OSTIARY_STORE overrides it.
     store: str | None = None
     # Sections owned by later subsystems; validated by them.
-    policy: dict[str, Any] = Field(default_factory=dict)
-    audit: dict[str, Any] = Field(default_factory=dict)
-    auth: dict[str, Any] = Field(default_factory=dict)
-    pinning: dict[str, Any] = Field(default_factory=dict)
-    detectors: dict[str, Any] = Field(default_factory=dict)
-    approvals: dict[str, Any] = Field(default_factory=dict)
+    policy: dict[str, Any] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)
+    auth: dict[str, Any] = field(default_factory=dict)
+    pinning: dict[str, Any] = field(default_factory=dict)
+    detectors: dict[str, Any] = field(default_factory=dict)
+    approvals: dict[str, Any] = field(default_factory=dict)
     # Where relative paths in this config are resolved from; set by the loader.
     base_dir: str = "."
 
-    @field_validator("servers")
-    @classmethod
-    def _names(cls, servers: dict[str, ServerConfig]) -> dict[str, ServerConfig]:
-        for name in servers:
-            if not SERVER_NAME.match(name):
-                raise ValueError(
-                    f"server name {name!r}: up to 31 letters, digits or '-', starting with a letter or digit"
-                )
-        return servers
-
-    @model_validator(mode="after")
-    def _prefixes(self) -> Config:
+    def check(self) -> None:
         seen: dict[str, str] = {}
         for name, server in self.servers.items():
             prefix = name if server.prefix is None else server.prefix
             if prefix and prefix in seen:
                 raise ValueError(f"servers {seen[prefix]!r} and {name!r} share the prefix {prefix!r}")
             seen[prefix] = name
-        return self
 
     def prefix_of(self, server: str) -> str:
         configured = self.servers[server].prefix
@@ -314,8 +311,13 @@ def parse(text: str, source: str = "<config>", base_dir: str = ".") -> Config:
         data = {**{k: v for k, v in data.items() if k != "mcpServers"}, **_from_mcp_servers(data)}
     data.setdefault("base_dir", base_dir)
     try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
+        return Config.validate(data)
+    except Exception as exc:
+        # Raised only where pydantic decided (see records.py), so it is loaded by then.
+        from pydantic import ValidationError  # noqa: PLC0415
+
+        if not isinstance(exc, ValidationError):
+            raise
         raise ConfigError(_describe(exc, lines, source)) from None
 
 

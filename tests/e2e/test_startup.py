@@ -43,6 +43,7 @@ NOT_FOR_RUN = (
     "sqlalchemy.dialects.postgresql",
     "asyncpg",
     "celpy",
+    "pydantic",
     "cryptography",
     "jwt",
     "ostiary.policy",

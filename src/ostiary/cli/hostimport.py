@@ -60,7 +60,7 @@ def command(
         config = parse(json.dumps({HOST_KEY: data[HOST_KEY]}), str(host_config))
     except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
-    servers = {name: server.model_dump(exclude_defaults=True) for name, server in config.servers.items()}
+    servers = {name: server.changed() for name, server in config.servers.items()}
     document = {
         "servers": servers,
         "inspections": [
