@@ -6,8 +6,9 @@ import asyncio
 import ipaddress
 import logging
 import os
+import re
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -63,6 +64,45 @@ async def serve(cfg: Config, host: str, port: int) -> None:
         )
     )
     await server.serve()
+
+
+# The options of `command`, by every spelling; the value is the keyword it is passed as.
+OPTIONS = {
+    "--config": "config",
+    "-c": "config",
+    "--host": "host",
+    "--port": "port",
+    "--log-level": "log_level",
+}
+PORT = re.compile(r"[0-9]{1,5}")
+
+
+def plain_arguments(argv: list[str]) -> dict[str, Any] | None:
+    """The options of `ostiary serve` when every one is plain (`--port 8080`, `--config=x.yaml`).
+
+    Given these, `command` is called without Typer: Typer's parameter coercion loads pydantic,
+    about 15 MB that a long-running server would carry for nothing. Anything else (help, an
+    unknown option, a value that needs converting or reporting) gives None, and Typer parses it
+    and answers exactly as before.
+    """
+    found: dict[str, Any] = {}
+    tokens = iter(argv)
+    for token in tokens:
+        name, equals, value = token.partition("=")
+        if name not in OPTIONS or (equals and not name.startswith("--")):
+            return None
+        if not equals:
+            value = next(tokens, "-")
+        if value.startswith("-"):
+            return None
+        key = OPTIONS[name]
+        if key == "port":
+            if not PORT.fullmatch(value):
+                return None
+            found[key] = int(value)
+        else:
+            found[key] = value
+    return found
 
 
 def command(
