@@ -3,13 +3,14 @@
 Memory and a host's launch time are imports. `ostiary run` with the defaults (audit log on,
 SQLite) answers `initialize` without the HTTP stack, Typer, SQLAlchemy's async layer or the
 PostgreSQL dialect; `ostiary serve` does not load the policy engine or the other commands'
-modules unless configured. The store opens while the host's first message is read; one that
+modules unless configured, nor pydantic. The store opens while the host's first message is read; one that
 cannot open serves no call.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from rawstdio import RawStdioClient
+
+from conftest import wait_for_port
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +86,23 @@ def test_run_with_the_default_audit_log_loads_no_http_stack_cli_or_async_databas
     modules = _run_once(config, spawn)
     assert "ostiary.store" in modules  # the audit log was on
     assert _tops(modules, (*NOT_FOR_RUN, "alembic")) == []
+
+
+def test_serve_with_the_default_audit_log_loads_no_pydantic_cel_or_async_database_layer(
+    write_config: Callable[..., Path], spawn: Callable[..., subprocess.Popen[bytes]], free_port: int
+) -> None:
+    config = write_config({"servers": {}, "inspections": [{"name": "toolfilter", "mode": "enforce"}]})
+    argv = [sys.executable, "-c", WITH_MODULE_LIST, "serve", "--config", str(config)]
+    proc = _piped(spawn, [*argv, "--port", str(free_port)])
+    wait_for_port(free_port, proc)
+    proc.send_signal(signal.SIGINT)  # uvicorn shuts down; the modules are listed on the way out
+    assert proc.stderr is not None
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 130, stderr[-2000:]  # interrupted, as by Ctrl-C
+    modules = _loaded(stderr)
+    assert "ostiary.store" in modules and "uvicorn" in modules
+    unwanted = ("pydantic", "celpy", "ostiary.policy", "sqlalchemy.ext.asyncio", "aiosqlite", "asyncpg")
+    assert _tops(modules, unwanted) == []
 
 
 def test_serve_builds_only_its_own_command() -> None:
