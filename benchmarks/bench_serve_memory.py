@@ -1,0 +1,109 @@
+"""Where `ostiary serve` spends its memory: resident size after each stage of a start, per session.
+
+Starts the echo server on Streamable HTTP and `ostiary serve` in front of it (the pipeline on,
+the audit log as chosen), then reads the gateway's VmRSS and VmHWM from /proc: listening, after
+the first session and call, with N sessions open, and after rounds of calls on all of them.
+`--store existing` opens a store that is already at the newest schema (every start but the
+first); `fresh` creates it, which loads Alembic for the migration.
+
+    .venv/bin/python benchmarks/bench_serve_memory.py                      # 16 sessions, audit on
+    .venv/bin/python benchmarks/bench_serve_memory.py --store fresh --audit off
+    .venv/bin/python benchmarks/bench_serve_memory.py --share-tls-context  # what-if, see below
+
+`--share-tls-context` measures a change that is not made: every upstream HTTP client builds its
+own TLS context (the CA bundle loaded again, about 1 MB each, even for http:// URLs); sharing one
+per process is what it would save.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from fleet import ECHO_SERVER, free_port, ostiary_command, spawn_background, stop_background, wait_for_port
+from rawclient import RawHttp
+
+# Runs `ostiary` with every TLS context built once and shared (the what-if of --share-tls-context).
+SHARED_TLS = (
+    "import functools, sys\n"
+    "import httpx2._transports.default as transports\n"
+    "transports.create_ssl_context = functools.lru_cache(maxsize=None)(transports.create_ssl_context)\n"
+    "from ostiary.cli import main\n"
+    "main(sys.argv[1:])\n"
+)
+
+
+def memory_mb(pid: int) -> str:
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            found[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return f"VmRSS {found['VmRSS']:.1f} MB, VmHWM {found['VmHWM']:.1f} MB"
+
+
+def config(workdir: Path, echo_port: int, audit: str) -> Path:
+    path = workdir / "serve.yaml"
+    path.write_text(
+        f'servers:\n  echo: {{url: "http://127.0.0.1:{echo_port}/mcp", prefix: ""}}\n'
+        "inspections:\n  - {name: toolfilter, mode: enforce}\n"
+        f"store: sqlite+aiosqlite:///{workdir / 'store.db'}\n"
+        + ("audit: {enabled: false}\n" if audit == "off" else "")
+    )
+    return path
+
+
+async def measure(args: argparse.Namespace, workdir: Path, errlog: TextIO) -> None:
+    echo_port, port = free_port(), free_port()
+    echo = spawn_background([args.python, str(ECHO_SERVER), "--http", str(echo_port)], errlog)
+    ostiary = [args.python, "-c", SHARED_TLS] if args.share_tls_context else [ostiary_command(args.python)]
+    argv = [*ostiary, "serve", "--config", str(config(workdir, echo_port, args.audit)), "--port", str(port)]
+    runs = 2 if args.store == "existing" else 1  # the first start creates the store
+    try:
+        await wait_for_port(echo_port, echo)
+        for run in range(runs):
+            gateway = spawn_background(argv, errlog)
+            try:
+                await wait_for_port(port, gateway)
+                if run < runs - 1:
+                    continue
+                print(f"listening: {memory_mb(gateway.pid)}")
+                clients = []
+                for n in range(args.sessions):
+                    client = RawHttp(f"http://127.0.0.1:{port}/mcp", "legacy")
+                    await client.open()
+                    clients.append(client)
+                    if n == 0:
+                        await client.echo("first")
+                        print(f"1 session and a call: {memory_mb(gateway.pid)}")
+                print(f"{args.sessions} sessions: {memory_mb(gateway.pid)}")
+                for _ in range(args.rounds):
+                    await asyncio.gather(*(c.echo("hello") for c in clients))
+                print(f"after {args.rounds} rounds of calls on each: {memory_mb(gateway.pid)}")
+                await asyncio.gather(*(c.aclose() for c in clients))
+            finally:
+                stop_background(gateway)
+    finally:
+        stop_background(echo)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=16, help="at most listen.max_sessions_per_principal")
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--audit", choices=["on", "off"], default="on")
+    parser.add_argument("--store", choices=["existing", "fresh"], default="existing")
+    parser.add_argument("--share-tls-context", action="store_true", help="what-if: one TLS context")
+    parser.add_argument("--python", default=sys.executable)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ostiary-serve-memory-") as tmp:
+        workdir = Path(tmp)
+        with (workdir / "stderr.log").open("w") as errlog:
+            asyncio.run(measure(args, workdir, errlog))
+
+
+if __name__ == "__main__":
+    main()
