@@ -50,7 +50,11 @@ class ThreadedConnection:
         return self._engine.dialect
 
     async def open(self) -> ThreadedConnection:
-        self._connection = await self._call(self._engine.connect)
+        try:
+            self._connection = await self._call(self._engine.connect)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            raise
         return self
 
     async def close(self) -> None:
