@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-async def open_url(url: str, sqlite_synchronous: str = "full") -> SqlStore:
+async def open_url(url: str, sqlite_synchronous: str = "normal") -> SqlStore:
     """Open the store at `url` (secret references in it resolved), migrated to the latest schema."""
     resolved = secretref.resolve(url) if secretref.has_reference(url) else url
     engine = create_engine(resolved, sqlite_synchronous)
