@@ -2,9 +2,10 @@
 
 SQLite is the embedded default: its directory is created, WAL mode lets readers (the CLI) work
 beside the gateway, `synchronous=NORMAL` (the default) makes every commit survive the gateway
-being killed (`FULL`: even power loss), and each write transaction starts with BEGIN IMMEDIATE so concurrent gateways
-serialise instead of failing on lock upgrades. PostgreSQL needs nothing special beyond the
-advisory lock that keeps replicas starting together from racing through the same migration.
+being killed (`FULL`: even power loss), and each write transaction starts with BEGIN IMMEDIATE
+so concurrent gateways serialise instead of failing on lock upgrades. PostgreSQL needs nothing
+special beyond the advisory lock that keeps replicas starting together from racing through the
+same migration.
 """
 
 from __future__ import annotations
