@@ -86,14 +86,14 @@ def _values(row: AuditRow) -> JSON:
     }  # fmt: skip
 
 
-class _Plan(NamedTuple):
+class Plan(NamedTuple):
     rows: list[AuditRow]
     # Parameters for _ADVANCE, or for _ADVANCE_CHECKPOINTED when `checkpoint` is set.
     advance: JSON
     checkpoint: Checkpoint | None
 
 
-def _plan(chain: str, head: Head, bodies: list[JSON], sealer: Sealer) -> _Plan:
+def seal_batch(chain: str, head: Head, bodies: list[JSON], sealer: Sealer) -> Plan:
     """Number, link and seal `bodies` after `head`, and decide whether the new head is checkpointed."""
     seq, prev = head.seq, head.hash
     rows: list[AuditRow] = []
@@ -104,13 +104,13 @@ def _plan(chain: str, head: Head, bodies: list[JSON], sealer: Sealer) -> _Plan:
     advance: JSON = {"chain": chain, "seq": seq, "hash": prev}
     now = now_us()
     if not sealer.checkpoint_due(seq - head.checkpoint_seq, (now - head.checkpoint_ts_us) / 1e6):
-        return _Plan(rows, advance, None)
+        return Plan(rows, advance, None)
     advance.update(checkpoint_seq=seq, checkpoint_ts_us=now)
-    return _Plan(rows, advance, sealer.checkpoint(chain, "periodic", seq, prev, now))
+    return Plan(rows, advance, sealer.checkpoint(chain, "periodic", seq, prev, now))
 
 
 def append(conn: Connection, chain: str, bodies: list[JSON], sealer: Sealer) -> list[AuditRow]:
-    plan = _plan(chain, _lock_head(conn, chain), bodies, sealer)
+    plan = seal_batch(chain, _lock_head(conn, chain), bodies, sealer)
     conn.execute(_RECORD, [_values(r) for r in plan.rows])
     if plan.checkpoint is not None:
         conn.execute(_CHECKPOINT, checkpoint_row(plan.checkpoint))
@@ -134,7 +134,7 @@ def append_sqlite(db: sqlite3.Connection, chain: str, bodies: list[JSON], sealer
         if found is None:
             db.execute(_SEED.text, {"chain": chain, "hash": GENESIS, "ts_us": now_us()})
             found = db.execute(_HEAD.text, {"chain": chain}).fetchone()
-        plan = _plan(chain, Head(*found), bodies, sealer)
+        plan = seal_batch(chain, Head(*found), bodies, sealer)
         db.executemany(_RECORD.text, [_values(r) for r in plan.rows])
         if plan.checkpoint is not None:
             db.execute(_CHECKPOINT.text, checkpoint_row(plan.checkpoint))

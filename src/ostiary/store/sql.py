@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from sqlalchemy import Engine, PoolProxiedConnection, Table, select
@@ -41,6 +41,9 @@ from ostiary.store.schema import (
     pins,
 )
 
+if TYPE_CHECKING:
+    import asyncpg
+
 T = TypeVar("T")
 PAGE = 2000
 # Marks a transaction that only reads, so SQLite starts it DEFERRED instead of taking the write lock.
@@ -50,6 +53,10 @@ READ = {"ostiary_read": True}
 INLINE_FIRST_PAUSE = 0.0001
 INLINE_MAX_PAUSE = 0.002
 INLINE_RETRY_SECONDS = 0.05
+# PostgreSQL: one-round-trip attempts before a batch takes the locking transaction.
+PG_ATTEMPTS = 3
+# What the append connection's commits wait for (PostgreSQL's synchronous_commit setting).
+POSTGRES_SYNCHRONOUS_COMMIT = ("on", "remote_apply", "remote_write", "local", "off")
 
 
 def _held_by_another(exc: sqlite3.Error) -> bool:
@@ -76,7 +83,12 @@ def _row_to_audit(row: Any) -> AuditRow:
 
 class SqlStore:
     def __init__(
-        self, engine: AsyncEngine, url: str, writer: Engine | None = None, inline_writer: Engine | None = None
+        self,
+        engine: AsyncEngine,
+        url: str,
+        writer: Engine | None = None,
+        inline_writer: Engine | None = None,
+        postgres_synchronous_commit: str = "on",
     ) -> None:
         self.engine = engine
         self.url = url
@@ -84,8 +96,14 @@ class SqlStore:
         self.writer = writer
         self.inline_writer = inline_writer
         self._inline: PoolProxiedConnection | None = None
+        # PostgreSQL only: the audit appender's own connection, and the chain heads it last wrote.
+        self._pg: asyncpg.Connection | None = None
+        self._pg_lock = asyncio.Lock()
+        self._pg_commit = postgres_synchronous_commit
+        self._heads: dict[str, chainwrite.Head] = {}
 
     async def close(self) -> None:
+        await self._close_pg()
         if self._inline is not None:
             self._inline.close()
             self._inline = None
@@ -201,7 +219,56 @@ class SqlStore:
                 return await asyncio.to_thread(job)
             except (sqlite3.Error, SQLAlchemyError) as exc:
                 raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
-        return await self._write(chainwrite.append, chain, list(bodies), sealer)
+        if self.engine.dialect.name == "postgresql":
+            fast = await self._append_postgres(chain, list(bodies), sealer)
+            if fast is not None:
+                return fast
+        try:
+            return await self._write(chainwrite.append, chain, list(bodies), sealer)
+        finally:
+            self._heads.pop(chain, None)  # the locking path moved it (and maybe checkpointed)
+
+    async def _append_postgres(self, chain: str, bodies: list[JSON], sealer: Sealer) -> list[AuditRow] | None:
+        """One round trip on this store's own connection (see pgappend); None if the batch must
+        take the locking transaction: no head yet, a checkpoint due, or other replicas keep
+        moving the head."""
+        # Imported here: a gateway on SQLite never loads the PostgreSQL driver.
+        import asyncpg  # noqa: PLC0415
+
+        from ostiary.store import pgappend  # noqa: PLC0415
+
+        async with self._pg_lock:
+            try:
+                if self._pg is None:
+                    url = self.engine.url.set(drivername="postgresql")
+                    self._pg = await asyncpg.connect(
+                        url.render_as_string(hide_password=False),
+                        server_settings={"synchronous_commit": self._pg_commit},
+                    )
+                for _ in range(PG_ATTEMPTS):
+                    head = self._heads.get(chain) or await pgappend.read_head(self._pg, chain)
+                    if head is None:
+                        return None
+                    done = await pgappend.append(self._pg, chain, head, bodies, sealer)
+                    if done is not None:
+                        self._heads[chain] = done[1]
+                        return done[0]
+                    self._heads.pop(chain, None)
+                return None
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                self._heads.pop(chain, None)
+                await self._close_pg()
+                raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
+
+    async def _close_pg(self) -> None:
+        if self._pg is not None:
+            import asyncpg  # noqa: PLC0415  (loaded already: there is a connection)
+
+            pg, self._pg = self._pg, None
+            try:
+                await asyncio.wait_for(pg.close(), 5)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+                pg.terminate()
 
     async def checkpoint_head(self, chain: str, sealer: Sealer) -> Checkpoint | None:
         return await self._write(chainwrite.checkpoint_head, chain, sealer)
