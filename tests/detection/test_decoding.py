@@ -38,3 +38,7 @@ def test_decoding_is_bounded_in_segments() -> None:
     one = base64.b64encode(b"a readable sentence here").decode()
     limits = decoding.Limits(max_segments=3)
     assert len(decoding.segments(" ".join([one] * 50), limits)) == 3
+
+
+def test_percent_escapes_that_are_not_utf8_are_skipped_not_an_error() -> None:
+    assert decoding.segments("q=caf%E9%20cr%E8me&lang=fr%A4%A4") == []

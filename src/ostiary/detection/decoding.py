@@ -106,7 +106,11 @@ def _decode(kind: str, segment: str) -> str | None:
             return None
         return _utf8(binascii.unhexlify(raw[:_PROBE])) and _utf8(binascii.unhexlify(raw))
     if kind == "url":
-        decoded = urllib.parse.unquote(segment, errors="strict") if "%" in segment else None
+        try:
+            decoded = urllib.parse.unquote(segment, errors="strict")
+        except UnicodeDecodeError:
+            # Escaped bytes that are not UTF-8 (Latin-1 query strings) are not text to read.
+            return None
         return decoded if decoded != segment else None
     if kind == "entity":
         return html.unescape(segment)
