@@ -48,18 +48,24 @@ class Limits:
 
 
 def segments(text: str, limits: Limits | None = None) -> list[Decoded]:
+    """The decodable segments of `text`, spans in characters.
+
+    RE2 gets the UTF-8 bytes once; candidates are read from the bytes and only the spans of the
+    few segments that decode are converted to character offsets, in one forward pass."""
     limits = limits or Limits()
+    data = text.encode("utf-8", "surrogatepass")
+    to_chars = _CharOffsets(data) if len(data) != len(text) else None
     found: list[Decoded] = []
     total = 0
     tried = 0
-    for match in _CANDIDATES.finditer(text):
+    for match in _CANDIDATES.finditer(data):
         start, end = match.span()
-        if end - start > limits.max_segment:
+        segment = data[start:end].decode("utf-8", "surrogatepass")
+        if len(segment) > limits.max_segment:
             continue
         tried += 1
         if tried > limits.max_segments * 4:
             break
-        segment = match.group(0)
         kind = _kind(segment)
         decoded = _decode(kind, segment)
         if decoded is None or len(decoded) < limits.min_text or not printable(decoded):
@@ -67,10 +73,26 @@ def segments(text: str, limits: Limits | None = None) -> list[Decoded]:
         total += len(decoded)
         if total > limits.max_total:
             break
+        if to_chars is not None:
+            start, end = to_chars(start), to_chars(end)
         found.append(Decoded(start, end, kind, decoded))
         if len(found) >= limits.max_segments:
             break
     return found
+
+
+class _CharOffsets:
+    """Byte offsets of UTF-8 text to character offsets, asked in increasing order."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.byte = 0
+        self.char = 0
+
+    def __call__(self, byte: int) -> int:
+        self.char += len(self.data[self.byte : byte].decode("utf-8", "surrogatepass"))
+        self.byte = byte
+        return self.char
 
 
 def _kind(segment: str) -> str:
