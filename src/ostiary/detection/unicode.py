@@ -188,12 +188,14 @@ _ASCII = bytes(range(128))
 _MAX_REPLACED = 32
 
 
+# What only the general path handles: invisible characters and lookalikes inside Latin words.
+_GENERAL_PATH = re2.compile(_ANY_INVISIBLE_RE2.pattern + "|" + _MIXED_RE2.pattern)
+
+
 @dataclass(frozen=True, slots=True)
 class _CharFold:
     """How one non-ASCII character folds, computed once per character."""
 
-    invisible: bool
-    lookalike: bool
     # In the foldable ranges: what a run of such characters folds it to.
     in_runs: bool
     sparse: str
@@ -210,8 +212,6 @@ def _char_fold(char: str) -> _CharFold:
     kept = _COMBINING.sub("", decomposed)
     simple = not unicodedata.combining(char) and not unicodedata.combining(decomposed[0]) and len(kept) == 1
     return _CharFold(
-        invisible_class(char) is not None,
-        char in _HOMOGLYPHS,
         in_runs,
         _fold_char(char) if in_runs else char,
         kept if simple else None,
@@ -227,14 +227,13 @@ def _fold_by_replacing(text: str) -> str | None:
     the UTF-8 bytes in C, runs of foldable characters are counted with `str.split`, and the same
     choice between folding runs and a whole-text NFKD is made on the same count."""
     data = text.encode("utf-8", "surrogatepass")
-    present = {c: _char_fold(c) for c in set(data.translate(None, _ASCII).decode("utf-8", "surrogatepass"))}
-    if any(f.invisible for f in present.values()):
+    if _GENERAL_PATH.search(data) is not None:
         return None
-    if any(f.lookalike for f in present.values()) and _MIXED_RE2.search(data) is not None:
-        return None
-    in_runs = [c for c, f in present.items() if f.in_runs]
-    if not in_runs:
+    if _RUNS.search(data) is None:
         return text
+    # Only now the distinct characters: a set of non-Latin-1 characters costs a new object each.
+    present = {c: _char_fold(c) for c in set(data.translate(None, _ASCII).decode("utf-8", "surrogatepass"))}
+    in_runs = [c for c, f in present.items() if f.in_runs]
     if len(in_runs) > _MAX_REPLACED:
         return None
     if _run_count(text, in_runs, len(text) // 64 + 16) <= len(text) // 64 + 16:
