@@ -1,10 +1,13 @@
 """Encoded segments (base64, hex, URL and HTML escapes) decoded so rules can read inside them.
 
 An instruction or a key wrapped in base64 is still read by a model or a program downstream. Each
-candidate segment is decoded only if it yields mostly printable text, and the work is bounded:
-at most `max_segments` per string, `max_segment` characters each, `max_total` decoded in all.
-Binary payloads such as base64 images fail the printable check on their first bytes and cost
-almost nothing.
+candidate segment is decoded only if it yields mostly printable text. Every candidate is tried,
+however many come before it: a payload placed after hundreds of commit ids, UUIDs or harmless
+encoded texts is still found, because padding must not be able to hide one. The work stays
+linear without a count of tries: candidates do not overlap, a candidate that is not text is
+rejected on its first `_PROBE` characters, and decoding never makes text longer, so all decoded
+text together is at most as long as the input. Binary payloads such as base64 images fail the
+printable check on their first bytes and cost almost nothing.
 """
 
 from __future__ import annotations
@@ -41,43 +44,31 @@ class Decoded:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    max_segments: int = 64
-    max_segment: int = 64 * 1024
-    max_total: int = 256 * 1024
+    # Decoded texts shorter than this say too little to be worth reading.
     min_text: int = 12
 
 
-def segments(text: str, limits: Limits | None = None) -> list[Decoded]:
-    """The decodable segments of `text`, spans in characters.
+def segments(text: str, limits: Limits | None = None, data: bytes | None = None) -> list[Decoded]:
+    """Every decodable segment of `text`, spans in characters.
 
-    RE2 gets the UTF-8 bytes once; candidates are read from the bytes and only the spans of the
-    few segments that decode are converted to character offsets, in one forward pass."""
+    RE2 gets the UTF-8 bytes once (`data`, when the caller already has them); candidates are read
+    from the bytes and only the spans of the segments that decode are converted to character
+    offsets, in one forward pass."""
     limits = limits or Limits()
-    data = text.encode("utf-8", "surrogatepass")
+    if data is None:
+        data = text.encode("utf-8", "surrogatepass")
     to_chars = _CharOffsets(data) if len(data) != len(text) else None
     found: list[Decoded] = []
-    total = 0
-    tried = 0
     for match in _CANDIDATES.finditer(data):
         start, end = match.span()
         segment = data[start:end].decode("utf-8", "surrogatepass")
-        if len(segment) > limits.max_segment:
-            continue
-        tried += 1
-        if tried > limits.max_segments * 4:
-            break
         kind = _kind(segment)
         decoded = _decode(kind, segment)
         if decoded is None or len(decoded) < limits.min_text or not printable(decoded):
             continue
-        total += len(decoded)
-        if total > limits.max_total:
-            break
         if to_chars is not None:
             start, end = to_chars(start), to_chars(end)
         found.append(Decoded(start, end, kind, decoded))
-        if len(found) >= limits.max_segments:
-            break
     return found
 
 
@@ -110,10 +101,21 @@ def _kind(segment: str) -> str:
     return "b64"
 
 
+# ASCII characters that `printable` counts as good, and the ASCII letters.
+_ASCII_GOOD = bytes(range(0x20, 0x7F)) + b"\n\r\t"
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
 def printable(text: str) -> bool:
     """Mostly letters, digits, punctuation and spaces, with at least a few letters."""
     if not text:
         return False
+    if text.isascii():
+        # The same counts in C: a long decoded text would otherwise cost a Python step a character.
+        raw = text.encode("ascii")
+        good_count = len(text) - len(raw.translate(None, _ASCII_GOOD))
+        letter_count = len(text) - len(raw.translate(None, _ASCII_LETTERS))
+        return good_count >= 0.95 * len(text) and letter_count >= 0.4 * len(text)
     good = sum(1 for c in text if c.isprintable() or c in "\n\r\t")
     letters = sum(1 for c in text if c.isalpha())
     return good >= 0.95 * len(text) and letters >= 0.4 * len(text)
