@@ -171,12 +171,28 @@ def _b64(body: str, alphabet: str) -> bytes:
 def _utf8(data: bytes) -> str | None:
     if not data:
         return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
+    text = _strict_utf8(data)
+    if text is None:
         # The probe may cut a multi-byte character; accept a cut at the very end only.
-        try:
-            text = data[:-3].decode("utf-8") if len(data) > 3 else ""
-        except UnicodeDecodeError:
+        text = _strict_utf8(data[:-3]) if len(data) > 3 else ""
+        if text is None:
             return None
     return text if printable(text[:_PROBE]) else None
+
+
+_REPLACEMENT = "\ufffd"
+_REPLACEMENT_UTF8 = _REPLACEMENT.encode()
+
+
+def _strict_utf8(data: bytes) -> str | None:
+    """`data` as strict UTF-8, or None. Most candidates are random bytes: decoding with
+    replacement and looking for U+FFFD avoids building an exception for each of them."""
+    text = data.decode("utf-8", "replace")
+    if _REPLACEMENT not in text:
+        return text
+    if _REPLACEMENT_UTF8 not in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

@@ -52,10 +52,12 @@ class RuleSet:
             self._set.Add(rule.prefilter or rule.pattern)
         self._set.Compile()
 
-    def scan(self, text: str) -> Iterator[Hit]:
+    def scan(self, text: str, utf8: bytes | None = None) -> Iterator[Hit]:
+        """Hits in `text`; `utf8`, its UTF-8 when the caller has it, spares encoding it again for
+        the set's pass (spans are still read from `text`, in characters)."""
         if not text:
             return
-        for index in sorted(self._set.Match(text) or ()):
+        for index in sorted(self._set.Match(text if utf8 is None else utf8) or ()):
             rule, pattern = self.rules[index], self._compiled[index]
             hits = 0
             for match in pattern.finditer(text):

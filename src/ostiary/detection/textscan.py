@@ -68,8 +68,11 @@ class TextScanner:
 
     def _scan(self, text: str, path: str, out: list[Finding], depth: int, outer: Locate | None) -> None:
         folded = unicode.fold(text)
+        # Encoded once for the rule set and the decoder, strictly: a lone surrogate fails here as
+        # it would in RE2.
+        data = folded.utf8 if folded.utf8 is not None else folded.text.encode("utf-8")
         layer = "raw" if outer is None else "decoded"
-        for hit in self.rules.scan(folded.text):
+        for hit in self.rules.scan(folded.text, data):
             start, end = folded.to_original(hit.start, hit.end)
             hit_layer = layer
             if outer is not None:
@@ -84,7 +87,7 @@ class TextScanner:
         for hidden in folded.hidden:
             span = outer(hidden.start, hidden.end) if outer else (hidden.start, hidden.end)
             self._rescan(hidden.text, path, out, depth, _fixed(span), {span: "hidden"})
-        segments = decoding.segments(folded.text)
+        segments = decoding.segments(folded.text, data=data)
         spans = []
         for segment in segments:
             span = folded.to_original(segment.start, segment.end)

@@ -77,6 +77,9 @@ class Folded:
     hidden: list[Hidden] = field(default_factory=list)
     # Original offsets of lookalike letters written beside Latin letters.
     mixed_script: list[int] = field(default_factory=list)
+    # The folded text's UTF-8 when folding already made it, so rule sets and the decoder do not
+    # encode it again; None: not made.
+    utf8: bytes | None = None
 
     @property
     def changed(self) -> bool:
@@ -153,7 +156,7 @@ def fold(text: str) -> Folded:
         return Folded(text, text)
     replaced = _fold_by_replacing(text)
     if replaced is not None:
-        return Folded(text, replaced)
+        return Folded(text, replaced[0], utf8=replaced[1])
     return fold_runs(text)
 
 
@@ -218,19 +221,26 @@ def _char_fold(char: str) -> _CharFold:
     )
 
 
-def _fold_by_replacing(text: str) -> str | None:
-    """The folded text when every change is one character for one, so offsets stay as they are;
-    None when the general path is needed (invisible characters, lookalikes in Latin words,
-    ligatures and other expansions, or too many distinct characters).
+def _fold_by_replacing(text: str) -> tuple[str, bytes | None] | None:
+    """The folded text when every change is one character for one, so offsets stay as they are,
+    with its UTF-8 when nothing changed; None when the general path is needed (invisible
+    characters, lookalikes in Latin words, ligatures and other expansions, or too many distinct
+    characters).
 
     Gives exactly what the general path gives: the distinct non-ASCII characters are read from
     the UTF-8 bytes in C, runs of foldable characters are counted with `str.split`, and the same
     choice between folding runs and a whole-text NFKD is made on the same count."""
-    data = text.encode("utf-8", "surrogatepass")
+    try:
+        data = text.encode("utf-8")
+        strict = True
+    except UnicodeEncodeError:
+        # Lone surrogates: folded all the same; the caller's strict encoding fails as RE2 would.
+        data = text.encode("utf-8", "surrogatepass")
+        strict = False
     if _GENERAL_PATH.search(data) is not None:
         return None
     if _RUNS.search(data) is None:
-        return text
+        return text, data if strict else None
     # Only now the distinct characters: a set of non-Latin-1 characters costs a new object each.
     present = {c: _char_fold(c) for c in set(data.translate(None, _ASCII).decode("utf-8", "surrogatepass"))}
     in_runs = [c for c, f in present.items() if f.in_runs]
@@ -247,7 +257,7 @@ def _fold_by_replacing(text: str) -> str | None:
     folded = text
     for char, replacement in changes.items():
         folded = folded.replace(char, replacement)
-    return folded
+    return folded, None
 
 
 def _run_count(text: str, chars: list[str], enough: int) -> int:
