@@ -32,6 +32,8 @@ _CANDIDATES = re2.compile(
 )
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _PROBE = 64
+# Kinds whose decoded text `_utf8` already found printable in its first `_PROBE` characters.
+_PROBED = frozenset({"b64", "hex"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,10 @@ def segments(text: str, limits: Limits | None = None, data: bytes | None = None)
         segment = data[start:end].decode("utf-8", "surrogatepass")
         kind = _kind(segment)
         decoded = _decode(kind, segment)
-        if decoded is None or len(decoded) < limits.min_text or not printable(decoded):
+        if decoded is None or len(decoded) < limits.min_text:
+            continue
+        # Base64 and hex were checked on their first `_PROBE` characters: all of a short text.
+        if (len(decoded) > _PROBE or kind not in _PROBED) and not printable(decoded):
             continue
         if to_chars is not None:
             start, end = to_chars(start), to_chars(end)
@@ -128,7 +133,10 @@ def _decode(kind: str, segment: str) -> str | None:
         raw = segment.replace("\\x", "")
         if len(raw) % 2:
             return None
-        return _utf8(binascii.unhexlify(raw[:_PROBE])) and _utf8(binascii.unhexlify(raw))
+        probe = _utf8(binascii.unhexlify(raw[:_PROBE]))
+        if probe is None or len(raw) <= _PROBE:
+            return probe
+        return _utf8(binascii.unhexlify(raw))
     if kind == "url":
         try:
             decoded = urllib.parse.unquote(segment, errors="strict")
@@ -153,8 +161,9 @@ def _base64(segment: str) -> str | None:
         return None
     alphabet = "-_" if ("-" in body or "_" in body) else "+/"
     probe = body[: _PROBE - _PROBE % 4]
-    if _utf8(_b64(probe, alphabet)) is None:
-        return None
+    text = _utf8(_b64(probe, alphabet))
+    if text is None or len(probe) == len(body):
+        return text
     return _utf8(_b64(body, alphabet))
 
 
