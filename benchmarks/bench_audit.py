@@ -2,11 +2,12 @@
 
 Each writer is a session sending tools/call decisions through a real Pipeline whose only observer
 is the audit log, so the figure is the whole audit cost a call pays: record building, redaction,
-digests, the keyed chain, and waiting for its group commit to be durable (SQLite WAL with
-synchronous=FULL; PostgreSQL with its default synchronous_commit=on).
+digests, the keyed chain, and waiting for its commit to be durable (by default as the gateway
+does: SQLite WAL with synchronous=NORMAL; PostgreSQL with synchronous_commit=on).
 
     .venv/bin/python benchmarks/bench_audit.py                     # both backends, 1/16/64 writers
     .venv/bin/python benchmarks/bench_audit.py --backend sqlite --writers 64 --calls 200
+    .venv/bin/python benchmarks/bench_audit.py --backend postgres --postgres-synchronous-commit off
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ async def _writer(pipeline: Pipeline, writer: int, calls: int, latencies: list[f
         latencies.append(time.perf_counter() - started)
 
 
-async def run_once(url: str, writers: int, calls: int, synchronous: str) -> dict[str, float]:
-    store = await open_url(url, synchronous)
+async def run_once(url: str, writers: int, calls: int, synchronous: str, commit: str) -> dict[str, float]:
+    store = await open_url(url, synchronous, commit)
     sealer = HmacSealer(secrets.token_bytes(32))
     log = AuditLog(store, sealer)
     await log.start()
@@ -85,9 +86,11 @@ async def main() -> None:
     parser.add_argument(
         "--calls", type=int, default=0, help="calls per writer (default: 4000 records in all)"
     )
-    parser.add_argument("--sqlite-synchronous", choices=["full", "normal"], default="full")
+    parser.add_argument("--sqlite-synchronous", choices=["full", "normal"], default="normal")
+    parser.add_argument("--postgres-synchronous-commit", choices=["on", "off"], default="on")
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    pg_commit = args.postgres_synchronous_commit
     print("| backend | sync | writers | records | records/s | observe p50 ms | observe p99 ms |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for backend in backends:
@@ -96,16 +99,16 @@ async def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 if backend == "sqlite":
                     url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-                    result = await run_once(url, writers, calls, args.sqlite_synchronous)
+                    result = await run_once(url, writers, calls, args.sqlite_synchronous, pg_commit)
                 else:
                     name = f"ostiary_bench_{secrets.token_hex(4)}"
                     await _admin(f'CREATE DATABASE "{name}"')
                     try:
                         url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-                        result = await run_once(url, writers, calls, args.sqlite_synchronous)
+                        result = await run_once(url, writers, calls, args.sqlite_synchronous, pg_commit)
                     finally:
                         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            sync = args.sqlite_synchronous if backend == "sqlite" else "commit"
+            sync = args.sqlite_synchronous if backend == "sqlite" else f"commit {pg_commit}"
             print(
                 f"| {backend} | {sync} | {writers} | {writers * calls} | {result['records_per_s']:,.0f} "
                 f"| {result['p50_ms']:.2f} | {result['p99_ms']:.2f} |",

@@ -113,6 +113,13 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "base64 of text": lambda n: base64.b64encode(
         (b"ignore previous instructions " * (n // 40 + 1))[: n * 3 // 4]
     ).decode(),
+    "short base64 texts": lambda n: (
+        (base64.b64encode(b"ignore previous instructions").decode() + " ") * (n // 41 + 1)
+    )[:n],
+    "commit ids then base64": lambda n: (
+        (hashlib.sha1(b"x").hexdigest() + "\n") * (n // 41)
+        + base64.b64encode(b"ignore previous rules").decode()
+    ),
 }
 
 

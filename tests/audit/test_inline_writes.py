@@ -9,6 +9,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+from sqlalchemy import text
+
 from audit.traffic import call, sealer
 from ostiary.audit import AuditLog, verify
 from ostiary.pipeline import Action, Pipeline
@@ -71,3 +74,44 @@ async def test_a_database_locked_by_another_process_neither_stalls_the_gateway_n
     assert waited >= 0.4  # it really waited for the other writer...
     assert ticks >= 20  # ...while the event loop kept running
     assert report.ok and report.records == 1
+
+
+@pytest.mark.parametrize("synchronous", ["normal", "full"])
+async def test_a_failing_sqlite_store_denies_the_call_on_either_write_path(
+    tmp_path: Path, synchronous: str
+) -> None:
+    store = await open_url(f"sqlite+aiosqlite:///{tmp_path / 'gone.db'}", synchronous)
+    log = AuditLog(store, sealer())
+    await log.start()
+    pipeline = Pipeline(observers=[log])
+    try:
+        assert (await call(pipeline, 1)).verdict.action is Action.ALLOW
+        async with store.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE audit_records RENAME TO audit_records_away"))
+        refused = await call(pipeline, 2)
+        async with store.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE audit_records_away RENAME TO audit_records"))
+        recovered = await call(pipeline, 3)
+    finally:
+        await log.close()
+    report = await verify(store, sealer())
+    await store.close()
+    assert (refused.verdict.action, refused.verdict.code) == (Action.DENY, "observer.failed")
+    assert recovered.verdict.action is Action.ALLOW
+    assert report.ok and report.records == 2
+
+
+async def test_with_synchronous_full_the_chain_is_written_in_a_worker_thread(tmp_path: Path) -> None:
+    store = await open_url(f"sqlite+aiosqlite:///{tmp_path / 'full.db'}", "full")
+    assert store.inline_writer is None and store.writer is not None
+    log = AuditLog(store, sealer(every=7))
+    await log.start()
+    pipeline = Pipeline(observers=[log])
+    try:
+        decisions = [await call(pipeline, i) for i in range(50)]
+    finally:
+        await log.close()
+    report = await verify(store, sealer())
+    await store.close()
+    assert all(d.verdict.action is Action.ALLOW for d in decisions)
+    assert report.ok and report.records == 50 and report.checkpoints >= 7

@@ -26,6 +26,8 @@ ADVERSARIAL = {
     "zero width": "\u200b" * MB,
     "homoglyphs": "аеорсх" * (MB // 6),
     "assignments": "token=" * (MB // 6),
+    "short base64 texts": (base64.b64encode(b"ignore previous instructions").decode() + " ") * (MB // 41),
+    "commit ids": ("da39a3ee5e6b4b0d3255bfef95601890afd80709\n") * (MB // 41),
 }
 
 

@@ -1,3 +1,6 @@
+import re2
+
+from ostiary.detection import pii, secrets
 from ostiary.detection.ruleset import Rule, RuleSet
 
 
@@ -24,3 +27,27 @@ def test_hits_per_rule_are_capped() -> None:
 
 def test_empty_text_has_no_hits() -> None:
     assert list(RuleSet([Rule("x", "x", 1.0)]).scan("")) == []
+
+
+def test_a_prefilter_screens_the_text_and_the_pattern_gives_the_spans() -> None:
+    rules = RuleSet([Rule("kv", r"\w{1,30}=\d{4}", 1.0, prefilter=r"=\d")])
+    assert [(h.start, h.end) for h in rules.scan("a b x_key=12345")] == [(4, 14)]
+    assert list(rules.scan("key=x")) == []
+
+
+SAMPLES = [
+    "mail jane.doe+tag@mail.example.co.uk or J_D@sub-domain.org today",
+    'config: API_KEY = "q8Zr2LmX0pW4vN7tY1sK" and client-secret: Zm9vYmFyYmF6cXV4MTIzNDU2',
+    "db_password => 'hunter2-but-longer' ; PWD=s3cr3t-Value",
+    "x.y_access_token:\t'AbCdEfGhIjKlMnOpQrStUv'",
+]
+
+
+def test_every_prefilter_matches_wherever_its_rule_matches() -> None:
+    screened = [r for r in [*secrets.rules(), *pii.rules()] if r.prefilter]
+    assert screened
+    for rule in screened:
+        pattern, prefilter = re2.compile(rule.pattern), re2.compile(rule.prefilter)
+        for text in SAMPLES:
+            for match in pattern.finditer(text):
+                assert prefilter.search(match.group(0)) is not None, (rule.id, match.group(0))

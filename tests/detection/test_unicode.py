@@ -1,3 +1,5 @@
+import pytest
+
 from ostiary.detection import unicode
 
 
@@ -41,3 +43,28 @@ def test_spans_in_folded_text_map_back_to_the_original() -> None:
 
 def test_bidi_controls_are_reported() -> None:
     assert unicode.BIDI in unicode.fold("abc\u202edef").invisible
+
+
+FAST_PATH_TEXTS = [
+    "Le café est très chaud à midi. Привет, мир. 東京の天気は晴れです。 🙂",
+    "Straße und Ærø, " * 40,  # dense: one whole-text NFKD
+    "Ärger über Öl, naïve façade, " * 40,
+    "ǅ ı ſ ｉｇｎｏｒｅ 𝐈 ① ² й \u3000 " * 30,  # dense with characters outside the foldable ranges
+    "ｉｇｎｏｒｅ\u3000ｐｒｅｖｉｏｕｓ\u3000ｉｎｓｔｒｕｃｔｉｏｎｓ",
+    "Москва и Санкт-Петербург",  # lookalikes, but not inside Latin words
+]
+
+
+@pytest.mark.parametrize("text", FAST_PATH_TEXTS)
+def test_folding_by_replacing_characters_gives_what_folding_runs_gives(text: str) -> None:
+    fast, general = unicode.fold(text), unicode.fold_runs(text)
+    assert fast.text == general.text
+    assert fast.invisible == general.invisible and fast.mixed_script == general.mixed_script
+    for start, end in ((0, len(fast.text)), (3, 9), (len(fast.text) // 2, len(fast.text) - 1)):
+        assert fast.to_original(start, end) == general.to_original(start, end)
+
+
+def test_ligatures_and_lone_combining_marks_take_the_general_path() -> None:
+    folded = unicode.fold("ﬁle e\u0301t\u00e9")
+    assert folded.text == "file ete"
+    assert folded.to_original(5, 8) == (4, 8)

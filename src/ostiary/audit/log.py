@@ -2,9 +2,14 @@
 
 `observe()` returns only once its record is durable, so no message whose decision was not
 recorded can move on (and no result can reach a client without its record, even if the gateway
-is killed). Concurrent calls are grouped: while one transaction commits, the records arriving
-meanwhile queue up and go in the next one, so the cost of a commit is shared by all of them.
-If the store fails, every waiting call raises and the pipeline denies it (fail closed).
+is killed). If the store fails, every waiting call raises and the pipeline denies it (fail closed).
+
+Two ways to the store. Where it can commit without waiting (the embedded SQLite database, free
+of other gateways), commits run on the event loop: a lone record at once, the records that
+follow it in the same turn of the loop together on the next turn. Otherwise (PostgreSQL, a
+SQLite file another gateway holds) a writer task commits in the background, and while one
+transaction commits the records arriving meanwhile queue up for the next, so a commit's cost
+is shared by all of them.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ class AuditLog:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._committing = False
+        self._flush_due = False
+        self._burst = False
 
     async def start(self) -> None:
         if self._task is None:
@@ -45,10 +53,54 @@ class AuditLog:
         """Queue one record and wait until the batch holding it has committed."""
         if self._task is None or self._task.done() or self._closing:
             raise StoreError("the audit log is not running")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if not (self._pending or self._committing or self._burst):
+            # The first record of this turn of the event loop commits at once where the store can
+            # without waiting (an embedded database nobody else holds): a lone call pays only its
+            # commit. Records that follow in the same turn are batched into one commit on the next.
+            try:
+                done = self.store.append_audit_now(self.chain, [body], self.sealer)
+            except StoreError as exc:
+                self._fail([], exc)
+                raise StoreError("the audit record could not be written") from None
+            if done is not None:
+                self._burst = True
+                loop.call_soon(self._end_burst)
+                return
+        future: asyncio.Future[None] = loop.create_future()
         self._pending.append((body, future))
-        self._wake.set()
+        if self._committing:
+            self._wake.set()
+        elif not self._flush_due:
+            self._flush_due = True
+            loop.call_soon(self._flush)
         await future
+
+    def _end_burst(self) -> None:
+        self._burst = False
+
+    def _flush(self) -> None:
+        """Commit on the event loop what this turn of it queued, where the store can do so without
+        waiting (an embedded database nobody else holds); else leave it to the writer task."""
+        self._flush_due = False
+        if self._committing or not self._pending:
+            return
+        batch = self._pending[: self.batch_max]
+        try:
+            done = self.store.append_audit_now(self.chain, [body for body, _ in batch], self.sealer)
+        except StoreError as exc:
+            del self._pending[: len(batch)]
+            self._fail(batch, exc)
+            return
+        if done is None:
+            self._wake.set()
+            return
+        del self._pending[: len(batch)]
+        for _, future in batch:
+            if not future.done():
+                future.set_result(None)
+        if self._pending:
+            self._wake.set()
 
     async def _run(self) -> None:
         while not (self._closing and not self._pending):
@@ -75,20 +127,26 @@ class AuditLog:
                 return
 
     async def _commit(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
+        self._committing = True
         try:
             await self.store.append_audit(self.chain, [body for body, _ in batch], self.sealer)
         except Exception as exc:
-            log.error(
-                "audit: %d records could not be written (%s); their messages are stopped", len(batch), exc
-            )
-            failure = StoreError("the audit record could not be written")
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(failure)
+            self._fail(batch, exc)
             return
+        finally:
+            self._committing = False
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
+
+    @staticmethod
+    def _fail(batch: list[tuple[dict[str, Any], asyncio.Future[None]]], exc: Exception) -> None:
+        count = len(batch) or 1
+        log.error("audit: %d records could not be written (%s); their messages are stopped", count, exc)
+        failure = StoreError("the audit record could not be written")
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(failure)
 
     async def close(self) -> None:
         """Write what is queued, checkpoint the head, stop."""

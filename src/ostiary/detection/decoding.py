@@ -1,10 +1,13 @@
 """Encoded segments (base64, hex, URL and HTML escapes) decoded so rules can read inside them.
 
 An instruction or a key wrapped in base64 is still read by a model or a program downstream. Each
-candidate segment is decoded only if it yields mostly printable text, and the work is bounded:
-at most `max_segments` per string, `max_segment` characters each, `max_total` decoded in all.
-Binary payloads such as base64 images fail the printable check on their first bytes and cost
-almost nothing.
+candidate segment is decoded only if it yields mostly printable text. Every candidate is tried,
+however many come before it: a payload placed after hundreds of commit ids, UUIDs or harmless
+encoded texts is still found, because padding must not be able to hide one. The work stays
+linear without a count of tries: candidates do not overlap, a candidate that is not text is
+rejected on its first `_PROBE` characters, and decoding never makes text longer, so all decoded
+text together is at most as long as the input. Binary payloads such as base64 images fail the
+printable check on their first bytes and cost almost nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ _CANDIDATES = re2.compile(
 )
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _PROBE = 64
+# Kinds whose decoded text `_utf8` already found printable in its first `_PROBE` characters.
+_PROBED = frozenset({"b64", "hex"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,36 +46,49 @@ class Decoded:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    max_segments: int = 64
-    max_segment: int = 64 * 1024
-    max_total: int = 256 * 1024
+    # Decoded texts shorter than this say too little to be worth reading.
     min_text: int = 12
 
 
-def segments(text: str, limits: Limits | None = None) -> list[Decoded]:
+def segments(text: str, limits: Limits | None = None, data: bytes | None = None) -> list[Decoded]:
+    """Every decodable segment of `text`, spans in characters.
+
+    RE2 gets the UTF-8 bytes once (`data`, when the caller already has them); candidates are read
+    from the bytes and only the spans of the segments that decode are converted to character
+    offsets, in one forward pass."""
     limits = limits or Limits()
+    if data is None:
+        data = text.encode("utf-8", "surrogatepass")
+    to_chars = _CharOffsets(data) if len(data) != len(text) else None
     found: list[Decoded] = []
-    total = 0
-    tried = 0
-    for match in _CANDIDATES.finditer(text):
+    for match in _CANDIDATES.finditer(data):
         start, end = match.span()
-        if end - start > limits.max_segment:
-            continue
-        tried += 1
-        if tried > limits.max_segments * 4:
-            break
-        segment = match.group(0)
+        segment = data[start:end].decode("utf-8", "surrogatepass")
         kind = _kind(segment)
         decoded = _decode(kind, segment)
-        if decoded is None or len(decoded) < limits.min_text or not printable(decoded):
+        if decoded is None or len(decoded) < limits.min_text:
             continue
-        total += len(decoded)
-        if total > limits.max_total:
-            break
+        # Base64 and hex were checked on their first `_PROBE` characters: all of a short text.
+        if (len(decoded) > _PROBE or kind not in _PROBED) and not printable(decoded):
+            continue
+        if to_chars is not None:
+            start, end = to_chars(start), to_chars(end)
         found.append(Decoded(start, end, kind, decoded))
-        if len(found) >= limits.max_segments:
-            break
     return found
+
+
+class _CharOffsets:
+    """Byte offsets of UTF-8 text to character offsets, asked in increasing order."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.byte = 0
+        self.char = 0
+
+    def __call__(self, byte: int) -> int:
+        self.char += len(self.data[self.byte : byte].decode("utf-8", "surrogatepass"))
+        self.byte = byte
+        return self.char
 
 
 def _kind(segment: str) -> str:
@@ -88,10 +106,21 @@ def _kind(segment: str) -> str:
     return "b64"
 
 
+# ASCII characters that `printable` counts as good, and the ASCII letters.
+_ASCII_GOOD = bytes(range(0x20, 0x7F)) + b"\n\r\t"
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
 def printable(text: str) -> bool:
     """Mostly letters, digits, punctuation and spaces, with at least a few letters."""
     if not text:
         return False
+    if text.isascii():
+        # The same counts in C: a long decoded text would otherwise cost a Python step a character.
+        raw = text.encode("ascii")
+        good_count = len(text) - len(raw.translate(None, _ASCII_GOOD))
+        letter_count = len(text) - len(raw.translate(None, _ASCII_LETTERS))
+        return good_count >= 0.95 * len(text) and letter_count >= 0.4 * len(text)
     good = sum(1 for c in text if c.isprintable() or c in "\n\r\t")
     letters = sum(1 for c in text if c.isalpha())
     return good >= 0.95 * len(text) and letters >= 0.4 * len(text)
@@ -104,9 +133,16 @@ def _decode(kind: str, segment: str) -> str | None:
         raw = segment.replace("\\x", "")
         if len(raw) % 2:
             return None
-        return _utf8(binascii.unhexlify(raw[:_PROBE])) and _utf8(binascii.unhexlify(raw))
+        probe = _utf8(binascii.unhexlify(raw[:_PROBE]))
+        if probe is None or len(raw) <= _PROBE:
+            return probe
+        return _utf8(binascii.unhexlify(raw))
     if kind == "url":
-        decoded = urllib.parse.unquote(segment, errors="strict") if "%" in segment else None
+        try:
+            decoded = urllib.parse.unquote(segment, errors="strict")
+        except UnicodeDecodeError:
+            # Escaped bytes that are not UTF-8 (Latin-1 query strings) are not text to read.
+            return None
         return decoded if decoded != segment else None
     if kind == "entity":
         return html.unescape(segment)
@@ -125,8 +161,9 @@ def _base64(segment: str) -> str | None:
         return None
     alphabet = "-_" if ("-" in body or "_" in body) else "+/"
     probe = body[: _PROBE - _PROBE % 4]
-    if _utf8(_b64(probe, alphabet)) is None:
-        return None
+    text = _utf8(_b64(probe, alphabet))
+    if text is None or len(probe) == len(body):
+        return text
     return _utf8(_b64(body, alphabet))
 
 
@@ -143,12 +180,28 @@ def _b64(body: str, alphabet: str) -> bytes:
 def _utf8(data: bytes) -> str | None:
     if not data:
         return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
+    text = _strict_utf8(data)
+    if text is None:
         # The probe may cut a multi-byte character; accept a cut at the very end only.
-        try:
-            text = data[:-3].decode("utf-8") if len(data) > 3 else ""
-        except UnicodeDecodeError:
+        text = _strict_utf8(data[:-3]) if len(data) > 3 else ""
+        if text is None:
             return None
     return text if printable(text[:_PROBE]) else None
+
+
+_REPLACEMENT = "\ufffd"
+_REPLACEMENT_UTF8 = _REPLACEMENT.encode()
+
+
+def _strict_utf8(data: bytes) -> str | None:
+    """`data` as strict UTF-8, or None. Most candidates are random bytes: decoding with
+    replacement and looking for U+FFFD avoids building an exception for each of them."""
+    text = data.decode("utf-8", "replace")
+    if _REPLACEMENT not in text:
+        return text
+    if _REPLACEMENT_UTF8 not in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

@@ -47,7 +47,13 @@ def _iban(value: str) -> bool:
 
 def rules() -> list[Rule]:
     return [
-        Rule("pii.email", r"(?i)\b[a-z0-9._%+-]{1,64}@(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}\b", 0.9, _email),
+        Rule(
+            "pii.email",
+            r"(?i)\b[a-z0-9._%+-]{1,64}@(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}\b",
+            0.9,
+            _email,
+            prefilter=r"(?i)[a-z0-9._%+-]@[a-z0-9-]",
+        ),
         Rule(
             "pii.phone",
             r"\+[1-9]\d{0,2}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b|\(\d{3}\)\s?\d{3}-\d{4}\b|\b\d{3}-\d{3}-\d{4}\b",

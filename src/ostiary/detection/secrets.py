@@ -25,6 +25,9 @@ _GENERIC_KEYS = (
     r"|auth[_-]?token|refresh[_-]?token|private[_-]?key|app[_-]?secret|signing[_-]?key|encryption[_-]?key"
     r"|secret|token)"
 )
+_PASSWORD_KEYS = r"(?:passw(?:or)?d|pwd|passphrase)"  # noqa: S105 (key names, not a password)
+# From the end of a key name to the start of its value: `_key = "`, `KEY: `, `key => '`.
+_GENERIC_VALUE = r"[\w.-]{0,20}[\"']?\s{0,3}(?:[:=]|=>|:=)\s{0,3}[\"'`]?"
 # Key names whose values are identifiers or digests, not credentials, even next to "token".
 _NOT_SECRET_KEY_WORDS = (
     "hash", "sha", "md5", "digest", "checksum", "etag", "commit", "count", "limit",
@@ -139,21 +142,21 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "secret.generic_assignment",
-            r"(?i)[\w.-]{0,30}"
-            + _GENERIC_KEYS
-            + r"[\w.-]{0,20}[\"']?\s{0,3}(?:[:=]|=>|:=)\s{0,3}[\"'`]?(?P<value>[A-Za-z0-9_\-+/=.~]{16,200})",
+            r"(?i)[\w.-]{0,30}" + _GENERIC_KEYS + _GENERIC_VALUE + r"(?P<value>[A-Za-z0-9_\-+/=.~]{16,200})",
             0.75,
             _generic,
             group="value",
             whole=True,
+            prefilter=r"(?i)" + _GENERIC_KEYS + _GENERIC_VALUE + r"[A-Za-z0-9_\-+/=.~]{16}",
         ),
         Rule(
             "secret.password_assignment",
-            r"(?i)[\w.-]{0,30}(?:passw(?:or)?d|pwd|passphrase)[\w.-]{0,20}[\"']?\s{0,3}(?:[:=]|=>|:=)\s{0,3}[\"'`]?(?P<value>[^\s\"'`,;]{8,128})",
+            r"(?i)[\w.-]{0,30}" + _PASSWORD_KEYS + _GENERIC_VALUE + r"(?P<value>[^\s\"'`,;]{8,128})",
             0.75,
             _password,
             group="value",
             whole=True,
+            prefilter=r"(?i)" + _PASSWORD_KEYS + _GENERIC_VALUE + r"[^\s\"'`,;]{8}",
         ),
     ]
 

@@ -3,6 +3,10 @@
 Injection and poisoning share this scanner; they differ in their rules and in how much weight
 they give to the mere presence of invisible characters or encoded text. Spans found on a derived
 layer are reported on the original segment that produced it.
+
+The first `alone` decoded segments of a text are each read by themselves; any beyond them are
+read together, joined into one text, so that however many harmless encoded texts come first, a
+payload after them is still read, at the cost of one scan rather than one per segment.
 """
 
 from __future__ import annotations
@@ -30,17 +34,30 @@ class LayerWeights:
 
 # Another source of findings over the same text (the optional classifier).
 Extra = Callable[[str, str], list[Finding]]
+# Where a span of a derived text (decoded, hidden) is reported: the original segment's span.
+Locate = Callable[[int, int], tuple[int, int]]
+
+# Between segments read together: no rule's pattern crosses a NUL followed by a line break, and
+# the line break lets a segment start as a line, as it would alone.
+_JOIN = "\x00\n"
 
 
 class TextScanner:
     def __init__(
-        self, kind: str, rules: RuleSet, weights: LayerWeights, depth: int = 2, extra: Extra | None = None
+        self,
+        kind: str,
+        rules: RuleSet,
+        weights: LayerWeights,
+        depth: int = 2,
+        extra: Extra | None = None,
+        alone: int = 64,
     ) -> None:
         self.kind = kind
         self.rules = rules
         self.weights = weights
         self.depth = depth
         self.second_opinion = extra
+        self.alone = alone
 
     def scan(self, text: str, path: str = "") -> list[Finding]:
         findings: list[Finding] = []
@@ -49,15 +66,18 @@ class TextScanner:
             findings.extend(self.second_opinion(text, path))
         return findings
 
-    def _scan(
-        self, text: str, path: str, out: list[Finding], depth: int, outer: tuple[int, int] | None
-    ) -> None:
+    def _scan(self, text: str, path: str, out: list[Finding], depth: int, outer: Locate | None) -> None:
         folded = unicode.fold(text)
+        # Encoded once for the rule set and the decoder, strictly: a lone surrogate fails here as
+        # it would in RE2.
+        data = folded.utf8 if folded.utf8 is not None else folded.text.encode("utf-8")
         layer = "raw" if outer is None else "decoded"
-        for hit in self.rules.scan(folded.text):
-            start, end = outer or folded.to_original(hit.start, hit.end)
+        for hit in self.rules.scan(folded.text, data):
+            start, end = folded.to_original(hit.start, hit.end)
             hit_layer = layer
-            if outer is None and folded.changed and text[start:end] != folded.text[hit.start : hit.end]:
+            if outer is not None:
+                start, end = outer(start, end)
+            elif folded.changed and text[start:end] != folded.text[hit.start : hit.end]:
                 hit_layer = "normalized"
             out.append(self._finding(hit.rule.id, path, start, end, hit.rule.weight, hit_layer))
         if outer is None:
@@ -65,24 +85,53 @@ class TextScanner:
         if depth <= 0:
             return
         for hidden in folded.hidden:
-            span = outer or (hidden.start, hidden.end)
-            self._rescan(hidden.text, path, out, depth, span, "hidden")
-        for segment in decoding.segments(folded.text):
-            span = outer or folded.to_original(segment.start, segment.end)
+            span = outer(hidden.start, hidden.end) if outer else (hidden.start, hidden.end)
+            self._rescan(hidden.text, path, out, depth, _fixed(span), {span: "hidden"})
+        segments = decoding.segments(folded.text, data=data)
+        spans = []
+        for segment in segments:
+            span = folded.to_original(segment.start, segment.end)
+            spans.append(outer(*span) if outer else span)
+        for segment, span in zip(segments[: self.alone], spans, strict=False):
             if self.weights.encoded:
                 out.append(
                     self._finding(f"{self.kind}.encoded_text", path, *span, self.weights.encoded, layer)
                 )
-            self._rescan(segment.text, path, out, depth, span, segment.encoding)
+            self._rescan(segment.text, path, out, depth, _fixed(span), {span: segment.encoding})
+        rest = segments[self.alone :]
+        if rest:
+            joined, locate = _together([s.text for s in rest], spans[self.alone :])
+            self._rescan(
+                joined,
+                path,
+                out,
+                depth,
+                locate,
+                {sp: s.encoding for s, sp in zip(rest, spans[self.alone :], strict=True)},
+            )
 
     def _rescan(
-        self, text: str, path: str, out: list[Finding], depth: int, span: tuple[int, int], how: str
+        self,
+        text: str,
+        path: str,
+        out: list[Finding],
+        depth: int,
+        locate: Locate,
+        how: dict[tuple[int, int], str],
     ) -> None:
+        """Scan a derived text; each original segment in which a rule fired is itself a finding."""
         before = len(out)
-        self._scan(text, path, out, depth - 1, span)
-        if len(out) > before and self.weights.obfuscated_hit:
-            weight = self.weights.obfuscated_hit
-            out.append(self._finding(f"{self.kind}.obfuscated.{how}", path, *span, weight, "decoded"))
+        self._scan(text, path, out, depth - 1, locate)
+        if len(out) == before or not self.weights.obfuscated_hit:
+            return
+        weight = self.weights.obfuscated_hit
+        hit_spans = dict.fromkeys((f.start, f.end) for f in out[before:])
+        for span in hit_spans if len(how) > 1 else how:
+            encoding = how.get(span)
+            if encoding is not None:
+                out.append(
+                    self._finding(f"{self.kind}.obfuscated.{encoding}", path, *span, weight, "decoded")
+                )
 
     def _unicode_findings(self, folded: unicode.Folded, path: str, out: list[Finding]) -> None:
         for cls, offsets in folded.invisible.items():
@@ -99,6 +148,25 @@ class TextScanner:
 
     def _finding(self, rule: str, path: str, start: int, end: int, weight: float, layer: str) -> Finding:
         return Finding(self.kind, rule, Severity.of_weight(weight), path, start, end, weight, layer)
+
+
+def _fixed(span: tuple[int, int]) -> Locate:
+    return lambda _start, _end: span
+
+
+def _together(texts: list[str], spans: list[tuple[int, int]]) -> tuple[str, Locate]:
+    """Texts joined into one, and where a span of the joined text comes from: the original span
+    of the text it starts in."""
+    starts = []
+    size = 0
+    for text in texts:
+        starts.append(size)
+        size += len(text) + len(_JOIN)
+
+    def locate(start: int, _end: int) -> tuple[int, int]:
+        return spans[max(bisect.bisect_right(starts, start) - 1, 0)]
+
+    return _JOIN.join(texts), locate
 
 
 def scan_fields(scanner: TextScanner, fields: Iterable[tuple[str, str]]) -> list[Finding]:

@@ -5,12 +5,15 @@ variation selectors that spell ASCII invisibly, zero-width and bidi controls spl
 reordering words, lookalike Cyrillic and Greek letters, fullwidth and mathematical letters. Folding
 removes the invisible characters, applies NFKD and drops combining marks, maps lookalikes to
 Latin, and keeps a piecewise map back to the original offsets. ASCII text, the common case,
-is returned as is without a per-character loop.
+is returned as is without a per-character loop; other text without invisible characters or
+lookalikes inside Latin words, whose changed characters each fold to one character, is folded
+by replacing each distinct character in C (offsets unchanged, no map).
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -74,6 +77,9 @@ class Folded:
     hidden: list[Hidden] = field(default_factory=list)
     # Original offsets of lookalike letters written beside Latin letters.
     mixed_script: list[int] = field(default_factory=list)
+    # The folded text's UTF-8 when folding already made it, so rule sets and the decoder do not
+    # encode it again; None: not made.
+    utf8: bytes | None = None
 
     @property
     def changed(self) -> bool:
@@ -148,6 +154,15 @@ def fold(text: str) -> Folded:
     """Fold with C-speed scans; Python touches only the runs of characters that change."""
     if text.isascii():
         return Folded(text, text)
+    replaced = _fold_by_replacing(text)
+    if replaced is not None:
+        return Folded(text, replaced[0], utf8=replaced[1])
+    return fold_runs(text)
+
+
+def fold_runs(text: str) -> Folded:
+    """The general path: marks invisible characters and lookalikes, folds each run of
+    characters that change, and keeps the offset map."""
     folded = Folded(text, text)
     _mark(text, folded)
     runs = _RUNS_WITH_LOOKALIKES if folded.mixed_script else _RUNS
@@ -168,6 +183,95 @@ def fold(text: str) -> Folded:
         folded.text = candidate
         return folded
     return _fold_spans(text, (m.span() for m in runs.finditer(text)), folded)
+
+
+_ASCII = bytes(range(128))
+# Beyond this many distinct characters to replace, one pass per character costs more than the
+# general path's single pass.
+_MAX_REPLACED = 32
+
+
+# What only the general path handles: invisible characters and lookalikes inside Latin words.
+_GENERAL_PATH = re2.compile(_ANY_INVISIBLE_RE2.pattern + "|" + _MIXED_RE2.pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class _CharFold:
+    """How one non-ASCII character folds, computed once per character."""
+
+    # In the foldable ranges: what a run of such characters folds it to.
+    in_runs: bool
+    sparse: str
+    # Its NFKD without combining marks, as a whole-text NFKD would leave it; None when that is
+    # not exactly one character or when NFKD could reorder it with its neighbours' marks.
+    dense: str | None
+
+
+@functools.lru_cache(maxsize=8192)
+def _char_fold(char: str) -> _CharFold:
+    cp = ord(char)
+    in_runs = any(lo <= cp <= hi for lo, hi in _FOLDABLE_RANGES)
+    decomposed = unicodedata.normalize("NFKD", char)
+    kept = _COMBINING.sub("", decomposed)
+    simple = not unicodedata.combining(char) and not unicodedata.combining(decomposed[0]) and len(kept) == 1
+    return _CharFold(
+        in_runs,
+        _fold_char(char) if in_runs else char,
+        kept if simple else None,
+    )
+
+
+def _fold_by_replacing(text: str) -> tuple[str, bytes | None] | None:
+    """The folded text when every change is one character for one, so offsets stay as they are,
+    with its UTF-8 when nothing changed; None when the general path is needed (invisible
+    characters, lookalikes in Latin words, ligatures and other expansions, or too many distinct
+    characters).
+
+    Gives exactly what the general path gives: the distinct non-ASCII characters are read from
+    the UTF-8 bytes in C, runs of foldable characters are counted with `str.split`, and the same
+    choice between folding runs and a whole-text NFKD is made on the same count."""
+    try:
+        data = text.encode("utf-8")
+        strict = True
+    except UnicodeEncodeError:
+        # Lone surrogates: folded all the same; the caller's strict encoding fails as RE2 would.
+        data = text.encode("utf-8", "surrogatepass")
+        strict = False
+    if _GENERAL_PATH.search(data) is not None:
+        return None
+    if _RUNS.search(data) is None:
+        return text, data if strict else None
+    # Only now the distinct characters: a set of non-Latin-1 characters costs a new object each.
+    present = {c: _char_fold(c) for c in set(data.translate(None, _ASCII).decode("utf-8", "surrogatepass"))}
+    in_runs = [c for c, f in present.items() if f.in_runs]
+    if len(in_runs) > _MAX_REPLACED:
+        return None
+    if _run_count(text, in_runs, len(text) // 64 + 16) <= len(text) // 64 + 16:
+        changes = {c: present[c].sparse for c in in_runs if present[c].sparse != c}
+    elif all(f.dense is not None for f in present.values()):
+        changes = {c: f.dense for c, f in present.items() if f.dense is not None and f.dense != c}
+    else:
+        return None
+    if len(changes) > _MAX_REPLACED or any(len(v) != 1 for v in changes.values()):
+        return None
+    folded = text
+    for char, replacement in changes.items():
+        folded = folded.replace(char, replacement)
+    return folded, None
+
+
+def _run_count(text: str, chars: list[str], enough: int) -> int:
+    """Maximal runs of `chars` in `text`, counted exactly only when there may be more than
+    `enough` (what decides between folding runs and a whole-text NFKD)."""
+    occurrences = sum(text.count(c) for c in chars)
+    if occurrences <= enough:
+        return occurrences
+    marker = chars[0]
+    for char in chars[1:]:
+        text = text.replace(char, marker)
+    # text = p0 m p1 m ... m pN: the j-th marker starts a run unless the piece before it is empty.
+    pieces = text.split(marker)
+    return occurrences - pieces[1:occurrences].count("")
 
 
 def _fold_spans(text: str, spans: Iterator[tuple[int, int]], folded: Folded) -> Folded:

@@ -23,7 +23,7 @@ from ostiary.store.base import (
 )
 from ostiary.store.clock import GENESIS, now_us
 from ostiary.store.engine import create_engine, create_inline_writer, create_writer, migrate
-from ostiary.store.sql import SqlStore
+from ostiary.store.sql import POSTGRES_SYNCHRONOUS_COMMIT, SqlStore
 
 __all__ = [
     "GENESIS",
@@ -43,8 +43,15 @@ __all__ = [
 ]
 
 
-async def open_url(url: str, sqlite_synchronous: str = "full") -> SqlStore:
+async def open_url(
+    url: str, sqlite_synchronous: str = "normal", postgres_synchronous_commit: str = "on"
+) -> SqlStore:
     """Open the store at `url` (secret references in it resolved), migrated to the latest schema."""
+    if postgres_synchronous_commit not in POSTGRES_SYNCHRONOUS_COMMIT:
+        raise StoreError(
+            "postgres synchronous_commit must be one of "
+            f"{', '.join(POSTGRES_SYNCHRONOUS_COMMIT)}, not {postgres_synchronous_commit!r}"
+        )
     resolved = secretref.resolve(url) if secretref.has_reference(url) else url
     engine = create_engine(resolved, sqlite_synchronous)
     writer = create_writer(resolved, sqlite_synchronous)
@@ -58,14 +65,22 @@ async def open_url(url: str, sqlite_synchronous: str = "full") -> SqlStore:
                 sync_engine.dispose()
         detail = secretref.REDACTOR(str(exc).splitlines()[0] if str(exc) else "")
         raise StoreError(f"the store cannot be opened ({type(exc).__name__}: {detail})") from exc
-    return SqlStore(engine, url, writer, inline_writer)
+    return SqlStore(engine, url, writer, inline_writer, postgres_synchronous_commit)
 
 
 async def open_store(config: Config) -> SqlStore:
-    """The configured store; `audit.sqlite_synchronous` trades SQLite durability for latency.
+    """The configured store; `audit.sqlite_synchronous` and `audit.postgres_synchronous_commit`
+    trade durability for latency.
 
-    `normal` is the default: in WAL mode a commit then survives the gateway being killed (what
-    "no result without its record" needs), and costs ~0.07 ms instead of an fsync (~6 ms on a
-    typical disk). `full` also survives the machine losing power.
+    SQLite `normal` is the default: in WAL mode a commit then survives the gateway being killed
+    (what "no result without its record" needs), and costs ~0.07 ms instead of an fsync (~6 ms on
+    a typical disk). `full` also survives the machine losing power. PostgreSQL's default, `on`,
+    waits for the database server's WAL flush; `off` gives the guarantee SQLite's `normal` does
+    (a record survives the gateway's crash, not the database server's).
     """
-    return await open_url(config.store_url(), str(config.audit.get("sqlite_synchronous", "normal")))
+    audit = config.audit
+    return await open_url(
+        config.store_url(),
+        str(audit.get("sqlite_synchronous", "normal")),
+        str(audit.get("postgres_synchronous_commit", "on")),
+    )

@@ -114,6 +114,10 @@ class Store(Protocol):
     async def append_audit(self, chain: str, bodies: Sequence[JSON], sealer: Sealer) -> list[AuditRow]:
         """Append records in order in one transaction; returns them once durable."""
 
+    def append_audit_now(self, chain: str, bodies: Sequence[JSON], sealer: Sealer) -> list[AuditRow] | None:
+        """`append_audit` without leaving the calling thread, where the store can do that without
+        waiting (None where it cannot, and nothing was written)."""
+
     async def checkpoint_head(self, chain: str, sealer: Sealer) -> Checkpoint | None:
         """Checkpoint the head now (at shutdown) unless it already is."""
 

@@ -8,9 +8,10 @@ runs the same functions through the async engine's `run_sync`.
 
 from __future__ import annotations
 
-from typing import Any
+import sqlite3
+from typing import NamedTuple
 
-from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy import Connection, delete, func, select, text, update
 
 from ostiary.store.base import JSON, AuditRow, Checkpoint, Sealer
 from ostiary.store.clock import GENESIS, now_us
@@ -37,6 +38,10 @@ _RECORD = text(
     " (chain, seq, ts_us, hash, prev, principal, server, target, method, action, code, body) VALUES"
     " (:chain, :seq, :ts_us, :hash, :prev, :principal, :server, :target, :method, :action, :code, :body)"
 )
+_CHECKPOINT = text(
+    "INSERT INTO audit_checkpoints (chain, kind, seq, hash, ts_us, key_id, signature)"
+    " VALUES (:chain, :kind, :seq, :hash, :ts_us, :key_id, :signature)"
+)
 _ADVANCE = text("UPDATE audit_heads SET seq = :seq, hash = :hash WHERE chain = :chain")
 _ADVANCE_CHECKPOINTED = text(
     "UPDATE audit_heads SET seq = :seq, hash = :hash, checkpoint_seq = :checkpoint_seq,"
@@ -44,7 +49,14 @@ _ADVANCE_CHECKPOINTED = text(
 )
 
 
-def _lock_head(conn: Connection, chain: str) -> Any:
+class Head(NamedTuple):
+    seq: int
+    hash: str
+    checkpoint_seq: int
+    checkpoint_ts_us: int
+
+
+def _lock_head(conn: Connection, chain: str) -> Head:
     """The chain's head row, locked for this transaction (created at the genesis if missing).
 
     SQLite's write lock is already held (BEGIN IMMEDIATE); PostgreSQL locks the row.
@@ -54,7 +66,7 @@ def _lock_head(conn: Connection, chain: str) -> Any:
     if head is None:
         conn.execute(_SEED, {"chain": chain, "hash": GENESIS, "ts_us": now_us()})
         head = conn.execute(query, {"chain": chain}).one()
-    return head
+    return Head(*head)
 
 
 def _row(chain: str, seq: int, prev: str, body: JSON, sealer: Sealer) -> AuditRow:
@@ -74,24 +86,67 @@ def _values(row: AuditRow) -> JSON:
     }  # fmt: skip
 
 
-def append(conn: Connection, chain: str, bodies: list[JSON], sealer: Sealer) -> list[AuditRow]:
-    head = _lock_head(conn, chain)
+class Plan(NamedTuple):
+    rows: list[AuditRow]
+    # Parameters for _ADVANCE, or for _ADVANCE_CHECKPOINTED when `checkpoint` is set.
+    advance: JSON
+    checkpoint: Checkpoint | None
+
+
+def seal_batch(chain: str, head: Head, bodies: list[JSON], sealer: Sealer) -> Plan:
+    """Number, link and seal `bodies` after `head`, and decide whether the new head is checkpointed."""
     seq, prev = head.seq, head.hash
     rows: list[AuditRow] = []
     for body in bodies:
         seq += 1
         rows.append(_row(chain, seq, prev, body, sealer))
         prev = rows[-1].hash
-    conn.execute(_RECORD, [_values(r) for r in rows])
-    values: JSON = {"chain": chain, "seq": seq, "hash": prev}
+    advance: JSON = {"chain": chain, "seq": seq, "hash": prev}
     now = now_us()
-    if sealer.checkpoint_due(seq - head.checkpoint_seq, (now - head.checkpoint_ts_us) / 1e6):
-        cp = sealer.checkpoint(chain, "periodic", seq, prev, now)
-        conn.execute(insert(audit_checkpoints).values(**checkpoint_row(cp)))
-        conn.execute(_ADVANCE_CHECKPOINTED, {**values, "checkpoint_seq": seq, "checkpoint_ts_us": now})
+    if not sealer.checkpoint_due(seq - head.checkpoint_seq, (now - head.checkpoint_ts_us) / 1e6):
+        return Plan(rows, advance, None)
+    advance.update(checkpoint_seq=seq, checkpoint_ts_us=now)
+    return Plan(rows, advance, sealer.checkpoint(chain, "periodic", seq, prev, now))
+
+
+def append(conn: Connection, chain: str, bodies: list[JSON], sealer: Sealer) -> list[AuditRow]:
+    plan = seal_batch(chain, _lock_head(conn, chain), bodies, sealer)
+    conn.execute(_RECORD, [_values(r) for r in plan.rows])
+    if plan.checkpoint is not None:
+        conn.execute(_CHECKPOINT, checkpoint_row(plan.checkpoint))
+        conn.execute(_ADVANCE_CHECKPOINTED, plan.advance)
     else:
-        conn.execute(_ADVANCE, values)
-    return rows
+        conn.execute(_ADVANCE, plan.advance)
+    return plan.rows
+
+
+def append_sqlite(db: sqlite3.Connection, chain: str, bodies: list[JSON], sealer: Sealer) -> list[AuditRow]:
+    """`append` in its own transaction on a bare sqlite3 connection (in autocommit mode).
+
+    The same statements and the same plan, without SQLAlchemy's execution layer, which costs
+    several times what the SQLite work itself does for a one-record commit. Raises
+    sqlite3.OperationalError when another writer holds the database longer than the connection's
+    busy timeout; the transaction is then rolled back and nothing is written.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        found = db.execute(_HEAD.text, {"chain": chain}).fetchone()
+        if found is None:
+            db.execute(_SEED.text, {"chain": chain, "hash": GENESIS, "ts_us": now_us()})
+            found = db.execute(_HEAD.text, {"chain": chain}).fetchone()
+        plan = seal_batch(chain, Head(*found), bodies, sealer)
+        db.executemany(_RECORD.text, [_values(r) for r in plan.rows])
+        if plan.checkpoint is not None:
+            db.execute(_CHECKPOINT.text, checkpoint_row(plan.checkpoint))
+            db.execute(_ADVANCE_CHECKPOINTED.text, plan.advance)
+        else:
+            db.execute(_ADVANCE.text, plan.advance)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return plan.rows
 
 
 def checkpoint_head(conn: Connection, chain: str, sealer: Sealer) -> Checkpoint | None:
@@ -100,7 +155,7 @@ def checkpoint_head(conn: Connection, chain: str, sealer: Sealer) -> Checkpoint 
         return None
     now = now_us()
     cp = sealer.checkpoint(chain, "periodic", head.seq, head.hash, now)
-    conn.execute(insert(audit_checkpoints).values(**checkpoint_row(cp)))
+    conn.execute(_CHECKPOINT, checkpoint_row(cp))
     conn.execute(
         update(audit_heads)
         .where(audit_heads.c.chain == chain)
@@ -128,5 +183,5 @@ def prune(conn: Connection, chain: str, before_us: int, sealer: Sealer) -> int:
     conn.execute(delete(audit_checkpoints).where(c.chain == chain, c.seq < first_kept))
     conn.execute(delete(audit_checkpoints).where(c.chain == chain, c.kind == "retention"))
     cp = sealer.checkpoint(chain, "retention", first_kept, prev, now_us())
-    conn.execute(insert(audit_checkpoints).values(**checkpoint_row(cp)))
+    conn.execute(_CHECKPOINT, checkpoint_row(cp))
     return int(gone.rowcount)

@@ -1,10 +1,11 @@
 """Engine creation from a store URL, and the migrations run at start.
 
 SQLite is the embedded default: its directory is created, WAL mode lets readers (the CLI) work
-beside the gateway, `synchronous=FULL` (the default) makes every committed batch survive even
-power loss, and each write transaction starts with BEGIN IMMEDIATE so concurrent gateways
-serialise instead of failing on lock upgrades. PostgreSQL needs nothing special beyond the
-advisory lock that keeps replicas starting together from racing through the same migration.
+beside the gateway, `synchronous=NORMAL` (the default) makes every commit survive the gateway
+being killed (`FULL`: even power loss), and each write transaction starts with BEGIN IMMEDIATE
+so concurrent gateways serialise instead of failing on lock upgrades. PostgreSQL needs nothing
+special beyond the advisory lock that keeps replicas starting together from racing through the
+same migration.
 """
 
 from __future__ import annotations
@@ -114,11 +115,13 @@ def create_writer(url: str, sqlite_synchronous: str = "full") -> Engine | None:
 
 
 def create_inline_writer(url: str, sqlite_synchronous: str) -> Engine | None:
-    """For SQLite at synchronous=NORMAL, an engine whose commits run on the event loop itself.
+    """For SQLite at synchronous=NORMAL, the engine of the one connection whose audit commits run
+    on the event loop itself (the store holds it and drives its sqlite3 connection directly).
 
-    Such a commit writes to the WAL without an fsync (~0.07 ms), cheaper than handing it to a
-    thread. It never waits for a lock (busy timeout 0): when another gateway holds the database,
-    the write goes to the worker thread, which may wait. None where it does not apply.
+    Such a commit writes to the WAL without an fsync, cheaper than handing it to a thread. It
+    never waits for a lock (busy timeout 0): when another gateway holds the database, the store
+    retries after short pauses and then hands the write to the worker thread, which may wait.
+    None where it does not apply.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or sqlite_synchronous != "normal":

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, PoolProxiedConnection, Table, select
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from ostiary.store import chainwrite
 from ostiary.store.base import (
@@ -40,6 +41,7 @@ from ostiary.store.schema import (
 )
 
 if TYPE_CHECKING:
+    import asyncpg
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from ostiary.store.engine import Database
@@ -49,6 +51,20 @@ T = TypeVar("T")
 PAGE = 2000
 # Marks a transaction that only reads, so SQLite starts it DEFERRED instead of taking the write lock.
 READ = {"ostiary_read": True}
+# While another gateway holds the SQLite database: inline retries, their first and longest pause,
+# and how long to keep retrying before waiting in a worker thread.
+INLINE_FIRST_PAUSE = 0.0001
+INLINE_MAX_PAUSE = 0.002
+INLINE_RETRY_SECONDS = 0.05
+# PostgreSQL: one-round-trip attempts before a batch takes the locking transaction.
+PG_ATTEMPTS = 3
+# What the append connection's commits wait for (PostgreSQL's synchronous_commit setting).
+POSTGRES_SYNCHRONOUS_COMMIT = ("on", "remote_apply", "remote_write", "local", "off")
+
+
+def _held_by_another(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _row_to_audit(row: Any) -> AuditRow:
@@ -70,15 +86,30 @@ def _row_to_audit(row: Any) -> AuditRow:
 
 class SqlStore:
     def __init__(
-        self, engine: Database, url: str, writer: Engine | None = None, inline_writer: Engine | None = None
+        self,
+        engine: Database,
+        url: str,
+        writer: Engine | None = None,
+        inline_writer: Engine | None = None,
+        postgres_synchronous_commit: str = "on",
     ) -> None:
         self.engine = engine
         self.url = url
         # SQLite only: a synchronous engine on the same file for the chain's write transactions.
         self.writer = writer
         self.inline_writer = inline_writer
+        self._inline: PoolProxiedConnection | None = None
+        # PostgreSQL only: the audit appender's own connection, and the chain heads it last wrote.
+        self._pg: asyncpg.Connection | None = None
+        self._pg_lock = asyncio.Lock()
+        self._pg_commit = postgres_synchronous_commit
+        self._heads: dict[str, chainwrite.Head] = {}
 
     async def close(self) -> None:
+        await self._close_pg()
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         await self.engine.dispose()
         if self.writer is not None:
             self.writer.dispose()
@@ -117,21 +148,8 @@ class SqlStore:
     # ------------------------------------------------------------------ audit
 
     async def _write(self, work: Callable[..., T], *args: Any) -> T:
-        """Run `work(connection, *args)` in one write transaction.
-
-        On SQLite at synchronous=NORMAL it runs on the event loop when the database is free (a
-        commit without fsync costs less than a thread hand-off); otherwise the whole transaction
-        runs in one worker thread on the synchronous driver: one hand-off per batch, not per statement.
-        """
+        """Run `work(connection, *args)` in one write transaction (off the event loop on SQLite)."""
         try:
-            if self.inline_writer is not None:
-                try:
-                    with self.inline_writer.begin() as inline:
-                        return work(inline, *args)
-                except OperationalError as exc:
-                    if "locked" not in str(exc) and "busy" not in str(exc):
-                        raise
-                    # Another gateway holds the database: wait for it off the event loop.
             if self.writer is not None:
                 writer = self.writer
 
@@ -145,8 +163,119 @@ class SqlStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
 
+    def _inline_db(self) -> sqlite3.Connection | None:
+        """The inline writer's sqlite3 connection, held for the store's lifetime."""
+        if self.inline_writer is None:
+            return None
+        if self._inline is None:
+            try:
+                self._inline = self.inline_writer.raw_connection()
+            except SQLAlchemyError as exc:
+                raise StoreError(f"the store cannot be opened for writing ({type(exc).__name__})") from exc
+        db = self._inline.driver_connection
+        assert isinstance(db, sqlite3.Connection)
+        return db
+
+    def append_audit_now(self, chain: str, bodies: Sequence[JSON], sealer: Sealer) -> list[AuditRow] | None:
+        """Append on the calling thread if that costs no wait: SQLite at synchronous=NORMAL whose
+        database no other gateway holds. None when it cannot; the caller then uses append_audit.
+
+        Such a commit writes to the WAL without an fsync, in tens of microseconds: less than
+        handing it to a thread, or batching it behind other records, would add.
+        """
+        db = self._inline_db()
+        if db is None:
+            return None
+        try:
+            return chainwrite.append_sqlite(db, chain, list(bodies), sealer)
+        except sqlite3.Error as exc:
+            if _held_by_another(exc):
+                return None
+            raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
+
     async def append_audit(self, chain: str, bodies: Sequence[JSON], sealer: Sealer) -> list[AuditRow]:
-        return await self._write(chainwrite.append, chain, list(bodies), sealer)
+        """One transaction for `bodies`, in order.
+
+        On SQLite another gateway may hold the database: inline attempts are retried after short,
+        growing pauses on the event loop (other calls go on meanwhile, and their records join the
+        next batch), then the write waits in a worker thread under the busy timeout. SQLite's own
+        busy handler would sleep in steps of 1 ms and more; most commits hold the lock far less.
+        """
+        rows = self.append_audit_now(chain, bodies, sealer)
+        pause, waited = INLINE_FIRST_PAUSE, 0.0
+        while rows is None and self.inline_writer is not None and waited < INLINE_RETRY_SECONDS:
+            await asyncio.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, INLINE_MAX_PAUSE)
+            rows = self.append_audit_now(chain, bodies, sealer)
+        if rows is not None:
+            return rows
+        if self.writer is not None:
+            writer, listed = self.writer, list(bodies)
+
+            def job() -> list[AuditRow]:
+                fairy = writer.raw_connection()
+                try:
+                    db = fairy.driver_connection
+                    assert isinstance(db, sqlite3.Connection)
+                    return chainwrite.append_sqlite(db, chain, listed, sealer)
+                finally:
+                    fairy.close()
+
+            try:
+                return await asyncio.to_thread(job)
+            except (sqlite3.Error, SQLAlchemyError) as exc:
+                raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
+        if self.engine.dialect.name == "postgresql":
+            fast = await self._append_postgres(chain, list(bodies), sealer)
+            if fast is not None:
+                return fast
+        try:
+            return await self._write(chainwrite.append, chain, list(bodies), sealer)
+        finally:
+            self._heads.pop(chain, None)  # the locking path moved it (and maybe checkpointed)
+
+    async def _append_postgres(self, chain: str, bodies: list[JSON], sealer: Sealer) -> list[AuditRow] | None:
+        """One round trip on this store's own connection (see pgappend); None if the batch must
+        take the locking transaction: no head yet, a checkpoint due, or other replicas keep
+        moving the head."""
+        # Imported here: a gateway on SQLite never loads the PostgreSQL driver.
+        import asyncpg  # noqa: PLC0415
+
+        from ostiary.store import pgappend  # noqa: PLC0415
+
+        async with self._pg_lock:
+            try:
+                if self._pg is None:
+                    url = self.engine.url.set(drivername="postgresql")
+                    self._pg = await asyncpg.connect(
+                        url.render_as_string(hide_password=False),
+                        server_settings={"synchronous_commit": self._pg_commit},
+                    )
+                for _ in range(PG_ATTEMPTS):
+                    head = self._heads.get(chain) or await pgappend.read_head(self._pg, chain)
+                    if head is None:
+                        return None
+                    done = await pgappend.append(self._pg, chain, head, bodies, sealer)
+                    if done is not None:
+                        self._heads[chain] = done[1]
+                        return done[0]
+                    self._heads.pop(chain, None)
+                return None
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                self._heads.pop(chain, None)
+                await self._close_pg()
+                raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
+
+    async def _close_pg(self) -> None:
+        if self._pg is not None:
+            import asyncpg  # noqa: PLC0415  (loaded already: there is a connection)
+
+            pg, self._pg = self._pg, None
+            try:
+                await asyncio.wait_for(pg.close(), 5)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+                pg.terminate()
 
     async def checkpoint_head(self, chain: str, sealer: Sealer) -> Checkpoint | None:
         return await self._write(chainwrite.checkpoint_head, chain, sealer)

@@ -3,9 +3,9 @@
 SQLAlchemy's async layer (`sqlalchemy.ext.asyncio`) imports the ORM and greenlet, and aiosqlite
 adds its own thread per connection: together about 8 MB and a tenth of a second at every start
 of `ostiary run`, for a store that SQLite serves from a synchronous driver anyway. This offers
-the part of `AsyncEngine` the store and its tests use (`connect`, `begin`, `dispose`, `dialect`;
-`execute`, `exec_driver_sql`, `run_sync`, `execution_options` on a connection) over a plain
-`Engine`.
+the part of `AsyncEngine` the store and its tests use (`connect`, `begin`, `dispose`, `dialect`,
+`url`; `execute`, `exec_driver_sql`, `run_sync`, `execution_options` on a connection) over a
+plain `Engine`.
 
 Each checked-out connection runs its statements, in order, on a thread of its own, as aiosqlite
 did: a write transaction waiting for SQLite's lock (busy timeout) blocks that thread only, never
@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, CursorResult, Dialect, Engine, Executable, Result
+from sqlalchemy import URL, Connection, CursorResult, Dialect, Engine, Executable, Result
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -108,6 +108,10 @@ class ThreadedEngine:
     @property
     def dialect(self) -> Dialect:
         return self.sync_engine.dialect
+
+    @property
+    def url(self) -> URL:
+        return self.sync_engine.url
 
     def connect(self) -> ThreadedConnection:
         """A connection, opened by `async with`; a transaction begins with the first statement."""
