@@ -55,21 +55,13 @@ class Record:
     _model: ClassVar[Any] = None
 
     def __init__(self, **data: Any) -> None:
-        try:
-            values, extra = _fast(type(self), data)
-        except _Defer:
-            values, extra = _slow(type(self), data)
-        _fill(self, values, extra)
+        _fill(self, *_read(type(self), data))
 
     @classmethod
     def validate(cls, data: Any) -> Self:
         """A record from plain data (parsed YAML or JSON); raises pydantic's ValidationError."""
-        try:
-            values, extra = _fast(cls, data)
-        except _Defer:
-            values, extra = _slow(cls, data)
         made = cls.__new__(cls)
-        _fill(made, values, extra)
+        _fill(made, *_read(cls, data))
         return made
 
     def check(self) -> None:
@@ -101,6 +93,13 @@ class Record:
         shown = [f"{n}={getattr(self, n)!r}" for n in _spec_of(type(self))]
         shown += [f"{k}={v!r}" for k, v in _extra(self).items()]
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _read(cls: type[Record], data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        return _fast(cls, data)
+    except _Defer:
+        return _slow(cls, data)
 
 
 def _fill(record: Record, values: dict[str, Any], extra: dict[str, Any]) -> None:
