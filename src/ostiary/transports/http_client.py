@@ -27,6 +27,7 @@ from ostiary import messages, methods
 from ostiary.messages import Kind, Message, ProtocolError, RequestId, classify, dumps, id_key, loads
 from ostiary.transports import headers as h
 from ostiary.transports.base import TransportClosed
+from ostiary.transports.http11 import client_for
 from ostiary.transports.inbox import Inbox
 from ostiary.transports.param_headers import ParamHeaders
 from ostiary.transports.sse import SseParser
@@ -119,9 +120,7 @@ class StreamableHttpTransport:
     async def start(self) -> None:
         """Prepare the HTTP client. Reachability shows on the first POST, as an error for it."""
         if self._client is None:
-            self._client = httpx2.AsyncClient(
-                timeout=httpx2.Timeout(self._timeout, read=None), follow_redirects=False
-            )
+            self._client = client_for(self._url, self._timeout)
 
     async def receive(self) -> Message:
         return await self._inbox.get()

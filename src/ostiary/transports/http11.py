@@ -1,0 +1,291 @@
+"""A lean HTTP/1.1 transport for httpx2: plain-HTTP requests on pooled keep-alive connections.
+
+Why: on loopback and LAN servers the generic stack (httpcore2, h11, anyio) cost more CPU per
+tools/call than the rest of the gateway, and it sends a request's headers and body in two writes,
+so each call took two segments, two wake-ups of the server and an extra read there. This transport
+writes a request in one `write`, parses responses with httptools (llhttp, as uvicorn does) in an
+asyncio protocol, and keeps idle connections for reuse.
+
+What it is not: a general client. `client_for` installs it only for an `http://` server that no
+proxy in the environment applies to; `https://` and proxied servers keep httpx2's own transport (TLS
+and trust store, proxies) unchanged. Everything above the wire (headers, content decoding, status,
+timeouts given per request) is still httpx2's, so callers see the same `httpx2.Response`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.request
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Final, cast
+
+import httptools
+import httpx2
+
+MAX_CONNECTIONS: Final = 100  # httpx2's default pool size
+KEEPALIVE_EXPIRY_S: Final = 5.0  # as httpx2: an idle connection older than this is not reused
+READ_BUFFER: Final = 256 * 1024  # unread body bytes past which the socket stops being read
+
+
+def client_for(url: str, timeout: float) -> httpx2.AsyncClient:
+    """The client for one server: this transport when it applies, httpx2's own otherwise."""
+    settings = httpx2.Timeout(timeout, read=None)
+    parts = httpx2.URL(url)
+    if parts.scheme != "http" or _proxied(parts.host):
+        return httpx2.AsyncClient(timeout=settings, follow_redirects=False)
+    return httpx2.AsyncClient(timeout=settings, follow_redirects=False, transport=Http11Transport())
+
+
+def _proxied(host: str) -> bool:
+    """Whether httpx2 would send plain-HTTP requests for `host` through a proxy from the environment."""
+    proxies = urllib.request.getproxies()
+    if not (proxies.get("http") or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(host)
+
+
+def _timeouts(request: httpx2.Request) -> dict[str, float | None]:
+    timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+    return timeouts
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection, one response at a time; httptools calls the `on_*` methods."""
+
+    def __init__(self, key: tuple[str, int]) -> None:
+        self.key = key
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.closed = False
+        self.idle_since = 0.0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.head: asyncio.Future[None] | None = None
+        self.chunks: deque[bytes] = deque()
+        self.buffered = 0
+        self.complete = False
+        self.reusable = False
+        self.error: Exception | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._body_delimited = False
+        self._informational = False
+        self._reading_paused = False
+
+    # -- asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream transport (uvloop's is not a subclass of asyncio.Transport, so no isinstance).
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(httpx2.RemoteProtocolError(f"malformed HTTP response ({exc})"))
+            self.close()
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.head is not None and self.head.done() and not self._body_delimited:
+            self.complete = True  # a body without Content-Length or chunking ends with the connection
+            self._wake()
+        elif not self.complete:
+            self._fail(httpx2.RemoteProtocolError("server disconnected before the response ended"))
+
+    # -- httptools callbacks
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:  # informational: the real response follows
+            self._informational = True
+            self.headers = []
+            return
+        self.status = status
+        self._body_delimited = any(
+            name.lower() in (b"content-length", b"transfer-encoding") for name, _ in self.headers
+        ) or status in (204, 304)
+        if self.head is not None and not self.head.done():
+            self.head.set_result(None)
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+        self.buffered += len(body)
+        if self.buffered > READ_BUFFER and self.transport is not None and not self._reading_paused:
+            self._reading_paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def on_message_complete(self) -> None:
+        if self._informational:
+            self._informational = False
+            return
+        self.complete = True
+        self.reusable = self.parser.should_keep_alive()
+        self._wake()
+
+    # -- used by the transport and the response stream
+
+    def _fail(self, error: Exception) -> None:
+        if self.error is None:
+            self.error = error
+        if self.head is not None and not self.head.done():
+            self.head.set_exception(error)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def start(self, data: bytes) -> asyncio.Future[None]:
+        """Send one whole request; the future resolves when the response's head has arrived."""
+        assert self.transport is not None
+        self._reset()
+        self.head = asyncio.get_running_loop().create_future()
+        self.transport.write(data)
+        return self.head
+
+    async def body(self, read_timeout: float | None) -> AsyncIterator[bytes]:
+        while True:
+            while self.chunks:
+                chunk = self.chunks.popleft()
+                self.buffered -= len(chunk)
+                if self._reading_paused and self.buffered <= READ_BUFFER // 2 and self.transport is not None:
+                    self._reading_paused = False
+                    self.transport.resume_reading()
+                yield chunk
+            if self.complete:
+                return
+            if self.error is not None:
+                raise httpx2.ReadError(str(self.error))
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(read_timeout):
+                    await self._waiter
+            except TimeoutError:
+                raise httpx2.ReadTimeout("timed out reading the response") from None
+            finally:
+                self._waiter = None
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class _Body(httpx2.AsyncByteStream):
+    """A response body; closing it hands a finished connection back to the pool."""
+
+    def __init__(self, pool: Http11Transport, conn: _Connection, read_timeout: float | None) -> None:
+        self._pool = pool
+        self._conn = conn
+        self._read_timeout = read_timeout
+        self._released = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._conn.body(self._read_timeout):
+            yield chunk
+
+    async def aclose(self) -> None:
+        if not self._released:
+            self._released = True
+            self._pool.release(self._conn)
+
+
+class Http11Transport(httpx2.AsyncBaseTransport):
+    """Plain HTTP/1.1 with keep-alive, at most MAX_CONNECTIONS at once, as httpx2's pool."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple[str, int], list[_Connection]] = {}
+        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self._open: set[_Connection] = set()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.url.scheme != "http":
+            raise httpx2.UnsupportedProtocol("this transport speaks plain HTTP only", request=request)
+        timeouts = _timeouts(request)
+        data = self._serialise(request, await request.aread())
+        try:
+            async with asyncio.timeout(timeouts.get("pool")):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise httpx2.PoolTimeout("no connection available", request=request) from None
+        conn: _Connection | None = None
+        try:
+            conn = await self._connection(request, timeouts.get("connect"))
+            head = conn.start(data)
+            try:
+                async with asyncio.timeout(timeouts.get("read")):
+                    await head
+            except TimeoutError:
+                raise httpx2.ReadTimeout("timed out waiting for the response", request=request) from None
+        except BaseException:
+            # Cancelled or failed mid-request: the connection's state is unknown, so it is closed
+            # (which is also how a server learns that a request was abandoned).
+            self._slots.release()
+            if conn is not None:
+                self._discard(conn)
+            raise
+        return httpx2.Response(
+            conn.status,
+            headers=conn.headers,
+            stream=_Body(self, conn, timeouts.get("read")),
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+
+    @staticmethod
+    def _serialise(request: httpx2.Request, body: bytes) -> bytes:
+        lines = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
+        for name, value in request.headers.raw:
+            lines += (name, b": ", value, b"\r\n")
+        lines += (b"\r\n", body)
+        return b"".join(lines)
+
+    async def _connection(self, request: httpx2.Request, connect_timeout: float | None) -> _Connection:
+        host = request.url.host
+        port = request.url.port or 80
+        idle = self._idle.get((host, port), [])
+        now = time.monotonic()
+        while idle:
+            conn = idle.pop()
+            if not conn.closed and now - conn.idle_since < KEEPALIVE_EXPIRY_S:
+                return conn
+            self._discard(conn)
+        conn = _Connection((host, port))
+        try:
+            async with asyncio.timeout(connect_timeout):
+                await asyncio.get_running_loop().create_connection(lambda: conn, host, port)
+        except TimeoutError:
+            raise httpx2.ConnectTimeout("timed out connecting", request=request) from None
+        except OSError as exc:
+            raise httpx2.ConnectError(str(exc) or type(exc).__name__, request=request) from None
+        self._open.add(conn)
+        return conn
+
+    def release(self, conn: _Connection) -> None:
+        """A response is closed: keep its connection if it ended cleanly, else close it."""
+        self._slots.release()
+        if conn.complete and conn.reusable and not conn.closed:
+            conn.idle_since = time.monotonic()
+            self._idle.setdefault(conn.key, []).append(conn)
+        else:
+            self._discard(conn)
+
+    def _discard(self, conn: _Connection) -> None:
+        conn.close()
+        self._open.discard(conn)
+
+    async def aclose(self) -> None:
+        for conn in list(self._open):
+            self._discard(conn)
+        self._idle.clear()

@@ -1,0 +1,138 @@
+"""The lean HTTP/1.1 transport under the Streamable HTTP client: framing, keep-alive, failures, proxies."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx2
+import pytest
+
+from ostiary.transports.http11 import client_for
+from transports.peers import LAST_CHUNK, chunk, json_response, scripted_server
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_requests_reuse_one_connection_and_arrive_whole() -> None:
+    seen: list[tuple[object, bytes]] = []
+
+    async def respond(request: bytes, writer: asyncio.StreamWriter) -> None:
+        seen.append((writer.get_extra_info("peername"), request))
+        writer.write(json_response(b'{"n": %d}' % len(seen)))
+
+    async with scripted_server(respond) as port:
+        client = client_for(f"http://127.0.0.1:{port}/mcp", 5.0)
+        async with client:
+            for n in (1, 2, 3):
+                reply = await client.post(f"http://127.0.0.1:{port}/mcp", content=b'{"x": 1}')
+                assert reply.status_code == 200
+                assert reply.json() == {"n": n}
+    assert len({peer for peer, _ in seen}) == 1
+    head, _, body = seen[0][1].partition(b"\r\n\r\n")
+    assert head.startswith(b"POST /mcp HTTP/1.1\r\n")
+    assert b"\r\ncontent-length: 8" in head.lower()
+    assert body == b'{"x": 1}'
+
+
+async def test_chunked_body_is_reassembled() -> None:
+    async def respond(request: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+        )
+        writer.write(chunk(b"event: message\n") + chunk(b"data: {}\n\n") + LAST_CHUNK)
+
+    async with (
+        scripted_server(respond) as port,
+        client_for(f"http://127.0.0.1:{port}/", 5.0) as client,
+        client.stream("GET", f"http://127.0.0.1:{port}/") as reply,
+    ):
+        body = b"".join([part async for part in reply.aiter_bytes()])
+    assert body == b"event: message\ndata: {}\n\n"
+
+
+async def test_body_without_length_ends_with_the_connection() -> None:
+    peers: list[object] = []
+
+    async def respond(request: bytes, writer: asyncio.StreamWriter) -> None:
+        peers.append(writer.get_extra_info("peername"))
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{}")
+        await writer.drain()
+        writer.close()
+
+    async with scripted_server(respond) as port, client_for(f"http://127.0.0.1:{port}/", 5.0) as client:
+        for _ in range(2):
+            reply = await client.post(f"http://127.0.0.1:{port}/", content=b"{}")
+            assert reply.json() == {}
+    assert len(set(peers)) == 2
+
+
+async def test_server_that_hangs_up_mid_body_is_a_network_error() -> None:
+    async def respond(request: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{")
+        await writer.drain()
+        writer.close()
+
+    async with scripted_server(respond) as port, client_for(f"http://127.0.0.1:{port}/", 5.0) as client:
+        with pytest.raises(httpx2.HTTPError):
+            await client.post(f"http://127.0.0.1:{port}/", content=b"{}")
+
+
+async def test_malformed_response_is_a_network_error() -> None:
+    async def respond(request: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+
+    async with scripted_server(respond) as port, client_for(f"http://127.0.0.1:{port}/", 5.0) as client:
+        with pytest.raises(httpx2.HTTPError):
+            await client.post(f"http://127.0.0.1:{port}/", content=b"{}")
+
+
+async def test_unreachable_server_is_a_connect_error() -> None:
+    async with scripted_server(lambda request, writer: asyncio.sleep(0)) as port:
+        pass  # closed again: nothing listens on the port now
+    async with client_for(f"http://127.0.0.1:{port}/", 5.0) as client:
+        with pytest.raises(httpx2.ConnectError):
+            await client.post(f"http://127.0.0.1:{port}/", content=b"{}")
+
+
+async def test_cancelled_request_closes_its_connection() -> None:
+    received = asyncio.Event()
+    hung_up = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        received.set()
+        while await reader.read(1024):
+            pass
+        hung_up.set()  # end of stream: how a server learns that a request was abandoned
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with client_for(f"http://127.0.0.1:{port}/", 5.0) as client:
+            call = asyncio.create_task(client.post(f"http://127.0.0.1:{port}/", content=b"{}"))
+            await asyncio.wait_for(received.wait(), 5)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            await asyncio.wait_for(hung_up.wait(), 5)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_proxy_from_the_environment_still_carries_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines: list[bytes] = []
+
+    async def respond(request: bytes, writer: asyncio.StreamWriter) -> None:
+        lines.append(request.split(b"\r\n", 1)[0])
+        writer.write(json_response(b"{}"))
+
+    async with scripted_server(respond) as proxy_port:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_port}")
+        async with client_for("http://upstream.invalid:9/mcp", 5.0) as client:
+            reply = await client.post("http://upstream.invalid:9/mcp", content=b"{}")
+    assert reply.status_code == 200
+    assert lines == [b"POST http://upstream.invalid:9/mcp HTTP/1.1"]
