@@ -3,8 +3,9 @@
 Why not a framework: the front has one endpoint and at most two metadata paths, and each call
 crossed a framework's middleware stack, router and request/response objects, which cost more CPU
 than Ostiary's own work on the request. What it keeps from Starlette, which it replaces here: the
-first of repeated headers wins, JSON bodies are compact UTF-8, text bodies say `charset=utf-8`,
-an unknown path is a plain-text 404, a method the path does not take is a 405 with `Allow`.
+first of repeated headers wins (its value without surrounding whitespace), JSON bodies are compact
+UTF-8, text bodies say `charset=utf-8`, an unknown path is a plain-text 404, a method the path does
+not take is a 405 with `Allow`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class Request:
         self._query_string: bytes = scope.get("query_string", b"")
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:  # ASGI servers lower-case the names
-            headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+            # RFC 9110 §5.5: a field value excludes the whitespace around it, which httptools keeps.
+            headers.setdefault(name.decode("latin-1"), value.decode("latin-1").strip(" \t"))
         self.headers = headers
 
     @property
