@@ -1,16 +1,23 @@
-"""The lean HTTP/1.1 transport under the Streamable HTTP client: framing, keep-alive, failures, proxies."""
+"""The lean HTTP/1.1 transport under the Streamable HTTP client: framing, keep-alive, failures,
+cookies, proxies."""
 
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 
 import httpx2
 import pytest
 
-from ostiary.transports.http11 import client_for
+from ostiary.transports.http11 import UpstreamHttp
 from transports.peers import LAST_CHUNK, chunk, json_response, scripted_server
 
 pytestmark = pytest.mark.e2e
+
+
+async def post(http: UpstreamHttp, body: bytes = b"{}") -> tuple[int, bytes]:
+    async with http.stream("POST", {"Content-Type": "application/json"}, body) as response:
+        return response.status_code, await response.aread()
 
 
 async def test_requests_reuse_one_connection_and_arrive_whole() -> None:
@@ -20,17 +27,21 @@ async def test_requests_reuse_one_connection_and_arrive_whole() -> None:
         seen.append((writer.get_extra_info("peername"), request))
         writer.write(json_response(b'{"n": %d}' % len(seen)))
 
-    async with scripted_server(respond) as port:
-        client = client_for(f"http://127.0.0.1:{port}/mcp", 5.0)
-        async with client:
-            for n in (1, 2, 3):
-                reply = await client.post(f"http://127.0.0.1:{port}/mcp", content=b'{"x": 1}')
-                assert reply.status_code == 200
-                assert reply.json() == {"n": n}
+    async with (
+        scripted_server(respond) as port,
+        aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/mcp", 5)) as http,
+    ):
+        assert http.transport is not None
+        assert [await post(http, b'{"x": 1}') for _ in range(3)] == [
+            (200, b'{"n": 1}'),
+            (200, b'{"n": 2}'),
+            (200, b'{"n": 3}'),
+        ]
     assert len({peer for peer, _ in seen}) == 1
     head, _, body = seen[0][1].partition(b"\r\n\r\n")
     assert head.startswith(b"POST /mcp HTTP/1.1\r\n")
     assert b"\r\ncontent-length: 8" in head.lower()
+    assert b"\r\nhost: 127.0.0.1:" in head.lower()
     assert body == b'{"x": 1}'
 
 
@@ -43,8 +54,8 @@ async def test_chunked_body_is_reassembled() -> None:
 
     async with (
         scripted_server(respond) as port,
-        client_for(f"http://127.0.0.1:{port}/", 5.0) as client,
-        client.stream("GET", f"http://127.0.0.1:{port}/") as reply,
+        aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/", 5)) as http,
+        http.stream("GET", {}) as reply,
     ):
         body = b"".join([part async for part in reply.aiter_bytes()])
     assert body == b"event: message\ndata: {}\n\n"
@@ -59,11 +70,29 @@ async def test_body_without_length_ends_with_the_connection() -> None:
         await writer.drain()
         writer.close()
 
-    async with scripted_server(respond) as port, client_for(f"http://127.0.0.1:{port}/", 5.0) as client:
-        for _ in range(2):
-            reply = await client.post(f"http://127.0.0.1:{port}/", content=b"{}")
-            assert reply.json() == {}
+    async with (
+        scripted_server(respond) as port,
+        aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/", 5)) as http,
+    ):
+        assert [await post(http) for _ in range(2)] == [(200, b"{}"), (200, b"{}")]
     assert len(set(peers)) == 2
+
+
+async def test_cookies_the_server_sets_are_sent_back() -> None:
+    cookies: list[bytes] = []
+
+    async def respond(request: bytes, writer: asyncio.StreamWriter) -> None:
+        lines = request.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+        cookies.extend(line for line in lines if line.lower().startswith(b"cookie:"))
+        writer.write(json_response(b"{}", extra="set-cookie: route=a1; Path=/\r\n"))
+
+    async with (
+        scripted_server(respond) as port,
+        aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/", 5)) as http,
+    ):
+        await post(http)
+        await post(http)
+    assert [c.lower() for c in cookies] == [b"cookie: route=a1"]
 
 
 async def test_server_that_hangs_up_mid_body_is_a_network_error() -> None:
@@ -72,26 +101,32 @@ async def test_server_that_hangs_up_mid_body_is_a_network_error() -> None:
         await writer.drain()
         writer.close()
 
-    async with scripted_server(respond) as port, client_for(f"http://127.0.0.1:{port}/", 5.0) as client:
+    async with (
+        scripted_server(respond) as port,
+        aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/", 5)) as http,
+    ):
         with pytest.raises(httpx2.HTTPError):
-            await client.post(f"http://127.0.0.1:{port}/", content=b"{}")
+            await post(http)
 
 
 async def test_malformed_response_is_a_network_error() -> None:
     async def respond(request: bytes, writer: asyncio.StreamWriter) -> None:
         writer.write(b"NOT HTTP AT ALL\r\n\r\n")
 
-    async with scripted_server(respond) as port, client_for(f"http://127.0.0.1:{port}/", 5.0) as client:
+    async with (
+        scripted_server(respond) as port,
+        aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/", 5)) as http,
+    ):
         with pytest.raises(httpx2.HTTPError):
-            await client.post(f"http://127.0.0.1:{port}/", content=b"{}")
+            await post(http)
 
 
 async def test_unreachable_server_is_a_connect_error() -> None:
     async with scripted_server(lambda request, writer: asyncio.sleep(0)) as port:
         pass  # closed again: nothing listens on the port now
-    async with client_for(f"http://127.0.0.1:{port}/", 5.0) as client:
+    async with aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/", 5)) as http:
         with pytest.raises(httpx2.ConnectError):
-            await client.post(f"http://127.0.0.1:{port}/", content=b"{}")
+            await post(http)
 
 
 async def test_cancelled_request_closes_its_connection() -> None:
@@ -109,8 +144,8 @@ async def test_cancelled_request_closes_its_connection() -> None:
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with client_for(f"http://127.0.0.1:{port}/", 5.0) as client:
-            call = asyncio.create_task(client.post(f"http://127.0.0.1:{port}/", content=b"{}"))
+        async with aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/", 5)) as http:
+            call = asyncio.create_task(post(http))
             await asyncio.wait_for(received.wait(), 5)
             call.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -132,7 +167,7 @@ async def test_proxy_from_the_environment_still_carries_plain_http(monkeypatch: 
         for name in ("NO_PROXY", "no_proxy"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_port}")
-        async with client_for("http://upstream.invalid:9/mcp", 5.0) as client:
-            reply = await client.post("http://upstream.invalid:9/mcp", content=b"{}")
-    assert reply.status_code == 200
+        async with aclosing(UpstreamHttp("http://upstream.invalid:9/mcp", 5)) as http:
+            assert http.transport is None
+            assert await post(http) == (200, b"{}")
     assert lines == [b"POST http://upstream.invalid:9/mcp HTTP/1.1"]

@@ -6,7 +6,7 @@ so each call took two segments, two wake-ups of the server and an extra read the
 writes a request in one `write`, parses responses with httptools (llhttp, as uvicorn does) in an
 asyncio protocol, and keeps idle connections for reuse.
 
-What it is not: a general client. `client_for` installs it only for an `http://` server that no
+What it is not: a general client. `UpstreamHttp` installs it only for an `http://` server that no
 proxy in the environment applies to; `https://` and proxied servers keep httpx2's own transport (TLS
 and trust store, proxies) unchanged. Everything above the wire (headers, content decoding, status,
 timeouts given per request) is still httpx2's, so callers see the same `httpx2.Response`.
@@ -15,11 +15,12 @@ timeouts given per request) is still httpx2's, so callers see the same `httpx2.R
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import urllib.request
 from collections import deque
-from collections.abc import AsyncIterator
-from typing import Final, cast
+from collections.abc import AsyncIterator, Awaitable
+from typing import Final, TypeVar, cast
 
 import httptools
 import httpx2
@@ -27,15 +28,57 @@ import httpx2
 MAX_CONNECTIONS: Final = 100  # httpx2's default pool size
 KEEPALIVE_EXPIRY_S: Final = 5.0  # as httpx2: an idle connection older than this is not reused
 READ_BUFFER: Final = 256 * 1024  # unread body bytes past which the socket stops being read
+T = TypeVar("T")
 
 
-def client_for(url: str, timeout: float) -> httpx2.AsyncClient:
-    """The client for one server: this transport when it applies, httpx2's own otherwise."""
-    settings = httpx2.Timeout(timeout, read=None)
-    parts = httpx2.URL(url)
-    if parts.scheme != "http" or _proxied(parts.host):
-        return httpx2.AsyncClient(timeout=settings, follow_redirects=False)
-    return httpx2.AsyncClient(timeout=settings, follow_redirects=False, transport=Http11Transport())
+class UpstreamHttp:
+    """httpx2's client for one server and, when this transport serves it, a shorter way to it.
+
+    `stream` skips the client's layers (URL merging, header merging, auth and redirect loops,
+    logging) that cost more per call than the transport itself, and does what of them the
+    gateway relies on: the client's default headers, its timeouts and its cookie jar.
+    """
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = httpx2.URL(url)
+        settings = httpx2.Timeout(timeout, read=None)
+        self.transport: Http11Transport | None = None
+        if self.url.scheme == "http" and not _proxied(self.url.host):
+            self.transport = Http11Transport()
+        self.client = httpx2.AsyncClient(timeout=settings, follow_redirects=False, transport=self.transport)
+        self._extensions = {"timeout": settings.as_dict()}
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, method: str, headers: dict[str, str], content: bytes | None = None
+    ) -> AsyncIterator[httpx2.Response]:
+        """The response to one request to the server's URL, open until the block ends."""
+        if self.transport is None:
+            async with self.client.stream(method, self.url, content=content, headers=headers) as response:
+                yield response
+            return
+        merged = httpx2.Headers(self.client.headers)
+        merged.update(headers)
+        cookies = self.client.cookies
+        request = httpx2.Request(
+            method,
+            self.url,
+            headers=merged,
+            content=content,
+            cookies=cookies or None,
+            extensions=self._extensions,
+        )
+        response = await self.transport.handle_async_request(request)
+        response.request = request
+        try:
+            if "set-cookie" in response.headers:
+                cookies.extract_cookies(response)
+            yield response
+        finally:
+            await response.aclose()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
 
 def _proxied(host: str) -> bool:
@@ -44,6 +87,15 @@ def _proxied(host: str) -> bool:
     if not (proxies.get("http") or proxies.get("all")):
         return False
     return not urllib.request.proxy_bypass(host)
+
+
+async def _within(awaitable: Awaitable[T], seconds: float | None) -> T:
+    """`awaitable` under a time limit; without one when there is none, which is the common case
+    (responses have no read timeout) and saves a timer per wait."""
+    if seconds is None:
+        return await awaitable
+    async with asyncio.timeout(seconds):
+        return await awaitable
 
 
 def _timeouts(request: httpx2.Request) -> dict[str, float | None]:
@@ -170,8 +222,7 @@ class _Connection(asyncio.Protocol):
                 raise httpx2.ReadError(str(self.error))
             self._waiter = asyncio.get_running_loop().create_future()
             try:
-                async with asyncio.timeout(read_timeout):
-                    await self._waiter
+                await _within(self._waiter, read_timeout)
             except TimeoutError:
                 raise httpx2.ReadTimeout("timed out reading the response") from None
             finally:
@@ -216,17 +267,14 @@ class Http11Transport(httpx2.AsyncBaseTransport):
         timeouts = _timeouts(request)
         data = self._serialise(request, await request.aread())
         try:
-            async with asyncio.timeout(timeouts.get("pool")):
-                await self._slots.acquire()
+            await _within(self._slots.acquire(), timeouts.get("pool"))
         except TimeoutError:
             raise httpx2.PoolTimeout("no connection available", request=request) from None
         conn: _Connection | None = None
         try:
             conn = await self._connection(request, timeouts.get("connect"))
-            head = conn.start(data)
             try:
-                async with asyncio.timeout(timeouts.get("read")):
-                    await head
+                await _within(conn.start(data), timeouts.get("read"))
             except TimeoutError:
                 raise httpx2.ReadTimeout("timed out waiting for the response", request=request) from None
         except BaseException:
@@ -263,8 +311,8 @@ class Http11Transport(httpx2.AsyncBaseTransport):
             self._discard(conn)
         conn = _Connection((host, port))
         try:
-            async with asyncio.timeout(connect_timeout):
-                await asyncio.get_running_loop().create_connection(lambda: conn, host, port)
+            connecting = asyncio.get_running_loop().create_connection(lambda: conn, host, port)
+            await _within(connecting, connect_timeout)
         except TimeoutError:
             raise httpx2.ConnectTimeout("timed out connecting", request=request) from None
         except OSError as exc:
