@@ -70,6 +70,7 @@ async def serve(cfg: Config, host: str, port: int) -> None:
             port=port,
             log_level="warning",
             access_log=False,
+            proxy_headers=False,  # the front reads neither the client address nor the scheme
             lifespan="on",
             timeout_graceful_shutdown=5,
         )
