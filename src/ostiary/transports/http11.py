@@ -81,6 +81,14 @@ class UpstreamHttp:
         await self.client.aclose()
 
 
+def body_chunks(response: httpx2.Response) -> AsyncIterator[bytes]:
+    """A response's body as it arrives: from this transport directly when nothing needs decoding
+    (httpx2's decoding and re-chunking layers cost a few percent of a call otherwise)."""
+    if isinstance(response.stream, _Body) and "content-encoding" not in response.headers:
+        return response.stream.__aiter__()
+    return response.aiter_bytes()
+
+
 def _proxied(host: str) -> bool:
     """Whether httpx2 would send plain-HTTP requests for `host` through a proxy from the environment."""
     proxies = urllib.request.getproxies()

@@ -27,7 +27,7 @@ from ostiary import messages, methods
 from ostiary.messages import Kind, Message, ProtocolError, RequestId, classify, dumps, id_key, loads
 from ostiary.transports import headers as h
 from ostiary.transports.base import TransportClosed
-from ostiary.transports.http11 import UpstreamHttp
+from ostiary.transports.http11 import UpstreamHttp, body_chunks
 from ostiary.transports.inbox import Inbox
 from ostiary.transports.param_headers import ParamHeaders
 from ostiary.transports.sse import SseParser
@@ -54,7 +54,7 @@ def media_type(response: httpx2.Response) -> str:
 async def read_limited(response: httpx2.Response, limit: int) -> bytes | None:
     """The body, or None when it exceeds `limit` bytes (the rest is left unread)."""
     body = bytearray()
-    async for chunk in response.aiter_bytes():
+    async for chunk in body_chunks(response):
         body += chunk
         if len(body) > limit:
             return None
@@ -284,7 +284,7 @@ class StreamableHttpTransport:
         """Queue every message event of one SSE response; True if any event arrived."""
         related = message.id if message is not None else None
         got_any = False
-        async for chunk in resp.aiter_bytes():
+        async for chunk in body_chunks(resp):
             for event in parser.feed(chunk):
                 got_any = True
                 if event.event != "message" or not event.data.strip():
