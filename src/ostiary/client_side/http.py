@@ -33,7 +33,7 @@ from ostiary.client_side.asgi import (
     json_reply,
     text_reply,
 )
-from ostiary.client_side.http_channel import HttpChannel
+from ostiary.client_side.http_channel import HttpChannel, Outbox
 from ostiary.client_side.http_checks import header_mismatch, host_allowed, origin_allowed
 from ostiary.gateway import Gateway
 from ostiary.identity import Principal
@@ -305,6 +305,7 @@ class HttpFront:
         queue = entry.channel.open_stream(request_id)
         await entry.session.receive(message)
         disconnected = asyncio.create_task(request.wait_disconnect())
+        disconnected.add_done_callback(queue.wake)
         # A call that has nothing to say yet does not keep the client waiting for headers: after a
         # moment it becomes an SSE stream that opens with a keep-alive.
         # (Not initialize: its Mcp-Session-Id header depends on how the handshake ends.)
@@ -332,7 +333,7 @@ class HttpFront:
         self,
         entry: _HttpSession,
         out: _Restore,
-        queue: asyncio.Queue[Message],
+        queue: Outbox,
         first: Message,
         disconnected: asyncio.Task[None],
         extra: dict[str, str],
@@ -353,7 +354,7 @@ class HttpFront:
         self,
         entry: _HttpSession,
         out: _Restore,
-        queue: asyncio.Queue[Message],
+        queue: Outbox,
         first: Message,
         disconnected: asyncio.Task[None],
     ) -> AsyncIterator[bytes]:
@@ -377,21 +378,15 @@ class HttpFront:
 
     async def _next(
         self,
-        queue: asyncio.Queue[Message],
+        queue: Outbox,
         disconnected: asyncio.Task[None],
         keepalive: float | None = KEEPALIVE_SECONDS,
     ) -> Message | None:
         """The next message; None if the client went away; _KEEPALIVE after `keepalive` seconds."""
-        getter = asyncio.ensure_future(queue.get())
-        done, _ = await asyncio.wait(
-            {getter, disconnected}, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED
-        )
-        if getter in done:
-            return getter.result()
-        getter.cancel()
-        if disconnected in done:
-            return None
-        return _KEEPALIVE
+        got = await queue.next(disconnected, keepalive)
+        if isinstance(got, Message):
+            return got
+        return _KEEPALIVE if got else None
 
     async def _abandon(self, entry: _HttpSession, request_id: Any) -> None:
         """The client went away mid-request: cancel it, as a stdio client's cancellation would."""
@@ -410,6 +405,7 @@ class HttpFront:
         if queue is None:
             return _rpc_error(409, methods.INVALID_REQUEST, "Conflict: a GET stream is already open")
         disconnected = asyncio.create_task(request.wait_disconnect())
+        disconnected.add_done_callback(queue.wake)
 
         async def stream() -> AsyncIterator[bytes]:
             try:
