@@ -4,12 +4,13 @@ cookies, proxies."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 from contextlib import aclosing
 
 import httpx2
 import pytest
 
-from ostiary.transports.http11 import UpstreamHttp
+from ostiary.transports.http11 import UpstreamHttp, body_chunks
 from transports.peers import LAST_CHUNK, chunk, json_response, scripted_server
 
 pytestmark = pytest.mark.e2e
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 async def post(http: UpstreamHttp, body: bytes = b"{}") -> tuple[int, bytes]:
     async with http.stream("POST", {"Content-Type": "application/json"}, body) as response:
-        return response.status_code, await response.aread()
+        return response.status_code, b"".join([part async for part in body_chunks(response)])
 
 
 async def test_requests_reuse_one_connection_and_arrive_whole() -> None:
@@ -57,7 +58,7 @@ async def test_chunked_body_is_reassembled() -> None:
         aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/", 5)) as http,
         http.stream("GET", {}) as reply,
     ):
-        body = b"".join([part async for part in reply.aiter_bytes()])
+        body = b"".join([part async for part in body_chunks(reply)])
     assert body == b"event: message\ndata: {}\n\n"
 
 
@@ -171,3 +172,34 @@ async def test_proxy_from_the_environment_still_carries_plain_http(monkeypatch: 
             assert http.transport is None
             assert await post(http) == (200, b"{}")
     assert lines == [b"POST http://upstream.invalid:9/mcp HTTP/1.1"]
+
+
+async def test_a_line_break_in_a_header_value_is_refused_before_sending() -> None:
+    requests: list[bytes] = []
+
+    async def respond(request: bytes, writer: asyncio.StreamWriter) -> None:
+        requests.append(request)
+        writer.write(json_response(b"{}"))
+
+    async with (
+        scripted_server(respond) as port,
+        aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/", 5)) as http,
+    ):
+        with pytest.raises(httpx2.HTTPError):
+            async with http.stream("POST", {"X-Token": "a\r\nX-Injected: 1"}, b"{}"):
+                pass
+        assert await post(http) == (200, b"{}")  # the pool is not left short of a connection
+    assert len(requests) == 1 and b"x-injected" not in requests[0].lower()
+
+
+async def test_a_compressed_body_is_decoded() -> None:
+    body = gzip.compress(b'{"big": true}')
+
+    async def respond(request: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(json_response(body, extra="content-encoding: gzip\r\n"))
+
+    async with (
+        scripted_server(respond) as port,
+        aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/", 5)) as http,
+    ):
+        assert await post(http) == (200, b'{"big": true}')

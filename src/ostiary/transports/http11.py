@@ -19,8 +19,8 @@ import contextlib
 import time
 import urllib.request
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable
-from typing import Final, TypeVar, cast
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from typing import Final, TypeVar, cast, overload
 
 import httptools
 import httpx2
@@ -34,9 +34,10 @@ T = TypeVar("T")
 class UpstreamHttp:
     """httpx2's client for one server and, when this transport serves it, a shorter way to it.
 
-    `stream` skips the client's layers (URL merging, header merging, auth and redirect loops,
-    logging) that cost more per call than the transport itself, and does what of them the
-    gateway relies on: the client's default headers, its timeouts and its cookie jar.
+    `stream` skips the client's layers (URL and header merging, auth and redirect loops, logging)
+    and httpx2's request and response objects, which together cost more per call than the
+    transport itself. It keeps what the gateway relied on from the client: its default headers,
+    timeouts and cookie jar (while the jar holds cookies, requests take the client's way).
     """
 
     def __init__(self, url: str, timeout: float) -> None:
@@ -46,44 +47,90 @@ class UpstreamHttp:
         if self.url.scheme == "http" and not _proxied(self.url.host):
             self.transport = Http11Transport()
         self.client = httpx2.AsyncClient(timeout=settings, follow_redirects=False, transport=self.transport)
-        self._extensions = {"timeout": settings.as_dict()}
+        self._timeouts: dict[str, float | None] = settings.as_dict()
+        self._key = (self.url.host, self.url.port or 80)
+        self._defaults = {name.lower(): (name, value) for name, value in self.client.headers.raw}
+        self._defaults[b"host"] = (b"Host", self.url.netloc)
 
     @contextlib.asynccontextmanager
     async def stream(
         self, method: str, headers: dict[str, str], content: bytes | None = None
-    ) -> AsyncIterator[httpx2.Response]:
+    ) -> AsyncIterator[Response]:
         """The response to one request to the server's URL, open until the block ends."""
-        if self.transport is None:
+        if self.transport is None or self.client.cookies:
             async with self.client.stream(method, self.url, content=content, headers=headers) as response:
                 yield response
             return
-        merged = httpx2.Headers(self.client.headers)
-        merged.update(headers)
-        cookies = self.client.cookies
-        request = httpx2.Request(
-            method,
-            self.url,
-            headers=merged,
-            content=content,
-            cookies=cookies or None,
-            extensions=self._extensions,
-        )
-        response = await self.transport.handle_async_request(request)
-        response.request = request
+        conn = await self.transport.open(self._key, self._request(method, headers, content), self._timeouts)
         try:
-            if "set-cookie" in response.headers:
-                cookies.extract_cookies(response)
-            yield response
+            plain = PlainResponse(conn, self.transport)
+            if "set-cookie" in plain.headers:
+                jar = httpx2.Response(
+                    conn.status, headers=conn.headers, request=httpx2.Request(method, self.url)
+                )
+                self.client.cookies.extract_cookies(jar)
+            yield plain
         finally:
-            await response.aclose()
+            self.transport.release(conn)
+
+    def _request(self, method: str, headers: dict[str, str], content: bytes | None) -> bytes:
+        fields = dict(self._defaults)
+        for name, value in headers.items():
+            raw = name.encode("latin-1")
+            fields[raw.lower()] = (raw, value.encode("utf-8"))
+        if content is not None:
+            fields[b"content-length"] = (b"Content-Length", str(len(content)).encode("ascii"))
+        head = request_head(method, self.url.raw_path, fields.values())
+        return head + content if content else head
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
 
-def body_chunks(response: httpx2.Response) -> AsyncIterator[bytes]:
+class Fields(dict[str, str]):
+    """Header fields by lower-case name, looked up case-insensitively as httpx2's headers are."""
+
+    @overload  # type: ignore[override]
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return super().get(name.lower(), default)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+
+class PlainResponse:
+    """A response read by this transport: status, headers by lower-case name, the connection."""
+
+    __slots__ = ("connection", "headers", "status_code", "transport")
+
+    def __init__(self, connection: _Connection, transport: Http11Transport) -> None:
+        self.connection = connection
+        self.transport = transport
+        self.status_code = connection.status
+        headers = Fields()
+        for name, value in connection.headers:
+            key = name.decode("latin-1").lower()
+            text = value.decode("latin-1")
+            joined = dict.get(headers, key)
+            headers[key] = text if joined is None else f"{joined}, {text}"  # as httpx2 joins them
+        self.headers = headers
+
+
+Response = httpx2.Response | PlainResponse
+
+
+def body_chunks(response: Response) -> AsyncIterator[bytes]:
     """A response's body as it arrives: from this transport directly when nothing needs decoding
     (httpx2's decoding and re-chunking layers cost a few percent of a call otherwise)."""
+    if isinstance(response, PlainResponse):
+        if "content-encoding" not in response.headers:
+            return response.connection.body(None)
+        conn = response.connection
+        body = _Body(response.transport, conn, None)
+        return httpx2.Response(conn.status, headers=conn.headers, stream=body).aiter_bytes()
     if isinstance(response.stream, _Body) and "content-encoding" not in response.headers:
         return response.stream.__aiter__()
     return response.aiter_bytes()
@@ -106,6 +153,19 @@ async def _within(awaitable: Awaitable[T], seconds: float | None) -> T:
         return await awaitable
 
 
+def request_head(method: str, target: bytes, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """The request line and header block; a CR, LF or NUL in a header is refused, as h11 did."""
+    lines = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
+    for name, value in headers:
+        lines += (name, b": ", value, b"\r\n")
+    lines.append(b"\r\n")
+    head = b"".join(lines)
+    breaks = (len(lines) - 4) // 4 + 2  # one CRLF per line we wrote, none from the values
+    if b"\0" in head or head.count(b"\r") != breaks or head.count(b"\n") != breaks:
+        raise httpx2.LocalProtocolError("a header name or value holds a line break or NUL")
+    return head
+
+
 def _timeouts(request: httpx2.Request) -> dict[str, float | None]:
     timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
     return timeouts
@@ -119,6 +179,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
+        self.leased = False
         self.idle_since = 0.0
         self._reset()
 
@@ -249,16 +310,13 @@ class _Body(httpx2.AsyncByteStream):
         self._pool = pool
         self._conn = conn
         self._read_timeout = read_timeout
-        self._released = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self._conn.body(self._read_timeout):
             yield chunk
 
     async def aclose(self) -> None:
-        if not self._released:
-            self._released = True
-            self._pool.release(self._conn)
+        self._pool.release(self._conn)
 
 
 class Http11Transport(httpx2.AsyncBaseTransport):
@@ -273,25 +331,9 @@ class Http11Transport(httpx2.AsyncBaseTransport):
         if request.url.scheme != "http":
             raise httpx2.UnsupportedProtocol("this transport speaks plain HTTP only", request=request)
         timeouts = _timeouts(request)
-        data = self._serialise(request, await request.aread())
-        try:
-            await _within(self._slots.acquire(), timeouts.get("pool"))
-        except TimeoutError:
-            raise httpx2.PoolTimeout("no connection available", request=request) from None
-        conn: _Connection | None = None
-        try:
-            conn = await self._connection(request, timeouts.get("connect"))
-            try:
-                await _within(conn.start(data), timeouts.get("read"))
-            except TimeoutError:
-                raise httpx2.ReadTimeout("timed out waiting for the response", request=request) from None
-        except BaseException:
-            # Cancelled or failed mid-request: the connection's state is unknown, so it is closed
-            # (which is also how a server learns that a request was abandoned).
-            self._slots.release()
-            if conn is not None:
-                self._discard(conn)
-            raise
+        head = request_head(request.method, request.url.raw_path, request.headers.raw)
+        key = (request.url.host, request.url.port or 80)
+        conn = await self.open(key, head + await request.aread(), timeouts, request)
         return httpx2.Response(
             conn.status,
             headers=conn.headers,
@@ -299,27 +341,52 @@ class Http11Transport(httpx2.AsyncBaseTransport):
             extensions={"http_version": b"HTTP/1.1"},
         )
 
-    @staticmethod
-    def _serialise(request: httpx2.Request, body: bytes) -> bytes:
-        lines = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
-        for name, value in request.headers.raw:
-            lines += (name, b": ", value, b"\r\n")
-        lines += (b"\r\n", body)
-        return b"".join(lines)
+    async def open(
+        self,
+        key: tuple[str, int],
+        data: bytes,
+        timeouts: dict[str, float | None],
+        request: httpx2.Request | None = None,
+    ) -> _Connection:
+        """Send one whole request on a pooled connection; return it once the response's head is in.
 
-    async def _connection(self, request: httpx2.Request, connect_timeout: float | None) -> _Connection:
-        host = request.url.host
-        port = request.url.port or 80
-        idle = self._idle.get((host, port), [])
+        The connection is the caller's until `release`.
+        """
+        try:
+            await _within(self._slots.acquire(), timeouts.get("pool"))
+        except TimeoutError:
+            raise httpx2.PoolTimeout("no connection available", request=request) from None
+        conn: _Connection | None = None
+        try:
+            conn = await self._connection(key, timeouts.get("connect"), request)
+            conn.leased = True
+            try:
+                await _within(conn.start(data), timeouts.get("read"))
+            except TimeoutError:
+                raise httpx2.ReadTimeout("timed out waiting for the response", request=request) from None
+        except BaseException:
+            # Cancelled or failed mid-request: the connection's state is unknown, so it is closed
+            # (which is also how a server learns that a request was abandoned).
+            if conn is None:
+                self._slots.release()
+            else:
+                self.release(conn)
+            raise
+        return conn
+
+    async def _connection(
+        self, key: tuple[str, int], connect_timeout: float | None, request: httpx2.Request | None
+    ) -> _Connection:
+        idle = self._idle.get(key, [])
         now = time.monotonic()
         while idle:
             conn = idle.pop()
             if not conn.closed and now - conn.idle_since < KEEPALIVE_EXPIRY_S:
                 return conn
             self._discard(conn)
-        conn = _Connection((host, port))
+        conn = _Connection(key)
         try:
-            connecting = asyncio.get_running_loop().create_connection(lambda: conn, host, port)
+            connecting = asyncio.get_running_loop().create_connection(lambda: conn, *key)
             await _within(connecting, connect_timeout)
         except TimeoutError:
             raise httpx2.ConnectTimeout("timed out connecting", request=request) from None
@@ -330,6 +397,9 @@ class Http11Transport(httpx2.AsyncBaseTransport):
 
     def release(self, conn: _Connection) -> None:
         """A response is closed: keep its connection if it ended cleanly, else close it."""
+        if not conn.leased:
+            return
+        conn.leased = False
         self._slots.release()
         if conn.complete and conn.reusable and not conn.closed:
             conn.idle_since = time.monotonic()

@@ -27,7 +27,7 @@ from ostiary import messages, methods
 from ostiary.messages import Kind, Message, ProtocolError, RequestId, classify, dumps, id_key, loads
 from ostiary.transports import headers as h
 from ostiary.transports.base import TransportClosed
-from ostiary.transports.http11 import UpstreamHttp, body_chunks
+from ostiary.transports.http11 import Response, UpstreamHttp, body_chunks
 from ostiary.transports.inbox import Inbox
 from ostiary.transports.param_headers import ParamHeaders
 from ostiary.transports.sse import SseParser
@@ -47,11 +47,11 @@ def url_label(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def media_type(response: httpx2.Response) -> str:
+def media_type(response: Response) -> str:
     return response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-async def read_limited(response: httpx2.Response, limit: int) -> bytes | None:
+async def read_limited(response: Response, limit: int) -> bytes | None:
     """The body, or None when it exceeds `limit` bytes (the rest is left unread)."""
     body = bytearray()
     async for chunk in body_chunks(response):
@@ -212,7 +212,7 @@ class StreamableHttpTransport:
                 if post is not None and post.grace is not None:
                     post.grace.cancel()
 
-    async def _on_post_response(self, resp: httpx2.Response, message: Message, with_session: bool) -> None:
+    async def _on_post_response(self, resp: Response, message: Message, with_session: bool) -> None:
         status = resp.status_code
         if message.method == methods.INITIALIZE and 200 <= status < 300:
             session = resp.headers.get(h.SESSION_ID)
@@ -253,7 +253,7 @@ class StreamableHttpTransport:
         if not self._answered(message):
             await self._fail(message, "upstream stream ended before the response")
 
-    async def _on_error_status(self, resp: httpx2.Response, message: Message) -> None:
+    async def _on_error_status(self, resp: Response, message: Message) -> None:
         status = resp.status_code
         if not message.is_request:
             log.warning("%s: upstream answered HTTP %d to a %s", self._label, status, message.kind.value)
@@ -280,7 +280,7 @@ class StreamableHttpTransport:
         await self._inbox.put(reply)
         return True
 
-    async def _read_events(self, resp: httpx2.Response, parser: SseParser, message: Message | None) -> bool:
+    async def _read_events(self, resp: Response, parser: SseParser, message: Message | None) -> bool:
         """Queue every message event of one SSE response; True if any event arrived."""
         related = message.id if message is not None else None
         got_any = False
