@@ -8,8 +8,8 @@ asyncio protocol, and keeps idle connections for reuse.
 
 What it is not: a general client. `UpstreamHttp` installs it only for an `http://` server that no
 proxy in the environment applies to; `https://` and proxied servers keep httpx2's own transport (TLS
-and trust store, proxies) unchanged. Everything above the wire (headers, content decoding, status,
-timeouts given per request) is still httpx2's, so callers see the same `httpx2.Response`.
+and trust store, proxies) unchanged. Requests other than the server connection's own (a session's
+DELETE) still go through httpx2's client on top of this transport and get an `httpx2.Response`.
 """
 
 from __future__ import annotations
@@ -75,9 +75,13 @@ class UpstreamHttp:
 
     def _request(self, method: str, headers: dict[str, str], content: bytes | None) -> bytes:
         fields = dict(self._defaults)
-        for name, value in headers.items():
-            raw = name.encode("latin-1")
-            fields[raw.lower()] = (raw, value.encode("utf-8"))
+        try:
+            for name, value in headers.items():
+                raw = name.encode("ascii")
+                fields[raw.lower()] = (raw, value.encode("ascii"))
+        except UnicodeEncodeError:
+            # httpx2 raised the same, but not as an HTTPError: the request then waited for its timeout.
+            raise httpx2.LocalProtocolError("a header name or value is not ASCII") from None
         if content is not None:
             fields[b"content-length"] = (b"Content-Length", str(len(content)).encode("ascii"))
         head = request_head(method, self.url.raw_path, fields.values())
