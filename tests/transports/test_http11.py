@@ -204,3 +204,22 @@ async def test_a_compressed_body_is_decoded() -> None:
         aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/", 5)) as http,
     ):
         assert await post(http) == (200, b'{"big": true}')
+
+
+async def test_a_server_that_does_not_read_the_request_times_out_its_write() -> None:
+    done = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await done.wait()  # never reads
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with aclosing(UpstreamHttp(f"http://127.0.0.1:{port}/", 0.5)) as http:
+            with pytest.raises(httpx2.WriteTimeout):
+                await asyncio.wait_for(post(http, b"x" * (64 * 1024 * 1024)), 10)
+    finally:
+        done.set()
+        server.close()
+        await server.wait_closed()

@@ -185,6 +185,8 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.leased = False
         self.idle_since = 0.0
+        # Set while the socket's send buffer is over its high-water mark (a large request).
+        self.drained: asyncio.Future[None] | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -203,6 +205,14 @@ class _Connection(asyncio.Protocol):
 
     # -- asyncio.Protocol
 
+    def pause_writing(self) -> None:
+        self.drained = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self.drained is not None and not self.drained.done():
+            self.drained.set_result(None)
+        self.drained = None
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream transport (uvloop's is not a subclass of asyncio.Transport, so no isinstance).
         self.transport = cast(asyncio.Transport, transport)
@@ -219,6 +229,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.resume_writing()  # nothing more will be sent: a wait for the buffer to drain is over
         if self.head is not None and self.head.done() and not self._body_delimited:
             self.complete = True  # a body without Content-Length or chunking ends with the connection
             self._wake()
@@ -364,8 +375,14 @@ class Http11Transport(httpx2.AsyncBaseTransport):
         try:
             conn = await self._connection(key, timeouts.get("connect"), request)
             conn.leased = True
+            head = conn.start(data)
+            if conn.drained is not None:  # as httpx2: a server that does not read times out the write
+                try:
+                    await _within(asyncio.shield(conn.drained), timeouts.get("write"))
+                except TimeoutError:
+                    raise httpx2.WriteTimeout("timed out sending the request", request=request) from None
             try:
-                await _within(conn.start(data), timeouts.get("read"))
+                await _within(head, timeouts.get("read"))
             except TimeoutError:
                 raise httpx2.ReadTimeout("timed out waiting for the response", request=request) from None
         except BaseException:
