@@ -130,6 +130,21 @@ async def test_session_rules_missing_unknown_and_ended_sessions(url: str) -> Non
     assert ended.status_code == 200 and after.status_code == 404
 
 
+async def test_other_paths_and_methods_are_refused_and_leave_sessions_alone(url: str) -> None:
+    ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+    async with httpx2.AsyncClient(timeout=30) as client:
+        elsewhere = await client.post(url.replace("/mcp", "/other"), json=ping, headers=ACCEPT)
+        sid = await _session(client, url)
+        put = await client.put(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": sid})
+        head = await client.head(url, headers={"Mcp-Session-Id": sid})
+        still = await client.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": sid})
+        ended = await client.delete(url, headers={"Mcp-Session-Id": sid})
+    assert elsewhere.status_code == 404
+    assert (put.status_code, head.status_code) == (405, 405)
+    assert put.headers["allow"] == "POST, GET, DELETE"
+    assert still.status_code == 200 and ended.status_code == 200  # HEAD is not a DELETE
+
+
 async def test_a_session_cannot_be_used_by_another_principal(
     ostiary_command: list[str], tmp_path: Path
 ) -> None:

@@ -98,7 +98,8 @@ def test_serve_with_the_default_audit_log_loads_no_pydantic_cel_or_async_databas
     proc.send_signal(signal.SIGINT)  # uvicorn shuts down; the modules are listed on the way out
     assert proc.stderr is not None
     stderr = proc.stderr.read().decode()
-    assert proc.wait(timeout=60) == 130, stderr[-2000:]  # interrupted, as by Ctrl-C
+    # A clean stop either way: 130 when uvicorn hands the interrupt back, 0 when it has consumed it.
+    assert proc.wait(timeout=60) in (0, 130), stderr[-2000:]
     modules = _loaded(stderr)
     assert "ostiary.store" in modules and "uvicorn" in modules
     unwanted = ("pydantic", "celpy", "ostiary.policy", "sqlalchemy.ext.asyncio", "aiosqlite", "asyncpg")

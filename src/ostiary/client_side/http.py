@@ -11,7 +11,6 @@ upstream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import itertools
 import logging
@@ -21,13 +20,20 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
-
 from ostiary import messages, methods
-from ostiary.client_side.http_channel import HttpChannel
+from ostiary.client_side.asgi import (
+    Disconnected,
+    Receive,
+    Reply,
+    Request,
+    Response,
+    Scope,
+    Send,
+    StreamReply,
+    json_reply,
+    text_reply,
+)
+from ostiary.client_side.http_channel import HttpChannel, Outbox
 from ostiary.client_side.http_checks import header_mismatch, host_allowed, origin_allowed
 from ostiary.gateway import Gateway
 from ostiary.identity import Principal
@@ -62,9 +68,8 @@ def _rpc_error(
     text: str,
     request_id: RequestId | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    body = messages.error(request_id, code, text).raw
-    return JSONResponse(body, status_code=status, headers=headers)
+) -> Reply:
+    return json_reply(messages.error(request_id, code, text).raw, status, headers)
 
 
 def _status_of(response: Message) -> int:
@@ -88,29 +93,58 @@ class HttpFront:
         self._reaper: asyncio.Task[None] | None = None
         self._internal_ids = itertools.count(1)
 
-    def app(self) -> Starlette:
-        routes = [Route(self.listen.path, self.endpoint, methods=["GET", "POST", "DELETE"])]
-        if self.authenticator is not None:
-            # RFC 9728: at the path-suffixed location, and at the root for clients that only look there.
-            paths = {self.authenticator.metadata_path, "/.well-known/oauth-protected-resource"}
-            routes.extend(Route(path, self.metadata, methods=["GET"]) for path in sorted(paths))
-        return Starlette(routes=routes, lifespan=self._lifespan)
+    def app(self) -> HttpFront:
+        """The ASGI application: this front itself."""
+        return self
 
-    @contextlib.asynccontextmanager
-    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        await self.gateway.start()
-        self._reaper = asyncio.create_task(self._reap())
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        if request.path == self.listen.path:
+            allowed: tuple[str, ...] = ("POST", "GET", "DELETE")
+            handler = self.endpoint
+        elif self.authenticator is not None and request.path in self._metadata_paths():
+            allowed = ("GET",)
+            handler = self.metadata
+        else:
+            await text_reply("Not Found", 404)(send)
+            return
+        if request.method not in allowed:
+            await text_reply("Method Not Allowed", 405, {"Allow": ", ".join(allowed)})(send)
+            return
+        await (await handler(request))(send)
+
+    def _metadata_paths(self) -> set[str]:
+        # RFC 9728: at the path-suffixed location, and at the root for clients that only look there.
+        return {self.authenticator.metadata_path, "/.well-known/oauth-protected-resource"}
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """ASGI lifespan: the gateway starts before the first request and closes after the last."""
+        await receive()  # lifespan.startup
         try:
-            yield
-        finally:
+            await self.gateway.start()
+        except Exception as exc:
+            log.exception("the gateway did not start")
+            await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+            return
+        self._reaper = asyncio.create_task(self._reap())
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown
+        try:
             self._reaper.cancel()
             for entry in list(self.sessions.values()):
                 await entry.session.close()
             self.sessions.clear()
             await self.gateway.close()
+        finally:
+            await send({"type": "lifespan.shutdown.complete"})
 
     async def metadata(self, request: Request) -> Response:
-        return JSONResponse(self.authenticator.metadata())
+        return json_reply(self.authenticator.metadata())
 
     async def _reap(self) -> None:
         shortest = min(self.listen.session_idle_timeout, self.listen.detached_idle_timeout)
@@ -155,7 +189,7 @@ class HttpFront:
         except AuthError as exc:
             extra = {"WWW-Authenticate": exc.www_authenticate} if exc.www_authenticate else None
             body = {"error": exc.error, "error_description": exc.description}
-            return JSONResponse(body, status_code=exc.status, headers=extra)
+            return json_reply(body, exc.status, extra)
         return principal
 
     def _existing(self, request: Request, principal: Principal) -> _HttpSession | Response:
@@ -173,12 +207,11 @@ class HttpFront:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return _rpc_error(413, methods.INVALID_REQUEST, "Message too large")
-        body = bytearray()
-        async for chunk in request.stream():
-            body.extend(chunk)
-            if len(body) > limit:
-                return _rpc_error(413, methods.INVALID_REQUEST, "Message too large")
-        return bytes(body)
+        try:
+            body = await request.body(limit)
+        except Disconnected:
+            return Reply(499)  # nobody is left to read it
+        return _rpc_error(413, methods.INVALID_REQUEST, "Message too large") if body is None else body
 
     async def _post(self, request: Request, principal: Principal) -> Response:
         body = await self._read_body(request)
@@ -190,7 +223,7 @@ class HttpFront:
                 raise ProtocolError(methods.INVALID_REQUEST, "Invalid Request: batches are not supported")
             message = messages.classify(obj)
         except ProtocolError as exc:
-            return JSONResponse(exc.to_message().raw, status_code=400)
+            return json_reply(exc.to_message().raw, 400)
         meta = message.params.get("_meta") if message.kind is Kind.REQUEST else None
         header_version = request.headers.get("mcp-protocol-version")
         modern = message.kind is Kind.REQUEST and (
@@ -205,7 +238,7 @@ class HttpFront:
             invalid = envelope_problem(message)
             if invalid is not None:
                 status = 404 if invalid.code == methods.METHOD_NOT_FOUND else 400
-                return JSONResponse(invalid.to_message().raw, status_code=status)
+                return json_reply(invalid.to_message().raw, status)
             entry: _HttpSession | Response = await self._modern_session(
                 principal, meta if isinstance(meta, dict) else {}
             )
@@ -223,7 +256,7 @@ class HttpFront:
             return entry
         if message.kind is not Kind.REQUEST:
             await entry.session.receive(message)
-            return Response(status_code=202)
+            return Reply(202)
         client_id = message.id
         if modern:
             # Stateless hosts of one principal share a session, and each numbers its requests from
@@ -271,7 +304,8 @@ class HttpFront:
         accepts_sse = "text/event-stream" in request.headers.get("accept", "")
         queue = entry.channel.open_stream(request_id)
         await entry.session.receive(message)
-        disconnected = asyncio.create_task(self._wait_disconnect(request))
+        disconnected = asyncio.create_task(request.wait_disconnect())
+        disconnected.add_done_callback(queue.wake)
         # A call that has nothing to say yet does not keep the client waiting for headers: after a
         # moment it becomes an SSE stream that opens with a keep-alive.
         # (Not initialize: its Mcp-Session-Id header depends on how the handshake ends.)
@@ -279,7 +313,7 @@ class HttpFront:
         first = await self._next(queue, disconnected, FIRST_BYTE_SECONDS if early else None)
         if first is None:
             await self._abandon(entry, request_id)
-            return Response(status_code=499)
+            return Reply(499)
         extra: dict[str, str] = {}
         if message.method == methods.INITIALIZE and first.kind is Kind.RESULT:
             extra["Mcp-Session-Id"] = entry.session.session_id
@@ -290,20 +324,16 @@ class HttpFront:
             disconnected.cancel()
             entry.channel.close_stream(request_id)
             status = _status_of(first) if client_id != request_id else 200
-            return Response(messages.dumps(out(first)), status, media_type="application/json", headers=extra)
+            return Reply(status, messages.dumps(out(first)), "application/json", extra)
         if not accepts_sse:
             return await self._json_only(entry, out, queue, first, disconnected, extra)
-        return StreamingResponse(
-            self._stream(entry, out, queue, first, disconnected),
-            media_type="text/event-stream",
-            headers={**SSE_HEADERS, **extra},
-        )
+        return StreamReply(self._stream(entry, out, queue, first, disconnected), {**SSE_HEADERS, **extra})
 
     async def _json_only(
         self,
         entry: _HttpSession,
         out: _Restore,
-        queue: asyncio.Queue[Message],
+        queue: Outbox,
         first: Message,
         disconnected: asyncio.Task[None],
         extra: dict[str, str],
@@ -317,14 +347,14 @@ class HttpFront:
         entry.channel.close_stream(out.internal)
         if message is None:
             await self._abandon(entry, out.internal)
-            return Response(status_code=499)
-        return Response(messages.dumps(out(message)), media_type="application/json", headers=extra)
+            return Reply(499)
+        return Reply(200, messages.dumps(out(message)), "application/json", extra)
 
     async def _stream(
         self,
         entry: _HttpSession,
         out: _Restore,
-        queue: asyncio.Queue[Message],
+        queue: Outbox,
         first: Message,
         disconnected: asyncio.Task[None],
     ) -> AsyncIterator[bytes]:
@@ -348,27 +378,15 @@ class HttpFront:
 
     async def _next(
         self,
-        queue: asyncio.Queue[Message],
+        queue: Outbox,
         disconnected: asyncio.Task[None],
         keepalive: float | None = KEEPALIVE_SECONDS,
     ) -> Message | None:
         """The next message; None if the client went away; _KEEPALIVE after `keepalive` seconds."""
-        getter = asyncio.ensure_future(queue.get())
-        done, _ = await asyncio.wait(
-            {getter, disconnected}, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED
-        )
-        if getter in done:
-            return getter.result()
-        getter.cancel()
-        if disconnected in done:
-            return None
-        return _KEEPALIVE
-
-    async def _wait_disconnect(self, request: Request) -> None:
-        while True:
-            message = await request.receive()
-            if message["type"] == "http.disconnect":
-                return
+        got = await queue.next(disconnected, keepalive)
+        if isinstance(got, Message):
+            return got
+        return _KEEPALIVE if got else None
 
     async def _abandon(self, entry: _HttpSession, request_id: Any) -> None:
         """The client went away mid-request: cancel it, as a stdio client's cancellation would."""
@@ -386,7 +404,8 @@ class HttpFront:
         queue = entry.channel.attach_standalone()
         if queue is None:
             return _rpc_error(409, methods.INVALID_REQUEST, "Conflict: a GET stream is already open")
-        disconnected = asyncio.create_task(self._wait_disconnect(request))
+        disconnected = asyncio.create_task(request.wait_disconnect())
+        disconnected.add_done_callback(queue.wake)
 
         async def stream() -> AsyncIterator[bytes]:
             try:
@@ -400,7 +419,7 @@ class HttpFront:
                 disconnected.cancel()
                 entry.channel.detach_standalone()
 
-        return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+        return StreamReply(stream(), SSE_HEADERS)
 
     async def _delete(self, request: Request, principal: Principal) -> Response:
         if "mcp-session-id" not in request.headers:
@@ -410,7 +429,7 @@ class HttpFront:
             return entry
         self.sessions.pop(entry.session.session_id, None)
         await entry.session.close()
-        return Response(status_code=200)
+        return Reply(200)
 
 
 _KEEPALIVE = messages.notification("ostiary/keepalive")

@@ -27,6 +27,7 @@ from ostiary import messages, methods
 from ostiary.messages import Kind, Message, ProtocolError, RequestId, classify, dumps, id_key, loads
 from ostiary.transports import headers as h
 from ostiary.transports.base import TransportClosed
+from ostiary.transports.http11 import Response, UpstreamHttp, body_chunks
 from ostiary.transports.inbox import Inbox
 from ostiary.transports.param_headers import ParamHeaders
 from ostiary.transports.sse import SseParser
@@ -46,14 +47,14 @@ def url_label(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def media_type(response: httpx2.Response) -> str:
+def media_type(response: Response) -> str:
     return response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-async def read_limited(response: httpx2.Response, limit: int) -> bytes | None:
+async def read_limited(response: Response, limit: int) -> bytes | None:
     """The body, or None when it exceeds `limit` bytes (the rest is left unread)."""
     body = bytearray()
-    async for chunk in response.aiter_bytes():
+    async for chunk in body_chunks(response):
         body += chunk
         if len(body) > limit:
             return None
@@ -91,7 +92,7 @@ class StreamableHttpTransport:
         self._max = max_message_bytes
         self._reconnect_attempts = reconnect_attempts
         self._inbox = Inbox(queue_bound)
-        self._client: httpx2.AsyncClient | None = None
+        self._http: UpstreamHttp | None = None
         self._session_id: str | None = None
         self._version: str | None = None
         self._modern_version: str | None = None
@@ -118,10 +119,8 @@ class StreamableHttpTransport:
 
     async def start(self) -> None:
         """Prepare the HTTP client. Reachability shows on the first POST, as an error for it."""
-        if self._client is None:
-            self._client = httpx2.AsyncClient(
-                timeout=httpx2.Timeout(self._timeout, read=None), follow_redirects=False
-            )
+        if self._http is None:
+            self._http = UpstreamHttp(self._url, self._timeout)
 
     async def receive(self) -> Message:
         return await self._inbox.get()
@@ -129,7 +128,7 @@ class StreamableHttpTransport:
     async def send(self, message: Message) -> None:
         if self._inbox.closed is not None:
             raise TransportClosed(self._inbox.closed)
-        if self._client is None:
+        if self._http is None:
             raise TransportClosed("not started")
         if message.method == methods.CANCELLED and self._cancel_locally(message):
             return
@@ -162,17 +161,17 @@ class StreamableHttpTransport:
             if post.grace is not None:
                 post.grace.cancel()
         self._posts.clear()
-        client, self._client = self._client, None
-        if client is None:
+        http, self._http = self._http, None
+        if http is None:
             return
         if self._session_id is not None:
             with contextlib.suppress(*NETWORK_ERRORS):
-                await client.delete(
+                await http.client.delete(
                     self._url,
                     headers={**self._headers, **self._session_headers()},
                     timeout=min(self._timeout, 2.0),
                 )
-        await client.aclose()
+        await http.aclose()
 
     def _session_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -199,13 +198,11 @@ class StreamableHttpTransport:
         return False
 
     async def _post(self, message: Message, headers: dict[str, str]) -> None:
-        assert self._client is not None
+        assert self._http is not None
         key = id_key(message.id) if message.is_request and message.id is not None else None
         with_session = h.SESSION_ID in headers
         try:
-            async with self._client.stream(
-                "POST", self._url, content=dumps(message), headers=headers
-            ) as resp:
+            async with self._http.stream("POST", headers, dumps(message)) as resp:
                 await self._on_post_response(resp, message, with_session)
         except NETWORK_ERRORS as exc:
             await self._fail(message, f"upstream unreachable ({type(exc).__name__})")
@@ -215,7 +212,7 @@ class StreamableHttpTransport:
                 if post is not None and post.grace is not None:
                     post.grace.cancel()
 
-    async def _on_post_response(self, resp: httpx2.Response, message: Message, with_session: bool) -> None:
+    async def _on_post_response(self, resp: Response, message: Message, with_session: bool) -> None:
         status = resp.status_code
         if message.method == methods.INITIALIZE and 200 <= status < 300:
             session = resp.headers.get(h.SESSION_ID)
@@ -256,7 +253,7 @@ class StreamableHttpTransport:
         if not self._answered(message):
             await self._fail(message, "upstream stream ended before the response")
 
-    async def _on_error_status(self, resp: httpx2.Response, message: Message) -> None:
+    async def _on_error_status(self, resp: Response, message: Message) -> None:
         status = resp.status_code
         if not message.is_request:
             log.warning("%s: upstream answered HTTP %d to a %s", self._label, status, message.kind.value)
@@ -283,11 +280,11 @@ class StreamableHttpTransport:
         await self._inbox.put(reply)
         return True
 
-    async def _read_events(self, resp: httpx2.Response, parser: SseParser, message: Message | None) -> bool:
+    async def _read_events(self, resp: Response, parser: SseParser, message: Message | None) -> bool:
         """Queue every message event of one SSE response; True if any event arrived."""
         related = message.id if message is not None else None
         got_any = False
-        async for chunk in resp.aiter_bytes():
+        async for chunk in body_chunks(resp):
             for event in parser.feed(chunk):
                 got_any = True
                 if event.event != "message" or not event.data.strip():
@@ -351,7 +348,8 @@ class StreamableHttpTransport:
         whose server-initiated stream was up once and cannot be re-opened is treated as lost (the
         server restarted, most likely), so the transport closes and its connection re-handshakes.
         """
-        assert self._client is not None
+        assert self._http is not None
+        http = self._http
         failures = 0
         established = False
         first = message is None
@@ -367,7 +365,7 @@ class StreamableHttpTransport:
             opened = asyncio.get_running_loop().time()
             healthy = False
             try:
-                async with self._client.stream("GET", self._url, headers=headers) as resp:
+                async with http.stream("GET", headers) as resp:
                     if resp.status_code == 405:
                         return
                     if resp.status_code == 404 and self._session_id is not None:
