@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ssl
 import time
 import urllib.request
 from collections import deque
@@ -29,6 +31,16 @@ MAX_CONNECTIONS: Final = 100  # httpx2's default pool size
 KEEPALIVE_EXPIRY_S: Final = 5.0  # as httpx2: an idle connection older than this is not reused
 READ_BUFFER: Final = 256 * 1024  # unread body bytes past which the socket stops being read
 T = TypeVar("T")
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every upstream client of the process.
+
+    httpx2 builds a context per client by default, loading the CA bundle each time: about a
+    megabyte per session in `ostiary serve`, for the same trust store every time.
+    """
+    return httpx2.create_ssl_context()
 
 
 class UpstreamHttp:
@@ -46,7 +58,11 @@ class UpstreamHttp:
         self.transport: Http11Transport | None = None
         if self.url.scheme == "http" and not _proxied(self.url.host):
             self.transport = Http11Transport()
-        self.client = httpx2.AsyncClient(timeout=settings, follow_redirects=False, transport=self.transport)
+        # With its own transport the client makes no TLS connection: it needs no context.
+        verify: ssl.SSLContext | bool = tls_context() if self.transport is None else True
+        self.client = httpx2.AsyncClient(
+            timeout=settings, follow_redirects=False, transport=self.transport, verify=verify
+        )
         self._timeouts: dict[str, float | None] = settings.as_dict()
         self._key = (self.url.host, self.url.port or 80)
         self._defaults = {name.lower(): (name, value) for name, value in self.client.headers.raw}

@@ -18,6 +18,7 @@ import httpx2
 
 from ostiary.messages import Message, dumps
 from ostiary.transports.base import TransportClosed
+from ostiary.transports.http11 import tls_context
 from ostiary.transports.http_client import NETWORK_ERRORS, media_type, url_label
 from ostiary.transports.inbox import Inbox
 from ostiary.transports.sse import SseParser
@@ -65,7 +66,7 @@ class SseTransport:
     async def start(self) -> None:
         """Open the stream and wait for the endpoint; TransportClosed if either fails."""
         self._client = httpx2.AsyncClient(
-            timeout=httpx2.Timeout(self._timeout, read=None), follow_redirects=False
+            timeout=httpx2.Timeout(self._timeout, read=None), follow_redirects=False, verify=tls_context()
         )
         self._endpoint = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read(self._client, self._endpoint))
