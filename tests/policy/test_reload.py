@@ -120,13 +120,20 @@ async def test_a_file_that_is_still_changing_is_not_applied(tmp_path: Path) -> N
     path.write_text(POLICY_A)
     source = PolicySource(path, settle=0.05)
 
+    checked = asyncio.Event()
+
     async def keep_writing() -> None:
-        for i in range(10):
-            path.write_text(POLICY_B + f"# edit {i}\n")
-            await asyncio.sleep(0.01)
+        # An editor still saving: a new version every few milliseconds until the check is over,
+        # however long a loaded machine makes the check's reads take.
+        edit = 0
+        while not checked.is_set():
+            path.write_text(POLICY_B + f"# edit {edit}\n")
+            edit += 1
+            await asyncio.sleep(0.005)
 
     writer = asyncio.create_task(keep_writing())
     applied = await source.check()
+    checked.set()
     await writer
     assert applied is False
     assert source.current.document.rules[0].id == "a-allow-x"
@@ -140,3 +147,15 @@ def test_a_policy_that_cannot_be_loaded_at_start_stops_the_gateway(tmp_path: Pat
     )
     with pytest.raises(config_module.ConfigError, match=r"rules\.0\.when"):
         build_stages(cfg)
+
+
+async def test_an_emptied_policy_file_is_not_applied(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY_A)
+    source = PolicySource(path, settle=0.01)
+    path.write_text("\n")  # an editor's save caught between truncating and writing
+    assert await source.check() is False
+    assert source.current.document.rules[0].id == "a-allow-x"
+    assert source.last_error is not None and "empty" in source.last_error
+    path.write_text(POLICY_B)
+    assert await source.check() is True

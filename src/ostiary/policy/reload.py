@@ -45,6 +45,10 @@ class PolicySource:
         if digest == self._digest:
             return False
         try:
+            if not text.strip():
+                # What an editor's save looks like between truncating and writing. Parsed, it would
+                # be the default policy, silently replacing the operator's rules.
+                raise PolicyError(f"{self.path}: the file is empty")
             compiled = parse(text, str(self.path))
         except PolicyError as exc:
             if self.last_error != str(exc):
