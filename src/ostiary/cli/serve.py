@@ -8,12 +8,11 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-from ostiary.cli.run import DEFAULT_CONFIG_ENV, setup_logging
+from ostiary.cli.run import DEFAULT_CONFIG_ENV, event_loop_factory, setup_logging
 from ostiary.config import Config, ConfigError
 
 log = logging.getLogger("ostiary.serve")
@@ -26,17 +25,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop where it is installed (not on Windows): the event loop's own work (polling, socket
-    writes, callbacks) is a large share of an HTTP call's CPU in the gateway, and uvloop does it in C.
-    Its subprocesses keep what stdio servers rely on (process groups, the parent-death signal)."""
-    try:
-        import uvloop  # noqa: PLC0415
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
 
 
 async def serve(cfg: Config, host: str, port: int) -> None:

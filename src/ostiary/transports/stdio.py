@@ -13,7 +13,9 @@ import ctypes
 import logging
 import os
 import signal
+import stat
 import sys
+import threading
 from typing import BinaryIO, Protocol
 
 from ostiary.messages import Message, ProtocolError, dumps, error, parse
@@ -205,6 +207,33 @@ class _FileWriter:
         self.file.flush()
 
 
+def is_stream(fd: int) -> bool:
+    """Whether `fd` is a pipe or a socket: what an event loop can watch for readiness."""
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def _feed(reader: asyncio.StreamReader, source: BinaryIO) -> None:
+    """Copy a file or terminal into `reader` from a daemon thread: a read blocked on a terminal
+    must not hold up the gateway's exit, as a thread of the loop's executor would."""
+    loop = asyncio.get_running_loop()
+
+    def pump() -> None:
+        try:
+            while chunk := source.read1(64 * 1024):  # type: ignore[attr-defined]
+                loop.call_soon_threadsafe(reader.feed_data, chunk)
+        except (OSError, ValueError) as exc:
+            log.info("stdin could not be read (%s)", type(exc).__name__)
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is reading
+                loop.call_soon_threadsafe(reader.feed_eof)
+
+    threading.Thread(target=pump, name="ostiary-stdin", daemon=True).start()
+
+
 class PipeTransport:
     """Our own stdin/stdout, as the stdio front: the host that launched us is the peer."""
 
@@ -214,16 +243,22 @@ class PipeTransport:
 
     @classmethod
     async def open_std(cls, max_message_bytes: int) -> PipeTransport:
+        """Pipes and sockets (what hosts give) are read and written by the event loop; anything
+        else (a file, a terminal) by plain reads in a thread and plain writes, which work on every
+        loop (uvloop aborts the process if given a regular file as a pipe)."""
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=max_message_bytes)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+        if is_stream(sys.stdin.fileno()):
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+        else:
+            _feed(reader, sys.stdin.buffer)
         writer: _Writer
-        try:
+        if is_stream(sys.stdout.fileno()):
             transport, protocol = await loop.connect_write_pipe(
                 asyncio.streams.FlowControlMixin, sys.stdout.buffer
             )
             writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-        except ValueError:  # a regular file: no pipe transport for it
+        else:
             writer = _FileWriter(sys.stdout.buffer)
         return cls(reader, writer)
 
