@@ -45,13 +45,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant: the PostgreSQL advisory lock key all replicas agree on for migrations.
 MIGRATION_LOCK = 0x05714A27
 SYNCHRONOUS = ("full", "normal")
+# The inline writer's own checkpoint threshold, in WAL pages (SQLite's default: 1000).
+INLINE_AUTOCHECKPOINT_PAGES = 10000
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _prepare_sqlite(engine: Engine, synchronous: str, busy_ms: int = 30000) -> None:
+def _prepare_sqlite(
+    engine: Engine, synchronous: str, busy_ms: int = 30000, autocheckpoint_pages: int | None = None
+) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
@@ -60,6 +64,8 @@ def _prepare_sqlite(engine: Engine, synchronous: str, busy_ms: int = 30000) -> N
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        if autocheckpoint_pages is not None:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint_pages)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -131,7 +137,10 @@ def create_inline_writer(url: str, sqlite_synchronous: str) -> Engine | None:
         connect_args={"timeout": 0, "check_same_thread": False},
         poolclass=StaticPool,
     )
-    _prepare_sqlite(engine, "NORMAL", busy_ms=0)
+    # A checkpoint fsyncs (~10 ms here), and one run by this connection stalls the event loop and
+    # every session with it. The store checkpoints from a worker thread as the WAL grows; this
+    # connection checkpoints itself only as a bound, if those cannot keep up.
+    _prepare_sqlite(engine, "NORMAL", busy_ms=0, autocheckpoint_pages=INLINE_AUTOCHECKPOINT_PAGES)
     return engine
 
 

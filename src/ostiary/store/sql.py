@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from ostiary.store.engine import Database
     from ostiary.store.threaded import ThreadedConnection
 
+log = logging.getLogger("ostiary.store")
 T = TypeVar("T")
 PAGE = 2000
 # Marks a transaction that only reads, so SQLite starts it DEFERRED instead of taking the write lock.
@@ -58,6 +60,9 @@ INLINE_MAX_PAUSE = 0.002
 INLINE_RETRY_SECONDS = 0.05
 # PostgreSQL: one-round-trip attempts before a batch takes the locking transaction.
 PG_ATTEMPTS = 3
+# SQLite: inline commits between WAL checkpoints in a worker thread (~1,000 WAL pages: about
+# where SQLite's own automatic checkpoint would have run on the event loop).
+CHECKPOINT_EVERY = 160
 # What the append connection's commits wait for (PostgreSQL's synchronous_commit setting).
 POSTGRES_SYNCHRONOUS_COMMIT = ("on", "remote_apply", "remote_write", "local", "off")
 
@@ -103,9 +108,14 @@ class SqlStore:
         self._pg: asyncpg.Connection | None = None
         self._pg_lock = asyncio.Lock()
         self._pg_commit = postgres_synchronous_commit
+        # SQLite: inline commits since the last WAL checkpoint, and the one under way.
+        self._since_checkpoint = 0
+        self._checkpointing: asyncio.Future[None] | None = None
         self._heads: dict[str, chainwrite.Head] = {}
 
     async def close(self) -> None:
+        if self._checkpointing is not None:
+            await asyncio.wait([self._checkpointing])
         await self._close_pg()
         if self._inline is not None:
             self._inline.close()
@@ -187,11 +197,46 @@ class SqlStore:
         if db is None:
             return None
         try:
-            return chainwrite.append_sqlite(db, chain, list(bodies), sealer)
+            rows = chainwrite.append_sqlite(db, chain, list(bodies), sealer)
         except sqlite3.Error as exc:
             if _held_by_another(exc):
                 return None
             raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= CHECKPOINT_EVERY:
+            self._checkpoint_wal()
+        return rows
+
+    def _checkpoint_wal(self) -> None:
+        """Copy the WAL back into the database from a worker thread, with its fsyncs.
+
+        PASSIVE: it takes no lock, so commits go on meanwhile. The WAL is reused once a checkpoint
+        has caught up and the next commit begins; under traffic without pauses that may not happen,
+        and the inline connection's own checkpoint (every INLINE_AUTOCHECKPOINT_PAGES) bounds it,
+        with little left to copy. A failed checkpoint is tried again CHECKPOINT_EVERY commits later.
+        """
+        writer = self.writer
+        if self._checkpointing is not None or writer is None:
+            return
+        self._since_checkpoint = 0
+
+        def job() -> None:
+            fairy = writer.raw_connection()
+            try:
+                db = fairy.driver_connection
+                assert isinstance(db, sqlite3.Connection)
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                fairy.close()
+
+        self._checkpointing = asyncio.get_running_loop().run_in_executor(None, job)
+        self._checkpointing.add_done_callback(self._checkpointed)
+
+    def _checkpointed(self, done: asyncio.Future[None]) -> None:
+        self._checkpointing = None
+        failure = None if done.cancelled() else done.exception()
+        if failure is not None:
+            log.warning("store: a WAL checkpoint failed (%s); tried again later", type(failure).__name__)
 
     async def append_audit(self, chain: str, bodies: Sequence[JSON], sealer: Sealer) -> list[AuditRow]:
         """One transaction for `bodies`, in order.
