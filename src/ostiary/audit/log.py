@@ -61,7 +61,7 @@ class AuditLog:
             try:
                 done = self.store.append_audit_now(self.chain, [body], self.sealer)
             except StoreError as exc:
-                self._fail([], exc)
+                log.error("audit: a record could not be written (%s); its message is stopped", exc)
                 raise StoreError("the audit record could not be written") from None
             if done is not None:
                 self._burst = True
@@ -96,9 +96,7 @@ class AuditLog:
             self._wake.set()
             return
         del self._pending[: len(batch)]
-        for _, future in batch:
-            if not future.done():
-                future.set_result(None)
+        self._done(batch)
         if self._pending:
             self._wake.set()
 
@@ -135,14 +133,17 @@ class AuditLog:
             return
         finally:
             self._committing = False
+        self._done(batch)
+
+    @staticmethod
+    def _done(batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
 
     @staticmethod
     def _fail(batch: list[tuple[dict[str, Any], asyncio.Future[None]]], exc: Exception) -> None:
-        count = len(batch) or 1
-        log.error("audit: %d records could not be written (%s); their messages are stopped", count, exc)
+        log.error("audit: %d records could not be written (%s); their messages are stopped", len(batch), exc)
         failure = StoreError("the audit record could not be written")
         for _, future in batch:
             if not future.done():
