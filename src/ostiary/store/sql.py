@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -65,6 +65,18 @@ PG_ATTEMPTS = 3
 CHECKPOINT_EVERY = 160
 # What the append connection's commits wait for (PostgreSQL's synchronous_commit setting).
 POSTGRES_SYNCHRONOUS_COMMIT = ("on", "remote_apply", "remote_write", "local", "off")
+
+
+@contextlib.contextmanager
+def _driver_connection(engine: Engine) -> Iterator[sqlite3.Connection]:
+    """A pooled connection's sqlite3 connection, for statements SQLAlchemy need not wrap."""
+    fairy = engine.raw_connection()
+    try:
+        db = fairy.driver_connection
+        assert isinstance(db, sqlite3.Connection)
+        yield db
+    finally:
+        fairy.close()
 
 
 def _held_by_another(exc: sqlite3.Error) -> bool:
@@ -221,13 +233,8 @@ class SqlStore:
         self._since_checkpoint = 0
 
         def job() -> None:
-            fairy = writer.raw_connection()
-            try:
-                db = fairy.driver_connection
-                assert isinstance(db, sqlite3.Connection)
+            with _driver_connection(writer) as db:
                 db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            finally:
-                fairy.close()
 
         self._checkpointing = asyncio.get_running_loop().run_in_executor(None, job)
         self._checkpointing.add_done_callback(self._checkpointed)
@@ -259,13 +266,8 @@ class SqlStore:
             writer, listed = self.writer, list(bodies)
 
             def job() -> list[AuditRow]:
-                fairy = writer.raw_connection()
-                try:
-                    db = fairy.driver_connection
-                    assert isinstance(db, sqlite3.Connection)
+                with _driver_connection(writer) as db:
                     return chainwrite.append_sqlite(db, chain, listed, sealer)
-                finally:
-                    fairy.close()
 
             try:
                 return await asyncio.to_thread(job)
