@@ -26,7 +26,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import create_engine as sa_create_engine
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -74,6 +74,24 @@ def _prepare_sqlite(
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
+def _sqlite_engine(
+    url: URL,
+    synchronous: str,
+    busy_ms: int = 30000,
+    single: bool = False,
+    autocheckpoint_pages: int | None = None,
+) -> Engine:
+    """An engine on the SQLite file at `url` with the standard library's driver; `single`: one
+    connection, shared (StaticPool)."""
+    engine = sa_create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        connect_args={"timeout": busy_ms / 1000, "check_same_thread": False},
+        **({"poolclass": StaticPool} if single else {}),
+    )
+    _prepare_sqlite(engine, synchronous.upper(), busy_ms, autocheckpoint_pages)
+    return engine
+
+
 def create_engine(url: str, sqlite_synchronous: str = "full") -> Database:
     """An engine for `url`. `sqlite_synchronous`: `full` (a commit survives power loss) or `normal`
     (a commit survives a crash or kill of the gateway, not of the machine; much cheaper).
@@ -90,14 +108,8 @@ def create_engine(url: str, sqlite_synchronous: str = "full") -> Database:
         in_memory = parsed.database in (None, "", ":memory:")
         if parsed.database and not in_memory:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa_create_engine(
-            parsed.set(drivername="sqlite+pysqlite"),
-            connect_args={"timeout": 30, "check_same_thread": False},
-            # One shared connection, as aiosqlite had: an in-memory database is per connection.
-            **({"poolclass": StaticPool} if in_memory else {}),
-        )
-        _prepare_sqlite(engine, sqlite_synchronous.upper())
-        return ThreadedEngine(engine)
+        # One shared connection, as aiosqlite had: an in-memory database is per connection.
+        return ThreadedEngine(_sqlite_engine(parsed, sqlite_synchronous, single=in_memory))
     if backend == "postgresql":
         from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415  (PostgreSQL only)
 
@@ -113,11 +125,7 @@ def create_writer(url: str, sqlite_synchronous: str = "full") -> Engine | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return None
-    engine = sa_create_engine(
-        parsed.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 30, "check_same_thread": False}
-    )
-    _prepare_sqlite(engine, sqlite_synchronous.upper())
-    return engine
+    return _sqlite_engine(parsed, sqlite_synchronous)
 
 
 def create_inline_writer(url: str, sqlite_synchronous: str) -> Engine | None:
@@ -132,16 +140,12 @@ def create_inline_writer(url: str, sqlite_synchronous: str) -> Engine | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or sqlite_synchronous != "normal":
         return None
-    engine = sa_create_engine(
-        parsed.set(drivername="sqlite+pysqlite"),
-        connect_args={"timeout": 0, "check_same_thread": False},
-        poolclass=StaticPool,
-    )
     # A checkpoint fsyncs (~10 ms here), and one run by this connection stalls the event loop and
     # every session with it. The store checkpoints from a worker thread as the WAL grows; this
     # connection checkpoints itself only as a bound, if those cannot keep up.
-    _prepare_sqlite(engine, "NORMAL", busy_ms=0, autocheckpoint_pages=INLINE_AUTOCHECKPOINT_PAGES)
-    return engine
+    return _sqlite_engine(
+        parsed, "normal", busy_ms=0, single=True, autocheckpoint_pages=INLINE_AUTOCHECKPOINT_PAGES
+    )
 
 
 def _lock_migrations(connection: Connection) -> None:
