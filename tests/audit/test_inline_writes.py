@@ -1,5 +1,6 @@
 """SQLite at synchronous=NORMAL (the default): chain writes on the event loop when the database is
-free, in a worker thread when another gateway holds it, and one valid chain either way."""
+free, in a worker thread when another gateway holds it, and one valid chain either way. Records
+reach these writes from the audit spool (test_spool.py) or, with `audit.spool: false`, directly."""
 
 from __future__ import annotations
 
@@ -39,12 +40,12 @@ async def test_gateways_sharing_one_sqlite_file_keep_one_valid_chain(tmp_path: P
     assert report.records == 240
 
 
-async def test_a_database_locked_by_another_process_neither_stalls_the_gateway_nor_loses_the_record(
+async def test_without_a_spool_a_locked_database_neither_stalls_the_gateway_nor_loses_the_record(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "busy.db"
     store = await open_url(f"sqlite+aiosqlite:///{path}", "normal")
-    log = AuditLog(store, sealer(every=1000))
+    log = AuditLog(store, sealer(every=1000), spool=False)
     await log.start()
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")  # another gateway in the middle of its own write
@@ -77,11 +78,11 @@ async def test_a_database_locked_by_another_process_neither_stalls_the_gateway_n
 
 
 @pytest.mark.parametrize("synchronous", ["normal", "full"])
-async def test_a_failing_sqlite_store_denies_the_call_on_either_write_path(
+async def test_without_a_spool_a_failing_sqlite_store_denies_the_call_on_either_write_path(
     tmp_path: Path, synchronous: str
 ) -> None:
     store = await open_url(f"sqlite+aiosqlite:///{tmp_path / 'gone.db'}", synchronous)
-    log = AuditLog(store, sealer())
+    log = AuditLog(store, sealer(), spool=False)
     await log.start()
     pipeline = Pipeline(observers=[log])
     try:
@@ -118,10 +119,11 @@ async def test_with_synchronous_full_the_chain_is_written_in_a_worker_thread(tmp
 
 
 async def _inline_records(path: Path, count: int) -> tuple[int, int]:
-    """Write `count` records through the audit log on the inline path; the database file's and the
+    """Write `count` records through the audit log on the inline path, one commit each (no spool:
+    spooled records share commits, which write far fewer pages); the database file's and the
     WAL's sizes right after (closing the last connection checkpoints and removes the WAL)."""
     store = await open_url(f"sqlite+aiosqlite:///{path}", "normal")
-    log = AuditLog(store, sealer(every=100_000))
+    log = AuditLog(store, sealer(every=100_000), spool=False)
     await log.start()
     pipeline = Pipeline(observers=[log])
     try:

@@ -31,7 +31,7 @@ async def call(
     return await pipeline.run(Hook.CLIENT_REQUEST, message, exchange)
 
 
-async def started_log(store: Store, every: int = 1000) -> tuple[AuditLog, Pipeline]:
-    log = AuditLog(store, sealer(every))
+async def started_log(store: Store, every: int = 1000, spool: bool = True) -> tuple[AuditLog, Pipeline]:
+    log = AuditLog(store, sealer(every), spool=spool)
     await log.start()
     return log, Pipeline(observers=[log])

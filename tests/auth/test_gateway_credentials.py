@@ -30,8 +30,10 @@ UPSTREAM_UNAVAILABLE = -32011
 
 
 def stored_bytes(tmp_path: Path) -> bytes:
-    """Everything the audit store wrote (the database and its write-ahead log)."""
-    return b"".join(p.read_bytes() for p in tmp_path.glob("ostiary.db*"))
+    """Everything the audit store wrote: the database, its write-ahead log, and any audit spool
+    a gateway left (a running one's records pass through it)."""
+    stored = [*tmp_path.glob("ostiary.db*"), *tmp_path.glob("ostiary.db-spool/*")]
+    return b"".join(p.read_bytes() for p in stored if p.is_file())
 
 
 Launch = Callable[[dict[str, Any], int, dict[str, str]], Path]

@@ -33,4 +33,5 @@ def build_audit_observer(store: Store, config: Config) -> AuditLog:
         sealer_from_config(config),
         str(options.get("chain", CHAIN)),
         int(options.get("batch_max", 1000)),
+        bool(options.get("spool", True)),
     )

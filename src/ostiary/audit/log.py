@@ -4,35 +4,66 @@
 recorded can move on (and no result can reach a client without its record, even if the gateway
 is killed). If the store fails, every waiting call raises and the pipeline denies it (fail closed).
 
-Two ways to the store. Where it can commit without waiting (the embedded SQLite database, free
-of other gateways), commits run on the event loop: a lone record at once, the records that
-follow it in the same turn of the loop together on the next turn. Otherwise (PostgreSQL, a
-SQLite file another gateway holds) a writer task commits in the background, and while one
-transaction commits the records arriving meanwhile queue up for the next, so a commit's cost
-is shared by all of them.
+On the embedded SQLite store (at synchronous=NORMAL, the default) a record is durable once it is
+a line in this gateway's audit spool (store/spool.py): one write(2), where a commit costs six WAL
+pages. The spooled records join the chain together a few milliseconds later, on the event loop,
+off every message's path. From the moment the store refuses them, or falls SPOOL_LIMIT records
+behind (another gateway holding the database), calls fail closed until it takes them again;
+what was spooled stays in the spool until then, and a killed gateway's spool is chained by the
+next gateway or `ostiary audit` to open the store.
+
+Without a spool there are two ways to the store. Where it can commit without waiting (the
+embedded SQLite database, free of other gateways), commits run on the event loop: a lone record
+at once, the records that follow it in the same turn of the loop together on the next turn.
+Otherwise (PostgreSQL, a SQLite file another gateway holds) a writer task commits in the
+background, and while one transaction commits the records arriving meanwhile queue up for the
+next, so a commit's cost is shared by all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from typing import Any
 
+from ostiary.audit.canonical import canonical
 from ostiary.audit.record import record_of
 from ostiary.pipeline import Decision
 from ostiary.store import Sealer, Store, StoreError
+from ostiary.store.spool import Mark, Spool
 
 log = logging.getLogger("ostiary.audit")
 CHAIN = "main"
 GATHER_TURNS = 16
+# Spooled records wait this long (seconds) to share one commit; at most batch_max go in one.
+SPOOL_INGEST_AFTER = 0.005
+# Records spooled but not yet chained beyond which calls fail closed.
+SPOOL_LIMIT = 10_000
+# While another gateway holds the database: the first and the longest pause before trying again.
+SPOOL_BUSY_PAUSE = (0.001, 0.05)
+# While the store refuses records: how often to try again.
+SPOOL_FAULT_RETRY = 0.5
+# A spool larger than this is replaced by a new one once its records are in the chain.
+SPOOL_ROTATE_BYTES = 16 << 20
 
 
 class AuditLog:
-    def __init__(self, store: Store, sealer: Sealer, chain: str = CHAIN, batch_max: int = 1000) -> None:
+    def __init__(
+        self, store: Store, sealer: Sealer, chain: str = CHAIN, batch_max: int = 1000, spool: bool = True
+    ) -> None:
         self.store = store
         self.sealer = sealer
         self.chain = chain
         self.batch_max = batch_max
+        self.use_spool = spool
+        self._spool: Spool | None = None
+        self._spooled: list[tuple[dict[str, Any], Mark]] = []
+        self._ingest_at: asyncio.TimerHandle | asyncio.Handle | None = None
+        self._busy_pause = SPOOL_BUSY_PAUSE[0]
+        self._fault: str | None = None
+        self._rotation: asyncio.Task[None] | None = None
+        self._retiring: Spool | None = None
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -42,8 +73,12 @@ class AuditLog:
         self._burst = False
 
     async def start(self) -> None:
+        """Chain what stopped gateways left in their spools, then open this log's own."""
         if self._task is None:
             self._closing = False
+            await self.store.recover_spools(self.sealer)
+            if self.use_spool:
+                self._spool = await self.store.open_spool(self.chain, self.sealer)
             self._task = asyncio.create_task(self._run(), name="ostiary-audit-writer")
 
     async def observe(self, decision: Decision) -> None:
@@ -53,6 +88,9 @@ class AuditLog:
         """Queue one record and wait until the batch holding it has committed."""
         if self._task is None or self._task.done() or self._closing:
             raise StoreError("the audit log is not running")
+        if self._spool is not None:
+            self._append_spooled(self._spool, body)
+            return
         loop = asyncio.get_running_loop()
         if not (self._pending or self._committing or self._burst):
             # The first record of this turn of the event loop commits at once where the store can
@@ -75,6 +113,121 @@ class AuditLog:
             self._flush_due = True
             loop.call_soon(self._flush)
         await future
+
+    # ------------------------------------------------------------------ spooled
+
+    def _append_spooled(self, spool: Spool, body: dict[str, Any]) -> None:
+        if self._fault is not None:
+            raise StoreError(f"the audit store is failing ({self._fault})")
+        if len(self._spooled) >= SPOOL_LIMIT:
+            raise StoreError("the audit store is not keeping up")
+        try:
+            mark = spool.write(canonical(body))
+        except StoreError as exc:
+            log.error("audit: a record could not be spooled (%s); its message is stopped", exc)
+            raise StoreError("the audit record could not be written") from None
+        self._spooled.append((body, mark))
+        if len(self._spooled) >= self.batch_max:
+            self._ingest_soon(0)
+        elif self._ingest_at is None:
+            self._ingest_soon(SPOOL_INGEST_AFTER)
+
+    def _ingest_soon(self, delay: float) -> None:
+        if self._ingest_at is not None:
+            self._ingest_at.cancel()
+        loop = asyncio.get_running_loop()
+        self._ingest_at = loop.call_soon(self._ingest) if delay <= 0 else loop.call_later(delay, self._ingest)
+
+    def _batch(self) -> list[tuple[dict[str, Any], Mark]]:
+        """The next records to chain: at most batch_max, all from one spool (whose mark moves)."""
+        batch = self._spooled[: self.batch_max]
+        name = batch[0][1].name
+        if batch[-1][1].name != name:  # the spool was replaced: its records come first
+            batch = list(itertools.takewhile(lambda entry: entry[1].name == name, batch))
+        return batch
+
+    def _ingest(self) -> None:
+        """Chain the spooled records on the event loop, batch_max to a commit, unless another
+        gateway holds the database (then again after a growing pause) or the store fails."""
+        self._ingest_at = None
+        while self._spooled:
+            batch = self._batch()
+            bodies = [body for body, _ in batch]
+            try:
+                done = self.store.append_audit_now(self.chain, bodies, self.sealer, batch[-1][1])
+            except StoreError as exc:
+                if self._fault is None:
+                    log.error("audit: the store refuses records (%s); calls stop until it takes them", exc)
+                self._fault = str(exc)
+                self._ingest_soon(SPOOL_FAULT_RETRY)
+                return
+            if done is None:
+                self._ingest_soon(self._busy_pause)
+                self._busy_pause = min(self._busy_pause * 2, SPOOL_BUSY_PAUSE[1])
+                return
+            del self._spooled[: len(batch)]
+        self._busy_pause = SPOOL_BUSY_PAUSE[0]
+        if self._fault is not None:
+            log.warning("audit: the store takes records again; calls go on")
+            self._fault = None
+        if self._closing or self._rotation is not None:
+            return
+        spool, retiring = self._spool, self._retiring
+        if retiring is not None:  # every record of the spool replaced last is chained now
+            self._retiring = None
+            self._rotation = asyncio.create_task(self._retire(retiring), name="ostiary-audit-spool")
+        elif spool is not None and spool.size >= SPOOL_ROTATE_BYTES:
+            self._rotation = asyncio.create_task(self._replace(spool), name="ostiary-audit-spool")
+
+    async def _replace(self, old: Spool) -> None:
+        """Write to a new spool from now on; the old one is removed once its records are chained."""
+        try:
+            fresh = await self.store.open_spool(self.chain, self.sealer)
+            if fresh is not None:
+                self._spool, self._retiring = fresh, old
+                if not self._spooled:
+                    self._ingest_soon(0)
+        except StoreError as exc:
+            log.warning("audit: the spool could not be replaced (%s); tried again later", exc)
+        finally:
+            self._rotation = None
+
+    async def _retire(self, spool: Spool) -> None:
+        try:
+            await self.store.retire_spool(spool)
+        except StoreError as exc:
+            log.warning("audit: the emptied spool %s could not be removed (%s)", spool.path, exc)
+        finally:
+            self._rotation = None
+
+    async def _close_spool(self, spool: Spool) -> None:
+        """Chain everything spooled (waiting for other gateways if need be), remove the spool."""
+        if self._ingest_at is not None:
+            self._ingest_at.cancel()
+            self._ingest_at = None
+        if self._rotation is not None:
+            await asyncio.wait([self._rotation])
+        self._spool = None
+        spools = [s for s in (self._retiring, spool) if s is not None]
+        self._retiring = None
+        while self._spooled:
+            batch = self._batch()
+            bodies = [body for body, _ in batch]
+            try:
+                await self.store.append_audit(self.chain, bodies, self.sealer, batch[-1][1])
+            except Exception as exc:
+                log.error(
+                    "audit: %d records stay in the spool for the next gateway to chain (%s)",
+                    len(self._spooled), exc,
+                )  # fmt: skip
+                for left in spools:
+                    left.close()
+                return
+            del self._spooled[: len(batch)]
+        for done in spools:
+            await self._retire(done)
+
+    # ------------------------------------------------------------------ direct
 
     def _end_burst(self) -> None:
         self._burst = False
@@ -160,6 +313,9 @@ class AuditLog:
             await task
         finally:
             self._task = None
+        spool = self._spool
+        if spool is not None:
+            await self._close_spool(spool)
         try:
             await self.store.checkpoint_head(self.chain, self.sealer)
         except Exception as exc:

@@ -6,7 +6,7 @@ never carries a payload beyond that, and the verdict's reason and details pass t
 
 from __future__ import annotations
 
-import uuid
+import os
 from typing import Any
 
 from ostiary.audit.canonical import digest
@@ -34,7 +34,7 @@ def _exchange_id(decision: Decision) -> str:
     notes = decision.exchange.notes
     found = notes.get(EXCHANGE_NOTE)
     if not isinstance(found, str):
-        found = uuid.uuid4().hex
+        found = os.urandom(16).hex()  # as random as uuid4, without building a UUID
         notes[EXCHANGE_NOTE] = found
     return found
 

@@ -4,7 +4,9 @@ Walks the records in sequence order from the log's start (genesis, or the signed
 anchor left by pruning) and checks, for each: it is the next number; its body says the same
 number and links to the previous record's hash; its keyed hash matches; its search columns agree
 with its body; and it matches any signed checkpoint at that number. Finally, no signed
-checkpoint may lie beyond the last record (the tail was cut).
+checkpoint may lie beyond the last record (the tail was cut), and no audit spool (records on
+their way into the chain, store/spool.py) may have been found altered or removed: those records
+are lost to the chain, which is reported after the chain itself checks out (seq 0: no record).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ostiary.store import GENESIS, AuditRow, Checkpoint, Store
 @dataclass(frozen=True, slots=True)
 class Problem:
     seq: int
-    kind: str  # altered, missing, reordered, inserted, truncated, checkpoint
+    kind: str  # altered, missing, reordered, inserted, truncated, checkpoint, spool
     detail: str
 
 
@@ -104,4 +106,7 @@ async def verify(store: Store, sealer: HmacSealer, chain: str = "main") -> Repor
     if beyond:
         detail = f"the log ends at {last} but a signed checkpoint covers record {max(beyond)}"
         return Report(count, first, last, len(checkpoints), Problem(last + 1, "truncated", detail))
+    for name, state, detail in await store.spool_problems():
+        problem = Problem(0, "spool", f"audit spool {name} was {state}: {detail}")
+        return Report(count, first, last, len(checkpoints), problem)
     return Report(count, first, last, len(checkpoints))

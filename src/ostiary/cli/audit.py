@@ -63,6 +63,7 @@ def verify_command(config: ConfigOption = None) -> None:
     sealer = _sealer(cfg)
 
     async def check(store: Store) -> int:
+        await store.recover_spools(sealer)
         report = await verify(store, sealer, _chain(cfg))
         if report.problem is None:
             typer.echo(
@@ -71,14 +72,25 @@ def verify_command(config: ConfigOption = None) -> None:
             )
             return 0
         problem = report.problem
-        typer.echo(f"TAMPERED at record {problem.seq}: {problem.kind}: {problem.detail}")
+        where = f" at record {problem.seq}" if problem.seq else ""
+        typer.echo(f"TAMPERED{where}: {problem.kind}: {problem.detail}")
         return 1
 
     raise typer.Exit(with_store(cfg, check))
 
 
+async def _recover(cfg: Config, store: Store) -> None:
+    """Chain what a killed gateway left in its audit spool, so a search sees its last records."""
+    try:
+        sealer = sealer_from_config(cfg, create_key=False)
+    except AuditKeyError:
+        return  # no key here, so nothing to chain with: the next gateway to start does it
+    await store.recover_spools(sealer)
+
+
 def _write_jsonl(cfg: Config, query: AuditQuery, sink: BinaryIO) -> int:
     async def stream(store: Store) -> int:
+        await _recover(cfg, store)
         count = 0
         async for row in store.audit_rows(_chain(cfg), query):
             sink.write(jsonl(row))
@@ -113,6 +125,7 @@ def search_command(
     table = Table("seq", "time", "principal", "server", "target", "method", "verdict", "code")
 
     async def collect(store: Store) -> None:
+        await _recover(cfg, store)
         async for row in store.audit_rows(_chain(cfg), query):
             table.add_row(
                 str(row.seq), iso(row.ts_us), row.principal or "", row.server or "", row.target or "",
@@ -165,6 +178,7 @@ def prune_command(
     cutoff = int((dt.datetime.now(dt.UTC).timestamp() - float(days) * 86400) * 1e6)
 
     async def prune(store: Store) -> int:
+        await store.recover_spools(sealer)
         return await store.prune_audit(_chain(cfg), cutoff, sealer)
 
     removed = with_store(cfg, prune)

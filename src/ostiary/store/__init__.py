@@ -22,7 +22,7 @@ from ostiary.store.base import (
     StoreError,
 )
 from ostiary.store.clock import GENESIS, now_us
-from ostiary.store.engine import create_engine, create_inline_writer, create_writer, migrate
+from ostiary.store.engine import create_engine, create_inline_writer, create_writer, migrate, spool_directory
 from ostiary.store.sql import POSTGRES_SYNCHRONOUS_COMMIT, SqlStore
 
 __all__ = [
@@ -65,7 +65,9 @@ async def open_url(
                 sync_engine.dispose()
         detail = secretref.REDACTOR(str(exc).splitlines()[0] if str(exc) else "")
         raise StoreError(f"the store cannot be opened ({type(exc).__name__}: {detail})") from exc
-    return SqlStore(engine, url, writer, inline_writer, postgres_synchronous_commit)
+    return SqlStore(
+        engine, url, writer, inline_writer, postgres_synchronous_commit, spool_directory(resolved)
+    )
 
 
 async def open_store(config: Config) -> SqlStore:

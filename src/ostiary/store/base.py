@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ostiary.store.spool import Mark, Spool
 
 JSON = dict[str, Any]
 
@@ -96,6 +99,9 @@ class InventoryItem:
 class Sealer(Protocol):
     """The audit log's cryptography, called by the store inside the append transaction."""
 
+    def mac(self, data: bytes) -> str:
+        """The keyed hash (hex) that tags audit spool lines, so recovery can tell if one changed."""
+
     def seal(self, seq: int, prev: str, body: JSON) -> tuple[str, str]:
         """Return (canonical text, hash) of the record `body` placed at `seq` after `prev`."""
 
@@ -111,12 +117,29 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
-    async def append_audit(self, chain: str, bodies: Sequence[JSON], sealer: Sealer) -> list[AuditRow]:
-        """Append records in order in one transaction; returns them once durable."""
+    async def append_audit(
+        self, chain: str, bodies: Sequence[JSON], sealer: Sealer, mark: Mark | None = None
+    ) -> list[AuditRow]:
+        """Append records in order in one transaction; returns them once durable. `mark`: they
+        come from an audit spool, chained up to that mark by the same transaction."""
 
-    def append_audit_now(self, chain: str, bodies: Sequence[JSON], sealer: Sealer) -> list[AuditRow] | None:
+    def append_audit_now(
+        self, chain: str, bodies: Sequence[JSON], sealer: Sealer, mark: Mark | None = None
+    ) -> list[AuditRow] | None:
         """`append_audit` without leaving the calling thread, where the store can do that without
         waiting (None where it cannot, and nothing was written)."""
+
+    async def open_spool(self, chain: str, sealer: Sealer) -> Spool | None:
+        """A new registered audit spool for `chain`, or None where this store keeps none."""
+
+    async def retire_spool(self, spool: Spool) -> None:
+        """Remove a spool whose every record is in the chain."""
+
+    async def recover_spools(self, sealer: Sealer) -> int:
+        """Chain the records left in the spools of stopped gateways; returns how many."""
+
+    async def spool_problems(self) -> list[tuple[str, str, str]]:
+        """(name, state, detail) of each audit spool found tampered with or missing."""
 
     async def checkpoint_head(self, chain: str, sealer: Sealer) -> Checkpoint | None:
         """Checkpoint the head now (at shutdown) unless it already is."""

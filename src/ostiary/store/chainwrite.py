@@ -16,6 +16,7 @@ from sqlalchemy import Connection, delete, func, select, text, update
 from ostiary.store.base import JSON, AuditRow, Checkpoint, Sealer
 from ostiary.store.clock import GENESIS, now_us
 from ostiary.store.schema import audit_checkpoints, audit_heads, audit_records
+from ostiary.store.spool import Mark
 
 
 def checkpoint_row(cp: Checkpoint) -> JSON:
@@ -47,6 +48,8 @@ _ADVANCE_CHECKPOINTED = text(
     "UPDATE audit_heads SET seq = :seq, hash = :hash, checkpoint_seq = :checkpoint_seq,"
     " checkpoint_ts_us = :checkpoint_ts_us WHERE chain = :chain"
 )
+
+_SPOOL_ADVANCE = "UPDATE audit_spools SET ingested = ?, tag = ? WHERE name = ?"
 
 
 class Head(NamedTuple):
@@ -88,45 +91,56 @@ def _values(row: AuditRow) -> JSON:
 
 class Plan(NamedTuple):
     rows: list[AuditRow]
-    # Parameters for _ADVANCE, or for _ADVANCE_CHECKPOINTED when `checkpoint` is set.
+    # Parameters for _ADVANCE, or for _ADVANCE_CHECKPOINTED when there are checkpoints.
     advance: JSON
-    checkpoint: Checkpoint | None
+    checkpoints: list[Checkpoint]
 
 
 def seal_batch(chain: str, head: Head, bodies: list[JSON], sealer: Sealer) -> Plan:
-    """Number, link and seal `bodies` after `head`, and decide whether the new head is checkpointed."""
+    """Number, link and seal `bodies` after `head`, checkpointing each record that is due one.
+
+    Checkpoints fall where they are due whatever the batch sizes (every N records lands on
+    N, 2N, ...), so batching records into fewer commits leaves the log as often signed.
+    """
     seq, prev = head.seq, head.hash
+    since_seq, since_us = head.checkpoint_seq, head.checkpoint_ts_us
+    now = now_us()
     rows: list[AuditRow] = []
+    checkpoints: list[Checkpoint] = []
     for body in bodies:
         seq += 1
         rows.append(_row(chain, seq, prev, body, sealer))
         prev = rows[-1].hash
+        if sealer.checkpoint_due(seq - since_seq, (now - since_us) / 1e6):
+            checkpoints.append(sealer.checkpoint(chain, "periodic", seq, prev, now))
+            since_seq, since_us = seq, now
     advance: JSON = {"chain": chain, "seq": seq, "hash": prev}
-    now = now_us()
-    if not sealer.checkpoint_due(seq - head.checkpoint_seq, (now - head.checkpoint_ts_us) / 1e6):
-        return Plan(rows, advance, None)
-    advance.update(checkpoint_seq=seq, checkpoint_ts_us=now)
-    return Plan(rows, advance, sealer.checkpoint(chain, "periodic", seq, prev, now))
+    if checkpoints:
+        advance.update(checkpoint_seq=since_seq, checkpoint_ts_us=since_us)
+    return Plan(rows, advance, checkpoints)
 
 
 def append(conn: Connection, chain: str, bodies: list[JSON], sealer: Sealer) -> list[AuditRow]:
     plan = seal_batch(chain, _lock_head(conn, chain), bodies, sealer)
     conn.execute(_RECORD, [_values(r) for r in plan.rows])
-    if plan.checkpoint is not None:
-        conn.execute(_CHECKPOINT, checkpoint_row(plan.checkpoint))
+    if plan.checkpoints:
+        conn.execute(_CHECKPOINT, [checkpoint_row(cp) for cp in plan.checkpoints])
         conn.execute(_ADVANCE_CHECKPOINTED, plan.advance)
     else:
         conn.execute(_ADVANCE, plan.advance)
     return plan.rows
 
 
-def append_sqlite(db: sqlite3.Connection, chain: str, bodies: list[JSON], sealer: Sealer) -> list[AuditRow]:
+def append_sqlite(
+    db: sqlite3.Connection, chain: str, bodies: list[JSON], sealer: Sealer, mark: Mark | None = None
+) -> list[AuditRow]:
     """`append` in its own transaction on a bare sqlite3 connection (in autocommit mode).
 
     The same statements and the same plan, without SQLAlchemy's execution layer, which costs
     several times what the SQLite work itself does for a one-record commit. Raises
     sqlite3.OperationalError when another writer holds the database longer than the connection's
-    busy timeout; the transaction is then rolled back and nothing is written.
+    busy timeout; the transaction is then rolled back and nothing is written. `mark`: the records
+    come from an audit spool, which is then marked as chained up to there in the same transaction.
     """
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -136,11 +150,15 @@ def append_sqlite(db: sqlite3.Connection, chain: str, bodies: list[JSON], sealer
             found = db.execute(_HEAD.text, {"chain": chain}).fetchone()
         plan = seal_batch(chain, Head(*found), bodies, sealer)
         db.executemany(_RECORD.text, [_values(r) for r in plan.rows])
-        if plan.checkpoint is not None:
-            db.execute(_CHECKPOINT.text, checkpoint_row(plan.checkpoint))
+        if plan.checkpoints:
+            db.executemany(_CHECKPOINT.text, [checkpoint_row(cp) for cp in plan.checkpoints])
             db.execute(_ADVANCE_CHECKPOINTED.text, plan.advance)
         else:
             db.execute(_ADVANCE.text, plan.advance)
+        if mark is not None:
+            moved = db.execute(_SPOOL_ADVANCE, (mark.ingested, mark.tag, mark.name))
+            if moved.rowcount != 1:
+                raise sqlite3.IntegrityError(f"the audit spool {mark.name} is not registered")
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:

@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from ostiary.store import spool
 from ostiary.store.base import StoreError
 from ostiary.store.schema import metadata
 from ostiary.store.threaded import ThreadedEngine
@@ -119,6 +120,14 @@ def create_engine(url: str, sqlite_synchronous: str = "full") -> Database:
     )
 
 
+def spool_directory(url: str) -> Path | None:
+    """Where a SQLite file's audit spools live (store/spool.py); None for other stores."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return spool.directory_of(Path(parsed.database).expanduser().absolute())
+
+
 def create_writer(url: str, sqlite_synchronous: str = "full") -> Engine | None:
     """For SQLite, a synchronous engine on the same file for the audit chain's write transactions
     (see SqlStore._write); None for PostgreSQL, where the async engine does everything."""
@@ -167,7 +176,7 @@ def _upgrade(connection: Connection) -> None:
 
 
 # The newest migration in migrations/versions; a test keeps it equal to Alembic's head.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 # Alembic's own version table, as `alembic stamp` creates it.
 VERSION_TABLE = Table(

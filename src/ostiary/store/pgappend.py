@@ -44,7 +44,7 @@ async def append(
     """The rows written and the new head; None if nothing was written because the head moved
     (another replica appended) or a checkpoint is due (the caller takes the locking path)."""
     plan = seal_batch(chain, head, bodies, sealer)
-    if plan.checkpoint is not None:
+    if plan.checkpoints:
         return None
     rows = plan.rows
     columns: list[Sequence[object]] = [

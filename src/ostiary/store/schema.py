@@ -56,6 +56,21 @@ audit_checkpoints = Table(
 )
 Index("ix_checkpoint_chain_seq", audit_checkpoints.c.chain, audit_checkpoints.c.seq)
 
+# One row per audit spool (store/spool.py): a gateway's journal of records not yet in their chain.
+# `ingested` is how many of its bytes are in the chain and `tag` the last such line's MAC, both
+# moved in the transaction that appends those records, so recovery resumes exactly there.
+audit_spools = Table(
+    "audit_spools",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("chain", String(32), nullable=False),
+    Column("ingested", BigInteger, nullable=False),
+    Column("tag", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("detail", Text),
+    Column("opened_us", BigInteger, nullable=False),
+)
+
 pins = Table(
     "pins",
     metadata,

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -19,7 +20,7 @@ from sqlalchemy import Engine, PoolProxiedConnection, Table, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from ostiary.store import chainwrite
+from ostiary.store import chainwrite, spoolstore
 from ostiary.store.base import (
     JSON,
     AuditQuery,
@@ -36,10 +37,12 @@ from ostiary.store.schema import (
     audit_checkpoints,
     audit_heads,
     audit_records,
+    audit_spools,
     inventory_items,
     inventory_servers,
     pins,
 )
+from ostiary.store.spool import Mark, Spool
 
 if TYPE_CHECKING:
     import asyncpg
@@ -60,9 +63,13 @@ INLINE_MAX_PAUSE = 0.002
 INLINE_RETRY_SECONDS = 0.05
 # PostgreSQL: one-round-trip attempts before a batch takes the locking transaction.
 PG_ATTEMPTS = 3
-# SQLite: inline commits between WAL checkpoints in a worker thread (~1,000 WAL pages: about
-# where SQLite's own automatic checkpoint would have run on the event loop).
-CHECKPOINT_EVERY = 160
+# SQLite: WAL pages (estimated) written by inline commits between checkpoints in a worker thread
+# (about where SQLite's own automatic checkpoint would have run on the event loop). A commit
+# writes its chain head, the tables' and indexes' leaves (~5 pages), and the records' bytes about
+# twice (table and indexes).
+CHECKPOINT_PAGES = 1000
+COMMIT_PAGES = 5
+PAGE_BYTES = 2048
 # What the append connection's commits wait for (PostgreSQL's synchronous_commit setting).
 POSTGRES_SYNCHRONOUS_COMMIT = ("on", "remote_apply", "remote_write", "local", "off")
 
@@ -109,18 +116,21 @@ class SqlStore:
         writer: Engine | None = None,
         inline_writer: Engine | None = None,
         postgres_synchronous_commit: str = "on",
+        spools: Path | None = None,
     ) -> None:
         self.engine = engine
         self.url = url
         # SQLite only: a synchronous engine on the same file for the chain's write transactions.
         self.writer = writer
         self.inline_writer = inline_writer
+        # SQLite files only: the directory of the audit spools (store/spool.py).
+        self.spools = spools
         self._inline: PoolProxiedConnection | None = None
         # PostgreSQL only: the audit appender's own connection, and the chain heads it last wrote.
         self._pg: asyncpg.Connection | None = None
         self._pg_lock = asyncio.Lock()
         self._pg_commit = postgres_synchronous_commit
-        # SQLite: inline commits since the last WAL checkpoint, and the one under way.
+        # SQLite: WAL pages written inline since the last checkpoint, and the checkpoint under way.
         self._since_checkpoint = 0
         self._checkpointing: asyncio.Future[None] | None = None
         self._heads: dict[str, chainwrite.Head] = {}
@@ -198,7 +208,9 @@ class SqlStore:
         assert isinstance(db, sqlite3.Connection)
         return db
 
-    def append_audit_now(self, chain: str, bodies: Sequence[JSON], sealer: Sealer) -> list[AuditRow] | None:
+    def append_audit_now(
+        self, chain: str, bodies: Sequence[JSON], sealer: Sealer, mark: Mark | None = None
+    ) -> list[AuditRow] | None:
         """Append on the calling thread if that costs no wait: SQLite at synchronous=NORMAL whose
         database no other gateway holds. None when it cannot; the caller then uses append_audit.
 
@@ -209,13 +221,13 @@ class SqlStore:
         if db is None:
             return None
         try:
-            rows = chainwrite.append_sqlite(db, chain, list(bodies), sealer)
+            rows = chainwrite.append_sqlite(db, chain, list(bodies), sealer, mark)
         except sqlite3.Error as exc:
             if _held_by_another(exc):
                 return None
             raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
-        self._since_checkpoint += 1
-        if self._since_checkpoint >= CHECKPOINT_EVERY:
+        self._since_checkpoint += COMMIT_PAGES + sum(len(row.body) for row in rows) // PAGE_BYTES
+        if self._since_checkpoint >= CHECKPOINT_PAGES:
             self._checkpoint_wal()
         return rows
 
@@ -225,7 +237,7 @@ class SqlStore:
         PASSIVE: it takes no lock, so commits go on meanwhile. The WAL is reused once a checkpoint
         has caught up and the next commit begins; under traffic without pauses that may not happen,
         and the inline connection's own checkpoint (every INLINE_AUTOCHECKPOINT_PAGES) bounds it,
-        with little left to copy. A failed checkpoint is tried again CHECKPOINT_EVERY commits later.
+        with little left to copy. A failed checkpoint is tried again CHECKPOINT_PAGES pages later.
         """
         writer = self.writer
         if self._checkpointing is not None or writer is None:
@@ -245,7 +257,9 @@ class SqlStore:
         if failure is not None:
             log.warning("store: a WAL checkpoint failed (%s); tried again later", type(failure).__name__)
 
-    async def append_audit(self, chain: str, bodies: Sequence[JSON], sealer: Sealer) -> list[AuditRow]:
+    async def append_audit(
+        self, chain: str, bodies: Sequence[JSON], sealer: Sealer, mark: Mark | None = None
+    ) -> list[AuditRow]:
         """One transaction for `bodies`, in order.
 
         On SQLite another gateway may hold the database: inline attempts are retried after short,
@@ -253,13 +267,13 @@ class SqlStore:
         next batch), then the write waits in a worker thread under the busy timeout. SQLite's own
         busy handler would sleep in steps of 1 ms and more; most commits hold the lock far less.
         """
-        rows = self.append_audit_now(chain, bodies, sealer)
+        rows = self.append_audit_now(chain, bodies, sealer, mark)
         pause, waited = INLINE_FIRST_PAUSE, 0.0
         while rows is None and self.inline_writer is not None and waited < INLINE_RETRY_SECONDS:
             await asyncio.sleep(pause)
             waited += pause
             pause = min(pause * 2, INLINE_MAX_PAUSE)
-            rows = self.append_audit_now(chain, bodies, sealer)
+            rows = self.append_audit_now(chain, bodies, sealer, mark)
         if rows is not None:
             return rows
         if self.writer is not None:
@@ -267,12 +281,14 @@ class SqlStore:
 
             def job() -> list[AuditRow]:
                 with _driver_connection(writer) as db:
-                    return chainwrite.append_sqlite(db, chain, listed, sealer)
+                    return chainwrite.append_sqlite(db, chain, listed, sealer, mark)
 
             try:
                 return await asyncio.to_thread(job)
             except (sqlite3.Error, SQLAlchemyError) as exc:
                 raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
+        if mark is not None:
+            raise StoreError("this store keeps no audit spools")
         if self.engine.dialect.name == "postgresql":
             fast = await self._append_postgres(chain, list(bodies), sealer)
             if fast is not None:
@@ -323,6 +339,67 @@ class SqlStore:
                 await asyncio.wait_for(pg.close(), 5)
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
                 pg.terminate()
+
+    # ------------------------------------------------------------------ audit spools
+
+    async def _spool_job(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on a writer connection in a worker thread (it may wait for the write lock)."""
+        writer = self.writer
+        assert writer is not None
+
+        def job() -> T:
+            with _driver_connection(writer) as db:
+                return work(db)
+
+        try:
+            return await asyncio.to_thread(job)
+        except (sqlite3.Error, SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"the store refused an audit spool operation ({type(exc).__name__})") from exc
+
+    async def open_spool(self, chain: str, sealer: Sealer) -> Spool | None:
+        """A spool where records reach the chain from the event loop without waiting (SQLite at
+        synchronous=NORMAL, see append_audit_now); elsewhere None, and records commit directly:
+        with `full` the spool would need an fsync per record too, and a PostgreSQL replica's local
+        disk may not outlive it."""
+        directory = self.spools
+        if directory is None or self.inline_writer is None:
+            return None
+
+        def register(db: sqlite3.Connection) -> Spool:
+            created = Spool.create(directory, sealer.mac)
+            try:
+                spoolstore.register(db, created.name, chain)
+            except BaseException:
+                created.remove()
+                raise
+            return created
+
+        return await self._spool_job(register)
+
+    async def retire_spool(self, spool: Spool) -> None:
+        spool.close()
+        await self._spool_job(lambda db: spoolstore.retire(db, spool.path, spool.name))
+
+    async def recover_spools(self, sealer: Sealer) -> int:
+        directory = self.spools
+        if directory is None or not directory.is_dir():
+            return 0
+        recovered = await self._spool_job(lambda db: spoolstore.recover(db, directory, sealer))
+        if recovered:
+            log.warning("audit: %d records left by a stopped gateway were added to the chain", recovered)
+        return recovered
+
+    async def spool_problems(self) -> list[tuple[str, str, str]]:
+        t = audit_spools.c
+        async with self._reading() as conn:
+            result = await conn.execute(
+                select(t.name, t.state, t.detail)
+                .where(t.state.in_((spoolstore.TAMPERED, spoolstore.MISSING)))
+                .order_by(t.opened_us, t.name)
+            )
+            return [(r.name, r.state, r.detail or "") for r in result]
+
+    # ------------------------------------------------------------------ audit reads
 
     async def checkpoint_head(self, chain: str, sealer: Sealer) -> Checkpoint | None:
         return await self._write(chainwrite.checkpoint_head, chain, sealer)

@@ -1,0 +1,369 @@
+"""The audit spool (SQLite's default): a record is durable once observe returns, joins the chain
+within milliseconds, and a killed gateway's spool is chained exactly once by whoever opens the
+store next; a spool altered or removed in between is reported by `verify`, never silently lost."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import text
+
+from audit.traffic import KEY, call, sealer
+from ostiary.audit import AuditLog, verify
+from ostiary.audit import log as audit_log
+from ostiary.pipeline import Action, Pipeline
+from ostiary.store import SqlStore, StoreError, open_url
+from ostiary.store.spool import directory_of
+from store.cli import ostiary_process, write_config
+
+# Writes `count` records through a real audit log, then the process kills itself at once: what a
+# gateway killed with SIGKILL right after answering leaves behind.
+KILLED_GATEWAY = f"""
+import asyncio, os, signal, sys
+from ostiary import messages
+from ostiary.audit import AuditLog, HmacSealer
+from ostiary.identity import Principal
+from ostiary.pipeline import Exchange, Hook, Pipeline
+from ostiary.store import open_url
+
+async def main(url, count, extra):
+    store = await open_url(url)
+    log = AuditLog(store, HmacSealer({KEY!r}))
+    await log.start()
+    pipeline = Pipeline(observers=[log])
+    for n in range(count):
+        exchange = Exchange(Principal(subject="alice"), "s", "tools/call", server="srv", target="echo")
+        arguments = {{"n": n, "note": extra}} if extra else {{"n": n}}
+        message = messages.request(n, "tools/call", {{"name": "echo", "arguments": arguments}})
+        decision = await pipeline.run(Hook.CLIENT_REQUEST, message, exchange)
+        assert decision.verdict.action.value == "allow", decision.verdict
+    print("observed", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else ""))
+"""
+
+
+def _url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def _killed_gateway(database: Path, count: int, note: str = "") -> Path:
+    """Run a gateway that records `count` calls and is killed; returns its spool directory."""
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_GATEWAY, _url(database), str(count), note],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == -9 and "observed" in done.stdout, done.stderr
+    return directory_of(database)
+
+
+async def _gateway(database: Path, every: int = 1000) -> tuple[SqlStore, AuditLog, Pipeline]:
+    """A store, its started audit log (with a spool: the default) and a pipeline observed by it."""
+    store = await open_url(_url(database))
+    log = AuditLog(store, sealer(every))
+    await log.start()
+    return store, log, Pipeline(observers=[log])
+
+
+def _hold(database: Path) -> sqlite3.Connection:
+    """Another gateway in the middle of a write: it holds the database's write lock."""
+    holder = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+async def _request_ids(store: SqlStore) -> list[int]:
+    return [int(orjson.loads(row.body)["request_id"]) async for row in store.audit_rows("main")]
+
+
+async def test_a_record_spooled_before_the_gateway_is_killed_is_chained_once_on_recovery(tmp_path: Path):
+    database = tmp_path / "audit.db"
+    spools = _killed_gateway(database, 3)
+    [left] = list(spools.glob("*.jsonl"))
+    assert len(left.read_bytes().splitlines()) == 3  # durable when observe returned...
+    store = await open_url(_url(database))
+    try:
+        assert await _request_ids(store) == []  # ...though not chained before the kill
+        assert await store.recover_spools(sealer()) == 3
+        assert await store.recover_spools(sealer()) == 0
+        ids = await _request_ids(store)
+        report = await verify(store, sealer())
+    finally:
+        await store.close()
+    assert ids == [0, 1, 2]
+    assert report.ok and report.records == 3, report
+    assert list(spools.iterdir()) == []
+
+
+async def test_a_credential_in_the_arguments_never_reaches_the_spool(tmp_path: Path):
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    spools = _killed_gateway(tmp_path / "audit.db", 1, f"use token {token} please")
+    [spool] = list(spools.glob("*.jsonl"))
+    assert b"please" in spool.read_bytes()
+    assert token.encode() not in spool.read_bytes()
+
+
+async def test_a_starting_gateway_chains_what_a_killed_one_left(tmp_path: Path):
+    database = tmp_path / "audit.db"
+    _killed_gateway(database, 2)
+    store = await open_url(_url(database))
+    log = AuditLog(store, sealer())
+    await log.start()
+    try:
+        await call(Pipeline(observers=[log]), 7)
+    finally:
+        await log.close()
+    ids = await _request_ids(store)
+    report = await verify(store, sealer())
+    await store.close()
+    assert ids == [0, 1, 7]
+    assert report.ok, report.problem
+
+
+async def test_spooled_records_reach_the_chain_within_milliseconds(tmp_path: Path):
+    database = tmp_path / "audit.db"
+    store = await open_url(_url(database))
+    reader = await open_url(_url(database))
+    log = AuditLog(store, sealer())
+    await log.start()
+    try:
+        [spool] = list(directory_of(database).glob("*.jsonl"))
+        assert stat.S_IMODE(spool.stat().st_mode) == 0o600
+        assert stat.S_IMODE(spool.parent.stat().st_mode) == 0o700
+        await call(Pipeline(observers=[log]), 1)
+        started, ids = time.monotonic(), []
+        while not ids and time.monotonic() - started < 5:
+            await asyncio.sleep(0.001)
+            ids = await _request_ids(reader)
+        waited = time.monotonic() - started
+    finally:
+        await log.close()
+        await reader.close()
+    await store.close()
+    assert ids == [1]
+    assert waited < 1, waited
+    assert not spool.exists()  # a closing gateway chains its spool and removes it
+
+
+def _rewrite(spool: Path, lines: list[bytes]) -> None:
+    spool.write_bytes(b"".join(line + b"\n" for line in lines))
+
+
+def _alter(spool: Path) -> None:
+    lines = spool.read_bytes().splitlines()
+    lines[2] = lines[2].replace(b'"n":2', b'"n":9')
+    _rewrite(spool, lines)
+
+
+def _drop(spool: Path) -> None:
+    lines = spool.read_bytes().splitlines()
+    _rewrite(spool, lines[:2] + lines[3:])
+
+
+def _swap(spool: Path) -> None:
+    lines = spool.read_bytes().splitlines()
+    lines[2], lines[3] = lines[3], lines[2]
+    _rewrite(spool, lines)
+
+
+TAMPERING = {"altered": _alter, "removed line": _drop, "reordered": _swap}
+
+
+@pytest.mark.parametrize("kind", list(TAMPERING))
+async def test_a_tampered_spool_is_chained_up_to_the_change_and_reported(tmp_path: Path, kind: str):
+    database = tmp_path / "audit.db"
+    spools = _killed_gateway(database, 5)
+    [spool] = list(spools.glob("*.jsonl"))
+    TAMPERING[kind](spool)
+    store = await open_url(_url(database))
+    try:
+        assert await store.recover_spools(sealer()) == 2
+        ids = await _request_ids(store)
+        report = await verify(store, sealer())
+    finally:
+        await store.close()
+    assert ids == [0, 1]
+    assert report.problem is not None and report.problem.kind == "spool"
+    assert "tampered" in report.problem.detail and "line 3" in report.problem.detail
+    assert [p.name for p in spools.iterdir()] == [spool.name + ".tampered"]  # kept for the operator
+
+
+async def test_a_removed_spool_is_reported(tmp_path: Path):
+    database = tmp_path / "audit.db"
+    spools = _killed_gateway(database, 2)
+    for spool in spools.glob("*.jsonl"):
+        spool.unlink()
+    store = await open_url(_url(database))
+    try:
+        assert await store.recover_spools(sealer()) == 0
+        report = await verify(store, sealer())
+    finally:
+        await store.close()
+    assert report.problem is not None and report.problem.kind == "spool"
+    assert "missing" in report.problem.detail
+
+
+async def test_a_spool_file_the_store_never_made_is_not_chained(tmp_path: Path):
+    database = tmp_path / "audit.db"
+    _killed_gateway(database, 1)
+    spools = directory_of(database)
+    [real] = list(spools.glob("*.jsonl"))
+    (spools / "1-forged.jsonl").write_bytes(real.read_bytes())
+    store = await open_url(_url(database))
+    try:
+        assert await store.recover_spools(sealer()) == 1
+        report = await verify(store, sealer())
+    finally:
+        await store.close()
+    assert report.problem is not None and "never registered" in report.problem.detail
+    assert report.records == 1
+
+
+async def test_an_unfinished_last_line_is_left_out_and_the_rest_chained(tmp_path: Path):
+    database = tmp_path / "audit.db"
+    spools = _killed_gateway(database, 2)
+    [spool] = list(spools.glob("*.jsonl"))
+    with spool.open("ab") as handle:
+        handle.write(b'0123456789abcdef {"half a rec')
+    store = await open_url(_url(database))
+    try:
+        assert await store.recover_spools(sealer()) == 2
+        report = await verify(store, sealer())
+    finally:
+        await store.close()
+    assert report.ok and report.records == 2, report
+    assert list(spools.iterdir()) == []
+
+
+async def test_verify_command_chains_a_killed_gateways_spool(tmp_path: Path):
+    database = tmp_path / "audit.db"
+    _killed_gateway(database, 4)
+    config = write_config(tmp_path, _url(database), KEY)
+    code, out, err = await ostiary_process("audit", "verify", "--config", str(config))
+    assert code == 0, err
+    assert "intact: records 1..4" in out
+
+
+async def test_a_full_spool_is_replaced_and_removed_once_chained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(audit_log, "SPOOL_ROTATE_BYTES", 4000)
+    database = tmp_path / "audit.db"
+    store, log, pipeline = await _gateway(database, every=10)
+    most = 0
+    try:
+        for n in range(60):
+            assert (await call(pipeline, n)).verdict.action is Action.ALLOW
+            await asyncio.sleep(0.002)
+            most = max(most, len(list(directory_of(database).glob("*.jsonl"))))
+    finally:
+        await log.close()
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT count(*) FROM audit_spools"))).scalar()
+    ids = await _request_ids(store)
+    report = await verify(store, sealer(every=10))
+    await store.close()
+    assert report.ok and ids == list(range(60)), report
+    assert report.checkpoints >= 6
+    assert 1 <= most <= 2
+    assert rows == 0 and list(directory_of(database).iterdir()) == []
+
+
+async def test_a_failing_store_stops_calls_once_seen_and_loses_no_spooled_record(tmp_path: Path):
+    store, log, pipeline = await _gateway(tmp_path / "audit.db")
+    allowed: list[int] = []
+    refused = 0
+
+    async def attempt(n: int) -> None:
+        nonlocal refused
+        decision = await call(pipeline, n)
+        if decision.verdict.action is Action.ALLOW:
+            allowed.append(n)
+        else:
+            assert decision.verdict.code == "observer.failed"
+            refused += 1
+
+    try:
+        await attempt(0)
+        async with store.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE audit_records RENAME TO audit_records_away"))
+        for n in range(1, 40):
+            await attempt(n)
+            await asyncio.sleep(0.002)
+        async with store.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE audit_records_away RENAME TO audit_records"))
+        await asyncio.sleep(audit_log.SPOOL_FAULT_RETRY + 0.3)
+        await attempt(40)
+    finally:
+        await log.close()
+    ids = await _request_ids(store)
+    report = await verify(store, sealer())
+    await store.close()
+    assert refused > 20  # stopped within a few milliseconds of the first failed commit
+    assert allowed[-1] == 40  # and going again once the store takes records
+    assert ids == allowed  # every call that went through is in the chain, no other
+    assert report.ok, report.problem
+
+
+async def test_another_gateway_holding_the_database_does_not_hold_up_calls(tmp_path: Path):
+    path = tmp_path / "busy.db"
+    store, log, pipeline = await _gateway(path)
+    holder = _hold(path)
+    release = threading.Timer(0.5, holder.execute, args=("COMMIT",))
+    release.start()
+    slowest = 0.0
+    try:
+        for n in range(20):
+            started = time.monotonic()
+            assert (await call(pipeline, n)).verdict.action is Action.ALLOW
+            slowest = max(slowest, time.monotonic() - started)
+            await asyncio.sleep(0.005)
+    finally:
+        release.join()
+        holder.close()
+        await log.close()
+    ids = await _request_ids(store)
+    await store.close()
+    assert slowest < 0.1, slowest  # nobody waited for the other gateway's half second
+    assert ids == list(range(20))
+
+
+async def test_calls_stop_when_the_spool_runs_too_far_ahead_of_the_chain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(audit_log, "SPOOL_LIMIT", 5)
+    path = tmp_path / "busy.db"
+    store, log, pipeline = await _gateway(path)
+    holder = _hold(path)
+    try:
+        verdicts = [(await call(pipeline, n)).verdict.action for n in range(7)]
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+        await log.close()
+    ids = await _request_ids(store)
+    await store.close()
+    assert verdicts == [Action.ALLOW] * 5 + [Action.DENY] * 2
+    assert ids == [0, 1, 2, 3, 4]
+
+
+async def test_a_spool_that_cannot_be_created_stops_the_audit_log_from_starting(tmp_path: Path):
+    database = tmp_path / "audit.db"
+    store = await open_url(_url(database))
+    directory_of(database).write_text("in the way")  # a file where the spool directory belongs
+    log = AuditLog(store, sealer())
+    try:
+        with pytest.raises(StoreError, match="spool"):
+            await log.start()
+    finally:
+        await store.close()
