@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ostiary.audit import AuditKeyError, sealer_from_config
+from ostiary.audit import AuditKeyError, HmacSealer, sealer_from_config
 from ostiary.audit.seal import load_key
 from ostiary.config import Config
 
@@ -52,3 +54,10 @@ def test_a_configured_key_must_resolve_and_be_long_enough(monkeypatch: pytest.Mo
         load_key(config)
     monkeypatch.setenv("OSTIARY_TEST_CHAIN_KEY", "a-long-enough-chain-key")
     assert load_key(config) == b"a-long-enough-chain-key"
+
+
+@pytest.mark.parametrize("length", [16, 63, 64, 65, 200])
+def test_the_chain_mac_is_hmac_sha256_for_keys_of_any_length(length: int):
+    key = bytes(range(256))[:length]
+    for data in (b"", b"x", b"{}" * 5000):
+        assert HmacSealer(key).mac(data) == hmac.new(key, data, hashlib.sha256).hexdigest()

@@ -14,7 +14,7 @@ import hmac
 import logging
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -94,19 +94,36 @@ def _create_key_file(path: Path) -> bool:
     return True
 
 
+HMAC_BLOCK = 64  # SHA-256's block size, in bytes
+
+
 @dataclass(frozen=True, slots=True)
 class HmacSealer:
     key: bytes
     every_records: int = 1000
     every_seconds: float = 60.0
+    # SHA-256 states with the key's inner and outer pads already absorbed (RFC 2104): each MAC
+    # copies them instead of setting up an HMAC in OpenSSL, which cost several times the hashing
+    # of a record. A test checks the result against the standard library's hmac.
+    _inner: Any = field(init=False, repr=False, compare=False)
+    _outer: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = hashlib.sha256(self.key).digest() if len(self.key) > HMAC_BLOCK else self.key
+        key = key.ljust(HMAC_BLOCK, b"\0")
+        object.__setattr__(self, "_inner", hashlib.sha256(bytes(b ^ 0x36 for b in key)))
+        object.__setattr__(self, "_outer", hashlib.sha256(bytes(b ^ 0x5C for b in key)))
 
     @property
     def key_id(self) -> str:
         return key_id_of(self.key)
 
     def mac(self, data: bytes) -> str:
-        # hmac.digest: one call into OpenSSL, without building an HMAC object per record.
-        return hmac.digest(self.key, data, "sha256").hex()
+        inner = self._inner.copy()
+        inner.update(data)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return str(outer.hexdigest())
 
     def seal(self, seq: int, prev: str, body: dict[str, Any]) -> tuple[str, str]:
         text = canonical({**body, "seq": seq, "prev": prev})
