@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy import text
 
 from audit.traffic import KEY, call, sealer
-from ostiary.audit import AuditLog, verify
+from ostiary.audit import AuditLog, build_audit_observer, verify
 from ostiary.audit import log as audit_log
+from ostiary.config import Config, ConfigError
 from ostiary.pipeline import Action, Pipeline
 from ostiary.store import SqlStore, StoreError, open_url
 from ostiary.store.spool import directory_of
@@ -367,3 +368,23 @@ async def test_a_spool_that_cannot_be_created_stops_the_audit_log_from_starting(
             await log.start()
     finally:
         await store.close()
+
+
+async def test_audit_spool_false_commits_directly_and_a_non_boolean_is_refused(tmp_path: Path):
+    database = tmp_path / "audit.db"
+    store = await open_url(_url(database))
+    key = {"checkpoint_key": KEY.decode()}
+    try:
+        with pytest.raises(ConfigError, match=r"audit\.spool"):
+            build_audit_observer(store, Config(audit={**key, "spool": "no"}))
+        log = build_audit_observer(store, Config(audit={**key, "spool": False}))
+        await log.start()
+        try:
+            await call(Pipeline(observers=[log]), 1)
+            ids = await _request_ids(store)  # committed before observe returned
+        finally:
+            await log.close()
+    finally:
+        await store.close()
+    assert ids == [1]
+    assert not directory_of(database).exists()
