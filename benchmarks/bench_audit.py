@@ -9,6 +9,7 @@ synchronous_commit=on). Records/s runs until the log is closed, so every record 
     .venv/bin/python benchmarks/bench_audit.py                     # both backends, 1/16/64 writers
     .venv/bin/python benchmarks/bench_audit.py --backend sqlite --writers 64 --calls 200
     .venv/bin/python benchmarks/bench_audit.py --backend sqlite --spool off        # direct commits
+    .venv/bin/python benchmarks/bench_audit.py --backend postgres --spool on       # audit.spool: true
     .venv/bin/python benchmarks/bench_audit.py --backend postgres --postgres-synchronous-commit off
 """
 
@@ -51,9 +52,10 @@ async def _writer(pipeline: Pipeline, writer: int, calls: int, latencies: list[f
 
 
 async def run_once(
-    url: str, writers: int, calls: int, synchronous: str, commit: str, spool: bool
+    url: str, writers: int, calls: int, synchronous: str, commit: str, spool: bool, spool_dir: Path
 ) -> dict[str, float]:
-    store = await open_url(url, synchronous, commit)
+    # PostgreSQL spools only where given a directory (audit.spool: true); SQLite beside its file.
+    store = await open_url(url, synchronous, commit, spool_dir if spool else None)
     sealer = HmacSealer(secrets.token_bytes(32))
     log = AuditLog(store, sealer, spool=spool)
     await log.start()
@@ -93,33 +95,38 @@ async def main() -> None:
     parser.add_argument("--sqlite-synchronous", choices=["full", "normal"], default="normal")
     parser.add_argument("--postgres-synchronous-commit", choices=["on", "off"], default="on")
     parser.add_argument(
-        "--spool", choices=["on", "off"], default="on", help="SQLite's audit spool (audit.spool)"
+        "--spool",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="the audit spool (audit.spool): auto as the gateway does (SQLite on, PostgreSQL off)",
     )
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     pg_commit = args.postgres_synchronous_commit
-    spool = args.spool == "on"
     print("| backend | sync | writers | records | records/s | observe p50 ms | observe p99 ms |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for backend in backends:
         for writers in args.writers:
             calls = args.calls or max(1, 4000 // writers)
+            spool = args.spool == "on" or (args.spool == "auto" and backend == "sqlite")
             with tempfile.TemporaryDirectory() as tmp:
                 if backend == "sqlite":
                     url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-                    result = await run_once(url, writers, calls, args.sqlite_synchronous, pg_commit, spool)
+                    result = await run_once(
+                        url, writers, calls, args.sqlite_synchronous, pg_commit, spool, Path(tmp)
+                    )
                 else:
                     name = f"ostiary_bench_{secrets.token_hex(4)}"
                     await _admin(f'CREATE DATABASE "{name}"')
                     try:
                         url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
                         result = await run_once(
-                            url, writers, calls, args.sqlite_synchronous, pg_commit, spool
+                            url, writers, calls, args.sqlite_synchronous, pg_commit, spool, Path(tmp)
                         )
                     finally:
                         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             sync = args.sqlite_synchronous if backend == "sqlite" else f"commit {pg_commit}"
-            if backend == "sqlite" and args.sqlite_synchronous == "normal":
+            if backend == "postgres" or args.sqlite_synchronous == "normal":
                 sync += ", spool" if spool else ", no spool"
             print(
                 f"| {backend} | {sync} | {writers} | {writers * calls} | {result['records_per_s']:,.0f} "

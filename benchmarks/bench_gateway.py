@@ -333,10 +333,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--audit",
-        choices=["on", "normal", "off"],
+        choices=["on", "normal", "nospool", "spool", "off"],
         default="on",
-        help="the gateway's audit log: on (default), normal (SQLite synchronous=NORMAL), off",
+        help="the gateway's audit log: on (default), normal (SQLite synchronous=NORMAL), "
+        "nospool (audit.spool: false), spool (audit.spool: true, for PostgreSQL), off",
     )
+    parser.add_argument("--store", help="the gateway's store URL (default: SQLite in a scratch directory)")
     parser.add_argument("--out", type=Path, help="JSON results file")
     args = parser.parse_args(argv)
     args.calls = args.calls or (300 if args.quick else 2000)
@@ -374,7 +376,9 @@ async def main(argv: list[str] | None = None) -> int:
         source = f"commit {commit}"
     print(f"gateway: {args.ostiary} ({source}), audit log {args.audit}")
     with (workdir / "stderr.log").open("w") as errlog:
-        setup = Setup(args.python, args.ostiary, workdir, errlog, args.raw_era, args.sdk_mode, args.audit)
+        setup = Setup(
+            args.python, args.ostiary, workdir, errlog, args.raw_era, args.sdk_mode, args.audit, args.store
+        )
         cold = await cold_starts(setup, args)
         runs: list[report.Run] = []
         if "stdio" in args.transports:

@@ -45,11 +45,18 @@ class Setup:
     errlog: TextIO
     raw_era: Era
     sdk_mode: Mode
-    # on: the default audit log; normal: audit.sqlite_synchronous normal; off: audit.enabled false.
+    # on: the default audit log; normal: audit.sqlite_synchronous normal; nospool: audit.spool
+    # false (records commit directly); spool: audit.spool true (PostgreSQL's opt-in); off:
+    # audit.enabled false.
     audit: str = "on"
+    # The store URL; None: a SQLite file in the scratch directory.
+    store: str | None = None
 
     def echo_argv(self) -> list[str]:
         return [self.python, str(ECHO_SERVER)]
+
+    def sqlite_store(self, name: str) -> str:
+        return f"sqlite+aiosqlite:///{self.workdir / (name + '.db')}"
 
     def gateway_config(self, name: str, server_yaml: str | None) -> Path:
         """A config with the echo server unprefixed (tool name `echo`) and the pipeline on."""
@@ -57,10 +64,12 @@ class Setup:
         text = (
             servers
             + "inspections:\n  - {name: toolfilter, mode: enforce}\n"
-            + f"store: sqlite+aiosqlite:///{self.workdir / (name + '.db')}\n"
+            + f"store: {self.store or self.sqlite_store(name)}\n"
             + {
                 "on": "",
                 "normal": "audit: {sqlite_synchronous: normal}\n",
+                "nospool": "audit: {spool: false}\n",
+                "spool": f"audit: {{spool: true, spool_dir: {self.workdir / 'spool'}}}\n",
                 "off": "audit: {enabled: false}\n",
             }[self.audit]
         )

@@ -16,12 +16,17 @@ import pytest
 
 from audit.traffic import KEY, sealer
 from ostiary.audit import verify
-from ostiary.store import SqlStore
-from store.cli import write_config
+from ostiary.store import SqlStore, open_url
+from ostiary.store.testing import empty_store
+from store.cli import KEY_ENV, write_config
 
 CALLS = 200
 KILL_AFTER = 20
 TOOL = {"name": "time__get_current_time", "arguments": {"timezone": "UTC"}}
+TIME_SERVER = {
+    "command": str(Path(sys.executable).parent / "mcp-server-time"),
+    "args": ["--local-timezone", "UTC"],
+}
 
 
 async def _send(proc: asyncio.subprocess.Process, message: dict[str, Any]) -> None:
@@ -43,15 +48,9 @@ async def _traffic(proc: asyncio.subprocess.Process) -> None:
             await asyncio.sleep(0.01)
 
 
-@pytest.mark.e2e
-async def test_every_result_the_client_received_is_recorded_after_sigkill(
-    store_url: str, store: SqlStore, tmp_path: Path
-):
-    server = {
-        "command": str(Path(sys.executable).parent / "mcp-server-time"),
-        "args": ["--local-timezone", "UTC"],
-    }
-    config = write_config(tmp_path, store_url, KEY, servers={"time": server})
+async def _kill_mid_traffic(config: Path) -> set[str]:
+    """Run `ostiary run` with `config`, send calls, SIGKILL it mid-traffic; the ids of the results
+    the client received."""
     env = {k: v for k, v in os.environ.items() if k != "OSTIARY_STORE"}
     proc = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "ostiary"), "run", "--config", str(config),
@@ -90,9 +89,10 @@ async def test_every_result_the_client_received_is_recorded_after_sigkill(
         await proc.wait()
 
     assert KILL_AFTER <= len(received) < CALLS, "the gateway was not killed in the middle of traffic"
-    # What the killed gateway had spooled but not yet chained joins the chain when the store is
-    # next opened by a gateway or `ostiary audit` (SQLite; PostgreSQL has no spool).
-    await store.recover_spools(sealer())
+    return received
+
+
+async def _assert_recorded(store: SqlStore, received: set[str]) -> None:
     recorded = {
         body["request_id"]
         async for row in store.audit_rows("main")
@@ -101,3 +101,37 @@ async def test_every_result_the_client_received_is_recorded_after_sigkill(
     assert received <= recorded, f"results without a record: {sorted(received - recorded)}"
     report = await verify(store, sealer())
     assert report.ok, report.problem
+
+
+@pytest.mark.e2e
+async def test_every_result_the_client_received_is_recorded_after_sigkill(
+    store_url: str, store: SqlStore, tmp_path: Path
+):
+    config = write_config(tmp_path, store_url, KEY, servers={"time": TIME_SERVER})
+    received = await _kill_mid_traffic(config)
+    # What the killed gateway had spooled but not yet chained (SQLite's default) joins the chain
+    # when the store is next opened by a gateway or `ostiary audit`.
+    await store.recover_spools(sealer())
+    await _assert_recorded(store, received)
+
+
+@pytest.mark.e2e
+@pytest.mark.postgres
+async def test_with_a_postgresql_spool_every_result_received_is_recorded_after_sigkill(
+    postgres_url: str, tmp_path: Path
+):
+    store = await empty_store(postgres_url)
+    spools = tmp_path / "spool"
+    audit = {"checkpoint_key": f"${{env:{KEY_ENV}}}", "spool": True, "spool_dir": str(spools)}
+    config = write_config(tmp_path, postgres_url, KEY, servers={"time": TIME_SERVER}, audit=audit)
+    try:
+        received = await _kill_mid_traffic(config)
+        assert list(spools.glob("*.jsonl")), "the killed gateway left no spool"
+        reopened = await open_url(postgres_url, postgres_spool=spools)  # as the next gateway does
+        try:
+            assert await reopened.recover_spools(sealer()) > 0
+        finally:
+            await reopened.close()
+        await _assert_recorded(store, received)
+    finally:
+        await store.close()

@@ -1,6 +1,7 @@
-"""The audit spool (SQLite's default): a record is durable once observe returns, joins the chain
-within milliseconds, and a killed gateway's spool is chained exactly once by whoever opens the
-store next; a spool altered or removed in between is reported by `verify`, never silently lost."""
+"""The audit spool (SQLite's default; PostgreSQL with `audit.spool: true`): a record is durable
+once observe returns, joins the chain within milliseconds, and a killed gateway's spool is chained
+exactly once by whoever opens the store next; a spool altered or removed in between is reported
+by `verify`, never silently lost."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -22,22 +24,24 @@ from ostiary.audit import AuditLog, build_audit_observer, verify
 from ostiary.audit import log as audit_log
 from ostiary.config import Config, ConfigError
 from ostiary.pipeline import Action, Pipeline
-from ostiary.store import SqlStore, StoreError, open_url
+from ostiary.store import SqlStore, StoreError, open_url, postgres_spool_dir
 from ostiary.store.spool import directory_of
+from ostiary.store.testing import BACKENDS, empty_store
 from store.cli import ostiary_process, write_config
 
 # Writes `count` records through a real audit log, then the process kills itself at once: what a
 # gateway killed with SIGKILL right after answering leaves behind.
 KILLED_GATEWAY = f"""
 import asyncio, os, signal, sys
+from pathlib import Path
 from ostiary import messages
 from ostiary.audit import AuditLog, HmacSealer
 from ostiary.identity import Principal
 from ostiary.pipeline import Exchange, Hook, Pipeline
 from ostiary.store import open_url
 
-async def main(url, count, extra):
-    store = await open_url(url)
+async def main(url, count, extra, spools):
+    store = await open_url(url, postgres_spool=Path(spools) if spools else None)
     log = AuditLog(store, HmacSealer({KEY!r}))
     await log.start()
     pipeline = Pipeline(observers=[log])
@@ -50,7 +54,7 @@ async def main(url, count, extra):
     print("observed", flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 
-asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else ""))
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]))
 """
 
 
@@ -58,19 +62,52 @@ def _url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-def _killed_gateway(database: Path, count: int, note: str = "") -> Path:
+@dataclass(frozen=True)
+class Where:
+    """A store and where its gateways keep their spools."""
+
+    url: str
+    spools: Path
+    postgres_spool: Path | None  # what open_url needs on PostgreSQL (SQLite keeps them beside the file)
+
+    async def open(self) -> SqlStore:
+        return await open_url(self.url, postgres_spool=self.postgres_spool)
+
+
+def _sqlite(tmp_path: Path) -> Where:
+    database = tmp_path / "audit.db"
+    return Where(_url(database), directory_of(database), None)
+
+
+@pytest.fixture(params=BACKENDS)
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> Where:
+    if request.param == "sqlite":
+        return _sqlite(tmp_path)
+    url: str = request.getfixturevalue("postgres_url")
+    return Where(url, tmp_path / "spool", tmp_path / "spool")
+
+
+@pytest.fixture
+async def where(place: Where) -> Where:
+    """`place`, with the PostgreSQL database (one per test session) emptied first."""
+    await (await empty_store(place.url)).close()
+    return place
+
+
+def _killed_gateway(where: Where, count: int, note: str = "") -> Path:
     """Run a gateway that records `count` calls and is killed; returns its spool directory."""
+    spools = str(where.postgres_spool or "")
     done = subprocess.run(
-        [sys.executable, "-c", KILLED_GATEWAY, _url(database), str(count), note],
+        [sys.executable, "-c", KILLED_GATEWAY, where.url, str(count), note, spools],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == -9 and "observed" in done.stdout, done.stderr
-    return directory_of(database)
+    return where.spools
 
 
-async def _gateway(database: Path, every: int = 1000) -> tuple[SqlStore, AuditLog, Pipeline]:
-    """A store, its started audit log (with a spool: the default) and a pipeline observed by it."""
-    store = await open_url(_url(database))
+async def _gateway(where: Where, every: int = 1000) -> tuple[SqlStore, AuditLog, Pipeline]:
+    """A store, its started audit log (with a spool) and a pipeline observed by it."""
+    store = await where.open()
     log = AuditLog(store, sealer(every))
     await log.start()
     return store, log, Pipeline(observers=[log])
@@ -87,12 +124,11 @@ async def _request_ids(store: SqlStore) -> list[int]:
     return [int(orjson.loads(row.body)["request_id"]) async for row in store.audit_rows("main")]
 
 
-async def test_a_record_spooled_before_the_gateway_is_killed_is_chained_once_on_recovery(tmp_path: Path):
-    database = tmp_path / "audit.db"
-    spools = _killed_gateway(database, 3)
+async def test_a_record_spooled_before_the_gateway_is_killed_is_chained_once_on_recovery(where: Where):
+    spools = _killed_gateway(where, 3)
     [left] = list(spools.glob("*.jsonl"))
     assert len(left.read_bytes().splitlines()) == 3  # durable when observe returned...
-    store = await open_url(_url(database))
+    store = await where.open()
     try:
         assert await _request_ids(store) == []  # ...though not chained before the kill
         assert await store.recover_spools(sealer()) == 3
@@ -108,16 +144,15 @@ async def test_a_record_spooled_before_the_gateway_is_killed_is_chained_once_on_
 
 async def test_a_credential_in_the_arguments_never_reaches_the_spool(tmp_path: Path):
     token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
-    spools = _killed_gateway(tmp_path / "audit.db", 1, f"use token {token} please")
+    spools = _killed_gateway(_sqlite(tmp_path), 1, f"use token {token} please")
     [spool] = list(spools.glob("*.jsonl"))
     assert b"please" in spool.read_bytes()
     assert token.encode() not in spool.read_bytes()
 
 
-async def test_a_starting_gateway_chains_what_a_killed_one_left(tmp_path: Path):
-    database = tmp_path / "audit.db"
-    _killed_gateway(database, 2)
-    store = await open_url(_url(database))
+async def test_a_starting_gateway_chains_what_a_killed_one_left(where: Where):
+    _killed_gateway(where, 2)
+    store = await where.open()
     log = AuditLog(store, sealer())
     await log.start()
     try:
@@ -131,14 +166,13 @@ async def test_a_starting_gateway_chains_what_a_killed_one_left(tmp_path: Path):
     assert report.ok, report.problem
 
 
-async def test_spooled_records_reach_the_chain_within_milliseconds(tmp_path: Path):
-    database = tmp_path / "audit.db"
-    store = await open_url(_url(database))
-    reader = await open_url(_url(database))
+async def test_spooled_records_reach_the_chain_within_milliseconds(where: Where):
+    store = await where.open()
+    reader = await where.open()
     log = AuditLog(store, sealer())
     await log.start()
     try:
-        [spool] = list(directory_of(database).glob("*.jsonl"))
+        [spool] = list(where.spools.glob("*.jsonl"))
         assert stat.S_IMODE(spool.stat().st_mode) == 0o600
         assert stat.S_IMODE(spool.parent.stat().st_mode) == 0o700
         await call(Pipeline(observers=[log]), 1)
@@ -181,12 +215,11 @@ TAMPERING = {"altered": _alter, "removed line": _drop, "reordered": _swap}
 
 
 @pytest.mark.parametrize("kind", list(TAMPERING))
-async def test_a_tampered_spool_is_chained_up_to_the_change_and_reported(tmp_path: Path, kind: str):
-    database = tmp_path / "audit.db"
-    spools = _killed_gateway(database, 5)
+async def test_a_tampered_spool_is_chained_up_to_the_change_and_reported(where: Where, kind: str):
+    spools = _killed_gateway(where, 5)
     [spool] = list(spools.glob("*.jsonl"))
     TAMPERING[kind](spool)
-    store = await open_url(_url(database))
+    store = await where.open()
     try:
         assert await store.recover_spools(sealer()) == 2
         ids = await _request_ids(store)
@@ -199,12 +232,11 @@ async def test_a_tampered_spool_is_chained_up_to_the_change_and_reported(tmp_pat
     assert [p.name for p in spools.iterdir()] == [spool.name + ".tampered"]  # kept for the operator
 
 
-async def test_a_removed_spool_is_reported(tmp_path: Path):
-    database = tmp_path / "audit.db"
-    spools = _killed_gateway(database, 2)
+async def test_a_removed_spool_is_reported(where: Where):
+    spools = _killed_gateway(where, 2)
     for spool in spools.glob("*.jsonl"):
         spool.unlink()
-    store = await open_url(_url(database))
+    store = await where.open()
     try:
         assert await store.recover_spools(sealer()) == 0
         report = await verify(store, sealer())
@@ -214,13 +246,11 @@ async def test_a_removed_spool_is_reported(tmp_path: Path):
     assert "missing" in report.problem.detail
 
 
-async def test_a_spool_file_the_store_never_made_is_not_chained(tmp_path: Path):
-    database = tmp_path / "audit.db"
-    _killed_gateway(database, 1)
-    spools = directory_of(database)
+async def test_a_spool_file_the_store_never_made_is_not_chained(where: Where):
+    spools = _killed_gateway(where, 1)
     [real] = list(spools.glob("*.jsonl"))
     (spools / "1-forged.jsonl").write_bytes(real.read_bytes())
-    store = await open_url(_url(database))
+    store = await where.open()
     try:
         assert await store.recover_spools(sealer()) == 1
         report = await verify(store, sealer())
@@ -230,13 +260,12 @@ async def test_a_spool_file_the_store_never_made_is_not_chained(tmp_path: Path):
     assert report.records == 1
 
 
-async def test_an_unfinished_last_line_is_left_out_and_the_rest_chained(tmp_path: Path):
-    database = tmp_path / "audit.db"
-    spools = _killed_gateway(database, 2)
+async def test_an_unfinished_last_line_is_left_out_and_the_rest_chained(where: Where):
+    spools = _killed_gateway(where, 2)
     [spool] = list(spools.glob("*.jsonl"))
     with spool.open("ab") as handle:
         handle.write(b'0123456789abcdef {"half a rec')
-    store = await open_url(_url(database))
+    store = await where.open()
     try:
         assert await store.recover_spools(sealer()) == 2
         report = await verify(store, sealer())
@@ -248,7 +277,7 @@ async def test_an_unfinished_last_line_is_left_out_and_the_rest_chained(tmp_path
 
 async def test_verify_command_chains_a_killed_gateways_spool(tmp_path: Path):
     database = tmp_path / "audit.db"
-    _killed_gateway(database, 4)
+    _killed_gateway(_sqlite(tmp_path), 4)
     config = write_config(tmp_path, _url(database), KEY)
     code, out, err = await ostiary_process("audit", "verify", "--config", str(config))
     assert code == 0, err
@@ -256,17 +285,16 @@ async def test_verify_command_chains_a_killed_gateways_spool(tmp_path: Path):
 
 
 async def test_a_full_spool_is_replaced_and_removed_once_chained(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    where: Where, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(audit_log, "SPOOL_ROTATE_BYTES", 4000)
-    database = tmp_path / "audit.db"
-    store, log, pipeline = await _gateway(database, every=10)
+    store, log, pipeline = await _gateway(where, every=10)
     most = 0
     try:
         for n in range(60):
             assert (await call(pipeline, n)).verdict.action is Action.ALLOW
             await asyncio.sleep(0.002)
-            most = max(most, len(list(directory_of(database).glob("*.jsonl"))))
+            most = max(most, len(list(where.spools.glob("*.jsonl"))))
     finally:
         await log.close()
     async with store.engine.connect() as conn:
@@ -277,11 +305,11 @@ async def test_a_full_spool_is_replaced_and_removed_once_chained(
     assert report.ok and ids == list(range(60)), report
     assert report.checkpoints >= 6
     assert 1 <= most <= 2
-    assert rows == 0 and list(directory_of(database).iterdir()) == []
+    assert rows == 0 and list(where.spools.iterdir()) == []
 
 
-async def test_a_failing_store_stops_calls_once_seen_and_loses_no_spooled_record(tmp_path: Path):
-    store, log, pipeline = await _gateway(tmp_path / "audit.db")
+async def test_a_failing_store_stops_calls_once_seen_and_loses_no_spooled_record(where: Where):
+    store, log, pipeline = await _gateway(where)
     allowed: list[int] = []
     refused = 0
 
@@ -317,8 +345,8 @@ async def test_a_failing_store_stops_calls_once_seen_and_loses_no_spooled_record
 
 
 async def test_another_gateway_holding_the_database_does_not_hold_up_calls(tmp_path: Path):
-    path = tmp_path / "busy.db"
-    store, log, pipeline = await _gateway(path)
+    path = tmp_path / "audit.db"
+    store, log, pipeline = await _gateway(_sqlite(tmp_path))
     holder = _hold(path)
     release = threading.Timer(0.5, holder.execute, args=("COMMIT",))
     release.start()
@@ -343,8 +371,8 @@ async def test_calls_stop_when_the_spool_runs_too_far_ahead_of_the_chain(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(audit_log, "SPOOL_LIMIT", 5)
-    path = tmp_path / "busy.db"
-    store, log, pipeline = await _gateway(path)
+    path = tmp_path / "audit.db"
+    store, log, pipeline = await _gateway(_sqlite(tmp_path))
     holder = _hold(path)
     try:
         verdicts = [(await call(pipeline, n)).verdict.action for n in range(7)]
@@ -388,3 +416,35 @@ async def test_audit_spool_false_commits_directly_and_a_non_boolean_is_refused(t
         await store.close()
     assert ids == [1]
     assert not directory_of(database).exists()
+
+
+@pytest.mark.postgres
+async def test_replicas_sharing_a_postgresql_database_each_recover_only_their_own_spools(
+    postgres_url: str, tmp_path: Path
+):
+    await (await empty_store(postgres_url)).close()
+    first = Where(postgres_url, tmp_path / "first", tmp_path / "first")
+    second = Where(postgres_url, tmp_path / "second", tmp_path / "second")
+    _killed_gateway(first, 3)
+    other = await second.open()
+    try:
+        assert await other.recover_spools(sealer()) == 0  # not its spool: nothing done, nothing reported
+        assert (await verify(other, sealer())).ok
+    finally:
+        await other.close()
+    own = await first.open()
+    try:
+        assert await own.recover_spools(sealer()) == 3
+        report = await verify(own, sealer())
+    finally:
+        await own.close()
+    assert report.ok and report.records == 3, report
+
+
+def test_a_postgresql_spool_is_kept_only_when_asked_for_and_where_configured(tmp_path: Path):
+    base = {"checkpoint_key": KEY.decode()}
+    assert postgres_spool_dir(Config(audit=base)) is None
+    assert postgres_spool_dir(Config(audit={**base, "spool": False})) is None
+    configured = Config(audit={**base, "spool": True, "spool_dir": "spools"}, base_dir=str(tmp_path))
+    assert postgres_spool_dir(configured) == tmp_path / "spools"
+    assert postgres_spool_dir(Config(audit={**base, "spool": True})) is not None  # the user's data directory

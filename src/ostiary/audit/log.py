@@ -4,13 +4,14 @@
 recorded can move on (and no result can reach a client without its record, even if the gateway
 is killed). If the store fails, every waiting call raises and the pipeline denies it (fail closed).
 
-On the embedded SQLite store (at synchronous=NORMAL, the default) a record is durable once it is
-a line in this gateway's audit spool (store/spool.py): one write(2), where a commit costs six WAL
-pages. The spooled records join the chain together a few milliseconds later, on the event loop,
-off every message's path. From the moment the store refuses them, or falls SPOOL_LIMIT records
-behind (another gateway holding the database), calls fail closed until it takes them again;
-what was spooled stays in the spool until then, and a killed gateway's spool is chained by the
-next gateway or `ostiary audit` to open the store.
+On the embedded SQLite store (at synchronous=NORMAL, the default), and on PostgreSQL with
+`audit.spool: true`, a record is durable once it is a line in this gateway's audit spool
+(store/spool.py): one write(2), where a commit writes six WAL pages or waits for a database
+server. The spooled records join the chain together a few milliseconds later, from a task of
+their own, off every message's path. From the moment the store refuses them, or falls
+SPOOL_LIMIT records behind (another gateway holding the database), calls fail closed until it
+takes them again; what was spooled stays in the spool until then, and a killed gateway's spool
+is chained by the next gateway or `ostiary audit` to open the store.
 
 Without a spool there are two ways to the store. Where it can commit without waiting (the
 embedded SQLite database, free of other gateways), commits run on the event loop: a lone record
@@ -40,8 +41,6 @@ GATHER_TURNS = 16
 SPOOL_INGEST_AFTER = 0.005
 # Records spooled but not yet chained beyond which calls fail closed.
 SPOOL_LIMIT = 10_000
-# While another gateway holds the database: the first and the longest pause before trying again.
-SPOOL_BUSY_PAUSE = (0.001, 0.05)
 # While the store refuses records: how often to try again.
 SPOOL_FAULT_RETRY = 0.5
 # A spool larger than this is replaced by a new one once its records are in the chain.
@@ -59,10 +58,9 @@ class AuditLog:
         self.use_spool = spool
         self._spool: Spool | None = None
         self._spooled: list[tuple[dict[str, Any], Mark]] = []
-        self._ingest_at: asyncio.TimerHandle | asyncio.Handle | None = None
-        self._busy_pause = SPOOL_BUSY_PAUSE[0]
+        self._drain_at: asyncio.TimerHandle | None = None
+        self._draining: asyncio.Task[None] | None = None
         self._fault: str | None = None
-        self._rotation: asyncio.Task[None] | None = None
         self._retiring: Spool | None = None
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
@@ -127,16 +125,21 @@ class AuditLog:
             log.error("audit: a record could not be spooled (%s); its message is stopped", exc)
             raise StoreError("the audit record could not be written") from None
         self._spooled.append((body, mark))
-        if len(self._spooled) >= self.batch_max:
-            self._ingest_soon(0)
-        elif self._ingest_at is None:
-            self._ingest_soon(SPOOL_INGEST_AFTER)
+        if self._draining is None:
+            if len(self._spooled) >= self.batch_max:
+                self._drain_soon(0)
+            elif self._drain_at is None:
+                self._drain_soon(SPOOL_INGEST_AFTER)
 
-    def _ingest_soon(self, delay: float) -> None:
-        if self._ingest_at is not None:
-            self._ingest_at.cancel()
-        loop = asyncio.get_running_loop()
-        self._ingest_at = loop.call_soon(self._ingest) if delay <= 0 else loop.call_later(delay, self._ingest)
+    def _drain_soon(self, delay: float) -> None:
+        if self._drain_at is not None:
+            self._drain_at.cancel()
+        self._drain_at = asyncio.get_running_loop().call_later(delay, self._start_drain)
+
+    def _start_drain(self) -> None:
+        self._drain_at = None
+        if self._draining is None and not self._closing:
+            self._draining = asyncio.create_task(self._drain(), name="ostiary-audit-chain")
 
     def _batch(self) -> list[tuple[dict[str, Any], Mark]]:
         """The next records to chain: at most batch_max, all from one spool (whose mark moves)."""
@@ -146,86 +149,81 @@ class AuditLog:
             batch = list(itertools.takewhile(lambda entry: entry[1].name == name, batch))
         return batch
 
-    def _ingest(self) -> None:
-        """Chain the spooled records on the event loop, batch_max to a commit, unless another
-        gateway holds the database (then again after a growing pause) or the store fails."""
-        self._ingest_at = None
+    async def _chain_spooled(self) -> None:
+        """Chain every spooled record, batch_max to a commit: on the event loop where the store can
+        (SQLite nobody else holds), else waiting for it; raises StoreError when the store refuses."""
         while self._spooled:
             batch = self._batch()
-            bodies = [body for body, _ in batch]
-            try:
-                done = self.store.append_audit_now(self.chain, bodies, self.sealer, batch[-1][1])
-            except StoreError as exc:
-                if self._fault is None:
-                    log.error("audit: the store refuses records (%s); calls stop until it takes them", exc)
-                self._fault = str(exc)
-                self._ingest_soon(SPOOL_FAULT_RETRY)
-                return
-            if done is None:
-                self._ingest_soon(self._busy_pause)
-                self._busy_pause = min(self._busy_pause * 2, SPOOL_BUSY_PAUSE[1])
-                return
+            await self.store.append_audit(self.chain, [body for body, _ in batch], self.sealer, batch[-1][1])
             del self._spooled[: len(batch)]
-        self._busy_pause = SPOOL_BUSY_PAUSE[0]
-        if self._fault is not None:
-            log.warning("audit: the store takes records again; calls go on")
-            self._fault = None
-        if self._closing or self._rotation is not None:
-            return
+
+    async def _drain(self) -> None:
+        """Chain what is spooled; while the store refuses, fail calls and try again now and then;
+        then replace a full spool, or remove the replaced one once all its records are chained."""
+        try:
+            while True:
+                try:
+                    await self._chain_spooled()
+                    break
+                except StoreError as exc:
+                    if self._fault is None:
+                        log.error(
+                            "audit: the store refuses records (%s); calls stop until it takes them", exc
+                        )
+                    self._fault = str(exc)
+                    if self._closing:
+                        return
+                    await asyncio.sleep(SPOOL_FAULT_RETRY)
+            if self._fault is not None:
+                log.warning("audit: the store takes records again; calls go on")
+                self._fault = None
+            if not self._closing:
+                await self._rotate()
+        finally:
+            self._draining = None
+            if self._spooled and not self._closing:
+                self._drain_soon(SPOOL_INGEST_AFTER)
+
+    async def _rotate(self) -> None:
         spool, retiring = self._spool, self._retiring
-        if retiring is not None:  # every record of the spool replaced last is chained now
-            self._retiring = None
-            self._rotation = asyncio.create_task(self._retire(retiring), name="ostiary-audit-spool")
-        elif spool is not None and spool.size >= SPOOL_ROTATE_BYTES:
-            self._rotation = asyncio.create_task(self._replace(spool), name="ostiary-audit-spool")
-
-    async def _replace(self, old: Spool) -> None:
-        """Write to a new spool from now on; the old one is removed once its records are chained."""
         try:
-            fresh = await self.store.open_spool(self.chain, self.sealer)
-            if fresh is not None:
-                self._spool, self._retiring = fresh, old
-                if not self._spooled:
-                    self._ingest_soon(0)
+            if retiring is not None and all(mark.name != retiring.name for _, mark in self._spooled):
+                self._retiring = None
+                await self.store.retire_spool(retiring)
+            elif retiring is None and spool is not None and spool.size >= SPOOL_ROTATE_BYTES:
+                fresh = await self.store.open_spool(self.chain, self.sealer)
+                if fresh is not None:
+                    self._spool, self._retiring = fresh, spool
         except StoreError as exc:
-            log.warning("audit: the spool could not be replaced (%s); tried again later", exc)
-        finally:
-            self._rotation = None
-
-    async def _retire(self, spool: Spool) -> None:
-        try:
-            await self.store.retire_spool(spool)
-        except StoreError as exc:
-            log.warning("audit: the emptied spool %s could not be removed (%s)", spool.path, exc)
-        finally:
-            self._rotation = None
+            log.warning("audit: the spool could not be replaced or removed (%s); tried again later", exc)
 
     async def _close_spool(self, spool: Spool) -> None:
-        """Chain everything spooled (waiting for other gateways if need be), remove the spool."""
-        if self._ingest_at is not None:
-            self._ingest_at.cancel()
-            self._ingest_at = None
-        if self._rotation is not None:
-            await asyncio.wait([self._rotation])
+        """Chain everything spooled (waiting for other gateways if need be), remove the spool;
+        if the store refuses, the spool stays for the next gateway to chain."""
+        if self._drain_at is not None:
+            self._drain_at.cancel()
+            self._drain_at = None
+        if self._draining is not None:
+            await asyncio.wait([self._draining])
         self._spool = None
         spools = [s for s in (self._retiring, spool) if s is not None]
         self._retiring = None
-        while self._spooled:
-            batch = self._batch()
-            bodies = [body for body, _ in batch]
-            try:
-                await self.store.append_audit(self.chain, bodies, self.sealer, batch[-1][1])
-            except Exception as exc:
-                log.error(
-                    "audit: %d records stay in the spool for the next gateway to chain (%s)",
-                    len(self._spooled), exc,
-                )  # fmt: skip
-                for left in spools:
-                    left.close()
-                return
-            del self._spooled[: len(batch)]
+        try:
+            await self._chain_spooled()
+        except StoreError as exc:
+            log.error(
+                "audit: %d records stay in the spool for the next gateway to chain (%s)",
+                len(self._spooled),
+                exc,
+            )
+            for kept in spools:
+                kept.close()
+            return
         for done in spools:
-            await self._retire(done)
+            try:
+                await self.store.retire_spool(done)
+            except StoreError as exc:
+                log.error("audit: the emptied spool %s could not be removed (%s)", done.path, exc)
 
     # ------------------------------------------------------------------ direct
 

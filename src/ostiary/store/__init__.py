@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy.exc import SQLAlchemyError
 
 from ostiary import secretref
@@ -40,13 +42,20 @@ __all__ = [
     "now_us",
     "open_store",
     "open_url",
+    "postgres_spool_dir",
 ]
 
 
 async def open_url(
-    url: str, sqlite_synchronous: str = "normal", postgres_synchronous_commit: str = "on"
+    url: str,
+    sqlite_synchronous: str = "normal",
+    postgres_synchronous_commit: str = "on",
+    postgres_spool: Path | None = None,
 ) -> SqlStore:
-    """Open the store at `url` (secret references in it resolved), migrated to the latest schema."""
+    """Open the store at `url` (secret references in it resolved), migrated to the latest schema.
+
+    Audit spools (store/spool.py) live beside a SQLite file; a PostgreSQL store keeps them only
+    where `postgres_spool` names a directory (`audit.spool: true`)."""
     if postgres_synchronous_commit not in POSTGRES_SYNCHRONOUS_COMMIT:
         raise StoreError(
             "postgres synchronous_commit must be one of "
@@ -65,9 +74,8 @@ async def open_url(
                 sync_engine.dispose()
         detail = secretref.REDACTOR(str(exc).splitlines()[0] if str(exc) else "")
         raise StoreError(f"the store cannot be opened ({type(exc).__name__}: {detail})") from exc
-    return SqlStore(
-        engine, url, writer, inline_writer, postgres_synchronous_commit, spool_directory(resolved)
-    )
+    spools = spool_directory(resolved) if writer is not None else postgres_spool
+    return SqlStore(engine, url, writer, inline_writer, postgres_synchronous_commit, spools)
 
 
 async def open_store(config: Config) -> SqlStore:
@@ -85,4 +93,20 @@ async def open_store(config: Config) -> SqlStore:
         config.store_url(),
         str(audit.get("sqlite_synchronous", "normal")),
         str(audit.get("postgres_synchronous_commit", "on")),
+        postgres_spool_dir(config),
     )
+
+
+def postgres_spool_dir(config: Config) -> Path | None:
+    """Where a PostgreSQL gateway keeps its audit spools: only with `audit.spool: true`, in
+    `audit.spool_dir` (relative to the config file) or the user's data directory."""
+    audit = config.audit
+    if audit.get("spool") is not True:
+        return None
+    configured = audit.get("spool_dir")
+    if not configured:
+        from platformdirs import user_data_dir  # noqa: PLC0415  (only needed with a PostgreSQL spool)
+
+        return Path(user_data_dir("ostiary", appauthor=False)) / "audit-spool"
+    path = Path(str(configured)).expanduser()
+    return path if path.is_absolute() else Path(config.base_dir) / path

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, delete, func, select, text, update
 
-from ostiary.store.base import JSON, AuditRow, Checkpoint, Sealer
+from ostiary.store.base import JSON, AuditRow, Checkpoint, Sealer, StoreError
 from ostiary.store.clock import GENESIS, now_us
 from ostiary.store.schema import audit_checkpoints, audit_heads, audit_records
 from ostiary.store.spool import Mark
@@ -49,7 +49,15 @@ _ADVANCE_CHECKPOINTED = text(
     " checkpoint_ts_us = :checkpoint_ts_us WHERE chain = :chain"
 )
 
-_SPOOL_ADVANCE = "UPDATE audit_spools SET ingested = ?, tag = ? WHERE name = ?"
+# A spool's mark only moves forward: records already chained from it are never chained again.
+_SPOOL_ADVANCE = text(
+    "UPDATE audit_spools SET ingested = :ingested, tag = :tag WHERE name = :name AND ingested < :ingested"
+)
+_SPOOL_ADVANCE_SQLITE = "UPDATE audit_spools SET ingested = ?1, tag = ?2 WHERE name = ?3 AND ingested < ?1"
+
+
+def _spool_not_advanced(mark: Mark) -> sqlite3.IntegrityError:
+    return sqlite3.IntegrityError(f"the audit spool {mark.name} is not registered or already chained there")
 
 
 class Head(NamedTuple):
@@ -120,7 +128,10 @@ def seal_batch(chain: str, head: Head, bodies: list[JSON], sealer: Sealer) -> Pl
     return Plan(rows, advance, checkpoints)
 
 
-def append(conn: Connection, chain: str, bodies: list[JSON], sealer: Sealer) -> list[AuditRow]:
+def append(
+    conn: Connection, chain: str, bodies: list[JSON], sealer: Sealer, mark: Mark | None = None
+) -> list[AuditRow]:
+    """Append in the connection's transaction (which must roll back if this raises)."""
     plan = seal_batch(chain, _lock_head(conn, chain), bodies, sealer)
     conn.execute(_RECORD, [_values(r) for r in plan.rows])
     if plan.checkpoints:
@@ -128,6 +139,10 @@ def append(conn: Connection, chain: str, bodies: list[JSON], sealer: Sealer) -> 
         conn.execute(_ADVANCE_CHECKPOINTED, plan.advance)
     else:
         conn.execute(_ADVANCE, plan.advance)
+    if mark is not None:
+        moved = conn.execute(_SPOOL_ADVANCE, {"ingested": mark.ingested, "tag": mark.tag, "name": mark.name})
+        if moved.rowcount != 1:
+            raise StoreError(str(_spool_not_advanced(mark)))
     return plan.rows
 
 
@@ -156,9 +171,9 @@ def append_sqlite(
         else:
             db.execute(_ADVANCE.text, plan.advance)
         if mark is not None:
-            moved = db.execute(_SPOOL_ADVANCE, (mark.ingested, mark.tag, mark.name))
+            moved = db.execute(_SPOOL_ADVANCE_SQLITE, (mark.ingested, mark.tag, mark.name))
             if moved.rowcount != 1:
-                raise sqlite3.IntegrityError(f"the audit spool {mark.name} is not registered")
+                raise _spool_not_advanced(mark)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:

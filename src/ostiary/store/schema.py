@@ -63,6 +63,8 @@ audit_spools = Table(
     "audit_spools",
     metadata,
     Column("name", String(64), primary_key=True),
+    # Host and directory of the spool file: replicas sharing a database keep their spools apart.
+    Column("place", String(1024), nullable=False),
     Column("chain", String(32), nullable=False),
     Column("ingested", BigInteger, nullable=False),
     Column("tag", String(64), nullable=False),

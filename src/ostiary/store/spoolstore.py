@@ -1,143 +1,114 @@
 """The store's side of audit spools (see spool.py): registering, retiring and recovering them.
 
-Plain functions on a synchronous sqlite3 connection in autocommit mode, run in a worker thread
-(they may wait for another gateway's write lock). Each state change is its own short
-transaction, ordered so that a crash between any two steps leaves a state the next recovery
-reads correctly:
+Plain functions on a synchronous SQLAlchemy connection, each run by the store as one
+transaction (SQLite: in a worker thread; PostgreSQL: through the async engine's run_sync). The
+steps are ordered so that a crash between any two leaves a state the next recovery reads right:
 
 - register: the file is created (and locked) before its row, so a row always has a file while
   its gateway lives;
 - retire: the row is marked closed, then the file removed, then the row deleted, so a row that
   is open without a file means the file was removed by someone else (reported as missing), and
   a file without a row was never the store's (reported, and set aside);
-- recover: the records join the chain in the transactions that move the row's mark.
+- recover: the records join the chain in the transaction that moves the row's mark.
+
+Rows carry the host and directory of their file (`place`): replicas that share a PostgreSQL
+database each look after their own spools only.
 """
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Iterator
+import socket
 from pathlib import Path
+from typing import Literal
+
+from sqlalchemy import Connection, text
 
 from ostiary.store import spool
 from ostiary.store.base import Sealer
-from ostiary.store.chainwrite import append_sqlite
+from ostiary.store.chainwrite import append
 from ostiary.store.clock import now_us
 
 OPEN, CLOSED, TAMPERED, MISSING = "open", "closed", "tampered", "missing"
 RECOVERY_BATCH = 1000
+Outcome = Literal["retire", "remove", "set aside", "skip"]
+
+_REGISTER = text(
+    "INSERT INTO audit_spools (name, place, chain, ingested, tag, state, detail, opened_us)"
+    " VALUES (:name, :place, :chain, 0, :name, :state, NULL, :now)"
+)
+_REPORT = text(
+    "INSERT INTO audit_spools (name, place, chain, ingested, tag, state, detail, opened_us)"
+    " VALUES (:name, :place, :chain, 0, :name, :state, :detail, :now)"
+    " ON CONFLICT (name) DO UPDATE SET state = :state, detail = :detail"
+)
+_CLOSE = text("UPDATE audit_spools SET state = :closed WHERE name = :name AND state = :open")
+_DROP = text("DELETE FROM audit_spools WHERE name = :name AND state = :closed")
+_ROW = text("SELECT chain, ingested, tag, state FROM audit_spools WHERE name = :name")
+_PLACED = text("SELECT name, state FROM audit_spools WHERE place = :place AND state IN (:open, :closed)")
 
 
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
+def place_of(directory: Path) -> str:
+    return f"{socket.gethostname()}:{directory}"
 
 
-def register(db: sqlite3.Connection, name: str, chain: str) -> None:
-    with _transaction(db):
-        db.execute(
-            "INSERT INTO audit_spools (name, chain, ingested, tag, state, detail, opened_us)"
-            " VALUES (?, ?, 0, ?, ?, NULL, ?)",
-            (name, chain, name, OPEN, now_us()),
-        )
+def register(conn: Connection, name: str, directory: Path, chain: str) -> None:
+    values = {"name": name, "place": place_of(directory), "chain": chain, "state": OPEN, "now": now_us()}
+    conn.execute(_REGISTER, values)
 
 
-def retire(db: sqlite3.Connection, path: Path, name: str) -> None:
-    """Remove a spool whose every record is in the chain."""
-    with _transaction(db):
-        db.execute("UPDATE audit_spools SET state = ? WHERE name = ? AND state = ?", (CLOSED, name, OPEN))
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-    with _transaction(db):
-        db.execute("DELETE FROM audit_spools WHERE name = ? AND state = ?", (name, CLOSED))
+def close_row(conn: Connection, name: str) -> None:
+    conn.execute(_CLOSE, {"name": name, "open": OPEN, "closed": CLOSED})
 
 
-def _report(db: sqlite3.Connection, name: str, chain: str, state: str, detail: str) -> None:
-    with _transaction(db):
-        db.execute(
-            "INSERT INTO audit_spools (name, chain, ingested, tag, state, detail, opened_us)"
-            " VALUES (?, ?, 0, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET state = ?, detail = ?",
-            (name, chain, name, state, detail, now_us(), state, detail),
-        )
+def drop_row(conn: Connection, name: str) -> None:
+    conn.execute(_DROP, {"name": name, "closed": CLOSED})
 
 
-def _settle_rows(db: sqlite3.Connection, directory: Path) -> None:
-    """Rows whose file is gone: a finished retirement's leftover, or a spool someone removed."""
-    with _transaction(db):
-        rows = db.execute(
-            "SELECT name, state FROM audit_spools WHERE state IN (?, ?)", (OPEN, CLOSED)
-        ).fetchall()
-        for name, state in rows:
-            if (directory / f"{name}{spool.SUFFIX}").exists():
-                continue
-            if state == CLOSED:
-                db.execute("DELETE FROM audit_spools WHERE name = ?", (name,))
-            else:
-                db.execute(
-                    "UPDATE audit_spools SET state = ?, detail = ? WHERE name = ?",
-                    (MISSING, "the spool file was removed before its records reached the chain", name),
-                )
+def _report(conn: Connection, name: str, directory: Path, chain: str, state: str, detail: str) -> None:
+    values = {"name": name, "place": place_of(directory), "chain": chain, "state": state}
+    conn.execute(_REPORT, {**values, "detail": detail, "now": now_us()})
 
 
-def _recover_one(db: sqlite3.Connection, orphan: spool.Orphan, sealer: Sealer) -> int:
-    row = db.execute(
-        "SELECT chain, ingested, tag, state FROM audit_spools WHERE name = ?", (orphan.name,)
-    ).fetchone()
+def settle(conn: Connection, directory: Path) -> None:
+    """This place's rows whose file is gone: a finished retirement's leftover, or a spool that
+    someone removed before its records were chained (reported as missing)."""
+    rows = conn.execute(_PLACED, {"place": place_of(directory), "open": OPEN, "closed": CLOSED}).all()
+    for name, state in rows:
+        if (directory / f"{name}{spool.SUFFIX}").exists():
+            continue
+        if state == CLOSED:
+            drop_row(conn, name)
+        else:
+            detail = "the spool file was removed before its records reached the chain"
+            conn.execute(
+                text("UPDATE audit_spools SET state = :state, detail = :detail WHERE name = :name"),
+                {"state": MISSING, "detail": detail, "name": name},
+            )
+
+
+def recover(conn: Connection, orphan: spool.Orphan, directory: Path, sealer: Sealer) -> tuple[int, Outcome]:
+    """Chain the records of one stopped gateway's spool; returns how many, and what to do with
+    its file once this transaction has committed."""
+    row = conn.execute(_ROW, {"name": orphan.name}).one_or_none()
     if row is None:
         if orphan.size == 0:  # its gateway stopped between creating and registering it
-            orphan.path.unlink()
-            return 0
-        _report(db, orphan.name, "", TAMPERED, "a spool file the store never registered")
-        orphan.set_aside()
-        return 0
+            return 0, "remove"
+        _report(conn, orphan.name, directory, "", TAMPERED, "a spool file the store never registered")
+        return 0, "set aside"
     chain, ingested, tag, state = row
     if state not in (OPEN, CLOSED):
-        return 0
+        return 0, "skip"
     if orphan.size < ingested:
-        _report(
-            db, orphan.name, chain, TAMPERED, f"the spool was cut below the {ingested} bytes already chained"
-        )
-        orphan.set_aside()
-        return 0
+        detail = f"the spool was cut below the {ingested} bytes already chained"
+        _report(conn, orphan.name, directory, chain, TAMPERED, detail)
+        return 0, "set aside"
     reading = spool.read(orphan.read_from(ingested), spool.Mark(orphan.name, ingested, tag), sealer.mac)
     records = reading.records
     for start in range(0, len(records), RECOVERY_BATCH):
         batch = records[start : start + RECOVERY_BATCH]
-        append_sqlite(db, chain, [body for body, _ in batch], sealer, batch[-1][1])
+        append(conn, chain, [body for body, _ in batch], sealer, batch[-1][1])
     if reading.problem is not None:
-        _report(db, orphan.name, chain, TAMPERED, reading.problem)
-        orphan.set_aside()
-    else:
-        retire(db, orphan.path, orphan.name)
-    return len(records)
-
-
-def recover(db: sqlite3.Connection, directory: Path, sealer: Sealer) -> int:
-    """Append the records of every spool whose gateway stopped to their chains; returns how many."""
-    if not directory.is_dir():
-        return 0
-    _settle_rows(db, directory)
-    recovered = 0
-    for orphan in spool.orphans(directory):
-        try:
-            recovered += _recover_one(db, orphan, sealer)
-        finally:
-            orphan.release()
-    return recovered
-
-
-def problems(db: sqlite3.Connection) -> list[tuple[str, str, str]]:
-    """(name, state, detail) of each spool found tampered with or missing."""
-    rows = db.execute(
-        "SELECT name, state, detail FROM audit_spools WHERE state IN (?, ?) ORDER BY opened_us, name",
-        (TAMPERED, MISSING),
-    ).fetchall()
-    return [(str(name), str(state), str(detail or "")) for name, state, detail in rows]
+        _report(conn, orphan.name, directory, chain, TAMPERED, reading.problem)
+        return len(records), "set aside"
+    close_row(conn, orphan.name)
+    return len(records), "retire"

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from ostiary.store import chainwrite, spoolstore
+from ostiary.store import spool as spool_files
 from ostiary.store.base import (
     JSON,
     AuditQuery,
@@ -287,18 +288,18 @@ class SqlStore:
                 return await asyncio.to_thread(job)
             except (sqlite3.Error, SQLAlchemyError) as exc:
                 raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
-        if mark is not None:
-            raise StoreError("this store keeps no audit spools")
         if self.engine.dialect.name == "postgresql":
-            fast = await self._append_postgres(chain, list(bodies), sealer)
+            fast = await self._append_postgres(chain, list(bodies), sealer, mark)
             if fast is not None:
                 return fast
         try:
-            return await self._write(chainwrite.append, chain, list(bodies), sealer)
+            return await self._write(chainwrite.append, chain, list(bodies), sealer, mark)
         finally:
             self._heads.pop(chain, None)  # the locking path moved it (and maybe checkpointed)
 
-    async def _append_postgres(self, chain: str, bodies: list[JSON], sealer: Sealer) -> list[AuditRow] | None:
+    async def _append_postgres(
+        self, chain: str, bodies: list[JSON], sealer: Sealer, mark: Mark | None
+    ) -> list[AuditRow] | None:
         """One round trip on this store's own connection (see pgappend); None if the batch must
         take the locking transaction: no head yet, a checkpoint due, or other replicas keep
         moving the head."""
@@ -319,7 +320,7 @@ class SqlStore:
                     head = self._heads.get(chain) or await pgappend.read_head(self._pg, chain)
                     if head is None:
                         return None
-                    done = await pgappend.append(self._pg, chain, head, bodies, sealer)
+                    done = await pgappend.append(self._pg, chain, head, bodies, sealer, mark)
                     if done is not None:
                         self._heads[chain] = done[1]
                         return done[0]
@@ -342,49 +343,56 @@ class SqlStore:
 
     # ------------------------------------------------------------------ audit spools
 
-    async def _spool_job(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` on a writer connection in a worker thread (it may wait for the write lock)."""
-        writer = self.writer
-        assert writer is not None
-
-        def job() -> T:
-            with _driver_connection(writer) as db:
-                return work(db)
-
+    async def _spool_write(self, work: Callable[..., T], *args: Any) -> T:
+        """`_write` for a spool step; a file that cannot be read or removed is a store error too."""
         try:
-            return await asyncio.to_thread(job)
-        except (sqlite3.Error, SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"the store refused an audit spool operation ({type(exc).__name__})") from exc
+            return await self._write(work, *args)
+        except OSError as exc:
+            raise StoreError(f"an audit spool could not be used ({type(exc).__name__})") from exc
 
     async def open_spool(self, chain: str, sealer: Sealer) -> Spool | None:
-        """A spool where records reach the chain from the event loop without waiting (SQLite at
-        synchronous=NORMAL, see append_audit_now); elsewhere None, and records commit directly:
-        with `full` the spool would need an fsync per record too, and a PostgreSQL replica's local
-        disk may not outlive it."""
+        """A new registered spool, where this store keeps them: SQLite at synchronous=NORMAL
+        (with `full` a spool would need an fsync per record too), or PostgreSQL given a spool
+        directory (`audit.spool: true`). Elsewhere None, and records commit directly."""
         directory = self.spools
-        if directory is None or self.inline_writer is None:
+        if directory is None or (self.writer is not None and self.inline_writer is None):
             return None
-
-        def register(db: sqlite3.Connection) -> Spool:
+        try:
             created = Spool.create(directory, sealer.mac)
-            try:
-                spoolstore.register(db, created.name, chain)
-            except BaseException:
-                created.remove()
-                raise
-            return created
-
-        return await self._spool_job(register)
+        except OSError as exc:
+            raise StoreError(f"the audit spool cannot be created ({type(exc).__name__})") from exc
+        try:
+            await self._spool_write(spoolstore.register, created.name, directory, chain)
+        except BaseException:
+            created.remove()
+            raise
+        return created
 
     async def retire_spool(self, spool: Spool) -> None:
+        """Remove a spool whose every record is in the chain (see spoolstore for the order)."""
         spool.close()
-        await self._spool_job(lambda db: spoolstore.retire(db, spool.path, spool.name))
+        await self._spool_write(spoolstore.close_row, spool.name)
+        spool.remove()
+        await self._spool_write(spoolstore.drop_row, spool.name)
 
     async def recover_spools(self, sealer: Sealer) -> int:
         directory = self.spools
         if directory is None or not directory.is_dir():
             return 0
-        recovered = await self._spool_job(lambda db: spoolstore.recover(db, directory, sealer))
+        await self._spool_write(spoolstore.settle, directory)
+        recovered = 0
+        for orphan in spool_files.orphans(directory):
+            try:
+                count, outcome = await self._spool_write(spoolstore.recover, orphan, directory, sealer)
+                recovered += count
+                if outcome == "set aside":
+                    orphan.set_aside()
+                elif outcome in ("retire", "remove"):
+                    orphan.path.unlink(missing_ok=True)
+                    if outcome == "retire":
+                        await self._spool_write(spoolstore.drop_row, orphan.name)
+            finally:
+                orphan.release()
         if recovered:
             log.warning("audit: %d records left by a stopped gateway were added to the chain", recovered)
         return recovered

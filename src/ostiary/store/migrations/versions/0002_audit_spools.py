@@ -19,6 +19,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_spools",
         sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("place", sa.String(1024), nullable=False),
         sa.Column("chain", sa.String(32), nullable=False),
         sa.Column("ingested", sa.BigInteger, nullable=False),
         sa.Column("tag", sa.String(64), nullable=False),
