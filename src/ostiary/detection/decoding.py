@@ -7,7 +7,9 @@ encoded texts is still found, because padding must not be able to hide one. The 
 linear without a count of tries: candidates do not overlap, a candidate that is not text is
 rejected on its first `_PROBE` characters, and decoding never makes text longer, so all decoded
 text together is at most as long as the input. Binary payloads such as base64 images fail the
-printable check on their first bytes and cost almost nothing.
+printable check on their first bytes and cost almost nothing. Words that cannot hold a
+candidate that decodes (ids, digests, paths) are passed over by one RE2 screen (`_screen`), so
+the thousands of UUIDs and commit ids in large output never reach Python.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import binascii
 import html
 import re
 import urllib.parse
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import re2
@@ -31,6 +34,57 @@ _CANDIDATES = re2.compile(
     r"|(?:\\u[0-9A-Fa-f]{4}){4,}"
 )
 _HEX = re.compile(r"[0-9A-Fa-f]+")
+
+
+def _screen() -> str:
+    """A pattern that every word (run of non-space characters) holding a candidate that decodes
+    matches, and that the ids filling real output (UUIDs, commit ids, digests) do not.
+
+    No candidate contains a space (`\\s` ends every alternative), so the candidates of a word do
+    not depend on the text around it, and a word the screen does not match can be skipped
+    without a change to what is found. The screen only needs to hold for what decodes:
+
+    - escapes (`\\x`, `\\u`, `&#`, `%HH`): each candidate of those kinds contains one;
+    - otherwise every candidate is a whole run of base64 characters, preceded by a character
+      that is not one (or the start of the text), so the screen reads the run from its start:
+    - hex runs (even length) decode to strict UTF-8 with at most one character in twenty that
+      is not printable: their first eight characters include at most one control character and
+      are well-formed UTF-8 (lead bytes followed by continuation bytes);
+    - base64 runs decode to strict UTF-8: a character worth 62 or 63 (`+ - / _`) at the start
+      of one of the first four groups makes a byte 0xF8-0xFF, never UTF-8 (a UUID has `-` at
+      offset 8). A hex-only run is read as base64 when its length is odd or `=` follows it.
+
+    Every part is a necessary condition of `_decode` and `printable` on the first `_PROBE`
+    characters; tests/detection/test_decoding.py checks the screen against every candidate.
+    """
+    base64_chars = "A-Za-z0-9+/_-"
+    hexd = "[0-9A-Fa-f]"
+    cont = f"(?:[89abAB]{hexd})"
+    good = f"(?:0[9aAdD]|[2-7]{hexd}|[cdCD]{hexd}{cont}|[eE]{hexd}{cont}{{2}}|[fF][0-7]{cont}{{3}})"
+    bad = "(?:[01][0-9a-fA-F]|7[fF])"
+    hex_text = "|".join([f"{good}{{8}}"] + [f"{good}{{{i}}}{bad}{good}{{{7 - i}}}" for i in range(8)])
+    # Base64 that is not hex-only: the first character that is not a hex digit at offset j.
+    not_hex, letter_not_hex = "[g-zG-Z+/_-]", "[g-zG-Z]"
+    alnum, any_b64 = "[A-Za-z0-9]", f"[{base64_chars}]"
+
+    def offset_class(i: int) -> str:
+        return alnum if i % 4 == 0 else any_b64
+
+    base64_text = [
+        f"{hexd}{{{j}}}"
+        + (letter_not_hex if j % 4 == 0 else not_hex)
+        + "".join(offset_class(i) for i in range(j + 1, 13))
+        + f"{any_b64}{{7}}"
+        for j in range(13)
+    ]
+    base64_text.append(f"{hexd}{{13}}{hexd}*{not_hex}")
+    base64_text.append(f"{hexd}{{21}}(?:{hexd}{hexd})*(?:[^{base64_chars}]|$)|(?:{hexd}{hexd}){{10,}}=")
+    runs = "|".join([hex_text, *base64_text])
+    return rf"[^\s]*(?:\\[xu]|&#|%{hexd}{{2}}|(?:^|[^{base64_chars}])(?:{runs}))[^\s]*"
+
+
+_SCREEN = re2.compile(_screen())
+_SPACE = frozenset(b" \t\n\r\f")
 _PROBE = 64
 # Kinds whose decoded text `_utf8` already found printable in its first `_PROBE` characters.
 _PROBED = frozenset({"b64", "hex"})
@@ -56,14 +110,17 @@ def segments(text: str, limits: Limits | None = None, data: bytes | None = None)
     RE2 gets the UTF-8 bytes once (`data`, when the caller already has them); candidates are read
     from the bytes and only the spans of the segments that decode are converted to character
     offsets, in one forward pass."""
-    limits = limits or Limits()
     if data is None:
         data = text.encode("utf-8", "surrogatepass")
+    return _decoded(text, data, _candidates(data), limits or Limits())
+
+
+def _decoded(text: str, data: bytes, spans: Iterable[tuple[int, int]], limits: Limits) -> list[Decoded]:
+    """The candidates at `spans` (byte offsets, increasing) that decode to text."""
     to_chars = _CharOffsets(data) if len(data) != len(text) else None
     found: list[Decoded] = []
-    for match in _CANDIDATES.finditer(data):
-        start, end = match.span()
-        segment = data[start:end].decode("utf-8", "surrogatepass")
+    for byte_start, byte_end in spans:
+        segment = data[byte_start:byte_end].decode("utf-8", "surrogatepass")
         kind = _kind(segment)
         decoded = _decode(kind, segment)
         if decoded is None or len(decoded) < limits.min_text:
@@ -71,10 +128,26 @@ def segments(text: str, limits: Limits | None = None, data: bytes | None = None)
         # Base64 and hex were checked on their first `_PROBE` characters: all of a short text.
         if (len(decoded) > _PROBE or kind not in _PROBED) and not printable(decoded):
             continue
-        if to_chars is not None:
-            start, end = to_chars(start), to_chars(end)
+        start, end = (to_chars(byte_start), to_chars(byte_end)) if to_chars else (byte_start, byte_end)
         found.append(Decoded(start, end, kind, decoded))
     return found
+
+
+def _candidates(data: bytes) -> Iterator[tuple[int, int]]:
+    """The candidates of the words the screen lets through, as a scan of all of `data` finds
+    them. A screened stretch starts at a word's start or a space before it and ends at a word's
+    end or one space after it, so the scan in it starts and ends where a whole-text scan would
+    be between two candidates."""
+    pos, size = 0, len(data)
+    while pos < size:
+        word = _SCREEN.search(data, pos)
+        if word is None:
+            return
+        start, end = word.span()
+        for match in _CANDIDATES.finditer(data, start, end):
+            yield match.span()
+        # A trailing space may be the next word's boundary: read it again.
+        pos = end - 1 if data[end - 1] in _SPACE else end
 
 
 class _CharOffsets:
