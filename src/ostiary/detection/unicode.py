@@ -242,11 +242,14 @@ def _fold_by_replacing(text: str) -> tuple[str, bytes | None] | None:
     if _RUNS.search(data) is None:
         return text, data if strict else None
     # Only now the distinct characters: a set of non-Latin-1 characters costs a new object each.
-    present = {c: _char_fold(c) for c in set(data.translate(None, _ASCII).decode("utf-8", "surrogatepass"))}
+    non_ascii = data.translate(None, _ASCII).decode("utf-8", "surrogatepass")
+    present = {c: _char_fold(c) for c in set(non_ascii)}
     in_runs = [c for c, f in present.items() if f.in_runs]
     if len(in_runs) > _MAX_REPLACED:
         return None
-    if _run_count(text, in_runs, len(text) // 64 + 16) <= len(text) // 64 + 16:
+    # Counted in the non-ASCII characters alone: a fraction of the text, in fewer bytes a character.
+    occurrences = sum(non_ascii.count(c) for c in in_runs)
+    if _run_count(text, in_runs, occurrences, len(text) // 64 + 16) <= len(text) // 64 + 16:
         changes = {c: present[c].sparse for c in in_runs if present[c].sparse != c}
     elif all(f.dense is not None for f in present.values()):
         changes = {c: f.dense for c, f in present.items() if f.dense is not None and f.dense != c}
@@ -260,10 +263,10 @@ def _fold_by_replacing(text: str) -> tuple[str, bytes | None] | None:
     return folded, None
 
 
-def _run_count(text: str, chars: list[str], enough: int) -> int:
-    """Maximal runs of `chars` in `text`, counted exactly only when there may be more than
-    `enough` (what decides between folding runs and a whole-text NFKD)."""
-    occurrences = sum(text.count(c) for c in chars)
+def _run_count(text: str, chars: list[str], occurrences: int, enough: int) -> int:
+    """Maximal runs of `chars` in `text` (which holds them `occurrences` times), counted exactly
+    only when there may be more than `enough` (what decides between folding runs and a
+    whole-text NFKD)."""
     if occurrences <= enough:
         return occurrences
     marker = chars[0]
