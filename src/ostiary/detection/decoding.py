@@ -37,14 +37,16 @@ _HEX = re.compile(r"[0-9A-Fa-f]+")
 
 
 def _screen() -> str:
-    """A pattern that every word (run of non-space characters) holding a candidate that decodes
-    matches, and that the ids filling real output (UUIDs, commit ids, digests) do not.
+    """A mark that every word (run of non-space characters) holding a candidate that decodes
+    contains, and that the ids filling real output (UUIDs, commit ids, digests) do not.
 
     No candidate contains a space (`\\s` ends every alternative), so the candidates of a word do
-    not depend on the text around it, and a word the screen does not match can be skipped
-    without a change to what is found. The screen only needs to hold for what decodes:
+    not depend on the text around it, and a word without a mark can be skipped without a change
+    to what is found. The screen only needs to hold for what decodes:
 
-    - escapes (`\\x`, `\\u`, `&#`, `%HH`): each candidate of those kinds contains one;
+    - escapes: a candidate of those kinds holds what its pattern repeats, as few times as it
+      allows (eight `\\xHH`, four `\\uHHHH` or `&#..;`, two `%HH` close together). A word with
+      one is read whole, which also covers a run read from its middle after such a candidate;
     - otherwise every candidate is a whole run of base64 characters, preceded by a character
       that is not one (or the start of the text), so the screen reads the run from its start:
     - hex runs (even length) decode to strict UTF-8 with at most one character in twenty that
@@ -80,11 +82,22 @@ def _screen() -> str:
     base64_text.append(f"{hexd}{{13}}{hexd}*{not_hex}")
     base64_text.append(f"{hexd}{{21}}(?:{hexd}{hexd})*(?:[^{base64_chars}]|$)|(?:{hexd}{hexd}){{10,}}=")
     runs = "|".join([hex_text, *base64_text])
-    return rf"[^\s]*(?:\\[xu]|&#|%{hexd}{{2}}|(?:^|[^{base64_chars}])(?:{runs}))[^\s]*"
+    escapes = (
+        rf"(?:\\x{hexd}{{2}}){{8}}|(?:\\u{hexd}{{4}}){{4}}|(?:&#[xX]?{hexd}{{1,6}};){{4}}"
+        rf"|%{hexd}{{2}}[^\s%]{{0,24}}%{hexd}{{2}}"
+    )
+    return rf"{escapes}|(?:^|[^{base64_chars}])(?:{runs})"
 
 
+# Only the mark itself: the word around it is found in Python. With `[^\s]*` on either side,
+# RE2's automaton follows every partial mark of a long word at once and is a hundred times
+# slower on random hex or base64 between spaces.
 _SCREEN = re2.compile(_screen())
-_SPACE = frozenset(b" \t\n\r\f")
+_SPACE_BYTES = b" \t\n\r\f"  # what RE2's `\s` matches
+_NEXT_SPACE = re.compile(rb"[ \t\n\r\f]")
+# Marks closer than this are read in one stretch: text dense with encoded words costs one
+# candidate scan, not one per word (a stretch may then hold a few unmarked words).
+_GAP = 64
 _PROBE = 64
 # Kinds whose decoded text `_utf8` already found printable in its first `_PROBE` characters.
 _PROBED = frozenset({"b64", "hex"})
@@ -134,20 +147,45 @@ def _decoded(text: str, data: bytes, spans: Iterable[tuple[int, int]], limits: L
 
 
 def _candidates(data: bytes) -> Iterator[tuple[int, int]]:
-    """The candidates of the words the screen lets through, as a scan of all of `data` finds
-    them. A screened stretch starts at a word's start or a space before it and ends at a word's
-    end or one space after it, so the scan in it starts and ends where a whole-text scan would
-    be between two candidates."""
-    pos, size = 0, len(data)
-    while pos < size:
-        word = _SCREEN.search(data, pos)
-        if word is None:
-            return
-        start, end = word.span()
+    """The candidates of the stretches that hold the marked words, as a scan of all of `data`
+    finds them: a stretch starts at a word's start (or a space) and ends at a word's end,
+    where a scan of the whole text is between two candidates."""
+    for start, end in _stretches(data):
         for match in _CANDIDATES.finditer(data, start, end):
             yield match.span()
-        # A trailing space may be the next word's boundary: read it again.
-        pos = end - 1 if data[end - 1] in _SPACE else end
+
+
+def _stretches(data: bytes) -> Iterator[tuple[int, int]]:
+    pos = 0  # the end of the last stretch: a space, or the start of the text
+    start = end = -1  # the pending stretch (start -1: none); `end` is its last word's end
+    marks = _SCREEN.finditer(data)
+    while (mark := next(marks, None)) is not None:
+        at, after = mark.span()
+        if start >= 0 and at - end > _GAP:
+            yield start, end
+            pos, start = end, -1
+        if start < 0:
+            start = at if data[at] in _SPACE_BYTES else _word_start(data, pos, at)
+        end = _word_end(data, after)
+        if end - after > _GAP:
+            # The rest of a long word is read anyway: look for marks after it.
+            marks = _SCREEN.finditer(data, end)
+        elif end < after:
+            # The mark ended on the space after its run (odd-length hex is base64); that space
+            # may begin the next word's mark.
+            marks = _SCREEN.finditer(data, end)
+    if start >= 0:
+        yield start, end
+
+
+def _word_start(data: bytes, pos: int, at: int) -> int:
+    return max(pos, *(data.rfind(space, pos, at) + 1 for space in _SPACE_BYTES))
+
+
+def _word_end(data: bytes, after: int) -> int:
+    """The end of the word that holds the byte before `after` (a space there ends it)."""
+    space = _NEXT_SPACE.search(data, after - 1)
+    return len(data) if space is None else space.start()
 
 
 class _CharOffsets:
