@@ -60,7 +60,7 @@ def _unscreened(text: str) -> list[decoding.Decoded]:
     """What the decoder finds when it tries every candidate of the whole text."""
     data = text.encode("utf-8", "surrogatepass")
     spans = (match.span() for match in decoding._CANDIDATES.finditer(data))
-    return decoding._decoded(text, data, spans, decoding.Limits())
+    return decoding._decoded(len(text), data, spans, decoding.Limits())
 
 
 def _outcome(decode: Callable[[str], list[decoding.Decoded]], text: str) -> object:

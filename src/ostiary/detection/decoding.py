@@ -125,12 +125,17 @@ def segments(text: str, limits: Limits | None = None, data: bytes | None = None)
     offsets, in one forward pass."""
     if data is None:
         data = text.encode("utf-8", "surrogatepass")
-    return _decoded(text, data, _candidates(data), limits or Limits())
+    return segments_of(data, len(text), limits)
 
 
-def _decoded(text: str, data: bytes, spans: Iterable[tuple[int, int]], limits: Limits) -> list[Decoded]:
+def segments_of(data: bytes, length: int, limits: Limits | None = None) -> list[Decoded]:
+    """`segments` of the text whose UTF-8 is `data`, `length` characters long, without it."""
+    return _decoded(length, data, _candidates(data), limits or Limits())
+
+
+def _decoded(length: int, data: bytes, spans: Iterable[tuple[int, int]], limits: Limits) -> list[Decoded]:
     """The candidates at `spans` (byte offsets, increasing) that decode to text."""
-    to_chars = _CharOffsets(data) if len(data) != len(text) else None
+    to_chars = _CharOffsets(data) if len(data) != length else None
     found: list[Decoded] = []
     for byte_start, byte_end in spans:
         segment = data[byte_start:byte_end].decode("utf-8", "surrogatepass")
