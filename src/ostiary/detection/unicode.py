@@ -152,6 +152,7 @@ def _re2_class(chars: Iterable[str]) -> str:
     return ranges + "".join(f"\\x{{{ord(c):X}}}" for c in sorted(chars))
 
 
+_FOLDABLE = re.compile("[" + "".join(f"\\U{lo:08X}-\\U{hi:08X}" for lo, hi in _FOLDABLE_RANGES) + "]")
 # RE2 scans long non-ASCII text several times faster than re; it finds the runs to fold.
 _RUNS = re2.compile(f"[{_re2_class(_ZERO_WIDTH | _BIDI)}]+")
 _RUNS_WITH_LOOKALIKES = re2.compile(f"[{_re2_class(_ZERO_WIDTH | _BIDI | frozenset(_HOMOGLYPHS))}]+")
@@ -264,18 +265,21 @@ def _fold_by_replacing(text: str) -> tuple[str | None, bytes | None] | None:
         return text, data if strict else None
     # Only now the distinct characters: a set of non-Latin-1 characters costs a new object each.
     non_ascii = data.translate(None, _ASCII).decode("utf-8", "surrogatepass")
-    present = {c: _char_fold(c) for c in set(non_ascii)}
-    in_runs = [c for c, f in present.items() if f.in_runs]
+    # The characters in the foldable ranges, found in C: a set of every non-ASCII character
+    # (Cyrillic, CJK, emoji: one new object each) is made only for a whole-text NFKD.
+    in_runs = list(set(_FOLDABLE.findall(non_ascii)))
     if len(in_runs) > _MAX_REPLACED:
         return None
     # Counted in the non-ASCII characters alone: a fraction of the text, in fewer bytes a character.
     occurrences = sum(non_ascii.count(c) for c in in_runs)
     if _run_count(text, in_runs, occurrences, len(text) // 64 + 16) <= len(text) // 64 + 16:
-        changes = {c: present[c].sparse for c in in_runs if present[c].sparse != c}
-    elif all(f.dense is not None for f in present.values()):
-        changes = {c: f.dense for c, f in present.items() if f.dense is not None and f.dense != c}
+        sparse = {c: _char_fold(c).sparse for c in in_runs}
+        changes = {c: folded for c, folded in sparse.items() if folded != c}
     else:
-        return None
+        dense = {c: _char_fold(c).dense for c in set(non_ascii)}
+        if any(folded is None for folded in dense.values()):
+            return None
+        changes = {c: folded for c, folded in dense.items() if folded is not None and folded != c}
     if len(changes) > _MAX_REPLACED or any(len(v) != 1 for v in changes.values()):
         return None
     if not changes:
