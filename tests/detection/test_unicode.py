@@ -52,12 +52,16 @@ FAST_PATH_TEXTS = [
     "ǅ ı ſ ｉｇｎｏｒｅ 𝐈 ① ² й \u3000 " * 30,  # dense with characters outside the foldable ranges
     "ｉｇｎｏｒｅ\u3000ｐｒｅｖｉｏｕｓ\u3000ｉｎｓｔｒｕｃｔｉｏｎｓ",
     "Москва и Санкт-Петербург",  # lookalikes, but not inside Latin words
+    "Le café est très chaud à midi. 🙂 " * 2000,  # replaced a slice at a time, made as UTF-8 only
 ]
 
 
 @pytest.mark.parametrize("text", FAST_PATH_TEXTS)
 def test_folding_by_replacing_characters_gives_what_folding_runs_gives(text: str) -> None:
     fast, general = unicode.fold(text), unicode.fold_runs(text)
+    assert fast.length == len(general.text)
+    if fast.utf8 is not None:
+        assert fast.utf8 == general.text.encode()
     assert fast.text == general.text
     assert fast.invisible == general.invisible and fast.mixed_script == general.mixed_script
     for start, end in ((0, len(fast.text)), (3, 9), (len(fast.text) // 2, len(fast.text) - 1)):

@@ -7,7 +7,9 @@ encoded texts is still found, because padding must not be able to hide one. The 
 linear without a count of tries: candidates do not overlap, a candidate that is not text is
 rejected on its first `_PROBE` characters, and decoding never makes text longer, so all decoded
 text together is at most as long as the input. Binary payloads such as base64 images fail the
-printable check on their first bytes and cost almost nothing.
+printable check on their first bytes and cost almost nothing. Words that cannot hold a
+candidate that decodes (ids, digests, paths) are passed over by one RE2 screen (`_screen`), so
+the thousands of UUIDs and commit ids in large output never reach Python.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import binascii
 import html
 import re
 import urllib.parse
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import re2
@@ -31,6 +34,70 @@ _CANDIDATES = re2.compile(
     r"|(?:\\u[0-9A-Fa-f]{4}){4,}"
 )
 _HEX = re.compile(r"[0-9A-Fa-f]+")
+
+
+def _screen() -> str:
+    """A mark that every word (run of non-space characters) holding a candidate that decodes
+    contains, and that the ids filling real output (UUIDs, commit ids, digests) do not.
+
+    No candidate contains a space (`\\s` ends every alternative), so the candidates of a word do
+    not depend on the text around it, and a word without a mark can be skipped without a change
+    to what is found. The screen only needs to hold for what decodes:
+
+    - escapes: a candidate of those kinds holds what its pattern repeats, as few times as it
+      allows (eight `\\xHH`, four `\\uHHHH` or `&#..;`, two `%HH` close together). A word with
+      one is read whole, which also covers a run read from its middle after such a candidate;
+    - otherwise every candidate is a whole run of base64 characters, preceded by a character
+      that is not one (or the start of the text), so the screen reads the run from its start:
+    - hex runs (even length) decode to strict UTF-8 with at most one character in twenty that
+      is not printable: their first eight characters include at most one control character and
+      are well-formed UTF-8 (lead bytes followed by continuation bytes);
+    - base64 runs decode to strict UTF-8: a character worth 62 or 63 (`+ - / _`) at the start
+      of one of the first four groups makes a byte 0xF8-0xFF, never UTF-8 (a UUID has `-` at
+      offset 8). A hex-only run is read as base64 when its length is odd or `=` follows it.
+
+    Every part is a necessary condition of `_decode` and `printable` on the first `_PROBE`
+    characters; tests/detection/test_decoding.py checks the screen against every candidate.
+    """
+    base64_chars = "A-Za-z0-9+/_-"
+    hexd = "[0-9A-Fa-f]"
+    cont = f"(?:[89abAB]{hexd})"
+    good = f"(?:0[9aAdD]|[2-7]{hexd}|[cdCD]{hexd}{cont}|[eE]{hexd}{cont}{{2}}|[fF][0-7]{cont}{{3}})"
+    bad = "(?:[01][0-9a-fA-F]|7[fF])"
+    hex_text = "|".join([f"{good}{{8}}"] + [f"{good}{{{i}}}{bad}{good}{{{7 - i}}}" for i in range(8)])
+    # Base64 that is not hex-only: the first character that is not a hex digit at offset j.
+    not_hex, letter_not_hex = "[g-zG-Z+/_-]", "[g-zG-Z]"
+    alnum, any_b64 = "[A-Za-z0-9]", f"[{base64_chars}]"
+
+    def offset_class(i: int) -> str:
+        return alnum if i % 4 == 0 else any_b64
+
+    base64_text = [
+        f"{hexd}{{{j}}}"
+        + (letter_not_hex if j % 4 == 0 else not_hex)
+        + "".join(offset_class(i) for i in range(j + 1, 13))
+        + f"{any_b64}{{7}}"
+        for j in range(13)
+    ]
+    base64_text.append(f"{hexd}{{13}}{hexd}*{not_hex}")
+    base64_text.append(f"{hexd}{{21}}(?:{hexd}{hexd})*(?:[^{base64_chars}]|$)|(?:{hexd}{hexd}){{10,}}=")
+    runs = "|".join([hex_text, *base64_text])
+    escapes = (
+        rf"(?:\\x{hexd}{{2}}){{8}}|(?:\\u{hexd}{{4}}){{4}}|(?:&#[xX]?{hexd}{{1,6}};){{4}}"
+        rf"|%{hexd}{{2}}[^\s%]{{0,24}}%{hexd}{{2}}"
+    )
+    return rf"{escapes}|(?:^|[^{base64_chars}])(?:{runs})"
+
+
+# Only the mark itself: the word around it is found in Python. With `[^\s]*` on either side,
+# RE2's automaton follows every partial mark of a long word at once and is a hundred times
+# slower on random hex or base64 between spaces.
+_SCREEN = re2.compile(_screen())
+_SPACE_BYTES = b" \t\n\r\f"  # what RE2's `\s` matches
+_NEXT_SPACE = re.compile(rb"[ \t\n\r\f]")
+# Marks closer than this are read in one stretch: text dense with encoded words costs one
+# candidate scan, not one per word (a stretch may then hold a few unmarked words).
+_GAP = 64
 _PROBE = 64
 # Kinds whose decoded text `_utf8` already found printable in its first `_PROBE` characters.
 _PROBED = frozenset({"b64", "hex"})
@@ -56,14 +123,22 @@ def segments(text: str, limits: Limits | None = None, data: bytes | None = None)
     RE2 gets the UTF-8 bytes once (`data`, when the caller already has them); candidates are read
     from the bytes and only the spans of the segments that decode are converted to character
     offsets, in one forward pass."""
-    limits = limits or Limits()
     if data is None:
         data = text.encode("utf-8", "surrogatepass")
-    to_chars = _CharOffsets(data) if len(data) != len(text) else None
+    return segments_of(data, len(text), limits)
+
+
+def segments_of(data: bytes, length: int, limits: Limits | None = None) -> list[Decoded]:
+    """`segments` of the text whose UTF-8 is `data`, `length` characters long, without it."""
+    return _decoded(length, data, _candidates(data), limits or Limits())
+
+
+def _decoded(length: int, data: bytes, spans: Iterable[tuple[int, int]], limits: Limits) -> list[Decoded]:
+    """The candidates at `spans` (byte offsets, increasing) that decode to text."""
+    to_chars = _CharOffsets(data) if len(data) != length else None
     found: list[Decoded] = []
-    for match in _CANDIDATES.finditer(data):
-        start, end = match.span()
-        segment = data[start:end].decode("utf-8", "surrogatepass")
+    for byte_start, byte_end in spans:
+        segment = data[byte_start:byte_end].decode("utf-8", "surrogatepass")
         kind = _kind(segment)
         decoded = _decode(kind, segment)
         if decoded is None or len(decoded) < limits.min_text:
@@ -71,10 +146,51 @@ def segments(text: str, limits: Limits | None = None, data: bytes | None = None)
         # Base64 and hex were checked on their first `_PROBE` characters: all of a short text.
         if (len(decoded) > _PROBE or kind not in _PROBED) and not printable(decoded):
             continue
-        if to_chars is not None:
-            start, end = to_chars(start), to_chars(end)
+        start, end = (to_chars(byte_start), to_chars(byte_end)) if to_chars else (byte_start, byte_end)
         found.append(Decoded(start, end, kind, decoded))
     return found
+
+
+def _candidates(data: bytes) -> Iterator[tuple[int, int]]:
+    """The candidates of the stretches that hold the marked words, as a scan of all of `data`
+    finds them: a stretch starts at a word's start (or a space) and ends at a word's end,
+    where a scan of the whole text is between two candidates."""
+    for start, end in _stretches(data):
+        for match in _CANDIDATES.finditer(data, start, end):
+            yield match.span()
+
+
+def _stretches(data: bytes) -> Iterator[tuple[int, int]]:
+    pos = 0  # the end of the last stretch: a space, or the start of the text
+    start = end = -1  # the pending stretch (start -1: none); `end` is its last word's end
+    marks = _SCREEN.finditer(data)
+    while (mark := next(marks, None)) is not None:
+        at, after = mark.span()
+        if start >= 0 and at - end > _GAP:
+            yield start, end
+            pos, start = end, -1
+        if start < 0:
+            start = at if data[at] in _SPACE_BYTES else _word_start(data, pos, at)
+        end = _word_end(data, after)
+        if end - after > _GAP:
+            # The rest of a long word is read anyway: look for marks after it.
+            marks = _SCREEN.finditer(data, end)
+        elif end < after:
+            # The mark ended on the space after its run (odd-length hex is base64); that space
+            # may begin the next word's mark.
+            marks = _SCREEN.finditer(data, end)
+    if start >= 0:
+        yield start, end
+
+
+def _word_start(data: bytes, pos: int, at: int) -> int:
+    return max(pos, *(data.rfind(space, pos, at) + 1 for space in _SPACE_BYTES))
+
+
+def _word_end(data: bytes, after: int) -> int:
+    """The end of the word that holds the byte before `after` (a space there ends it)."""
+    space = _NEXT_SPACE.search(data, after - 1)
+    return len(data) if space is None else space.start()
 
 
 class _CharOffsets:

@@ -55,9 +55,18 @@ class RuleSet:
     def scan(self, text: str, utf8: bytes | None = None) -> Iterator[Hit]:
         """Hits in `text`; `utf8`, its UTF-8 when the caller has it, spares encoding it again for
         the set's pass (spans are still read from `text`, in characters)."""
+        return self.hits(text, self.matching(text if utf8 is None else utf8))
+
+    def matching(self, text: str | bytes) -> list[int]:
+        """The rules that match somewhere in `text`, in one pass: a caller holding only the
+        UTF-8 need not make the text unless one does."""
         if not text:
-            return
-        for index in sorted(self._set.Match(text if utf8 is None else utf8) or ()):
+            return []
+        return sorted(self._set.Match(text) or ())
+
+    def hits(self, text: str, matching: list[int]) -> Iterator[Hit]:
+        """The hits in `text` of the rules `matching` found."""
+        for index in matching:
             rule, pattern = self.rules[index], self._compiled[index]
             hits = 0
             for match in pattern.finditer(text):

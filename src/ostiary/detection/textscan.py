@@ -72,7 +72,8 @@ class TextScanner:
         # it would in RE2.
         data = folded.utf8 if folded.utf8 is not None else folded.text.encode("utf-8")
         layer = "raw" if outer is None else "decoded"
-        for hit in self.rules.scan(folded.text, data):
+        matching = self.rules.matching(data)
+        for hit in self.rules.hits(folded.text, matching) if matching else ():
             start, end = folded.to_original(hit.start, hit.end)
             hit_layer = layer
             if outer is not None:
@@ -87,7 +88,7 @@ class TextScanner:
         for hidden in folded.hidden:
             span = outer(hidden.start, hidden.end) if outer else (hidden.start, hidden.end)
             self._rescan(hidden.text, path, out, depth, _fixed(span), {span: "hidden"})
-        segments = decoding.segments(folded.text, data=data)
+        segments = decoding.segments_of(data, folded.length)
         spans = []
         for segment in segments:
             span = folded.to_original(segment.start, segment.end)

@@ -68,7 +68,10 @@ class Hidden:
 @dataclass(slots=True)
 class Folded:
     original: str
-    text: str
+    # The folded text. None when folding made only its UTF-8 (`utf8`), until something reads it:
+    # rule sets and the decoder read the bytes, and most long texts match no rule, so a copy of
+    # a megabyte (four when the text holds an emoji) is never made.
+    _text: str | None
     # Piecewise map: (folded start, original start, length, one_to_one). Empty: same offsets.
     _pieces: list[tuple[int, int, int, bool]] = field(default_factory=list)
     _starts: list[int] = field(default_factory=list)
@@ -82,8 +85,25 @@ class Folded:
     utf8: bytes | None = None
 
     @property
+    def text(self) -> str:
+        if self._text is None:
+            assert self.utf8 is not None
+            self._text = self.utf8.decode("utf-8")
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text = value
+
+    @property
     def changed(self) -> bool:
-        return self.text is not self.original
+        return self._text is not self.original
+
+    @property
+    def length(self) -> int:
+        """Characters in the folded text, without making it: a text folded only as UTF-8 was
+        folded one character for one."""
+        return len(self.original) if self._text is None else len(self._text)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a folded span back to the original string's offsets."""
@@ -132,6 +152,7 @@ def _re2_class(chars: Iterable[str]) -> str:
     return ranges + "".join(f"\\x{{{ord(c):X}}}" for c in sorted(chars))
 
 
+_FOLDABLE = re.compile("[" + "".join(f"\\U{lo:08X}-\\U{hi:08X}" for lo, hi in _FOLDABLE_RANGES) + "]")
 # RE2 scans long non-ASCII text several times faster than re; it finds the runs to fold.
 _RUNS = re2.compile(f"[{_re2_class(_ZERO_WIDTH | _BIDI)}]+")
 _RUNS_WITH_LOOKALIKES = re2.compile(f"[{_re2_class(_ZERO_WIDTH | _BIDI | frozenset(_HOMOGLYPHS))}]+")
@@ -221,9 +242,10 @@ def _char_fold(char: str) -> _CharFold:
     )
 
 
-def _fold_by_replacing(text: str) -> tuple[str, bytes | None] | None:
+def _fold_by_replacing(text: str) -> tuple[str | None, bytes | None] | None:
     """The folded text when every change is one character for one, so offsets stay as they are,
-    with its UTF-8 when nothing changed; None when the general path is needed (invisible
+    with its UTF-8 when the text is valid UTF-8; when characters were replaced in valid UTF-8,
+    only the UTF-8 (None for the text). None when the general path is needed (invisible
     characters, lookalikes in Latin words, ligatures and other expansions, or too many distinct
     characters).
 
@@ -242,28 +264,53 @@ def _fold_by_replacing(text: str) -> tuple[str, bytes | None] | None:
     if _RUNS.search(data) is None:
         return text, data if strict else None
     # Only now the distinct characters: a set of non-Latin-1 characters costs a new object each.
-    present = {c: _char_fold(c) for c in set(data.translate(None, _ASCII).decode("utf-8", "surrogatepass"))}
-    in_runs = [c for c, f in present.items() if f.in_runs]
+    non_ascii = data.translate(None, _ASCII).decode("utf-8", "surrogatepass")
+    # The characters in the foldable ranges, found in C: a set of every non-ASCII character
+    # (Cyrillic, CJK, emoji: one new object each) is made only for a whole-text NFKD.
+    in_runs = list(set(_FOLDABLE.findall(non_ascii)))
     if len(in_runs) > _MAX_REPLACED:
         return None
-    if _run_count(text, in_runs, len(text) // 64 + 16) <= len(text) // 64 + 16:
-        changes = {c: present[c].sparse for c in in_runs if present[c].sparse != c}
-    elif all(f.dense is not None for f in present.values()):
-        changes = {c: f.dense for c, f in present.items() if f.dense is not None and f.dense != c}
+    # Counted in the non-ASCII characters alone: a fraction of the text, in fewer bytes a character.
+    occurrences = sum(non_ascii.count(c) for c in in_runs)
+    if _run_count(text, in_runs, occurrences, len(text) // 64 + 16) <= len(text) // 64 + 16:
+        sparse = {c: _char_fold(c).sparse for c in in_runs}
+        changes = {c: folded for c, folded in sparse.items() if folded != c}
     else:
-        return None
+        dense = {c: _char_fold(c).dense for c in set(non_ascii)}
+        if any(folded is None for folded in dense.values()):
+            return None
+        changes = {c: folded for c, folded in dense.items() if folded is not None and folded != c}
     if len(changes) > _MAX_REPLACED or any(len(v) != 1 for v in changes.values()):
         return None
-    folded = text
-    for char, replacement in changes.items():
-        folded = folded.replace(char, replacement)
-    return folded, None
+    if not changes:
+        return text, data if strict else None
+    return _replace(text, changes, strict)
 
 
-def _run_count(text: str, chars: list[str], enough: int) -> int:
-    """Maximal runs of `chars` in `text`, counted exactly only when there may be more than
-    `enough` (what decides between folding runs and a whole-text NFKD)."""
-    occurrences = sum(text.count(c) for c in chars)
+# Replaced a slice at a time: a megabyte of text with one emoji in it takes four megabytes, and
+# a copy of all of it per character to replace cost more in memory traffic and fresh pages than
+# the replacing itself (1 MB of mixed output: 3.4 ms for three characters, 1 ms by slices).
+_SLICE = 16384
+
+
+def _replace(text: str, changes: dict[str, str], strict: bool) -> tuple[str | None, bytes | None]:
+    """`text` with each character replaced: only its UTF-8 (each slice encoded while it is in
+    the cache) when `strict`, else the text itself."""
+    parts = []
+    for at in range(0, len(text), _SLICE):
+        part = text[at : at + _SLICE]
+        for char, replacement in changes.items():
+            part = part.replace(char, replacement)
+        parts.append(part)
+    if strict:
+        return None, b"".join(part.encode("utf-8") for part in parts)
+    return "".join(parts), None
+
+
+def _run_count(text: str, chars: list[str], occurrences: int, enough: int) -> int:
+    """Maximal runs of `chars` in `text` (which holds them `occurrences` times), counted exactly
+    only when there may be more than `enough` (what decides between folding runs and a
+    whole-text NFKD)."""
     if occurrences <= enough:
         return occurrences
     marker = chars[0]
