@@ -208,14 +208,15 @@ class _CharOffsets:
 
 
 def _kind(segment: str) -> str:
+    # Only the percent alternative holds a "%"; it may start like another kind (\x41%41%42).
+    if "%" in segment:
+        return "url"
     if segment.startswith("&#"):
         return "entity"
     if segment.startswith("\\u"):
         return "uesc"
     if segment.startswith("\\x"):
         return "hex"
-    if "%" in segment:
-        return "url"
     # Hex digits are base64 letters too; an even run of them is read as hex.
     if len(segment) % 2 == 0 and _HEX.fullmatch(segment):
         return "hex"
@@ -249,10 +250,13 @@ def _decode(kind: str, segment: str) -> str | None:
         raw = segment.replace("\\x", "")
         if len(raw) % 2:
             return None
-        probe = _utf8(binascii.unhexlify(raw[:_PROBE]))
-        if probe is None or len(raw) <= _PROBE:
-            return probe
-        return _utf8(binascii.unhexlify(raw))
+        try:
+            probe = _utf8(binascii.unhexlify(raw[:_PROBE]))
+            if probe is None or len(raw) <= _PROBE:
+                return probe
+            return _utf8(binascii.unhexlify(raw))
+        except binascii.Error:  # not hex after all: nothing to read, never a failed inspection
+            return None
     if kind == "url":
         try:
             decoded = urllib.parse.unquote(segment, errors="strict")
@@ -265,7 +269,7 @@ def _decode(kind: str, segment: str) -> str | None:
     if kind == "uesc":
         try:
             return segment.encode("ascii").decode("unicode_escape")
-        except UnicodeDecodeError:
+        except UnicodeError:
             return None
     return None
 
