@@ -83,7 +83,7 @@ class AuditLog:
         await self.append(record_of(decision))
 
     async def append(self, body: dict[str, Any]) -> None:
-        """Queue one record and wait until the batch holding it has committed."""
+        """Record one body; returns once it is durable (in the spool, or committed)."""
         if self._task is None or self._task.done() or self._closing:
             raise StoreError("the audit log is not running")
         if self._spool is not None:

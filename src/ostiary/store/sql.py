@@ -124,7 +124,8 @@ class SqlStore:
         # SQLite only: a synchronous engine on the same file for the chain's write transactions.
         self.writer = writer
         self.inline_writer = inline_writer
-        # SQLite files only: the directory of the audit spools (store/spool.py).
+        # Where audit spools live (store/spool.py): beside a SQLite file, or PostgreSQL's configured
+        # directory (audit.spool: true); None where this store keeps none.
         self.spools = spools
         self._inline: PoolProxiedConnection | None = None
         # PostgreSQL only: the audit appender's own connection, and the chain heads it last wrote.
@@ -369,8 +370,8 @@ class SqlStore:
         return created
 
     async def retire_spool(self, spool: Spool) -> None:
-        """Remove a spool whose every record is in the chain (see spoolstore for the order)."""
-        spool.close()
+        """Remove a spool whose every record is in the chain (see spoolstore for the order). Its
+        lock is held until the row is closed, so no recovery takes it for a stopped gateway's."""
         await self._spool_write(spoolstore.close_row, spool.name)
         spool.remove()
         await self._spool_write(spoolstore.drop_row, spool.name)
