@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import orjson
 from sqlalchemy import text
 
-from audit.traffic import call, sealer, started_log
+from audit.traffic import call, calls_across, sealer, started_log
 from ostiary.audit import AuditLog, verify
-from ostiary.pipeline import Action, Pipeline
+from ostiary.pipeline import Action
 from ostiary.store import SqlStore, open_url
 
 
 async def test_concurrent_sessions_on_several_replicas_keep_one_valid_chain(store_url: str, store: SqlStore):
     replicas = [store] + [await open_url(store_url) for _ in range(2)]
-    logs = [AuditLog(r, sealer(every=50)) for r in replicas]
-    for log in logs:
-        await log.start()
-    pipelines = [Pipeline(observers=[log]) for log in logs]
     try:
-        decisions = await asyncio.gather(
-            *(call(pipelines[i % 3], i, user=f"user{i % 7}") for i in range(300))
-        )
+        decisions = await calls_across([AuditLog(r, sealer(every=50)) for r in replicas], 300)
     finally:
-        for log in logs:
-            await log.close()
         for r in replicas[1:]:
             await r.close()
     assert all(d.verdict.action is Action.ALLOW for d in decisions)

@@ -19,7 +19,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from audit.traffic import KEY, call, sealer
+from audit.traffic import KEY, call, calls_across, sealer
 from ostiary.audit import AuditLog, build_audit_observer, verify
 from ostiary.audit import log as audit_log
 from ostiary.config import Config, ConfigError
@@ -448,3 +448,24 @@ def test_a_postgresql_spool_is_kept_only_when_asked_for_and_where_configured(tmp
     configured = Config(audit={**base, "spool": True, "spool_dir": "spools"}, base_dir=str(tmp_path))
     assert postgres_spool_dir(configured) == tmp_path / "spools"
     assert postgres_spool_dir(Config(audit={**base, "spool": True})) is not None  # the user's data directory
+
+
+async def test_replicas_each_with_a_spool_keep_one_valid_chain_under_concurrent_sessions(
+    place: Where, tmp_path: Path
+):
+    # On SQLite three gateways on one file; on PostgreSQL three replicas, each its own spool.
+    await (await empty_store(place.url)).close()
+    wheres = [place] + [
+        place if place.postgres_spool is None else Where(place.url, tmp_path / f"r{i}", tmp_path / f"r{i}")
+        for i in (1, 2)
+    ]
+    stores = [await w.open() for w in wheres]
+    decisions = await calls_across([AuditLog(s, sealer(every=50)) for s in stores], 300)
+    report = await verify(stores[0], sealer())
+    ids = sorted(await _request_ids(stores[0]))
+    for store in stores:
+        await store.close()
+    assert all(d.verdict.action is Action.ALLOW for d in decisions)
+    assert report.ok and report.records == 300, report
+    assert report.checkpoints >= 6
+    assert ids == list(range(300))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ostiary import messages
@@ -35,3 +36,18 @@ async def started_log(store: Store, every: int = 1000, spool: bool = True) -> tu
     log = AuditLog(store, sealer(every), spool=spool)
     await log.start()
     return log, Pipeline(observers=[log])
+
+
+async def calls_across(logs: list[AuditLog], count: int) -> list[Decision]:
+    """`count` concurrent calls spread over the gateways whose audit logs these are (started
+    here, closed after), from seven users."""
+    for log in logs:
+        await log.start()
+    pipelines = [Pipeline(observers=[log]) for log in logs]
+    try:
+        return await asyncio.gather(
+            *(call(pipelines[i % len(logs)], i, user=f"user{i % 7}") for i in range(count))
+        )
+    finally:
+        for log in logs:
+            await log.close()
