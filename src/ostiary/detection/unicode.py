@@ -16,7 +16,7 @@ import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import re2
@@ -67,7 +67,8 @@ class Hidden:
 
 @dataclass(slots=True)
 class Folded:
-    original: str
+    # The text as sent; None while it exists only as `_lines` (joined when something reads it).
+    _original: str | None
     # The folded text. None when folding made only its UTF-8 (`utf8`), until something reads it:
     # rule sets and the decoder read the bytes, and most long texts match no rule, so a copy of
     # a megabyte (four when the text holds an emoji) is never made.
@@ -83,27 +84,49 @@ class Folded:
     # The folded text's UTF-8 when folding already made it, so rule sets and the decoder do not
     # encode it again; None: not made.
     utf8: bytes | None = None
+    # The fields of a message, when the text is their lines (`fold_lines`).
+    _lines: Sequence[str] = ()
+    # Folding left the text as it was (then `_text`, when made, is the original itself).
+    _same: bool = False
+
+    def __post_init__(self) -> None:
+        if self._original is not None:
+            self._same = self._text is self._original
+
+    @property
+    def original(self) -> str:
+        if self._original is None:
+            self._original = "\n".join(self._lines)
+        return self._original
 
     @property
     def text(self) -> str:
         if self._text is None:
-            assert self.utf8 is not None
-            self._text = self.utf8.decode("utf-8")
+            if self._same:
+                self._text = self.original
+            else:
+                assert self.utf8 is not None
+                self._text = self.utf8.decode("utf-8")
         return self._text
 
     @text.setter
     def text(self, value: str) -> None:
         self._text = value
+        self._same = value is self.original
 
     @property
     def changed(self) -> bool:
-        return self._text is not self.original
+        return not self._same
 
     @property
     def length(self) -> int:
         """Characters in the folded text, without making it: a text folded only as UTF-8 was
         folded one character for one."""
-        return len(self.original) if self._text is None else len(self._text)
+        if self._text is not None:
+            return len(self._text)
+        if self._original is not None:
+            return len(self._original)
+        return sum(map(len, self._lines)) + len(self._lines) - 1
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a folded span back to the original string's offsets."""
@@ -175,10 +198,42 @@ def fold(text: str) -> Folded:
     """Fold with C-speed scans; Python touches only the runs of characters that change."""
     if text.isascii():
         return Folded(text, text)
-    replaced = _fold_by_replacing(text)
-    if replaced is not None:
-        return Folded(text, replaced[0], utf8=replaced[1])
-    return fold_runs(text)
+    try:
+        data = text.encode("utf-8")
+        strict = True
+    except UnicodeEncodeError:
+        # Lone surrogates: folded all the same; the caller's strict encoding fails as RE2 would.
+        data = text.encode("utf-8", "surrogatepass")
+        strict = False
+    changes = _replacements([text], data)
+    if changes is None:
+        return fold_runs(text)
+    if not changes:
+        return Folded(text, text, utf8=data if strict else None)
+    if strict:
+        return Folded(text, None, utf8=_replaced([text], changes))
+    return Folded(text, "".join(_slices(text, changes)))
+
+
+def fold_lines(lines: Sequence[str]) -> Folded:
+    """`fold` of the lines joined by line breaks (the fields of one message), without joining them
+    unless something reads the text: when one field holds an emoji, the joined text takes four
+    bytes a character, a fresh copy of four megabytes for a megabyte of output, where each field
+    is encoded to UTF-8 from its own, mostly narrower, form. The same folding decisions are made
+    on the same counts; characters fold one for one there, and no run crosses a line break."""
+    try:
+        encoded = [line.encode("utf-8") for line in lines]
+    except UnicodeEncodeError:
+        return fold("\n".join(lines))
+    data = b"\n".join(encoded)
+    if data.isascii():
+        return Folded(None, None, utf8=data, _lines=lines, _same=True)
+    changes = _replacements(lines, data)
+    if changes is None:
+        return fold_runs("\n".join(lines))
+    if not changes:
+        return Folded(None, None, utf8=data, _lines=lines, _same=True)
+    return Folded(None, None, utf8=_replaced(lines, changes), _lines=lines)
 
 
 def fold_runs(text: str) -> Folded:
@@ -242,27 +297,19 @@ def _char_fold(char: str) -> _CharFold:
     )
 
 
-def _fold_by_replacing(text: str) -> tuple[str | None, bytes | None] | None:
-    """The folded text when every change is one character for one, so offsets stay as they are,
-    with its UTF-8 when the text is valid UTF-8; when characters were replaced in valid UTF-8,
-    only the UTF-8 (None for the text). None when the general path is needed (invisible
-    characters, lookalikes in Latin words, ligatures and other expansions, or too many distinct
-    characters).
+def _replacements(lines: Sequence[str], data: bytes) -> dict[str, str] | None:
+    """The characters to replace, each by one character, when that folds the lines joined by
+    line breaks (UTF-8 in `data`) as the general path would, so offsets stay as they are. None
+    when the general path is needed (invisible characters, lookalikes in Latin words, ligatures
+    and other expansions, or too many distinct characters).
 
     Gives exactly what the general path gives: the distinct non-ASCII characters are read from
     the UTF-8 bytes in C, runs of foldable characters are counted with `str.split`, and the same
     choice between folding runs and a whole-text NFKD is made on the same count."""
-    try:
-        data = text.encode("utf-8")
-        strict = True
-    except UnicodeEncodeError:
-        # Lone surrogates: folded all the same; the caller's strict encoding fails as RE2 would.
-        data = text.encode("utf-8", "surrogatepass")
-        strict = False
     if _GENERAL_PATH.search(data) is not None:
         return None
     if _RUNS.search(data) is None:
-        return text, data if strict else None
+        return {}
     # Only now the distinct characters: a set of non-Latin-1 characters costs a new object each.
     non_ascii = data.translate(None, _ASCII).decode("utf-8", "surrogatepass")
     # The characters in the foldable ranges, found in C: a set of every non-ASCII character
@@ -272,7 +319,8 @@ def _fold_by_replacing(text: str) -> tuple[str | None, bytes | None] | None:
         return None
     # Counted in the non-ASCII characters alone: a fraction of the text, in fewer bytes a character.
     occurrences = sum(non_ascii.count(c) for c in in_runs)
-    if _run_count(text, in_runs, occurrences, len(text) // 64 + 16) <= len(text) // 64 + 16:
+    enough = (sum(map(len, lines)) + len(lines) - 1) // 64 + 16
+    if _run_count(lines, in_runs, occurrences, enough) <= enough:
         sparse = {c: _char_fold(c).sparse for c in in_runs}
         changes = {c: folded for c, folded in sparse.items() if folded != c}
     else:
@@ -282,9 +330,7 @@ def _fold_by_replacing(text: str) -> tuple[str | None, bytes | None] | None:
         changes = {c: folded for c, folded in dense.items() if folded is not None and folded != c}
     if len(changes) > _MAX_REPLACED or any(len(v) != 1 for v in changes.values()):
         return None
-    if not changes:
-        return text, data if strict else None
-    return _replace(text, changes, strict)
+    return changes
 
 
 # Replaced a slice at a time: a megabyte of text with one emoji in it takes four megabytes, and
@@ -293,32 +339,37 @@ def _fold_by_replacing(text: str) -> tuple[str | None, bytes | None] | None:
 _SLICE = 16384
 
 
-def _replace(text: str, changes: dict[str, str], strict: bool) -> tuple[str | None, bytes | None]:
-    """`text` with each character replaced: only its UTF-8 (each slice encoded while it is in
-    the cache) when `strict`, else the text itself."""
-    parts = []
+def _slices(text: str, changes: dict[str, str]) -> Iterator[str]:
     for at in range(0, len(text), _SLICE):
         part = text[at : at + _SLICE]
         for char, replacement in changes.items():
             part = part.replace(char, replacement)
-        parts.append(part)
-    if strict:
-        return None, b"".join(part.encode("utf-8") for part in parts)
-    return "".join(parts), None
+        yield part
 
 
-def _run_count(text: str, chars: list[str], occurrences: int, enough: int) -> int:
-    """Maximal runs of `chars` in `text` (which holds them `occurrences` times), counted exactly
+def _replaced(lines: Sequence[str], changes: dict[str, str]) -> bytes:
+    """The UTF-8 of the lines joined by line breaks, each character replaced; each slice is
+    encoded while it is in the cache."""
+    return b"\n".join(b"".join(part.encode("utf-8") for part in _slices(line, changes)) for line in lines)
+
+
+def _run_count(lines: Sequence[str], chars: list[str], occurrences: int, enough: int) -> int:
+    """Maximal runs of `chars` in the lines (which hold them `occurrences` times), counted exactly
     only when there may be more than `enough` (what decides between folding runs and a
-    whole-text NFKD)."""
+    whole-text NFKD). No run crosses a line break: the lines' counts add up."""
     if occurrences <= enough:
         return occurrences
     marker = chars[0]
-    for char in chars[1:]:
-        text = text.replace(char, marker)
-    # text = p0 m p1 m ... m pN: the j-th marker starts a run unless the piece before it is empty.
-    pieces = text.split(marker)
-    return occurrences - pieces[1:occurrences].count("")
+    runs = 0
+    for line in lines:
+        marked = line
+        for char in chars[1:]:
+            marked = marked.replace(char, marker)
+        # marked = p0 m p1 m ... m pN: the j-th marker starts a run unless the piece before it
+        # is empty.
+        pieces = marked.split(marker)
+        runs += len(pieces) - 1 - pieces[1:-1].count("")
+    return runs
 
 
 def _fold_spans(text: str, spans: Iterator[tuple[int, int]], folded: Folded) -> Folded:
