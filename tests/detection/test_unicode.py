@@ -1,4 +1,5 @@
 import pytest
+import re2
 
 from ostiary.detection import unicode
 
@@ -97,3 +98,29 @@ def test_folding_lines_gives_what_folding_the_joined_text_gives(lines: list[str]
     assert by_lines.invisible == whole.invisible and by_lines.mixed_script == whole.mixed_script
     for start, end in ((0, len(whole.text)), (3, 9), (len(whole.text) // 2, len(whole.text) - 1)):
         assert by_lines.to_original(start, end) == whole.to_original(start, end)
+
+
+SCREENED_LATER = [
+    "pаss",  # a lookalike beside Latin letters
+    "éр and пр",  # an accented letter folds to Latin beside a lookalike: the screen matches, no mix
+    "aı",  # dotless i folds to "i": looked for before folding
+    "Le café est très chaud. Привет, мир. 🙂",
+    "naïve аpple " + "Ärger über Öl, " * 40,  # dense
+    "aё " + "é" * 2000,  # dense: ё folds to е, still a lookalike
+    "ｐаss",
+]
+
+
+@pytest.mark.parametrize("text", SCREENED_LATER)
+def test_lookalikes_screened_after_folding_fold_as_when_looked_for_first(text: str) -> None:
+    first = unicode.fold(text)
+    later = unicode.fold(text, screen_later=True)
+    matched = re2.search(unicode.LOOKALIKE_SCREEN, later.utf8 or later.text.encode()) is not None
+    # Every lookalike beside a Latin letter in the original is still one in the folded text
+    # (dotless i is looked for before folding).
+    assert matched or not first.mixed_script or not later.unchecked
+    if matched:
+        later = unicode.check_lookalikes(later)
+    assert later.text == first.text and later.changed == first.changed
+    assert later.invisible == first.invisible and later.mixed_script == first.mixed_script
+    assert later.to_original(0, len(first.text)) == first.to_original(0, len(first.text))

@@ -41,15 +41,20 @@ class Hit:
 
 
 class RuleSet:
-    def __init__(self, rules: Sequence[Rule], max_hits_per_rule: int = 32) -> None:
+    def __init__(
+        self, rules: Sequence[Rule], max_hits_per_rule: int = 32, screens: Sequence[str] = ()
+    ) -> None:
+        """`screens`: patterns that are not rules, matched in the same pass for a caller that
+        would otherwise make a pass of its own (`screened`)."""
         self.rules = tuple(rules)
         self.max_hits = max_hits_per_rule
+        self.screens = tuple(screens)
         options = re2.Options()
         options.max_mem = 64 << 20
         self._compiled = [re2.compile(rule.pattern, options) for rule in self.rules]
         self._set = re2.Set.SearchSet(options)
-        for rule in self.rules:
-            self._set.Add(rule.prefilter or rule.pattern)
+        for pattern in [*(rule.prefilter or rule.pattern for rule in self.rules), *self.screens]:
+            self._set.Add(pattern)
         self._set.Compile()
 
     def scan(self, text: str, utf8: bytes | None = None) -> Iterator[Hit]:
@@ -60,9 +65,15 @@ class RuleSet:
     def matching(self, text: str | bytes) -> list[int]:
         """The rules that match somewhere in `text`, in one pass: a caller holding only the
         UTF-8 need not make the text unless one does."""
+        return self.screened(text)[0]
+
+    def screened(self, text: str | bytes) -> tuple[list[int], list[int]]:
+        """The rules that match, and the screens that match (their indexes in `screens`)."""
         if not text:
-            return []
-        return sorted(self._set.Match(text) or ())
+            return [], []
+        found = sorted(self._set.Match(text) or ())
+        count = len(self.rules)
+        return [i for i in found if i < count], [i - count for i in found if i >= count]
 
     def hits(self, text: str, matching: list[int]) -> Iterator[Hit]:
         """The hits in `text` of the rules `matching` found."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from ostiary.detection import decoding, unicode
 from ostiary.detection.findings import Finding, Severity
-from ostiary.detection.ruleset import RuleSet
+from ostiary.detection.ruleset import Rule, RuleSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,25 +46,27 @@ class TextScanner:
     def __init__(
         self,
         kind: str,
-        rules: RuleSet,
+        rules: Sequence[Rule],
         weights: LayerWeights,
         depth: int = 2,
         extra: Extra | None = None,
         alone: int = 64,
     ) -> None:
         self.kind = kind
-        self.rules = rules
+        # The lookalike screen rides on the rules' pass over the folded text: folding leaves its
+        # search for lookalikes beside Latin letters to this pass rather than making its own.
+        self.rules = RuleSet(rules, screens=[unicode.LOOKALIKE_SCREEN])
         self.weights = weights
         self.depth = depth
         self.second_opinion = extra
         self.alone = alone
 
     def scan(self, text: str, path: str = "") -> list[Finding]:
-        return self._scan_folded(unicode.fold(text), path)
+        return self._scan_folded(unicode.fold(text, screen_later=True), path)
 
     def scan_lines(self, lines: Sequence[str], path: str = "") -> list[Finding]:
         """`scan` of the lines joined by line breaks; the joined text is made only if read."""
-        return self._scan_folded(unicode.fold_lines(lines), path)
+        return self._scan_folded(unicode.fold_lines(lines, screen_later=True), path)
 
     def _scan_folded(self, folded: unicode.Folded, path: str) -> list[Finding]:
         findings: list[Finding] = []
@@ -79,8 +81,14 @@ class TextScanner:
         # Encoded once for the rule set and the decoder, strictly: a lone surrogate fails here as
         # it would in RE2.
         data = folded.utf8 if folded.utf8 is not None else folded.text.encode("utf-8")
+        matching, screens = self.rules.screened(data)
+        if folded.unchecked and screens:
+            checked = unicode.check_lookalikes(folded)
+            if checked is not folded:
+                folded = checked
+                data = folded.text.encode("utf-8")
+                matching = self.rules.matching(data)
         layer = "raw" if outer is None else "decoded"
-        matching = self.rules.matching(data)
         for hit in self.rules.hits(folded.text, matching) if matching else ():
             start, end = folded.to_original(hit.start, hit.end)
             hit_layer = layer
@@ -130,7 +138,7 @@ class TextScanner:
     ) -> None:
         """Scan a derived text; each original segment in which a rule fired is itself a finding."""
         before = len(out)
-        self._scan(unicode.fold(text), path, out, depth - 1, locate)
+        self._scan(unicode.fold(text, screen_later=True), path, out, depth - 1, locate)
         if len(out) == before or not self.weights.obfuscated_hit:
             return
         weight = self.weights.obfuscated_hit

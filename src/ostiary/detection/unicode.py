@@ -88,6 +88,9 @@ class Folded:
     _lines: Sequence[str] = ()
     # Folding left the text as it was (then `_text`, when made, is the original itself).
     _same: bool = False
+    # Folded by replacing characters without looking for lookalikes beside Latin letters: the
+    # caller screens `utf8` with `LOOKALIKE_SCREEN` and calls `check_lookalikes` on a match.
+    unchecked: bool = False
 
     def __post_init__(self) -> None:
         if self._original is not None:
@@ -194,8 +197,12 @@ _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\
 _SMUGGLING = re.compile(r"[\U000E0020-\U000E007E\U000E0110-\U000E016E]")
 
 
-def fold(text: str) -> Folded:
-    """Fold with C-speed scans; Python touches only the runs of characters that change."""
+def fold(text: str, screen_later: bool = False) -> Folded:
+    """Fold with C-speed scans; Python touches only the runs of characters that change.
+
+    With `screen_later`, text folded by replacing characters is not searched for lookalikes
+    beside Latin letters (a pass over every byte): the caller's rule set screens the folded
+    UTF-8 for them in the pass it makes anyway (`LOOKALIKE_SCREEN`, `check_lookalikes`)."""
     if text.isascii():
         return Folded(text, text)
     try:
@@ -205,17 +212,17 @@ def fold(text: str) -> Folded:
         # Lone surrogates: folded all the same; the caller's strict encoding fails as RE2 would.
         data = text.encode("utf-8", "surrogatepass")
         strict = False
-    changes = _replacements([text], data)
+    changes = _replacements([text], data, screen_later)
     if changes is None:
         return fold_runs(text)
     if not changes:
-        return Folded(text, text, utf8=data if strict else None)
+        return Folded(text, text, utf8=data if strict else None, unchecked=screen_later)
     if strict:
-        return Folded(text, None, utf8=_replaced([text], changes))
-    return Folded(text, "".join(_slices(text, changes)))
+        return Folded(text, None, utf8=_replaced([text], changes), unchecked=screen_later)
+    return Folded(text, "".join(_slices(text, changes)), unchecked=screen_later)
 
 
-def fold_lines(lines: Sequence[str]) -> Folded:
+def fold_lines(lines: Sequence[str], screen_later: bool = False) -> Folded:
     """`fold` of the lines joined by line breaks (the fields of one message), without joining them
     unless something reads the text: when one field holds an emoji, the joined text takes four
     bytes a character, a fresh copy of four megabytes for a megabyte of output, where each field
@@ -224,16 +231,29 @@ def fold_lines(lines: Sequence[str]) -> Folded:
     try:
         encoded = [line.encode("utf-8") for line in lines]
     except UnicodeEncodeError:
-        return fold("\n".join(lines))
+        return fold("\n".join(lines), screen_later)
     data = b"\n".join(encoded)
+    del encoded
     if data.isascii():
         return Folded(None, None, utf8=data, _lines=lines, _same=True)
-    changes = _replacements(lines, data)
+    changes = _replacements(lines, data, screen_later)
     if changes is None:
         return fold_runs("\n".join(lines))
     if not changes:
-        return Folded(None, None, utf8=data, _lines=lines, _same=True)
-    return Folded(None, None, utf8=_replaced(lines, changes), _lines=lines)
+        return Folded(None, None, utf8=data, _lines=lines, _same=True, unchecked=screen_later)
+    return Folded(None, None, utf8=_replaced(lines, changes), _lines=lines, unchecked=screen_later)
+
+
+def check_lookalikes(folded: Folded) -> Folded:
+    """The fold of a text folded with `screen_later` whose folded UTF-8 matched
+    `LOOKALIKE_SCREEN`: as it is when the original has no lookalike beside a Latin letter (the
+    match was a letter folded from an accented one), else the general path's."""
+    if not folded.unchecked:
+        return folded
+    folded.unchecked = False
+    if _MIXED_RE2.search(folded.original) is None:
+        return folded
+    return fold_runs(folded.original)
 
 
 def fold_runs(text: str) -> Folded:
@@ -267,10 +287,6 @@ _ASCII = bytes(range(128))
 _MAX_REPLACED = 32
 
 
-# What only the general path handles: invisible characters and lookalikes inside Latin words.
-_GENERAL_PATH = re2.compile(_ANY_INVISIBLE_RE2.pattern + "|" + _MIXED_RE2.pattern)
-
-
 @dataclass(frozen=True, slots=True)
 class _CharFold:
     """How one non-ASCII character folds, computed once per character."""
@@ -297,7 +313,7 @@ def _char_fold(char: str) -> _CharFold:
     )
 
 
-def _replacements(lines: Sequence[str], data: bytes) -> dict[str, str] | None:
+def _replacements(lines: Sequence[str], data: bytes, screen_later: bool) -> dict[str, str] | None:
     """The characters to replace, each by one character, when that folds the lines joined by
     line breaks (UTF-8 in `data`) as the general path would, so offsets stay as they are. None
     when the general path is needed (invisible characters, lookalikes in Latin words, ligatures
@@ -305,13 +321,19 @@ def _replacements(lines: Sequence[str], data: bytes) -> dict[str, str] | None:
 
     Gives exactly what the general path gives: the distinct non-ASCII characters are read from
     the UTF-8 bytes in C, runs of foldable characters are counted with `str.split`, and the same
-    choice between folding runs and a whole-text NFKD is made on the same count."""
-    if _GENERAL_PATH.search(data) is not None:
+    choice between folding runs and a whole-text NFKD is made on the same count.
+
+    Invisible characters are looked for in the non-ASCII bytes alone, a small part of most
+    text; lookalikes beside Latin letters in all of it, unless `screen_later`."""
+    non_ascii_utf8 = data.translate(None, _ASCII)
+    if _ANY_INVISIBLE_RE2.search(non_ascii_utf8) is not None:
         return None
-    if _RUNS.search(data) is None:
+    if (not screen_later or _UNSTABLE_LOOKALIKES.search(non_ascii_utf8)) and _MIXED_RE2.search(data):
+        return None
+    if _RUNS.search(non_ascii_utf8) is None:
         return {}
     # Only now the distinct characters: a set of non-Latin-1 characters costs a new object each.
-    non_ascii = data.translate(None, _ASCII).decode("utf-8", "surrogatepass")
+    non_ascii = non_ascii_utf8.decode("utf-8", "surrogatepass")
     # The characters in the foldable ranges, found in C: a set of every non-ASCII character
     # (Cyrillic, CJK, emoji: one new object each) is made only for a whole-text NFKD.
     in_runs = list(set(_FOLDABLE.findall(non_ascii)))
@@ -455,3 +477,21 @@ def _fold_char(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
     kept = "".join(c for c in decomposed if not unicodedata.combining(c))
     return kept if kept else ("" if unicodedata.combining(char) else char)
+
+
+# Lookalikes beside Latin letters, for a rule set to screen folded UTF-8 with (`screen_later`).
+# Replacing characters keeps ASCII letters and maps each character to one: a lookalike that
+# folds to a lookalike stays beside the same Latin letter, so every such pair in the original
+# is still a match in the folded text (and an accented letter folded to Latin may add one).
+LOOKALIKE_SCREEN = _MIXED_RE2.pattern
+# The lookalikes for which that does not hold (dotless i folds to "i"): with one in the text, it
+# is searched for lookalikes before folding, as without `screen_later`.
+_UNSTABLE_LOOKALIKES = re2.compile(
+    "["
+    + "".join(
+        f"\\x{{{ord(c):X}}}"
+        for c in sorted(_HOMOGLYPHS)
+        if _char_fold(c).sparse not in _HOMOGLYPHS or (_char_fold(c).dense or c) not in _HOMOGLYPHS
+    )
+    + "]"
+)
