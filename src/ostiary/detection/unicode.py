@@ -384,7 +384,16 @@ def _slices(text: str, changes: dict[str, str]) -> Iterator[str]:
 def _replaced(lines: Sequence[str], changes: dict[str, str]) -> bytes:
     """The UTF-8 of the lines joined by line breaks, each character replaced; each slice is
     encoded while it is in the cache."""
-    return b"\n".join(b"".join(part.encode("utf-8") for part in _slices(line, changes)) for line in lines)
+    encoded = []
+    for line in lines:
+        if len(line) > _SLICE:
+            encoded.append(b"".join(part.encode("utf-8") for part in _slices(line, changes)))
+            continue
+        folded = line
+        for char, replacement in changes.items():
+            folded = folded.replace(char, replacement)
+        encoded.append(folded.encode("utf-8"))
+    return b"\n".join(encoded)
 
 
 def _run_count(lines: Sequence[str], chars: list[str], occurrences: int, enough: int) -> int:
