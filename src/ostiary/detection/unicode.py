@@ -346,13 +346,12 @@ def _replacements(lines: Sequence[str], data: bytes, screen_later: bool) -> dict
         return {}
     # Only now the distinct characters: a set of non-Latin-1 characters costs a new object each.
     non_ascii = non_ascii_utf8.decode("utf-8", "surrogatepass")
-    # The characters in the foldable ranges, found in C: a set of every non-ASCII character
-    # (Cyrillic, CJK, emoji: one new object each) is made only for a whole-text NFKD.
-    in_runs = list(set(_FOLDABLE.findall(non_ascii)))
-    if len(in_runs) > _MAX_REPLACED:
+    # The characters in the foldable ranges: a set of every non-ASCII character (Cyrillic, CJK,
+    # emoji: one new object each) is made only for a whole-text NFKD.
+    foldable = _foldable(non_ascii)
+    if foldable is None:
         return None
-    # Counted in the non-ASCII characters alone: a fraction of the text, in fewer bytes a character.
-    occurrences = sum(non_ascii.count(c) for c in in_runs)
+    in_runs, occurrences = foldable
     enough = (sum(map(len, lines)) + len(lines) - 1) // 64 + 16
     if _run_count(lines, in_runs, occurrences, enough) <= enough:
         sparse = {c: _char_fold(c).sparse for c in in_runs}
@@ -365,6 +364,28 @@ def _replacements(lines: Sequence[str], data: bytes, screen_later: bool) -> dict
     if len(changes) > _MAX_REPLACED or any(len(v) != 1 for v in changes.values()):
         return None
     return changes
+
+
+def _foldable(non_ascii: str) -> tuple[list[str], int] | None:
+    """The distinct characters of `non_ascii` in the foldable ranges and how often they occur;
+    None when there are more than `_MAX_REPLACED`. Counted in the non-ASCII characters alone, a
+    fraction of the text. Each character found is removed from the rest with one `str.replace`
+    (the count is what it removed) and the search goes on from where it was found: one read of
+    the text and a shorter copy per distinct character, where a list of every occurrence cost
+    an object each."""
+    chars: list[str] = []
+    occurrences = 0
+    rest = non_ascii
+    while (match := _FOLDABLE.search(rest)) is not None:
+        if len(chars) == _MAX_REPLACED:
+            return None
+        char = match.group()
+        chars.append(char)
+        rest = rest[match.start() :]
+        size = len(rest)
+        rest = rest.replace(char, "")
+        occurrences += size - len(rest)
+    return chars, occurrences
 
 
 # Replaced a slice at a time: a megabyte of text with one emoji in it takes four megabytes, and
