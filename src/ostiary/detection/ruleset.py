@@ -75,9 +75,10 @@ class RuleSet:
 
     def screened(self, text: str | bytes) -> tuple[list[int], list[int]]:
         """The rules that match, and the screens that match (their indexes in `screens`)."""
-        if not text:
+        found = self._set.Match(text) if text else None
+        if not found:
             return [], []
-        found = sorted(self._set.Match(text) or ())
+        found.sort()
         count = len(self.rules)
         return [i for i in found if i < count], [i - count for i in found if i >= count]
 
