@@ -239,8 +239,8 @@ def fold_lines(lines: Sequence[str], screen_later: bool = False) -> Folded:
     bytes a character, a fresh copy of four megabytes for a megabyte of output, where each field
     is encoded to UTF-8 from its own, mostly narrower, form. The same folding decisions are made
     on the same counts; characters fold one for one there, and no run crosses a line break."""
-    if len(lines) == 1:
-        return fold(lines[0], screen_later)
+    if len(lines) <= 1:
+        return fold(lines[0] if lines else "", screen_later)
     try:
         encoded = [line.encode("utf-8") for line in lines]
     except UnicodeEncodeError:
