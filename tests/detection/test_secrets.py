@@ -83,3 +83,15 @@ def test_json_values_are_scanned_at_their_paths(detector: SecretsDetector) -> No
 def test_kinds_can_be_limited_to_credentials() -> None:
     detector = SecretsDetector(SecretsOptions(kinds=frozenset({"secret"})))
     assert found(detector, "mail anna.novak@posteo.de") == []
+
+
+def test_a_field_found_whole_is_found_among_many_fields_screened_together() -> None:
+    # Fields are screened a batch at a time with the rules read line by line: a rule anchored
+    # to a whole field (`^...$`) still fires on the one field that holds a card number alone.
+    fields = [(f"/content/{i}/text", "nothing to see here " * 200) for i in range(40)]
+    fields.insert(17, ("/content/card/text", " 4539148803436467 "))
+    findings = SecretsDetector().scan_fields(fields).findings
+    assert [(f.rule, f.path, f.start, f.end) for f in findings] == [
+        ("pii.card_number", "/content/card/text", 0, 18)
+    ]
+    assert SecretsDetector().scan_fields(fields[:17] + fields[18:]).findings == []

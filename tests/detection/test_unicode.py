@@ -1,4 +1,5 @@
 import pytest
+import re2
 
 from ostiary.detection import unicode
 
@@ -72,3 +73,54 @@ def test_ligatures_and_lone_combining_marks_take_the_general_path() -> None:
     folded = unicode.fold("ﬁle e\u0301t\u00e9")
     assert folded.text == "file ete"
     assert folded.to_original(5, 8) == (4, 8)
+
+
+LINES = [
+    ["Le café", "très chaud 🙂", "", "Привет, мир"],
+    ["plain", "ascii", "lines"],
+    ["Straße und Ærø, " * 40, "naïve", "ı й"],  # dense over the joined text, not over each line
+    ["ǅ ı ſ ｉｇｎｏｒｅ", "\u0301é" * 300, "x"],
+    ["ig\u200bnore", "café"],  # the general path
+    ["pаss", "word"],  # a lookalike in a Latin word
+    ["é" * 40 + "\n" + "è" * 40, "à à à " * 200],  # runs counted line by line
+    ["bad \ud800 surrogate", "café"],
+]
+
+
+@pytest.mark.parametrize("lines", LINES)
+def test_folding_lines_gives_what_folding_the_joined_text_gives(lines: list[str]) -> None:
+    joined = "\n".join(lines)
+    by_lines, whole = unicode.fold_lines(lines), unicode.fold(joined)
+    assert by_lines.original == joined
+    assert by_lines.length == whole.length
+    assert by_lines.utf8 == whole.utf8 or by_lines.utf8 is None or whole.utf8 is None
+    assert by_lines.text == whole.text and by_lines.changed == whole.changed
+    assert by_lines.invisible == whole.invisible and by_lines.mixed_script == whole.mixed_script
+    for start, end in ((0, len(whole.text)), (3, 9), (len(whole.text) // 2, len(whole.text) - 1)):
+        assert by_lines.to_original(start, end) == whole.to_original(start, end)
+
+
+SCREENED_LATER = [
+    "pаss",  # a lookalike beside Latin letters
+    "éр and пр",  # an accented letter folds to Latin beside a lookalike: the screen matches, no mix
+    "aı",  # dotless i folds to "i": looked for before folding
+    "Le café est très chaud. Привет, мир. 🙂",
+    "naïve аpple " + "Ärger über Öl, " * 40,  # dense
+    "aё " + "é" * 2000,  # dense: ё folds to е, still a lookalike
+    "ｐаss",
+]
+
+
+@pytest.mark.parametrize("text", SCREENED_LATER)
+def test_lookalikes_screened_after_folding_fold_as_when_looked_for_first(text: str) -> None:
+    first = unicode.fold(text)
+    later = unicode.fold(text, screen_later=True)
+    matched = re2.search(unicode.LOOKALIKE_SCREEN, later.utf8 or later.text.encode()) is not None
+    # Every lookalike beside a Latin letter in the original is still one in the folded text
+    # (dotless i is looked for before folding).
+    assert matched or not first.mixed_script or not later.unchecked
+    if matched:
+        later = unicode.check_lookalikes(later)
+    assert later.text == first.text and later.changed == first.changed
+    assert later.invisible == first.invisible and later.mixed_script == first.mixed_script
+    assert later.to_original(0, len(first.text)) == first.to_original(0, len(first.text))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ostiary.detection import unicode
 from ostiary.detection.findings import Finding, Report, score_findings
-from ostiary.detection.ruleset import Rule, RuleSet
+from ostiary.detection.ruleset import Rule
 from ostiary.detection.textscan import Extra, LayerWeights, TextScanner, scan_fields
 
 KIND = "injection"
@@ -232,7 +232,7 @@ class InjectionDetector:
         classifier: Extra | None = None,
     ) -> None:
         self.options = options or InjectionOptions()
-        self.scanner = TextScanner(KIND, RuleSet([*rules(), *extra_rules]), _WEIGHTS, extra=classifier)
+        self.scanner = TextScanner(KIND, [*rules(), *extra_rules], _WEIGHTS, extra=classifier)
 
     def scan(self, text: str, path: str = "") -> Report:
         return self._report(self.scanner.scan(text, path))

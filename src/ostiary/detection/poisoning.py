@@ -16,7 +16,7 @@ from typing import Any
 
 from ostiary.detection import injection, unicode
 from ostiary.detection.findings import Report, score_findings
-from ostiary.detection.ruleset import Rule, RuleSet
+from ostiary.detection.ruleset import Rule
 from ostiary.detection.textscan import LayerWeights, TextScanner, scan_fields
 from ostiary.detection.walker import Budget, Walk
 
@@ -139,7 +139,7 @@ class PoisoningDetector:
 
     def __init__(self, options: PoisoningOptions | None = None, extra_rules: Iterable[Rule] = ()) -> None:
         self.options = options or PoisoningOptions()
-        self.scanner = TextScanner(KIND, RuleSet([*injection.rules(), *rules(), *extra_rules]), _WEIGHTS)
+        self.scanner = TextScanner(KIND, [*injection.rules(), *rules(), *extra_rules], _WEIGHTS)
 
     def scan_text(self, text: str, path: str = "") -> Report:
         findings = self.scanner.scan(text, path)

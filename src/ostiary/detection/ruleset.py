@@ -41,16 +41,27 @@ class Hit:
 
 
 class RuleSet:
-    def __init__(self, rules: Sequence[Rule], max_hits_per_rule: int = 32) -> None:
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        max_hits_per_rule: int = 32,
+        screens: Sequence[str] = (),
+        lines: bool = False,
+    ) -> None:
+        """`screens`: patterns that are not rules, matched in the same pass for a caller that
+        would otherwise make a pass of its own (`screened`). `lines`: also a set that says
+        whether any rule may match some line of a text (`in_some_line`)."""
         self.rules = tuple(rules)
         self.max_hits = max_hits_per_rule
+        self.screens = tuple(screens)
         options = re2.Options()
         options.max_mem = 64 << 20
         self._compiled = [re2.compile(rule.pattern, options) for rule in self.rules]
-        self._set = re2.Set.SearchSet(options)
-        for rule in self.rules:
-            self._set.Add(rule.prefilter or rule.pattern)
-        self._set.Compile()
+        self._set = _set([*(rule.prefilter or rule.pattern for rule in self.rules), *self.screens], options)
+        # Multi-line: `^` and `$` also at line breaks, so a rule that matches a line by itself
+        # matches the lines joined (`\b` reads a line break as it reads the edge of a text).
+        patterns = [f"(?m){rule.prefilter or rule.pattern}" for rule in self.rules]
+        self._lines = _set(patterns, options) if lines else None
 
     def scan(self, text: str, utf8: bytes | None = None) -> Iterator[Hit]:
         """Hits in `text`; `utf8`, its UTF-8 when the caller has it, spares encoding it again for
@@ -60,9 +71,22 @@ class RuleSet:
     def matching(self, text: str | bytes) -> list[int]:
         """The rules that match somewhere in `text`, in one pass: a caller holding only the
         UTF-8 need not make the text unless one does."""
-        if not text:
-            return []
-        return sorted(self._set.Match(text) or ())
+        return self.screened(text)[0]
+
+    def screened(self, text: str | bytes) -> tuple[list[int], list[int]]:
+        """The rules that match, and the screens that match (their indexes in `screens`)."""
+        found = self._set.Match(text) if text else None
+        if not found:
+            return [], []
+        found.sort()
+        count = len(self.rules)
+        return [i for i in found if i < count], [i - count for i in found if i >= count]
+
+    def in_some_line(self, lines: bytes) -> bool:
+        """False when no rule matches any of the lines (UTF-8, joined by line breaks) by
+        itself: one pass where a pass a line costs a call each."""
+        assert self._lines is not None
+        return bool(self._lines.Match(lines))
 
     def hits(self, text: str, matching: list[int]) -> Iterator[Hit]:
         """The hits in `text` of the rules `matching` found."""
@@ -80,3 +104,11 @@ class RuleSet:
                 hits += 1
                 if hits >= self.max_hits:
                     break
+
+
+def _set(patterns: Sequence[str], options: re2.Options) -> re2.Set:
+    compiled = re2.Set.SearchSet(options)
+    for pattern in patterns:
+        compiled.Add(pattern)
+    compiled.Compile()
+    return compiled

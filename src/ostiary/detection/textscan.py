@@ -12,12 +12,12 @@ payload after them is still read, at the cost of one scan rather than one per se
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from ostiary.detection import decoding, unicode
 from ostiary.detection.findings import Finding, Severity
-from ostiary.detection.ruleset import RuleSet
+from ostiary.detection.ruleset import Rule, RuleSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,39 +46,55 @@ class TextScanner:
     def __init__(
         self,
         kind: str,
-        rules: RuleSet,
+        rules: Sequence[Rule],
         weights: LayerWeights,
         depth: int = 2,
         extra: Extra | None = None,
         alone: int = 64,
     ) -> None:
         self.kind = kind
-        self.rules = rules
+        # The lookalike screen rides on the rules' pass over the folded text: folding leaves its
+        # search for lookalikes beside Latin letters to this pass rather than making its own.
+        self.rules = RuleSet(rules, screens=[unicode.LOOKALIKE_SCREEN])
         self.weights = weights
         self.depth = depth
         self.second_opinion = extra
         self.alone = alone
 
     def scan(self, text: str, path: str = "") -> list[Finding]:
+        return self._scan_folded(unicode.fold(text, screen_later=True), path)
+
+    def scan_lines(self, lines: Sequence[str], path: str = "") -> list[Finding]:
+        """`scan` of the lines joined by line breaks; the joined text is made only if read."""
+        return self._scan_folded(unicode.fold_lines(lines, screen_later=True), path)
+
+    def _scan_folded(self, folded: unicode.Folded, path: str) -> list[Finding]:
         findings: list[Finding] = []
-        self._scan(text, path, findings, self.depth, None)
+        self._scan(folded, path, findings, self.depth, None)
         if self.second_opinion is not None:
-            findings.extend(self.second_opinion(text, path))
+            findings.extend(self.second_opinion(folded.original, path))
         return findings
 
-    def _scan(self, text: str, path: str, out: list[Finding], depth: int, outer: Locate | None) -> None:
-        folded = unicode.fold(text)
+    def _scan(
+        self, folded: unicode.Folded, path: str, out: list[Finding], depth: int, outer: Locate | None
+    ) -> None:
         # Encoded once for the rule set and the decoder, strictly: a lone surrogate fails here as
         # it would in RE2.
         data = folded.utf8 if folded.utf8 is not None else folded.text.encode("utf-8")
+        matching, screens = self.rules.screened(data)
+        if folded.unchecked and screens:
+            checked = unicode.check_lookalikes(folded)
+            if checked is not folded:
+                folded = checked
+                data = folded.text.encode("utf-8")
+                matching = self.rules.matching(data)
         layer = "raw" if outer is None else "decoded"
-        matching = self.rules.matching(data)
         for hit in self.rules.hits(folded.text, matching) if matching else ():
             start, end = folded.to_original(hit.start, hit.end)
             hit_layer = layer
             if outer is not None:
                 start, end = outer(start, end)
-            elif folded.changed and text[start:end] != folded.text[hit.start : hit.end]:
+            elif folded.changed and folded.original[start:end] != folded.text[hit.start : hit.end]:
                 hit_layer = "normalized"
             out.append(self._finding(hit.rule.id, path, start, end, hit.rule.weight, hit_layer))
         if outer is None:
@@ -122,7 +138,7 @@ class TextScanner:
     ) -> None:
         """Scan a derived text; each original segment in which a rule fired is itself a finding."""
         before = len(out)
-        self._scan(text, path, out, depth - 1, locate)
+        self._scan(unicode.fold(text, screen_later=True), path, out, depth - 1, locate)
         if len(out) == before or not self.weights.obfuscated_hit:
             return
         weight = self.weights.obfuscated_hit
@@ -185,7 +201,7 @@ def scan_fields(scanner: TextScanner, fields: Iterable[tuple[str, str]]) -> list
     if not parts:
         return []
     located = []
-    for finding in scanner.scan("\n".join(parts)):
+    for finding in scanner.scan_lines(parts):
         idx = max(bisect.bisect_right(starts, finding.start) - 1, 0)
         base = starts[idx]
         end = min(finding.end - base, len(parts[idx]))

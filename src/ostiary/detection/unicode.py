@@ -16,7 +16,7 @@ import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import re2
@@ -67,7 +67,8 @@ class Hidden:
 
 @dataclass(slots=True)
 class Folded:
-    original: str
+    # The text as sent; None while it exists only as `_lines` (joined when something reads it).
+    _original: str | None
     # The folded text. None when folding made only its UTF-8 (`utf8`), until something reads it:
     # rule sets and the decoder read the bytes, and most long texts match no rule, so a copy of
     # a megabyte (four when the text holds an emoji) is never made.
@@ -83,27 +84,52 @@ class Folded:
     # The folded text's UTF-8 when folding already made it, so rule sets and the decoder do not
     # encode it again; None: not made.
     utf8: bytes | None = None
+    # The fields of a message, when the text is their lines (`fold_lines`).
+    _lines: Sequence[str] = ()
+    # Folding left the text as it was (then `_text`, when made, is the original itself).
+    _same: bool = False
+    # Folded by replacing characters without looking for lookalikes beside Latin letters: the
+    # caller screens `utf8` with `LOOKALIKE_SCREEN` and calls `check_lookalikes` on a match.
+    unchecked: bool = False
+
+    def __post_init__(self) -> None:
+        if self._original is not None:
+            self._same = self._text is self._original
+
+    @property
+    def original(self) -> str:
+        if self._original is None:
+            self._original = "\n".join(self._lines)
+        return self._original
 
     @property
     def text(self) -> str:
         if self._text is None:
-            assert self.utf8 is not None
-            self._text = self.utf8.decode("utf-8")
+            if self._same:
+                self._text = self.original
+            else:
+                assert self.utf8 is not None
+                self._text = self.utf8.decode("utf-8")
         return self._text
 
     @text.setter
     def text(self, value: str) -> None:
         self._text = value
+        self._same = value is self.original
 
     @property
     def changed(self) -> bool:
-        return self._text is not self.original
+        return not self._same
 
     @property
     def length(self) -> int:
         """Characters in the folded text, without making it: a text folded only as UTF-8 was
         folded one character for one."""
-        return len(self.original) if self._text is None else len(self._text)
+        if self._text is not None:
+            return len(self._text)
+        if self._original is not None:
+            return len(self._original)
+        return sum(map(len, self._lines)) + len(self._lines) - 1
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a folded span back to the original string's offsets."""
@@ -171,14 +197,77 @@ _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\
 _SMUGGLING = re.compile(r"[\U000E0020-\U000E007E\U000E0110-\U000E016E]")
 
 
-def fold(text: str) -> Folded:
-    """Fold with C-speed scans; Python touches only the runs of characters that change."""
+def fold(text: str, screen_later: bool = False) -> Folded:
+    """Fold with C-speed scans; Python touches only the runs of characters that change.
+
+    With `screen_later`, text folded by replacing characters is not searched for lookalikes
+    beside Latin letters (a pass over every byte): the caller's rule set screens the folded
+    UTF-8 for them in the pass it makes anyway (`LOOKALIKE_SCREEN`, `check_lookalikes`)."""
     if text.isascii():
         return Folded(text, text)
-    replaced = _fold_by_replacing(text)
-    if replaced is not None:
-        return Folded(text, replaced[0], utf8=replaced[1])
-    return fold_runs(text)
+    try:
+        data = _encoded(text)
+        strict = True
+    except UnicodeEncodeError:
+        # Lone surrogates: folded all the same; the caller's strict encoding fails as RE2 would.
+        data = text.encode("utf-8", "surrogatepass")
+        strict = False
+    changes = _replacements([text], data, screen_later)
+    if changes is None:
+        return fold_runs(text)
+    if not changes:
+        return Folded(text, text, utf8=data if strict else None, unchecked=screen_later)
+    # A megabyte less alive while the folded UTF-8 is made: fewer fresh pages to fault in.
+    del data
+    if strict:
+        return Folded(text, None, utf8=_replaced([text], changes), unchecked=screen_later)
+    return Folded(text, "".join(_slices(text, changes)), unchecked=screen_later)
+
+
+def _encoded(text: str) -> bytes:
+    """UTF-8 of `text` a slice at a time: encoding a text wider than Latin-1 at once reserves
+    four bytes a character for the result, and each megabyte used afresh is a megabyte of pages
+    the kernel must fault in and clear."""
+    if len(text) <= _SLICE:
+        return text.encode("utf-8")
+    return b"".join(text[at : at + _SLICE].encode("utf-8") for at in range(0, len(text), _SLICE))
+
+
+def fold_lines(lines: Sequence[str], screen_later: bool = False) -> Folded:
+    """`fold` of the lines joined by line breaks (the fields of one message), without joining them
+    unless something reads the text: when one field holds an emoji, the joined text takes four
+    bytes a character, a fresh copy of four megabytes for a megabyte of output, where each field
+    is encoded to UTF-8 from its own, mostly narrower, form. The same folding decisions are made
+    on the same counts; characters fold one for one there, and no run crosses a line break."""
+    if len(lines) <= 1:
+        return fold(lines[0] if lines else "", screen_later)
+    try:
+        encoded = [line.encode("utf-8") for line in lines]
+    except UnicodeEncodeError:
+        return fold("\n".join(lines), screen_later)
+    data = b"\n".join(encoded)
+    del encoded
+    if data.isascii():
+        return Folded(None, None, utf8=data, _lines=lines, _same=True)
+    changes = _replacements(lines, data, screen_later)
+    if changes is None:
+        return fold_runs("\n".join(lines))
+    if not changes:
+        return Folded(None, None, utf8=data, _lines=lines, _same=True, unchecked=screen_later)
+    del data
+    return Folded(None, None, utf8=_replaced(lines, changes), _lines=lines, unchecked=screen_later)
+
+
+def check_lookalikes(folded: Folded) -> Folded:
+    """The fold of a text folded with `screen_later` whose folded UTF-8 matched
+    `LOOKALIKE_SCREEN`: as it is when the original has no lookalike beside a Latin letter (the
+    match was a letter folded from an accented one), else the general path's."""
+    if not folded.unchecked:
+        return folded
+    folded.unchecked = False
+    if _MIXED_RE2.search(folded.original) is None:
+        return folded
+    return fold_runs(folded.original)
 
 
 def fold_runs(text: str) -> Folded:
@@ -212,10 +301,6 @@ _ASCII = bytes(range(128))
 _MAX_REPLACED = 32
 
 
-# What only the general path handles: invisible characters and lookalikes inside Latin words.
-_GENERAL_PATH = re2.compile(_ANY_INVISIBLE_RE2.pattern + "|" + _MIXED_RE2.pattern)
-
-
 @dataclass(frozen=True, slots=True)
 class _CharFold:
     """How one non-ASCII character folds, computed once per character."""
@@ -242,37 +327,35 @@ def _char_fold(char: str) -> _CharFold:
     )
 
 
-def _fold_by_replacing(text: str) -> tuple[str | None, bytes | None] | None:
-    """The folded text when every change is one character for one, so offsets stay as they are,
-    with its UTF-8 when the text is valid UTF-8; when characters were replaced in valid UTF-8,
-    only the UTF-8 (None for the text). None when the general path is needed (invisible
-    characters, lookalikes in Latin words, ligatures and other expansions, or too many distinct
-    characters).
+def _replacements(lines: Sequence[str], data: bytes, screen_later: bool) -> dict[str, str] | None:
+    """The characters to replace, each by one character, when that folds the lines joined by
+    line breaks (UTF-8 in `data`) as the general path would, so offsets stay as they are. None
+    when the general path is needed (invisible characters, lookalikes in Latin words, ligatures
+    and other expansions, or too many distinct characters).
 
     Gives exactly what the general path gives: the distinct non-ASCII characters are read from
     the UTF-8 bytes in C, runs of foldable characters are counted with `str.split`, and the same
-    choice between folding runs and a whole-text NFKD is made on the same count."""
-    try:
-        data = text.encode("utf-8")
-        strict = True
-    except UnicodeEncodeError:
-        # Lone surrogates: folded all the same; the caller's strict encoding fails as RE2 would.
-        data = text.encode("utf-8", "surrogatepass")
-        strict = False
-    if _GENERAL_PATH.search(data) is not None:
+    choice between folding runs and a whole-text NFKD is made on the same count.
+
+    Invisible characters are looked for in the non-ASCII bytes alone, a small part of most
+    text; lookalikes beside Latin letters in all of it, unless `screen_later`."""
+    non_ascii_utf8 = data.translate(None, _ASCII)
+    if _ANY_INVISIBLE_RE2.search(non_ascii_utf8) is not None:
         return None
-    if _RUNS.search(data) is None:
-        return text, data if strict else None
+    if (not screen_later or _UNSTABLE_LOOKALIKES.search(non_ascii_utf8)) and _MIXED_RE2.search(data):
+        return None
+    if _RUNS.search(non_ascii_utf8) is None:
+        return {}
     # Only now the distinct characters: a set of non-Latin-1 characters costs a new object each.
-    non_ascii = data.translate(None, _ASCII).decode("utf-8", "surrogatepass")
-    # The characters in the foldable ranges, found in C: a set of every non-ASCII character
-    # (Cyrillic, CJK, emoji: one new object each) is made only for a whole-text NFKD.
-    in_runs = list(set(_FOLDABLE.findall(non_ascii)))
-    if len(in_runs) > _MAX_REPLACED:
+    non_ascii = non_ascii_utf8.decode("utf-8", "surrogatepass")
+    # The characters in the foldable ranges: a set of every non-ASCII character (Cyrillic, CJK,
+    # emoji: one new object each) is made only for a whole-text NFKD.
+    foldable = _foldable(non_ascii)
+    if foldable is None:
         return None
-    # Counted in the non-ASCII characters alone: a fraction of the text, in fewer bytes a character.
-    occurrences = sum(non_ascii.count(c) for c in in_runs)
-    if _run_count(text, in_runs, occurrences, len(text) // 64 + 16) <= len(text) // 64 + 16:
+    in_runs, occurrences = foldable
+    enough = (sum(map(len, lines)) + len(lines) - 1) // 64 + 16
+    if _run_count(lines, in_runs, occurrences, enough) <= enough:
         sparse = {c: _char_fold(c).sparse for c in in_runs}
         changes = {c: folded for c, folded in sparse.items() if folded != c}
     else:
@@ -282,9 +365,29 @@ def _fold_by_replacing(text: str) -> tuple[str | None, bytes | None] | None:
         changes = {c: folded for c, folded in dense.items() if folded is not None and folded != c}
     if len(changes) > _MAX_REPLACED or any(len(v) != 1 for v in changes.values()):
         return None
-    if not changes:
-        return text, data if strict else None
-    return _replace(text, changes, strict)
+    return changes
+
+
+def _foldable(non_ascii: str) -> tuple[list[str], int] | None:
+    """The distinct characters of `non_ascii` in the foldable ranges and how often they occur;
+    None when there are more than `_MAX_REPLACED`. Counted in the non-ASCII characters alone, a
+    fraction of the text. Each character found is removed from the rest with one `str.replace`
+    (the count is what it removed) and the search goes on from where it was found: one read of
+    the text and a shorter copy per distinct character, where a list of every occurrence cost
+    an object each."""
+    chars: list[str] = []
+    occurrences = 0
+    rest = non_ascii
+    while (match := _FOLDABLE.search(rest)) is not None:
+        if len(chars) == _MAX_REPLACED:
+            return None
+        char = match.group()
+        chars.append(char)
+        rest = rest[match.start() :]
+        size = len(rest)
+        rest = rest.replace(char, "")
+        occurrences += size - len(rest)
+    return chars, occurrences
 
 
 # Replaced a slice at a time: a megabyte of text with one emoji in it takes four megabytes, and
@@ -293,32 +396,46 @@ def _fold_by_replacing(text: str) -> tuple[str | None, bytes | None] | None:
 _SLICE = 16384
 
 
-def _replace(text: str, changes: dict[str, str], strict: bool) -> tuple[str | None, bytes | None]:
-    """`text` with each character replaced: only its UTF-8 (each slice encoded while it is in
-    the cache) when `strict`, else the text itself."""
-    parts = []
+def _slices(text: str, changes: dict[str, str]) -> Iterator[str]:
     for at in range(0, len(text), _SLICE):
         part = text[at : at + _SLICE]
         for char, replacement in changes.items():
             part = part.replace(char, replacement)
-        parts.append(part)
-    if strict:
-        return None, b"".join(part.encode("utf-8") for part in parts)
-    return "".join(parts), None
+        yield part
 
 
-def _run_count(text: str, chars: list[str], occurrences: int, enough: int) -> int:
-    """Maximal runs of `chars` in `text` (which holds them `occurrences` times), counted exactly
+def _replaced(lines: Sequence[str], changes: dict[str, str]) -> bytes:
+    """The UTF-8 of the lines joined by line breaks, each character replaced; each slice is
+    encoded while it is in the cache."""
+    encoded = []
+    for line in lines:
+        if len(line) > _SLICE:
+            encoded.append(b"".join(part.encode("utf-8") for part in _slices(line, changes)))
+            continue
+        folded = line
+        for char, replacement in changes.items():
+            folded = folded.replace(char, replacement)
+        encoded.append(folded.encode("utf-8"))
+    return b"\n".join(encoded)
+
+
+def _run_count(lines: Sequence[str], chars: list[str], occurrences: int, enough: int) -> int:
+    """Maximal runs of `chars` in the lines (which hold them `occurrences` times), counted exactly
     only when there may be more than `enough` (what decides between folding runs and a
-    whole-text NFKD)."""
+    whole-text NFKD). No run crosses a line break: the lines' counts add up."""
     if occurrences <= enough:
         return occurrences
     marker = chars[0]
-    for char in chars[1:]:
-        text = text.replace(char, marker)
-    # text = p0 m p1 m ... m pN: the j-th marker starts a run unless the piece before it is empty.
-    pieces = text.split(marker)
-    return occurrences - pieces[1:occurrences].count("")
+    runs = 0
+    for line in lines:
+        marked = line
+        for char in chars[1:]:
+            marked = marked.replace(char, marker)
+        # marked = p0 m p1 m ... m pN: the j-th marker starts a run unless the piece before it
+        # is empty.
+        pieces = marked.split(marker)
+        runs += len(pieces) - 1 - pieces[1:-1].count("")
+    return runs
 
 
 def _fold_spans(text: str, spans: Iterator[tuple[int, int]], folded: Folded) -> Folded:
@@ -404,3 +521,21 @@ def _fold_char(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
     kept = "".join(c for c in decomposed if not unicodedata.combining(c))
     return kept if kept else ("" if unicodedata.combining(char) else char)
+
+
+# Lookalikes beside Latin letters, for a rule set to screen folded UTF-8 with (`screen_later`).
+# Replacing characters keeps ASCII letters and maps each character to one: a lookalike that
+# folds to a lookalike stays beside the same Latin letter, so every such pair in the original
+# is still a match in the folded text (and an accented letter folded to Latin may add one).
+LOOKALIKE_SCREEN = _MIXED_RE2.pattern
+# The lookalikes for which that does not hold (dotless i folds to "i"): with one in the text, it
+# is searched for lookalikes before folding, as without `screen_later`.
+_UNSTABLE_LOOKALIKES = re2.compile(
+    "["
+    + "".join(
+        f"\\x{{{ord(c):X}}}"
+        for c in sorted(_HOMOGLYPHS)
+        if _char_fold(c).sparse not in _HOMOGLYPHS or (_char_fold(c).dense or c) not in _HOMOGLYPHS
+    )
+    + "]"
+)
