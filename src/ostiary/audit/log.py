@@ -7,7 +7,7 @@ is killed). If the store fails, every waiting call raises and the pipeline denie
 On the embedded SQLite store (at synchronous=NORMAL, the default), and on PostgreSQL with
 `audit.spool: true`, a record is durable once it is a line in this gateway's audit spool
 (store/spool.py): one write(2), where a commit writes six WAL pages or waits for a database
-server. The spooled records join the chain together a few milliseconds later, from a task of
+server. The spooled records join the chain together about 20 ms later, from a task of
 their own, off every message's path. From the moment the store refuses them, or falls
 SPOOL_LIMIT records behind (another gateway holding the database), calls fail closed until it
 takes them again; what was spooled stays in the spool until then, and a killed gateway's spool
@@ -38,7 +38,10 @@ log = logging.getLogger("ostiary.audit")
 CHAIN = "main"
 GATHER_TURNS = 16
 # Spooled records wait this long (seconds) to share one commit; at most batch_max go in one.
-SPOOL_INGEST_AFTER = 0.005
+# Each commit (or PostgreSQL round trip) costs the event loop a few hundred µs, which then lands
+# on whichever call is in flight: 20 ms instead of 5 took 0.1-0.15 ms off the added p50 at one
+# client (docs/performance.md), for records that become searchable a little later.
+SPOOL_INGEST_AFTER = 0.02
 # Records spooled but not yet chained beyond which calls fail closed.
 SPOOL_LIMIT = 10_000
 # While the store refuses records: how often to try again.

@@ -5,7 +5,7 @@ store a commit writes six WAL pages and costs the gateway ~70 µs of CPU; two of
 were most of what the audit log added to a call. Appending one line to a file that this gateway
 alone writes costs one write(2), and survives the gateway being killed exactly as a WAL commit
 at synchronous=NORMAL does (both are in the kernel's page cache once the call returns). The
-records then join the chain in batches a few milliseconds later, off the message path.
+records then join the chain in batches some milliseconds later, off the message path.
 
 A line is `<tag> <json>\\n`, tag = HMAC(chain key, previous tag + json), and the first line's
 previous tag is the spool's name. So a line altered, removed, reordered, or copied in from
