@@ -469,3 +469,15 @@ async def test_replicas_each_with_a_spool_keep_one_valid_chain_under_concurrent_
     assert report.ok and report.records == 300, report
     assert report.checkpoints >= 6
     assert ids == list(range(300))
+
+
+async def test_a_spool_directory_others_can_read_is_made_private(tmp_path: Path):
+    where = _sqlite(tmp_path)
+    where.spools.mkdir(mode=0o755)
+    where.spools.chmod(0o755)
+    store, log, _ = await _gateway(where)
+    try:
+        assert stat.S_IMODE(where.spools.stat().st_mode) == 0o700
+    finally:
+        await log.close()
+        await store.close()

@@ -79,6 +79,9 @@ class Spool:
     def create(cls, directory: Path, mac: Mac) -> Spool:
         """A new, empty, locked spool file (private to the user: records hold redacted arguments)."""
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        found = directory.stat()
+        if found.st_mode & 0o077 and found.st_uid == os.getuid():
+            directory.chmod(0o700)  # made by hand or by an older umask: others have no business here
         path = directory / f"{os.getpid()}-{secrets.token_hex(8)}{SUFFIX}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
         try:
