@@ -56,8 +56,8 @@ _SPOOL_ADVANCE = text(
 _SPOOL_ADVANCE_SQLITE = "UPDATE audit_spools SET ingested = ?1, tag = ?2 WHERE name = ?3 AND ingested < ?1"
 
 
-def _spool_not_advanced(mark: Mark) -> sqlite3.IntegrityError:
-    return sqlite3.IntegrityError(f"the audit spool {mark.name} is not registered or already chained there")
+def _spool_not_advanced(mark: Mark) -> str:
+    return f"the audit spool {mark.name} is not registered or already chained there"
 
 
 class Head(NamedTuple):
@@ -142,7 +142,7 @@ def append(
     if mark is not None:
         moved = conn.execute(_SPOOL_ADVANCE, {"ingested": mark.ingested, "tag": mark.tag, "name": mark.name})
         if moved.rowcount != 1:
-            raise StoreError(str(_spool_not_advanced(mark)))
+            raise StoreError(_spool_not_advanced(mark))
     return plan.rows
 
 
@@ -173,7 +173,7 @@ def append_sqlite(
         if mark is not None:
             moved = db.execute(_SPOOL_ADVANCE_SQLITE, (mark.ingested, mark.tag, mark.name))
             if moved.rowcount != 1:
-                raise _spool_not_advanced(mark)
+                raise sqlite3.IntegrityError(_spool_not_advanced(mark))
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
