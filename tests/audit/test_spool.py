@@ -481,3 +481,20 @@ async def test_a_spool_directory_others_can_read_is_made_private(tmp_path: Path)
     finally:
         await log.close()
         await store.close()
+
+
+async def test_records_are_never_chained_twice_from_one_spool(where: Where):
+    store = await where.open()
+    try:
+        spool = await store.open_spool("main", sealer())
+        assert spool is not None
+        body = {"ts_us": 1, "method": "tools/call", "action": "allow", "code": "allow", "n": 1}
+        mark = spool.write(orjson.dumps(body))
+        await store.append_audit("main", [body], sealer(), mark)
+        with pytest.raises(StoreError):
+            await store.append_audit("main", [body], sealer(), mark)  # a retry after a lost answer
+        await store.retire_spool(spool)
+        report = await verify(store, sealer())
+    finally:
+        await store.close()
+    assert report.ok and report.records == 1, report
