@@ -498,3 +498,23 @@ async def test_records_are_never_chained_twice_from_one_spool(where: Where):
     finally:
         await store.close()
     assert report.ok and report.records == 1, report
+
+
+async def test_search_chains_a_killed_gateways_spool_and_still_reads_when_it_cannot(tmp_path: Path):
+    where = _sqlite(tmp_path)
+    _killed_gateway(where, 2)
+    config = str(write_config(tmp_path, where.url, KEY))
+    code, out, err = await ostiary_process("audit", "search", "--config", config, "--json")
+    assert code == 0, err
+    assert len(out.splitlines()) == 2  # the killed gateway's records, chained by the search
+    _killed_gateway(where, 3)
+    store = await where.open()
+    try:
+        async with store.engine.begin() as conn:  # a store this reader cannot write to
+            await conn.execute(text("ALTER TABLE audit_spools RENAME TO audit_spools_away"))
+    finally:
+        await store.close()
+    code, out, err = await ostiary_process("audit", "search", "--config", config, "--json")
+    assert code == 0, err
+    assert len(out.splitlines()) == 2  # what is chained is still read...
+    assert "could not be chained" in err  # ...and the user is told what is not

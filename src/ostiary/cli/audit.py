@@ -14,7 +14,7 @@ from ostiary.audit import CHAIN, AuditKeyError, HmacSealer, sealer_from_config, 
 from ostiary.audit.export import iso, jsonl
 from ostiary.cli.storeopts import ConfigOption, fail, load_config, with_store
 from ostiary.config import Config
-from ostiary.store import AuditQuery, Store
+from ostiary.store import AuditQuery, Store, StoreError
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
@@ -63,7 +63,7 @@ def verify_command(config: ConfigOption = None) -> None:
     sealer = _sealer(cfg)
 
     async def check(store: Store) -> int:
-        await store.recover_spools(sealer)
+        await _chain_spooled(store, sealer)
         report = await verify(store, sealer, _chain(cfg))
         if report.problem is None:
             typer.echo(
@@ -79,13 +79,22 @@ def verify_command(config: ConfigOption = None) -> None:
     raise typer.Exit(with_store(cfg, check))
 
 
+async def _chain_spooled(store: Store, sealer: HmacSealer) -> None:
+    """Chain what a killed gateway left in its audit spool, so the log read here is whole. Where
+    that cannot be done (a reader without write access), say so and read what is chained: the
+    spool stays for the next gateway to start."""
+    try:
+        await store.recover_spools(sealer)
+    except StoreError as exc:
+        typer.echo(f"warning: records left in an audit spool could not be chained ({exc})", err=True)
+
+
 async def _recover(cfg: Config, store: Store) -> None:
-    """Chain what a killed gateway left in its audit spool, so a search sees its last records."""
     try:
         sealer = sealer_from_config(cfg, create_key=False)
     except AuditKeyError:
         return  # no key here, so nothing to chain with: the next gateway to start does it
-    await store.recover_spools(sealer)
+    await _chain_spooled(store, sealer)
 
 
 def _write_jsonl(cfg: Config, query: AuditQuery, sink: BinaryIO) -> int:
