@@ -168,12 +168,12 @@ class AuditLog:
                 try:
                     await self._chain_spooled()
                     break
-                except StoreError as exc:
+                except Exception as exc:  # any failure to chain stops calls: fail closed
+                    # A store error says only what failed; anything else is named by its type.
+                    fault = str(exc) if isinstance(exc, StoreError) else type(exc).__name__
                     if self._fault is None:
-                        log.error(
-                            "audit: the store refuses records (%s); calls stop until it takes them", exc
-                        )
-                    self._fault = str(exc)
+                        log.error("audit: the store refuses records (%s); calls stop until it does", fault)
+                    self._fault = fault
                     if self._closing:
                         return
                     await asyncio.sleep(SPOOL_FAULT_RETRY)
@@ -213,7 +213,7 @@ class AuditLog:
         self._retiring = None
         try:
             await self._chain_spooled()
-        except StoreError as exc:
+        except Exception as exc:
             log.error(
                 "audit: %d records stay in the spool for the next gateway to chain (%s)",
                 len(self._spooled),
