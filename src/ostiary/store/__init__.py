@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ostiary import secretref
 from ostiary.config import Config
@@ -24,7 +26,14 @@ from ostiary.store.base import (
     StoreError,
 )
 from ostiary.store.clock import GENESIS, now_us
-from ostiary.store.engine import create_engine, create_inline_writer, create_writer, migrate, spool_directory
+from ostiary.store.engine import (
+    Database,
+    create_engine,
+    create_inline_writer,
+    create_writer,
+    migrate,
+    spool_directory,
+)
 from ostiary.store.sql import POSTGRES_SYNCHRONOUS_COMMIT, SqlStore
 
 __all__ = [
@@ -39,6 +48,7 @@ __all__ = [
     "SqlStore",
     "Store",
     "StoreError",
+    "lock_conflict",
     "now_us",
     "open_store",
     "open_url",
@@ -66,7 +76,7 @@ async def open_url(
     writer = create_writer(resolved, sqlite_synchronous)
     inline_writer = create_inline_writer(resolved, sqlite_synchronous)
     try:
-        await migrate(engine)
+        await _migrate_when_free(engine, sqlite=writer is not None)
     except (SQLAlchemyError, OSError) as exc:
         await engine.dispose()
         for sync_engine in (writer, inline_writer):
@@ -76,6 +86,39 @@ async def open_url(
         raise StoreError(f"the store cannot be opened ({type(exc).__name__}: {detail})") from exc
     spools = spool_directory(resolved) if writer is not None else postgres_spool
     return SqlStore(engine, url, writer, inline_writer, postgres_synchronous_commit, spools)
+
+
+# How often, and after what pauses, opening a SQLite store retries a lock conflict its busy
+# timeout could not wait out (about 6 s in all).
+OPEN_RETRY_PAUSES = (0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.0)
+
+
+def lock_conflict(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite saying another connection holds the lock (SQLITE_BUSY/LOCKED)."""
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    if not isinstance(orig, sqlite3.OperationalError):
+        return False
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(orig) or "busy" in str(orig)
+
+
+async def _migrate_when_free(engine: Database, sqlite: bool) -> None:
+    """`migrate`, retried on SQLite lock conflicts.
+
+    Gateways started together on a new SQLite file race to switch it to WAL and create the schema.
+    While the file is still in rollback-journal mode, SQLite resolves two such connections that
+    each wait for the other by failing one at once, without its busy timeout: the loser retries
+    after a pause instead of refusing to serve."""
+    for pause in (*OPEN_RETRY_PAUSES, None):
+        try:
+            await migrate(engine)
+            return
+        except OperationalError as exc:
+            if not sqlite or pause is None or not lock_conflict(exc):
+                raise
+        await asyncio.sleep(pause)
 
 
 async def open_store(config: Config) -> SqlStore:
