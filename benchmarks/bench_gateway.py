@@ -235,6 +235,15 @@ async def http_section(setup: Setup, args: argparse.Namespace) -> list[report.Ru
     return runs
 
 
+def reference_relay(mode: str, python: str, workdir: Path) -> str:
+    """A command standing where `ostiary` would: the reference relay in `mode`."""
+    script = workdir / f"relay-{mode}"
+    relay = BENCH_DIR / "reference_relay.py"
+    script.write_text(f'#!/bin/sh\nexec "{python}" "{relay}" --mode {mode} "$@"\n')
+    script.chmod(0o755)
+    return str(script)
+
+
 async def cold_start(argv: list[str], repeats: int, errfd: int, call: bool) -> dict[str, Any]:
     """Spawn to `initialize` answer (and to the first tools/call answer), the median of `repeats`."""
     inits, firsts, exits, cpus = [], [], [], []
@@ -269,7 +278,7 @@ async def cold_start(argv: list[str], repeats: int, errfd: int, call: bool) -> d
 async def cold_starts(setup: Setup, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     errfd = setup.errlog.fileno()
     found = {"echo server direct": await cold_start(setup.echo_argv(), args.cold_repeats, errfd, True)}
-    if "gateway" in args.paths:
+    if "gateway" in args.paths and not args.relay:
         with_echo = setup.gateway_run_argv(setup.stdio_gateway_config())
         alone = setup.gateway_run_argv(setup.gateway_config("no-servers", None))
         found["ostiary run + echo server"] = await cold_start(with_echo, args.cold_repeats, errfd, True)
@@ -338,6 +347,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the gateway's audit log: on (default), normal (SQLite synchronous=NORMAL), "
         "nospool (audit.spool: false), spool (audit.spool: true, for PostgreSQL), off",
     )
+    parser.add_argument(
+        "--relay",
+        choices=["socat", "bytes", "parse"],
+        help="measure a reference relay in the gateway's place (benchmarks/reference_relay.py): "
+        "the floor under any gateway on this machine",
+    )
     parser.add_argument("--store", help="the gateway's store URL (default: SQLite in a scratch directory)")
     parser.add_argument("--out", type=Path, help="JSON results file")
     args = parser.parse_args(argv)
@@ -374,6 +389,9 @@ async def main(argv: list[str] | None = None) -> int:
     if args.at:
         args.ostiary, commit = ostiary_at(args.at, args.python, workdir)
         source = f"commit {commit}"
+    if args.relay:
+        args.ostiary = reference_relay(args.relay, args.python, workdir)
+        source = f"reference relay {args.relay!r} (benchmarks/reference_relay.py), not Ostiary"
     print(f"gateway: {args.ostiary} ({source}), audit log {args.audit}")
     with (workdir / "stderr.log").open("w") as errlog:
         setup = Setup(
@@ -386,7 +404,9 @@ async def main(argv: list[str] | None = None) -> int:
         if "http" in args.transports:
             runs += await http_section(setup, args)
     rss = max((r.gateway_peak_rss_kib for r in runs if r.gateway_peak_rss_kib), default=None)
-    found = report.targets(runs, rss, own_cold_start(cold)) if "gateway" in args.paths else []
+    found = (
+        report.targets(runs, rss, own_cold_start(cold)) if "gateway" in args.paths and not args.relay else []
+    )
     elapsed = time.perf_counter() - started
     print()
     print(report.table(runs))
