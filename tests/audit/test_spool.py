@@ -326,20 +326,24 @@ async def test_a_failing_store_stops_calls_once_seen_and_loses_no_spooled_record
         await attempt(0)
         async with store.engine.begin() as conn:
             await conn.execute(text("ALTER TABLE audit_records RENAME TO audit_records_away"))
-        for n in range(1, 40):
+        # Calls for twice the longest a spooled record waits to be chained: the first attempt
+        # to chain fails within that time, and every call after it is refused.
+        n, until = 1, time.monotonic() + 2 * audit_log.SPOOL_INGEST_AFTER
+        while time.monotonic() < until:
             await attempt(n)
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(0.005)
+            n += 1
         async with store.engine.begin() as conn:
             await conn.execute(text("ALTER TABLE audit_records_away RENAME TO audit_records"))
         await asyncio.sleep(audit_log.SPOOL_FAULT_RETRY + 0.3)
-        await attempt(40)
+        await attempt(n)
     finally:
         await log.close()
     ids = await _request_ids(store)
     report = await verify(store, sealer())
     await store.close()
-    assert refused > 20  # stopped within a few milliseconds of the first failed commit
-    assert allowed[-1] == 40  # and going again once the store takes records
+    assert refused > (n - 1) // 4  # stopped once the failed commit was seen
+    assert allowed[-1] == n  # and going again once the store takes records
     assert ids == allowed  # every call that went through is in the chain, no other
     assert report.ok, report.problem
 
