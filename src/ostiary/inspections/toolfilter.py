@@ -17,6 +17,9 @@ from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, modify
 
 DENIED = "toolfilter.denied"
 FILTERED = "toolfilter.filtered"
+# Calls remembered per (server, tool): glob matching every call cost a few percent of a call's CPU
+# in the gateway. Tool names come from the client, so the memory is bounded (emptied when full).
+REMEMBERED_CALLS = 4096
 
 
 def permitted(rules: ToolFilter, tool: str) -> bool:
@@ -31,6 +34,16 @@ class ToolFilterInspection(Inspection):
 
     def __init__(self, rules: dict[str, ToolFilter]) -> None:
         self.rules = rules
+        self._calls: dict[tuple[str, str], bool] = {}
+
+    def _call_permitted(self, server: str, rules: ToolFilter, tool: str) -> bool:
+        key = (server, tool)
+        known = self._calls.get(key)
+        if known is None:
+            if len(self._calls) >= REMEMBERED_CALLS:
+                self._calls.clear()
+            known = self._calls[key] = permitted(rules, tool)
+        return known
 
     def _rules(self, server: str | None) -> ToolFilter | None:
         return self.rules.get(server) if server is not None else None
@@ -38,8 +51,9 @@ class ToolFilterInspection(Inspection):
     async def on_client_request(self, message: Message, exchange: Exchange) -> Verdict:
         if exchange.method != methods.TOOLS_CALL:
             return ALLOW
-        rules = self._rules(exchange.server)
-        if rules is None or exchange.target is None or permitted(rules, exchange.target):
+        server, tool = exchange.server, exchange.target
+        rules = self._rules(server)
+        if rules is None or server is None or tool is None or self._call_permitted(server, rules, tool):
             return ALLOW
         return deny(DENIED, "This tool is not allowed by the gateway configuration.", tool=exchange.target)
 
