@@ -151,3 +151,56 @@ async def test_stages_limited_to_methods_are_skipped_for_others() -> None:
 @pytest.mark.parametrize("hook", list(Hook))
 async def test_hooks_an_inspection_does_not_override_cost_nothing(hook: Hook) -> None:
     assert not Inspection().implements(hook)
+
+
+class WaitsThenSays(Inspection):
+    """Waits several times (a zero sleep, a future resolved later, a short sleep) before answering:
+    the pipeline must carry it through every wait and hand back what it finally says."""
+
+    name = "waits"
+
+    def __init__(self, verdict: Verdict, fail_after_waiting: bool = False) -> None:
+        self.verdict = verdict
+        self.fail_after_waiting = fail_after_waiting
+        self.cancelled = False
+
+    async def on_client_request(self, message: Message, exchange: Exchange) -> Verdict:
+        await asyncio.sleep(0)
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.01, answer.set_result, "looked up")
+        try:
+            assert await answer == "looked up"
+            await asyncio.sleep(0.01)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        if self.fail_after_waiting:
+            raise RuntimeError("failed after waiting")
+        return self.verdict
+
+
+async def test_a_stage_that_waits_before_answering_is_heard_out() -> None:
+    later = Says(ALLOW)
+    pipeline = Pipeline(
+        [Stage(WaitsThenSays(ALLOW)), Stage(WaitsThenSays(deny("w.denied", "no"))), Stage(later)]
+    )
+    message, exchange = tool_call("fs", "write")
+    decision = await pipeline.run(Hook.CLIENT_REQUEST, message, exchange)
+    assert decision.verdict.code == "w.denied" and decision.verdict.inspection == "waits"
+    assert later.seen == []
+
+
+async def test_a_stage_that_fails_after_waiting_denies() -> None:
+    verdict = await judge(WaitsThenSays(ALLOW, fail_after_waiting=True), tool_call("fs", "write"))
+    assert verdict.code == "inspection.error"
+
+
+async def test_a_waiting_stage_is_cancelled_with_the_call_it_judges() -> None:
+    stage = WaitsThenSays(ALLOW)
+    message, exchange = tool_call("fs", "write")
+    running = asyncio.ensure_future(Pipeline([Stage(stage)]).run(Hook.CLIENT_REQUEST, message, exchange))
+    await asyncio.sleep(0.005)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert stage.cancelled
