@@ -63,6 +63,8 @@ class AuditLog:
         self.sealer = sealer
         self.chain = chain
         self.batch_max = batch_max
+        # Waiting records that start a commit at once (a batch never exceeds batch_max).
+        self._ingest_batch = min(SPOOL_INGEST_BATCH, batch_max)
         self.use_spool = spool
         self._spool: Spool | None = None
         self._spooled: list[tuple[dict[str, Any], Mark]] = []
@@ -135,9 +137,9 @@ class AuditLog:
         self._spooled.append((body, mark))
         if self._draining is None:
             waiting = len(self._spooled)
-            if waiting == min(SPOOL_INGEST_BATCH, self.batch_max):
+            if waiting == self._ingest_batch:
                 self._drain_soon(0)
-            elif self._drain_at is None and waiting < SPOOL_INGEST_BATCH:
+            elif self._drain_at is None and waiting < self._ingest_batch:
                 self._drain_soon(SPOOL_INGEST_AFTER)
 
     def _drain_soon(self, delay: float) -> None:
@@ -191,7 +193,7 @@ class AuditLog:
         finally:
             self._draining = None
             if self._spooled and not self._closing:
-                self._drain_soon(0 if len(self._spooled) >= SPOOL_INGEST_BATCH else SPOOL_INGEST_AFTER)
+                self._drain_soon(0 if len(self._spooled) >= self._ingest_batch else SPOOL_INGEST_AFTER)
 
     async def _rotate(self) -> None:
         spool, retiring = self._spool, self._retiring
