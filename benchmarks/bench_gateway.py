@@ -349,7 +349,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--relay",
-        choices=["socat", "bytes", "parse"],
+        choices=["socat", "bytes", "parse", "tasks", "callbacks", "audited"],
         help="measure a reference relay in the gateway's place (benchmarks/reference_relay.py): "
         "the floor under any gateway on this machine",
     )
