@@ -18,8 +18,7 @@ from ostiary.pipeline import Action, Decision, Exchange, Hook
 from ostiary.store import now_us
 
 VERSION = 1
-EXCHANGE_NOTE = "audit.exchange"
-# What every record of one exchange shares (see _exchange_fields).
+# What every record of one exchange shares, its id among them (see _exchange_fields).
 FIELDS_NOTE = "audit.fields"
 # Notes other stages leave on the exchange that the record links to.
 APPROVAL_NOTE = "approval_id"
@@ -49,16 +48,12 @@ def _exchange_fields(exchange: Exchange) -> dict[str, Any]:
     found = exchange.notes.get(FIELDS_NOTE)
     if found is not None:
         return found  # type: ignore[no-any-return]
-    exchange_id = exchange.notes.get(EXCHANGE_NOTE)
-    if not isinstance(exchange_id, str):
-        exchange_id = f"{_PREFIX}{next(_SERIAL):016x}"
-        exchange.notes[EXCHANGE_NOTE] = exchange_id
     principal = exchange.principal
     info = exchange.client_info
     fields: dict[str, Any] = {
         "method": exchange.method,
         "session": exchange.session_id,
-        "exchange": exchange_id,
+        "exchange": f"{_PREFIX}{next(_SERIAL):016x}",
         "principal": principal.subject,
         "principal_method": principal.method,
         "client": {k: info[k] for k in ("name", "version") if k in info} if info else {},

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -34,7 +33,7 @@ from ostiary.store.engine import (
     migrate,
     spool_directory,
 )
-from ostiary.store.sql import POSTGRES_SYNCHRONOUS_COMMIT, SqlStore
+from ostiary.store.sql import POSTGRES_SYNCHRONOUS_COMMIT, SqlStore, lock_conflict
 
 __all__ = [
     "GENESIS",
@@ -91,17 +90,6 @@ async def open_url(
 # How often, and after what pauses, opening a SQLite store retries a lock conflict its busy
 # timeout could not wait out (about 6 s in all).
 OPEN_RETRY_PAUSES = (0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.0)
-
-
-def lock_conflict(exc: BaseException) -> bool:
-    """Whether `exc` is SQLite saying another connection holds the lock (SQLITE_BUSY/LOCKED)."""
-    orig = exc.orig if isinstance(exc, OperationalError) else exc
-    if not isinstance(orig, sqlite3.OperationalError):
-        return False
-    code = getattr(orig, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(orig) or "busy" in str(orig)
 
 
 async def _migrate_when_free(engine: Database, sqlite: bool) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 from sqlalchemy import Engine, PoolProxiedConnection, Table, select
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ostiary.store import chainwrite, spoolstore
 from ostiary.store import spool as spool_files
@@ -87,9 +87,15 @@ def _driver_connection(engine: Engine) -> Iterator[sqlite3.Connection]:
         fairy.close()
 
 
-def _held_by_another(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+def lock_conflict(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite saying another connection holds the lock (SQLITE_BUSY/LOCKED)."""
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    if not isinstance(orig, sqlite3.OperationalError):
+        return False
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(orig) or "busy" in str(orig)
 
 
 def _row_to_audit(row: Any) -> AuditRow:
@@ -225,7 +231,7 @@ class SqlStore:
         try:
             rows = chainwrite.append_sqlite(db, chain, list(bodies), sealer, mark)
         except sqlite3.Error as exc:
-            if _held_by_another(exc):
+            if lock_conflict(exc):
                 return None
             raise StoreError(f"the store refused a write ({type(exc).__name__})") from exc
         self._since_checkpoint += COMMIT_PAGES + sum(len(row.body) for row in rows) // PAGE_BYTES
