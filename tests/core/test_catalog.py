@@ -5,8 +5,8 @@ import re
 import pytest
 
 from ostiary import methods
-from ostiary.catalog import Catalog, decode_cursor, encode_cursor, expose
 from ostiary.messages import ProtocolError
+from ostiary.session.catalog import Catalog, decode_cursor, encode_cursor, expose
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

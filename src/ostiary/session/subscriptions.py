@@ -17,8 +17,8 @@ from ostiary import messages, methods
 from ostiary.messages import JSON, Message, ProtocolError, RequestId
 
 if TYPE_CHECKING:
-    from ostiary.call import Call
-    from ostiary.session import ClientSession
+    from ostiary.session.call import Call
+    from ostiary.session.core import ClientSession
 
 log = logging.getLogger("ostiary.subscriptions")
 

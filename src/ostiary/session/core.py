@@ -15,17 +15,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ostiary import __version__, bridge, messages, methods
-from ostiary.call import Call
-from ostiary.catalog import LIST_KEYS, Catalog
+from ostiary import __version__, messages, methods
 from ostiary.config import Config, ServerConfig
 from ostiary.identity import Principal
 from ostiary.messages import JSON, Kind, Message, ProtocolError, RequestId, id_key
 from ostiary.pipeline import Decision, Exchange, Hook, Pipeline, Verdict
-from ostiary.routing import NAMED_CALLS, URI_CALLS, Router
 from ostiary.server_side.connection import ServerConnection, ServerTimeout, ServerUnavailable
 from ostiary.server_side.hello import ClientHello, Era, strip_unrelayable_capabilities
-from ostiary.subscriptions import Listeners
+from ostiary.session import bridge
+from ostiary.session.call import Call
+from ostiary.session.catalog import LIST_KEYS, Catalog
+from ostiary.session.routing import NAMED_CALLS, URI_CALLS, Router
+from ostiary.session.subscriptions import Listeners
 from ostiary.transports.base import Transport
 
 log = logging.getLogger("ostiary.session")

@@ -12,12 +12,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ostiary import messages, methods
-from ostiary.call import Call
-from ostiary.catalog import LIST_CAPABILITY, LIST_KEYS, Catalog, decode_cursor, encode_cursor
 from ostiary.messages import JSON, Kind, Message, ProtocolError
+from ostiary.session.call import Call
+from ostiary.session.catalog import LIST_CAPABILITY, LIST_KEYS, Catalog, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
-    from ostiary.session import ClientSession
+    from ostiary.session.core import ClientSession
 
 log = logging.getLogger("ostiary.routing")
 
