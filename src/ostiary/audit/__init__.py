@@ -14,8 +14,6 @@ from ostiary.audit.verify import Problem, Report, verify
 from ostiary.config import Config, ConfigError
 from ostiary.store import Store
 
-log = logging.getLogger("ostiary.audit")
-
 __all__ = [
     "CHAIN",
     "AuditKeyError",
@@ -42,7 +40,9 @@ def build_audit_observer(store: Store, config: Config) -> AuditLog:
     except WitnessError as exc:
         raise ConfigError(str(exc)) from None
     if witness is None:
-        log.warning("UNSAFE: the audit witness is off (audit.witness: false); deleted records go unnoticed")
+        logging.getLogger("ostiary.audit").warning(
+            "UNSAFE: the audit witness is off (audit.witness: false); deleted records go unnoticed"
+        )
     return AuditLog(
         store,
         sealer_from_config(config),

@@ -97,9 +97,7 @@ async def open_url(
             if sync_engine is not None:
                 sync_engine.dispose()
         detail = secretref.REDACTOR(str(exc).splitlines()[0] if str(exc) else "")
-        raise StoreError(
-            f"the store {shown(url)} cannot be opened ({type(exc).__name__}: {detail})"
-        ) from exc
+        raise StoreError(f"the store {shown(url)} cannot be opened ({type(exc).__name__}: {detail})") from exc
     spools = spool_directory(resolved) if writer is not None else postgres_spool
     return SqlStore(engine, url, writer, inline_writer, postgres_synchronous_commit, spools)
 

@@ -395,7 +395,7 @@ class SqlStore:
                 if outcome == "set aside":
                     orphan.set_aside()
                 elif outcome in ("retire", "remove"):
-                    orphan.path.unlink(missing_ok=True)
+                    orphan.remove()
                     if outcome == "retire":
                         await self._spool_write(spoolstore.drop_row, orphan.name)
             finally:
