@@ -92,6 +92,7 @@ class HttpFront:
         self.sessions: dict[str, _HttpSession] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._internal_ids = itertools.count(1)
+        self._refusals: Any = None
 
     def app(self) -> HttpFront:
         """The ASGI application: this front itself."""
@@ -187,10 +188,23 @@ class HttpFront:
                 request.headers, request.query_params
             )
         except AuthError as exc:
+            await self._record_refusal(request, exc)
             extra = {"WWW-Authenticate": exc.www_authenticate} if exc.www_authenticate else None
             body = {"error": exc.error, "error_description": exc.description}
             return json_reply(body, exc.status, extra)
         return principal
+
+    async def _record_refusal(self, request: Request, exc: Any) -> None:
+        """An audit record of who was turned away, from where and why (rate-limited)."""
+        if self.gateway.audit is None:
+            return
+        if self._refusals is None:
+            from ostiary.audit.refusals import RefusalRecorder  # noqa: PLC0415
+
+            self._refusals = RefusalRecorder(self.gateway.audit)
+        await self._refusals.record(
+            exc.status, exc.error, exc.description, request.headers, request.client, request.path
+        )
 
     def _existing(self, request: Request, principal: Principal) -> _HttpSession | Response:
         sid = request.headers.get("mcp-session-id")
