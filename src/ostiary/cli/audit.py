@@ -146,8 +146,7 @@ def _witness_points(cfg: Config, given: Path | None) -> tuple[list[WitnessedPoin
     ]
     high = max((p.seq for p in points), default=0)
     described = (
-        f"database and witness {path} ({len(points)} checkpoints up to record {high}, "
-        f"Ed25519 key {public})"
+        f"database and witness {path} ({len(points)} checkpoints up to record {high}, Ed25519 key {public})"
     )
     return points, described
 
