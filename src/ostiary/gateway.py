@@ -86,7 +86,7 @@ class Gateway:
         if self._started:
             return
         self._started = True
-        if self.config.audit.get("enabled", True) is False:
+        if not self.config.audit.enabled:
             log.warning("UNSAFE: the audit log is off (audit.enabled: false); decisions are not recorded")
         else:
             await self._start_records()

@@ -30,9 +30,6 @@ __all__ = [
 def build_audit_observer(store: Store, config: Config) -> AuditLog:
     """The audit observer for the pipeline; call `await start()` before traffic, `close()` after."""
     options = config.audit
-    spool = options.get("spool", True)
-    if not isinstance(spool, bool):
-        raise ConfigError(f"audit.spool must be true or false, not {spool!r}")
     from ostiary.audit.witness import WitnessError, settings_of, witness_of  # noqa: PLC0415
 
     try:
@@ -46,8 +43,8 @@ def build_audit_observer(store: Store, config: Config) -> AuditLog:
     return AuditLog(
         store,
         sealer_from_config(config),
-        str(options.get("chain", CHAIN)),
-        int(options.get("batch_max", 1000)),
-        spool,
+        options.chain,
+        options.batch_max,
+        options.spool is not False,
         witness,
     )

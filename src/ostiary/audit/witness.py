@@ -33,6 +33,7 @@ from typing import Any
 import orjson
 
 from ostiary.audit.canonical import canonical
+from ostiary.config import AuditConfig
 from ostiary.store import Checkpoint, StoreError
 
 log = logging.getLogger("ostiary.audit")
@@ -400,31 +401,25 @@ def default_file(url: str) -> Path:
     return _data_dir() / "audit-witness.jsonl"
 
 
-def settings_of(audit: dict[str, Any], url: str, base_dir: str) -> WitnessSettings:
-    """`audit.witness: false` turns the witness off; otherwise a mapping with `file` (a path, or
-    false for none), `syslog` (true or a facility name), `webhook` (a URL), `key_file` and
-    `public_key`."""
-    raw = audit.get("witness", {})
-    if raw is False:
-        return WitnessSettings(None, None, None, _data_dir() / KEY_FILE, None)
-    if not isinstance(raw, dict):
-        raise WitnessError("audit.witness must be false or a mapping")
-    file_value = raw.get("file", True)
-    file = default_file(url) if file_value is True else None
-    if file_value not in (True, False, None):
-        file = _path(file_value, base_dir)
-    syslog_value = raw.get("syslog", False)
-    syslog = "authpriv" if syslog_value is True else None if syslog_value is False else str(syslog_value)
-    webhook = raw.get("webhook")
-    if "key_file" in raw:
-        key_file = _path(raw["key_file"], base_dir)
-    elif audit.get("key_file"):
-        key_file = _path(audit["key_file"], base_dir).with_name(KEY_FILE)
+def settings_of(audit: AuditConfig, url: str, base_dir: str) -> WitnessSettings:
+    """`audit.witness` resolved: `file` a path, true (beside the store) or false; `syslog` true
+    (authpriv) or a facility name; `webhook` a URL; `enabled: false` turns the witness off."""
+    raw = audit.witness
+    if raw.key_file:
+        key_file = _path(raw.key_file, base_dir)
+    elif audit.key_file:
+        key_file = _path(audit.key_file, base_dir).with_name(KEY_FILE)
     else:
         key_file = _data_dir() / KEY_FILE
-    public = raw.get("public_key")
-    return WitnessSettings(file, syslog, None if webhook is None else str(webhook), key_file,
-                           None if public is None else str(public))  # fmt: skip
+    if not raw.enabled:
+        return WitnessSettings(None, None, None, key_file, raw.public_key)
+    file = default_file(url) if raw.file is True else None
+    if isinstance(raw.file, str) and raw.file:
+        file = _path(raw.file, base_dir)
+    syslog = "authpriv" if raw.syslog is True else raw.syslog or None
+    if raw.webhook is not None:
+        WebhookSink(raw.webhook)  # refuses a URL that is not http(s) at load
+    return WitnessSettings(file, syslog, raw.webhook, key_file, raw.public_key)
 
 
 def witness_of(settings: WitnessSettings, url: str) -> Witness | None:

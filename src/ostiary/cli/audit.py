@@ -11,7 +11,7 @@ from typing import Annotated, BinaryIO
 
 import typer
 
-from ostiary.audit import CHAIN, AuditKeyError, HmacSealer, sealer_from_config, verify
+from ostiary.audit import AuditKeyError, HmacSealer, sealer_from_config, verify
 from ostiary.audit.export import iso, jsonl
 from ostiary.audit.verify import WitnessedPoint
 from ostiary.cli.storeopts import ConfigOption, fail, load_config, with_store
@@ -48,7 +48,7 @@ def parse_time(text: str | None) -> int | None:
 
 
 def _chain(config: Config) -> str:
-    return str(config.audit.get("chain", CHAIN))
+    return config.audit.chain
 
 
 def _sealer(config: Config) -> HmacSealer:
@@ -254,7 +254,7 @@ def prune_command(
 ) -> None:
     """Apply retention: delete old records and sign the log's new start so verify still passes."""
     cfg = load_config(config)
-    days = older_than if older_than is not None else cfg.audit.get("retention_days")
+    days = older_than if older_than is not None else cfg.audit.retention_days
     if days is None:
         raise fail("give --older-than DAYS or set audit.retention_days")
     sealer = _sealer(cfg)

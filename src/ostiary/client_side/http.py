@@ -34,7 +34,13 @@ from ostiary.client_side.asgi import (
     text_reply,
 )
 from ostiary.client_side.http_channel import HttpChannel, Outbox
-from ostiary.client_side.http_checks import header_mismatch, host_allowed, origin_allowed
+from ostiary.client_side.http_checks import (
+    accepts_post_replies,
+    header_mismatch,
+    host_allowed,
+    json_body,
+    origin_allowed,
+)
 from ostiary.gateway import Gateway
 from ostiary.identity import Principal
 from ostiary.messages import Kind, Message, ProtocolError, RequestId
@@ -228,6 +234,11 @@ class HttpFront:
         return _rpc_error(413, methods.INVALID_REQUEST, "Message too large") if body is None else body
 
     async def _post(self, request: Request, principal: Principal) -> Response:
+        if not json_body(request.headers.get("content-type")):
+            return _rpc_error(415, methods.INVALID_REQUEST, "Unsupported Media Type: use application/json")
+        if not accepts_post_replies(request.headers.get("accept")):
+            text = "Not Acceptable: accept application/json and text/event-stream"
+            return _rpc_error(406, methods.INVALID_REQUEST, text)
         body = await self._read_body(request)
         if isinstance(body, Response):
             return body

@@ -28,7 +28,7 @@ class PolicySettings(BaseModel):
 
 def settings_from(options: dict[str, Any], config: Config) -> PolicySettings:
     """The inspection's options, falling back to the configuration's `policy:` section."""
-    merged = {**config.policy, **{k: v for k, v in options.items() if v is not None}}
+    merged = {**config.policy.changed(), **{k: v for k, v in options.items() if v is not None}}
     try:
         return PolicySettings.model_validate(merged)
     except ValidationError as exc:

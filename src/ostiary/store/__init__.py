@@ -137,8 +137,8 @@ async def open_store(config: Config, must_exist: bool = False) -> SqlStore:
     audit = config.audit
     return await open_url(
         config.store_url(),
-        str(audit.get("sqlite_synchronous", "normal")),
-        str(audit.get("postgres_synchronous_commit", "on")),
+        audit.sqlite_synchronous,
+        audit.postgres_synchronous_commit,
         postgres_spool_dir(config),
         must_exist,
     )
@@ -148,9 +148,9 @@ def postgres_spool_dir(config: Config) -> Path | None:
     """Where a PostgreSQL gateway keeps its audit spools: only with `audit.spool: true`, in
     `audit.spool_dir` (relative to the config file) or the user's data directory."""
     audit = config.audit
-    if audit.get("spool") is not True:
+    if audit.spool is not True:
         return None
-    configured = audit.get("spool_dir")
+    configured = audit.spool_dir
     if not configured:
         from platformdirs import user_data_dir  # noqa: PLC0415  (only needed with a PostgreSQL spool)
 
