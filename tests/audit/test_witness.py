@@ -105,9 +105,12 @@ async def _sql(store: SqlStore, *statements: str) -> None:
 async def test_an_untouched_log_verifies_against_its_witness(store_url: str, store: SqlStore, tmp_path: Path):
     config = _config(tmp_path, store_url)
     await _session(config)
+    await _session(config, calls=3)  # a second gateway on the same store and witness
     code, out = await _verify(config)
     assert code == 0, out
     assert f"checked against: database and witness {tmp_path / 'witness.jsonl'}" in out
+    seqs = [json.loads(line)["seq"] for line in (tmp_path / "witness.jsonl").read_bytes().splitlines()]
+    assert seqs == sorted(set(seqs)) and len(seqs) >= 2  # each checkpoint witnessed once, in order
     assert (tmp_path / "witness.jsonl").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "witness.key").stat().st_mode & 0o777 == 0o600
 

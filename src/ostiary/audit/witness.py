@@ -40,6 +40,7 @@ log = logging.getLogger("ostiary.audit")
 KEY_FILE = "audit-witness.key"
 SYSLOG_TAG = "ostiary-witness"
 WEBHOOK_TIMEOUT = 10.0
+TAIL_BYTES = 8192
 VERSION = 1
 
 
@@ -202,6 +203,27 @@ class FileSink:
     def __init__(self, path: Path) -> None:
         self.path = path
 
+    def last_seq(self, store: str, chain: str) -> int:
+        """The sequence number of the last entry this file holds for `store` and `chain` (0: none),
+        read from its tail without checking signatures: a gateway only uses it to skip writing
+        a checkpoint the file already holds."""
+        try:
+            with self.path.open("rb") as handle:
+                size = handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, size - TAIL_BYTES))
+                tail = handle.read()
+        except OSError:
+            return 0
+        for line in reversed(tail.split(b"\n")):
+            try:
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(entry, dict) and entry.get("store") == store and entry.get("chain") == chain:
+                seq = entry.get("seq")
+                return seq if isinstance(seq, int) else 0
+        return 0
+
     def write(self, line: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
@@ -295,6 +317,10 @@ class Witness:
         """Witness `checkpoints` (already committed), skipping any not beyond the last witnessed
         one of its chain and kind."""
         fresh = []
+        for chain in {cp.chain for cp in checkpoints} - set(self._last):
+            files = [s for s in self.sinks if isinstance(s, FileSink)]
+            if files and len(files) == len(self.sinks):  # only files: each says what it holds
+                self._last[chain] = min(s.last_seq(self.store, chain) for s in files)
         for cp in sorted(checkpoints, key=lambda c: c.seq):
             if cp.kind == "periodic" and cp.seq <= self._last.get(cp.chain, 0):
                 continue
