@@ -95,6 +95,24 @@ def verify_command(config: ConfigOption = None, witness: WitnessOption = None) -
     raise typer.Exit(with_store(cfg, check))
 
 
+@app.command("witness-key")
+def witness_key_command(config: ConfigOption = None) -> None:
+    """Print the witness's Ed25519 public key, for `audit.witness.public_key` on a verifier."""
+    from ostiary.audit.witness import (  # noqa: PLC0415
+        WitnessError,
+        load_seed,
+        public_key_of,
+        settings_of,
+    )
+
+    cfg = load_config(config)
+    settings = settings_of(cfg.audit, cfg.store_url(), cfg.base_dir)
+    try:
+        typer.echo(public_key_of(load_seed(settings.key_file, create=False)))
+    except WitnessError as exc:
+        raise fail(str(exc)) from None
+
+
 def _witness_points(cfg: Config, given: Path | None) -> tuple[list[WitnessedPoint], str]:
     """The witnessed checkpoints of this chain, and a line saying what verify checks against.
 
