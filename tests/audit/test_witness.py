@@ -9,9 +9,11 @@ command verifies it.
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +174,44 @@ async def test_without_a_witness_verify_says_it_checked_the_database_only(
     code, out = await _verify(config)
     assert code == 0, out
     assert "checked against: database only" in out
+
+
+class _Collector(http.server.BaseHTTPRequestHandler):
+    """A witness collector on loopback: appends each POSTed entry to its file."""
+
+    target: Path
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with self.target.open("ab") as sink:
+            sink.write(body)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+async def test_a_webhook_witness_is_checked_from_what_its_collector_kept(
+    store_url: str, store: SqlStore, tmp_path: Path
+):
+    collected = tmp_path / "collected.jsonl"
+    handler = type("Collector", (_Collector,), {"target": collected})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        webhook = f"http://127.0.0.1:{server.server_address[1]}/witness"
+        config = _config(tmp_path, store_url, file=False, webhook=webhook)
+        await _session(config)
+    finally:
+        server.shutdown()
+        thread.join()
+    assert not (tmp_path / "witness.jsonl").exists()
+    code, out = await _verify(config)
+    assert code == 0 and "checked against: database only" in out, out
+    code, out = await _verify(config, "--witness", str(collected))
+    assert code == 0 and f"checked against: database and witness {collected}" in out, out
+    await _sql(store, "DELETE FROM audit_records", "DELETE FROM audit_checkpoints", "DELETE FROM audit_heads")
+    code, out = await _verify(config, "--witness", str(collected))
+    assert code == 1 and "emptied" in out, out

@@ -19,10 +19,14 @@ HELLO = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"na
 INITIALIZE = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": HELLO}).encode()
 
 
-def test_a_port_out_of_range_is_an_error_not_another_port(ostiary_command: list[str]) -> None:
+def test_a_port_out_of_range_is_an_error_not_another_port(
+    ostiary_command: list[str], write_config: Callable[..., Path]
+) -> None:
+    config = str(write_config({"servers": {}}))
     done = subprocess.run(
-        [*ostiary_command, "serve", "--port", "70000"], capture_output=True, timeout=60, check=False
-    )
+        [*ostiary_command, "serve", "--config", config, "--port", "70000"],
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
     assert done.returncode == 2
     assert b"65535" in done.stderr
 
