@@ -379,7 +379,7 @@ def _names_at(root: Any, loc: tuple[str | int, ...]) -> list[str]:
             return []
     annotation = _unwrap(annotation)
     if isinstance(annotation, type) and issubclass(annotation, Record):
-        return list(fields_of(annotation))
+        return [name for name in fields_of(annotation) if name != "base_dir"]  # set by the loader
     return []
 
 
