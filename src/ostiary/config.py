@@ -266,6 +266,16 @@ class Config(Record):
                 raise ValueError(f"servers {seen[prefix]!r} and {name!r} share the prefix {prefix!r}")
             seen[prefix] = name
 
+    def locate(self, path: tuple[str | int, ...]) -> str:
+        """`file: line N: ` for the key at `path`, for errors found after loading (the auth
+        section is checked by its own model when `serve` starts); "" when unknown."""
+        source, lines = self.__dict__.get("_located", ("", {}))
+        probe = path
+        while probe and probe not in lines:
+            probe = probe[:-1]
+        line = lines.get(probe)
+        return f"{source}: line {line}: " if source and line else (f"{source}: " if source else "")
+
     def prefix_of(self, server: str) -> str:
         configured = self.servers[server].prefix
         return server if configured is None else configured
@@ -510,6 +520,7 @@ def parse(text: str, source: str = "<config>", base_dir: str = ".") -> Config:
         except ValidationError as whole:
             raise ConfigError(_describe(whole, lines, source, Config)) from None
         raise ConfigError("\n".join(_check_options(config, lines, source))) from None
+    object.__setattr__(config, "_located", (source, lines))
     return config
 
 

@@ -63,3 +63,19 @@ def test_a_config_file_that_is_not_utf8_is_an_error_naming_it(tmp_path: Path) ->
     with pytest.raises(config.ConfigError) as caught:
         config.load(path)
     assert str(caught.value) == f"{path}: line 2: not UTF-8 text (byte 21)"
+
+
+def test_an_unknown_auth_key_is_refused_with_its_line_and_the_nearest_name() -> None:
+    from ostiary.auth.settings import auth_settings
+
+    text = (
+        "auth:\n  resource: http://127.0.0.1/mcp\n  authorization_servers: [http://127.0.0.1/]\n"
+        "  jwt: {issuer: x, jwks_url: http://127.0.0.1/k, leway: 3}\n  api_keyz: []\n"
+    )
+    parsed = config.parse(text, "gw.yaml")
+    with pytest.raises(config.ConfigError) as caught:
+        auth_settings(parsed.auth, parsed)
+    assert str(caught.value).splitlines() == [
+        "gw.yaml: line 4: auth.jwt.leway: unknown key; did you mean 'leeway'?",
+        "gw.yaml: line 5: auth.api_keyz: unknown key; did you mean 'api_keys'?",
+    ]
