@@ -6,15 +6,18 @@ VS Code already use. Errors name the key and the line. Secret references stay un
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import types
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import yaml
 
-from ostiary.records import Record, extra_of, field
+from ostiary.configrecord import Record, extra_of, field, fields_of
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -111,7 +114,104 @@ class StdioIdentity(Record):
     groups: list[str] = field(default_factory=list)
 
 
+class WitnessConfig(Record):
+    """`audit.witness`: where sealed checkpoints are also written, signed (docs/audit.md)."""
+
+    enabled: bool = True
+    # A path (relative to this file), true for the default beside the store, false for none.
+    file: str | bool = True
+    # true (the authpriv facility) or a facility name; false for none.
+    syslog: str | bool = False
+    webhook: str | None = None
+    # The Ed25519 private key (created 0600 if missing); default: beside the chain key.
+    key_file: str | None = None
+    # For a verifier without the private key.
+    public_key: str | None = None
+
+
+class AuditConfig(Record):
+    """`audit:`: the tamper-evident log (docs/audit.md)."""
+
+    enabled: bool = True
+    chain: str = "main"
+    batch_max: int = field(default=1000, metadata={"ge": 1})
+    # None: the store's default (a spool beside a SQLite file; none for PostgreSQL).
+    spool: bool | None = None
+    spool_dir: str | None = None
+    checkpoint_key: str | None = None
+    key_file: str | None = None
+    checkpoint_every: int = field(default=1000, metadata={"ge": 1})
+    checkpoint_seconds: float = field(default=60.0, metadata={"gt": 0})
+    retention_days: float | None = None
+    sqlite_synchronous: Literal["normal", "full"] = "normal"
+    postgres_synchronous_commit: Literal["on", "off", "local", "remote_write", "remote_apply"] = "on"
+    witness: WitnessConfig = field(default_factory=WitnessConfig)
+
+
+class PolicyConfig(Record):
+    """`policy:`: the policy file, also given as the policy inspection's options."""
+
+    file: str | None = None
+    watch: bool = True
+    interval: float = field(default=1.0, metadata={"gt": 0, "le": 3600})
+
+
+class PinningConfig(Record):
+    """`pinning:`: what a definition seen for the first time gets (docs/pinning.md)."""
+
+    mode: Literal["tofu", "quarantine"] = "tofu"
+    tenant: str = "default"
+
+
+class NoOptions(Record):
+    """An inspection that takes no options."""
+
+
+class PolicyOptions(Record):
+    file: str | None = None
+    watch: bool | None = None
+    interval: float | None = field(default=None, metadata={"gt": 0, "le": 3600})
+
+
+class PinningOptions(Record):
+    mode: Literal["tofu", "quarantine"] | None = None
+    tenant: str | None = None
+
+
+class InjectionOptions(Record):
+    action: Literal["block", "quarantine", "warn"] = "block"
+    threshold: float = 0.5
+    allow_tools: list[str] = field(default_factory=list)
+    classifier: dict[str, Any] | None = None
+
+
+class PoisoningOptions(Record):
+    action: Literal["block", "warn"] = "block"
+    threshold: float = 0.5
+
+
+class SecretsOptions(Record):
+    action: Literal["redact", "block"] = "redact"
+    kinds: list[Literal["secret", "pii"]] = field(default_factory=lambda: ["secret", "pii"])
+    allow: dict[str, list[str]] = field(default_factory=dict)
+    arguments: bool = True
+    results: bool = True
+
+
+# The options each built-in inspection takes, checked when the configuration is loaded.
+INSPECTION_OPTIONS: dict[str, type[Record]] = {
+    "toolfilter": NoOptions,
+    "pinning": PinningOptions,
+    "policy": PolicyOptions,
+    "injection": InjectionOptions,
+    "poisoning": PoisoningOptions,
+    "secrets": SecretsOptions,
+}
+
+
 class InspectionConfig(Record):
+    # An inspection's own options sit beside name, mode and timeout; they are checked against
+    # INSPECTION_OPTIONS when the configuration is loaded.
     EXTRA_ALLOWED = True
 
     name: str
@@ -148,11 +248,11 @@ class Config(Record):
     inspections: list[InspectionConfig] = field(default_factory=_default_inspections)
     # Store URL (sqlite+aiosqlite:///… or postgresql+asyncpg://…); OSTIARY_STORE overrides it.
     store: str | None = None
-    # Sections owned by later subsystems; validated by them.
-    policy: dict[str, Any] = field(default_factory=dict)
-    audit: dict[str, Any] = field(default_factory=dict)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    pinning: PinningConfig = field(default_factory=PinningConfig)
+    # Checked at load by the auth package's own model (auth/settings.py), when present.
     auth: dict[str, Any] = field(default_factory=dict)
-    pinning: dict[str, Any] = field(default_factory=dict)
     detectors: dict[str, Any] = field(default_factory=dict)
     approvals: dict[str, Any] = field(default_factory=dict)
     # Where relative paths in this config are resolved from; set by the loader.
@@ -165,6 +265,16 @@ class Config(Record):
             if prefix and prefix in seen:
                 raise ValueError(f"servers {seen[prefix]!r} and {name!r} share the prefix {prefix!r}")
             seen[prefix] = name
+
+    def locate(self, path: tuple[str | int, ...]) -> str:
+        """`file: line N: ` for the key at `path`, for errors found after loading (the auth
+        section is checked by its own model when `serve` starts); "" when unknown."""
+        source, lines = self.__dict__.get("_located", ("", {}))
+        probe = path
+        while probe and probe not in lines:
+            probe = probe[:-1]
+        line = lines.get(probe)
+        return f"{source}: line {line}: " if source and line else (f"{source}: " if source else "")
 
     def prefix_of(self, server: str) -> str:
         configured = self.servers[server].prefix
@@ -270,10 +380,71 @@ def _from_mcp_servers(data: dict[str, Any]) -> dict[str, Any]:
     return {"servers": servers}
 
 
-def _describe(exc: ValidationError, lines: dict[tuple[str | int, ...], int], source: str) -> str:
+def _names_at(root: Any, loc: tuple[str | int, ...]) -> list[str]:
+    """The field names valid at `loc` below the record `root` (for suggestions)."""
+    annotation: Any = root
+    for part in loc:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return []
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, Record):
+        return [name for name in fields_of(annotation) if name != "base_dir"]  # set by the loader
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`X | None` as X."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, Record):
+        return fields_of(annotation).get(str(part))
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is list and isinstance(part, int):
+        return args[0]
+    if origin is dict:
+        return args[1]
+    return None
+
+
+def _problem(err: Any, loc: tuple[str | int, ...], names: list[str]) -> str:
+    if err["type"] != "extra_forbidden" or not loc:
+        return str(err["msg"]).removeprefix("Value error, ")
+    nearest = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+    if nearest:
+        return f"unknown key; did you mean {nearest[0]!r}?"
+    valid = ", ".join(sorted(names)) or "none"
+    return f"unknown key (valid keys here: {valid})"
+
+
+def _describe(
+    exc: ValidationError, lines: dict[tuple[str | int, ...], int], source: str, root: Any = None
+) -> str:
+    """The problems in `exc`, one per line; with the `root` record, unknown keys get the nearest
+    valid name."""
+    return "\n".join(_problems(exc, lines, source, names=None, root=root))
+
+
+def _problems(
+    exc: ValidationError,
+    lines: dict[tuple[str | int, ...], int],
+    source: str,
+    prefix: tuple[str | int, ...] = (),
+    names: list[str] | None = None,
+    root: Any = None,
+) -> list[str]:
+    """One line per problem: the file, the line, the key, what is wrong (for an unknown key,
+    the nearest valid name)."""
     problems = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        inner = tuple(err["loc"])
+        loc = (*prefix, *inner)
         # Walk up until a located node is found (a missing key is reported at its parent).
         line = None
         probe = loc
@@ -282,9 +453,30 @@ def _describe(exc: ValidationError, lines: dict[tuple[str | int, ...], int], sou
             probe = probe[:-1]
         key = ".".join(str(p) for p in loc) or "(top level)"
         where = f"line {line}: " if line else ""
-        msg = err["msg"].removeprefix("Value error, ")
-        problems.append(f"{source}: {where}{key}: {msg}")
-    return "\n".join(problems)
+        if names is None and root is None:
+            problems.append(f"{source}: {where}{key}: {_problem(err, (), [])}")
+            continue
+        valid = names if names is not None else _names_at(root, inner[:-1])
+        problems.append(f"{source}: {where}{key}: {_problem(err, loc, valid)}")
+    return problems
+
+
+def _check_options(config: Config, lines: dict[tuple[str | int, ...], int], source: str) -> list[str]:
+    """Each built-in inspection's options against its record; unknown keys are errors."""
+    from pydantic import ValidationError  # noqa: PLC0415  (only when a record refused them)
+
+    problems: list[str] = []
+    own = list(fields_of(InspectionConfig))
+    for index, spec in enumerate(config.inspections):
+        record = INSPECTION_OPTIONS.get(spec.name)
+        if record is None:
+            continue  # an unknown inspection is refused by name when the pipeline is built
+        try:
+            record.validate(spec.options)
+        except ValidationError as exc:
+            names = [*own, *fields_of(record)]
+            problems += _problems(exc, lines, source, ("inspections", index), names)
+    return problems
 
 
 def parse(text: str, source: str = "<config>", base_dir: str = ".") -> Config:
@@ -311,14 +503,25 @@ def parse(text: str, source: str = "<config>", base_dir: str = ".") -> Config:
         data = {**{k: v for k, v in data.items() if k != "mcpServers"}, **_from_mcp_servers(data)}
     data.setdefault("base_dir", base_dir)
     try:
-        return Config.validate(data)
+        config = Config.validate(data)
+        options = [spec.options for spec in config.inspections]
+        for spec, given in zip(config.inspections, options, strict=True):
+            record = INSPECTION_OPTIONS.get(spec.name)
+            if record is not None:
+                record.validate(given)
     except Exception as exc:
-        # Raised only where pydantic decided (see records.py), so it is loaded by then.
+        # Raised only where pydantic decided (see configrecord.py), so it is loaded by then.
         from pydantic import ValidationError  # noqa: PLC0415
 
         if not isinstance(exc, ValidationError):
             raise
-        raise ConfigError(_describe(exc, lines, source)) from None
+        try:
+            config = Config.validate(data)
+        except ValidationError as whole:
+            raise ConfigError(_describe(whole, lines, source, Config)) from None
+        raise ConfigError("\n".join(_check_options(config, lines, source))) from None
+    object.__setattr__(config, "_located", (source, lines))
+    return config
 
 
 def load(path: str | Path) -> Config:
@@ -327,4 +530,7 @@ def load(path: str | Path) -> Config:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        line = file.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{file}: line {line}: not UTF-8 text (byte {exc.start})") from None
     return parse(text, str(file), str(file.resolve().parent))

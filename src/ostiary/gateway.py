@@ -71,6 +71,8 @@ class Gateway:
         self.context = GatewayContext(config, self.pipeline, self.transport_for)
         self.sessions: dict[str, ClientSession] = {}
         self.store: Store | None = None
+        # The audit log, once started: the HTTP front records refused authentications in it.
+        self.audit: Any = None
         self._closers: list[Any] = []
         self._started = False
         self._broker: Any = None
@@ -84,7 +86,7 @@ class Gateway:
         if self._started:
             return
         self._started = True
-        if self.config.audit.get("enabled", True) is False:
+        if not self.config.audit.enabled:
             log.warning("UNSAFE: the audit log is off (audit.enabled: false); decisions are not recorded")
         else:
             await self._start_records()
@@ -107,6 +109,7 @@ class Gateway:
         # Inventory before audit: the audit record is the last word on a decision.
         self.pipeline.observers[:0] = [inventory, audit]
         self._closers = [audit, inventory]
+        self.audit = audit
         for stage in self.pipeline.stages:  # one store for every inspection that keeps state
             if hasattr(stage.inspection, "store") and stage.inspection.store is None:
                 stage.inspection.store = store

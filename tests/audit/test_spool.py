@@ -22,7 +22,7 @@ from sqlalchemy import text
 from audit.traffic import KEY, call, calls_across, sealer
 from ostiary.audit import AuditLog, build_audit_observer, verify
 from ostiary.audit import log as audit_log
-from ostiary.config import Config, ConfigError
+from ostiary.config import Config, ConfigError, parse
 from ostiary.pipeline import Action, Pipeline
 from ostiary.store import SqlStore, StoreError, open_url, postgres_spool_dir
 from ostiary.store.spool import directory_of
@@ -229,7 +229,41 @@ async def test_a_tampered_spool_is_chained_up_to_the_change_and_reported(where: 
     assert ids == [0, 1]
     assert report.problem is not None and report.problem.kind == "spool"
     assert "tampered" in report.problem.detail and "line 3" in report.problem.detail
-    assert [p.name for p in spools.iterdir()] == [spool.name + ".tampered"]  # kept for the operator
+    kept = sorted(p.name for p in spools.iterdir())  # kept for the operator, with its high-water mark
+    assert kept == [spool.name + ".hwm.tampered", spool.name + ".tampered"]
+
+
+def _cut_whole_lines(spool: Path) -> None:
+    _rewrite(spool, spool.read_bytes().splitlines()[:2])
+
+
+def _cut_mid_line(spool: Path) -> None:
+    data = spool.read_bytes()
+    spool.write_bytes(data[: len(data) - 40])
+
+
+def _cut_to_nothing(spool: Path) -> None:
+    spool.write_bytes(b"")
+
+
+CUTS = {"whole lines": _cut_whole_lines, "mid-line": _cut_mid_line, "zero bytes": _cut_to_nothing}
+
+
+@pytest.mark.parametrize("cut", list(CUTS))
+async def test_a_spool_cut_short_after_its_gateway_was_killed_is_reported_by_name(where: Where, cut: str):
+    spools = _killed_gateway(where, 5)
+    [spool] = list(spools.glob("*.jsonl"))
+    CUTS[cut](spool)
+    store = await where.open()
+    try:
+        await store.recover_spools(sealer())
+        report = await verify(store, sealer())
+    finally:
+        await store.close()
+    assert report.problem is not None and report.problem.kind == "spool", report
+    name = spool.name.removesuffix(".jsonl")
+    assert name in report.problem.detail and "cut short" in report.problem.detail
+    assert "acknowledged 5 records" in report.problem.detail
 
 
 async def test_a_removed_spool_is_reported(where: Where):
@@ -407,8 +441,8 @@ async def test_audit_spool_false_commits_directly_and_a_non_boolean_is_refused(t
     store = await open_url(_url(database))
     key = {"checkpoint_key": KEY.decode()}
     try:
-        with pytest.raises(ConfigError, match=r"audit\.spool"):
-            build_audit_observer(store, Config(audit={**key, "spool": "no"}))
+        with pytest.raises(ConfigError, match=r"line 1: audit\.spool: Input should be a valid boolean"):
+            parse("audit: {spool: maybe}")
         log = build_audit_observer(store, Config(audit={**key, "spool": False}))
         await log.start()
         try:

@@ -6,6 +6,8 @@ search and export are used by `ostiary audit`. The format is documented in docs/
 
 from __future__ import annotations
 
+import logging
+
 from ostiary.audit.log import CHAIN, AuditLog
 from ostiary.audit.seal import AuditKeyError, HmacSealer, sealer_from_config
 from ostiary.audit.verify import Problem, Report, verify
@@ -28,13 +30,21 @@ __all__ = [
 def build_audit_observer(store: Store, config: Config) -> AuditLog:
     """The audit observer for the pipeline; call `await start()` before traffic, `close()` after."""
     options = config.audit
-    spool = options.get("spool", True)
-    if not isinstance(spool, bool):
-        raise ConfigError(f"audit.spool must be true or false, not {spool!r}")
+    from ostiary.audit.witness import WitnessError, settings_of, witness_of  # noqa: PLC0415
+
+    try:
+        witness = witness_of(settings_of(options, config.store_url(), config.base_dir), config.store_url())
+    except WitnessError as exc:
+        raise ConfigError(str(exc)) from None
+    if witness is None:
+        logging.getLogger("ostiary.audit").warning(
+            "UNSAFE: the audit witness is off (audit.witness: false); deleted records go unnoticed"
+        )
     return AuditLog(
         store,
         sealer_from_config(config),
-        str(options.get("chain", CHAIN)),
-        int(options.get("batch_max", 1000)),
-        spool,
+        options.chain,
+        options.batch_max,
+        options.spool is not False,
+        witness,
     )

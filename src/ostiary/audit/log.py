@@ -30,8 +30,9 @@ from typing import Any
 
 from ostiary.audit.canonical import canonical
 from ostiary.audit.record import record_of
+from ostiary.audit.witness import CapturingSealer, Witness
 from ostiary.pipeline import Decision
-from ostiary.store import Sealer, Store, StoreError
+from ostiary.store import AuditRow, Checkpoint, Sealer, Store, StoreError
 from ostiary.store.spool import Mark, Spool
 
 log = logging.getLogger("ostiary.audit")
@@ -57,10 +58,21 @@ SPOOL_ROTATE_BYTES = 16 << 20
 
 class AuditLog:
     def __init__(
-        self, store: Store, sealer: Sealer, chain: str = CHAIN, batch_max: int = 1000, spool: bool = True
+        self,
+        store: Store,
+        sealer: Sealer,
+        chain: str = CHAIN,
+        batch_max: int = 1000,
+        spool: bool = True,
+        witness: Witness | None = None,
     ) -> None:
         self.store = store
-        self.sealer = sealer
+        # With a witness, the checkpoints signed in each commit are caught on the way so that the
+        # committed ones can be witnessed (audit/witness.py).
+        self._capture = CapturingSealer(sealer, []) if witness is not None else None
+        self.sealer: Sealer = self._capture if self._capture is not None else sealer
+        self.witness = witness
+        self._witnessing: set[asyncio.Task[None]] = set()
         self.chain = chain
         self.batch_max = batch_max
         # Waiting records that start a commit at once (a batch never exceeds batch_max).
@@ -85,6 +97,8 @@ class AuditLog:
         if self._task is None:
             self._closing = False
             await self.store.recover_spools(self.sealer)
+            if self.witness is not None:
+                await self._anchor()
             if self.use_spool:
                 self._spool = await self.store.open_spool(self.chain, self.sealer)
             self._task = asyncio.create_task(self._run(), name="ostiary-audit-writer")
@@ -110,6 +124,7 @@ class AuditLog:
                 log.error("audit: a record could not be written (%s); its message is stopped", exc)
                 raise StoreError("the audit record could not be written") from None
             if done is not None:
+                self._witness_rows(done)
                 self._burst = True
                 loop.call_soon(self._end_burst)
                 return
@@ -165,8 +180,11 @@ class AuditLog:
         (SQLite nobody else holds), else waiting for it; raises StoreError when the store refuses."""
         while self._spooled:
             batch = self._batch()
-            await self.store.append_audit(self.chain, [body for body, _ in batch], self.sealer, batch[-1][1])
+            rows = await self.store.append_audit(
+                self.chain, [body for body, _ in batch], self.sealer, batch[-1][1]
+            )
             del self._spooled[: len(batch)]
+            self._witness_rows(rows)
 
     async def _drain(self) -> None:
         """Chain what is spooled; while the store refuses, fail calls and try again now and then;
@@ -258,6 +276,7 @@ class AuditLog:
             self._wake.set()
             return
         del self._pending[: len(batch)]
+        self._witness_rows(done)
         self._done(batch)
         if self._pending:
             self._wake.set()
@@ -289,12 +308,13 @@ class AuditLog:
     async def _commit(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
         self._committing = True
         try:
-            await self.store.append_audit(self.chain, [body for body, _ in batch], self.sealer)
+            rows = await self.store.append_audit(self.chain, [body for body, _ in batch], self.sealer)
         except Exception as exc:
             self._fail(batch, exc)
             return
         finally:
             self._committing = False
+        self._witness_rows(rows)
         self._done(batch)
 
     @staticmethod
@@ -326,6 +346,51 @@ class AuditLog:
         if spool is not None:
             await self._close_spool(spool)
         try:
-            await self.store.checkpoint_head(self.chain, self.sealer)
+            closing = await self.store.checkpoint_head(self.chain, self.sealer)
         except Exception as exc:
             log.error("audit: the closing checkpoint could not be written (%s)", exc)
+        else:
+            if closing is not None:
+                self._witness_checkpoints([closing])
+        if self._witnessing:
+            await asyncio.wait(self._witnessing)
+
+    # ------------------------------------------------------------------ witness
+
+    async def _anchor(self) -> None:
+        """Witness the chain as this gateway finds it: its head checkpointed now, or else its
+        latest checkpoint, so a witness started on an existing store covers what it holds."""
+        try:
+            cp = await self.store.checkpoint_head(self.chain, self.sealer)
+            if cp is None:
+                found = [c for c in await self.store.checkpoints(self.chain) if c.kind == "periodic"]
+                cp = max(found, key=lambda c: c.seq) if found else None
+        except StoreError as exc:
+            log.error("audit: the chain head could not be anchored in the witness (%s)", exc)
+            return
+        if self._capture is not None:
+            self._capture.signed.clear()
+        if cp is not None:
+            self._witness_checkpoints([cp])
+
+    def _witness_rows(self, rows: list[AuditRow]) -> None:
+        """Witness the checkpoints that the commit of `rows` signed."""
+        capture = self._capture
+        if capture is None or not capture.signed:
+            return
+        self._witness_checkpoints(capture.take({row.seq: row.hash for row in rows}))
+
+    def _witness_checkpoints(self, checkpoints: list[Checkpoint]) -> None:
+        witness = self.witness
+        if witness is None or not checkpoints:
+            return
+
+        async def write() -> None:
+            try:
+                await witness.record(checkpoints)
+            except Exception as exc:  # the records are safe in the store; the anchor is late
+                log.error("audit: checkpoint %d could not be witnessed (%s)", checkpoints[-1].seq, exc)
+
+        task = asyncio.get_running_loop().create_task(write(), name="ostiary-audit-witness")
+        self._witnessing.add(task)
+        task.add_done_callback(self._witnessing.discard)

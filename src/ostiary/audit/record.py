@@ -68,6 +68,22 @@ def _exchange_fields(exchange: Exchange) -> dict[str, Any]:
     return fields
 
 
+def _earlier_findings(decision: Decision) -> list[dict[str, Any]]:
+    """What enforcing stages said before the deciding one (an injection warning on a result that
+    secrets then redacted): each kept, so that every stage's code can be searched for."""
+    monitored = {id(v) for v in decision.monitored}
+    return [
+        {
+            "inspection": v.inspection,
+            "action": _VALUES[v.action],
+            "code": v.code,
+            "details": redact(v.details) if v.details else None,
+        }
+        for v in decision.verdicts
+        if v is not decision.verdict and id(v) not in monitored
+    ]
+
+
 def record_of(decision: Decision) -> dict[str, Any]:
     exchange = decision.exchange
     message = decision.original
@@ -90,6 +106,10 @@ def record_of(decision: Decision) -> dict[str, Any]:
         else [],
         "latency_ms": round(decision.elapsed * 1000, 3),
     }
+    if len(decision.verdicts) > 1 or (decision.verdicts and decision.verdicts[0] is not verdict):
+        findings = _earlier_findings(decision)
+        if findings:
+            body["findings"] = findings
     if exchange.request is None and message.id is not None:
         body["request_id"] = redact_text(str(message.id))
     if decision.hook in REQUEST_HOOKS:

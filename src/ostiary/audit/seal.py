@@ -43,8 +43,8 @@ def _default_key_path() -> Path:
 
 def load_key(config: Config, create: bool = True) -> bytes:
     """The chain key: the configured secret reference, else the key file (created 0600 if asked)."""
-    options: dict[str, Any] = config.audit
-    reference = options.get("checkpoint_key")
+    options = config.audit
+    reference = options.checkpoint_key
     if reference:
         try:
             value = secretref.resolve(str(reference))
@@ -53,7 +53,7 @@ def load_key(config: Config, create: bool = True) -> bytes:
         if len(value) < 16:
             raise AuditKeyError("audit.checkpoint_key: the key must be at least 16 characters")
         return value.encode()
-    path = Path(str(options.get("key_file") or _default_key_path())).expanduser()
+    path = Path(str(options.key_file or _default_key_path())).expanduser()
     if not path.is_absolute():
         path = Path(config.base_dir) / path
     if not path.exists():
@@ -158,6 +158,6 @@ def sealer_from_config(config: Config, create_key: bool = True) -> HmacSealer:
     options = config.audit
     return HmacSealer(
         load_key(config, create_key),
-        int(options.get("checkpoint_every", 1000)),
-        float(options.get("checkpoint_seconds", 60.0)),
+        options.checkpoint_every,
+        options.checkpoint_seconds,
     )

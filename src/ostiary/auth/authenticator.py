@@ -140,7 +140,7 @@ def build_authenticator(auth_section: dict[str, object], config: Config) -> Auth
     """None when the configuration has no `auth:` section (stdio, or a loopback-only gateway)."""
     if not set(auth_section) - {"upstreams"}:
         return None
-    settings = auth_settings(dict(auth_section))
+    settings = auth_settings(dict(auth_section), config)
     validator = None
     if settings.jwt is not None:
         jwt_settings = settings.jwt

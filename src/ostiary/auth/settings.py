@@ -6,13 +6,15 @@ from another host, a resource URI that is not canonical) never starts.
 
 from __future__ import annotations
 
+import difflib
 import re
+import typing
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ostiary.config import ConfigError
+from ostiary.config import Config, ConfigError
 
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -122,12 +124,37 @@ class AuthSettings(_Model):
         return self
 
 
-def auth_settings(section: dict[str, Any]) -> AuthSettings:
+def auth_settings(section: dict[str, Any], config: Config | None = None) -> AuthSettings:
+    """The section as settings; each problem names its key, with the line and, for an unknown
+    key, the nearest valid name when the configuration came from a file."""
     try:
         return AuthSettings.model_validate(section)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"auth.{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        raise ConfigError(problems) from None
+        problems = []
+        for e in exc.errors():
+            path = ("auth", *e["loc"])
+            where = config.locate(path) if config is not None else ""
+            message = e["msg"].removeprefix("Value error, ")
+            if e["type"] == "extra_forbidden":
+                names = list(_model_at(AuthSettings, e["loc"][:-1]).model_fields)
+                nearest = difflib.get_close_matches(str(e["loc"][-1]), names, n=1, cutoff=0.6)
+                message = f"unknown key; did you mean {nearest[0]!r}?" if nearest else "unknown key"
+            problems.append(f"{where}{'.'.join(map(str, path))}: {message}")
+        raise ConfigError("\n".join(problems)) from None
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel]:
+    """The model that holds the key at `loc` below `model` (list indexes and Optional skipped)."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation: Any = model.model_fields[str(part)].annotation
+        for inner in (annotation, *typing.get_args(annotation)):
+            for candidate in (inner, *typing.get_args(inner)):
+                if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                    model = candidate
+                    break
+            else:
+                continue
+            break
+    return model

@@ -18,6 +18,7 @@ import httpx2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ostiary import secretref
+from ostiary.boundedcache import BoundedCache
 from ostiary.config import Config, ConfigError
 from ostiary.identity import Principal
 
@@ -109,7 +110,7 @@ class CredentialBroker:
     def __init__(self, config: Config, upstreams: dict[str, UpstreamAuth]) -> None:
         self.config = config
         self.upstreams = upstreams
-        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
+        self._tokens: BoundedCache[tuple[str, str], tuple[str, float]] = BoundedCache(_CACHE_LIMIT)
 
     def per_user(self, server: str) -> bool:
         return server in self.upstreams
@@ -166,9 +167,7 @@ class CredentialBroker:
         if not subject_token:
             raise UpstreamCredentialError(f"server {server!r} needs the caller's token for token exchange")
         token, lifetime = await self._exchange(server, auth.token_exchange, subject_token)
-        if len(self._tokens) >= _CACHE_LIMIT:
-            self._tokens.pop(next(iter(self._tokens)))
-        self._tokens[key] = (token, time.monotonic() + max(0.0, lifetime - _REFRESH_MARGIN))
+        self._tokens.put(key, (token, time.monotonic() + max(0.0, lifetime - _REFRESH_MARGIN)))
         return token
 
     async def _exchange(self, server: str, spec: TokenExchange, subject_token: str) -> tuple[str, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import sys
 from pathlib import Path
@@ -10,8 +11,9 @@ from typing import Annotated, BinaryIO
 
 import typer
 
-from ostiary.audit import CHAIN, AuditKeyError, HmacSealer, sealer_from_config, verify
+from ostiary.audit import AuditKeyError, HmacSealer, sealer_from_config, verify
 from ostiary.audit.export import iso, jsonl
+from ostiary.audit.verify import WitnessedPoint
 from ostiary.cli.storeopts import ConfigOption, fail, load_config, with_store
 from ostiary.config import Config
 from ostiary.store import AuditQuery, Store, StoreError
@@ -46,7 +48,7 @@ def parse_time(text: str | None) -> int | None:
 
 
 def _chain(config: Config) -> str:
-    return str(config.audit.get("chain", CHAIN))
+    return config.audit.chain
 
 
 def _sealer(config: Config) -> HmacSealer:
@@ -56,15 +58,29 @@ def _sealer(config: Config) -> HmacSealer:
         raise fail(str(exc)) from None
 
 
+WitnessOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--witness",
+        help="Witness entries to check against (default: the configured witness file). Lines "
+        "collected from syslog or a webhook can be given here as a file.",
+    ),
+]
+
+
 @app.command("verify")
-def verify_command(config: ConfigOption = None) -> None:
-    """Check the whole chain; exit 0 if intact, 1 with the first bad record otherwise."""
+def verify_command(config: ConfigOption = None, witness: WitnessOption = None) -> None:
+    """Check the whole chain, and against the witness; exit 0 if intact, 1 with the first bad
+    record otherwise. The first line says what was checked against."""
     cfg = load_config(config)
     sealer = _sealer(cfg)
+    against = _witness_points(cfg, witness)
 
     async def check(store: Store) -> int:
         await _chain_spooled(store, sealer)
-        report = await verify(store, sealer, _chain(cfg))
+        points, described = against
+        typer.echo(f"checked against: {described}")
+        report = await verify(store, sealer, _chain(cfg), points)
         if report.problem is None:
             typer.echo(
                 f"intact: records {report.first_seq}..{report.last_seq} "
@@ -77,6 +93,80 @@ def verify_command(config: ConfigOption = None) -> None:
         return 1
 
     raise typer.Exit(with_store(cfg, check))
+
+
+@app.command("witness-key")
+def witness_key_command(config: ConfigOption = None) -> None:
+    """Print the witness's Ed25519 public key, for `audit.witness.public_key` on a verifier."""
+    from ostiary.audit.witness import (  # noqa: PLC0415
+        WitnessError,
+        load_seed,
+        public_key_of,
+        settings_of,
+    )
+
+    cfg = load_config(config)
+    settings = settings_of(cfg.audit, cfg.store_url(), cfg.base_dir)
+    try:
+        typer.echo(public_key_of(load_seed(settings.key_file, create=False)))
+    except WitnessError as exc:
+        raise fail(str(exc)) from None
+
+
+def _witness_points(cfg: Config, given: Path | None) -> tuple[list[WitnessedPoint], str]:
+    """The witnessed checkpoints of this chain, and a line saying what verify checks against.
+
+    No witness file (or no key to check it with) means the database alone is checked, and the
+    line says so; a witness that cannot be trusted (a forged or altered line) is an error."""
+    from ostiary.audit.witness import (  # noqa: PLC0415  (loads cryptography: verify only)
+        WitnessError,
+        load_seed,
+        public_key_of,
+        read_witness,
+        settings_of,
+        store_identity,
+    )
+
+    url = cfg.store_url()
+    try:
+        settings = settings_of(cfg.audit, url, cfg.base_dir)
+    except WitnessError as exc:
+        raise fail(str(exc)) from None
+    path = given if given is not None else settings.file
+    if path is None:
+        return [], "database only (no witness file: audit.witness has none; give --witness FILE)"
+    if not path.exists():
+        if given is not None:
+            raise fail(f"the witness {path} does not exist")
+        return [], f"database only (the witness file {path} does not exist)"
+    public = settings.public_key
+    if public is None:
+        try:
+            public = public_key_of(load_seed(settings.key_file, create=False))
+        except WitnessError:
+            detail = f"no key to check the witness {path}: set audit.witness.public_key"
+            if given is not None:
+                raise fail(detail) from None
+            return [], f"database only ({detail})"
+    try:
+        reading = read_witness(path, public, store_identity(url))
+    except WitnessError as exc:
+        raise fail(str(exc)) from None
+    if reading.problem is not None:
+        typer.echo(f"checked against: database and witness {path}")
+        typer.echo(f"TAMPERED: witness: {path}: {reading.problem}")
+        raise typer.Exit(1)
+    chain = _chain(cfg)
+    points = [
+        WitnessedPoint(e.seq, e.hash, f"line {e.line} of {path}")
+        for e in reading.entries
+        if e.chain == chain and e.kind == "periodic"
+    ]
+    high = max((p.seq for p in points), default=0)
+    described = (
+        f"database and witness {path} ({len(points)} checkpoints up to record {high}, Ed25519 key {public})"
+    )
+    return points, described
 
 
 async def _chain_spooled(store: Store, sealer: HmacSealer) -> None:
@@ -165,7 +255,9 @@ def export_command(
     if output is None:
         _write_jsonl(cfg, query, sys.stdout.buffer)
         return
-    with output.open("wb") as sink:
+    # Created 0600, as the store is: an export holds whole tool arguments.
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(descriptor, "wb") as sink:
         count = _write_jsonl(cfg, query, sink)
     typer.echo(f"exported {count} records to {output}", err=True)
 
@@ -180,7 +272,7 @@ def prune_command(
 ) -> None:
     """Apply retention: delete old records and sign the log's new start so verify still passes."""
     cfg = load_config(config)
-    days = older_than if older_than is not None else cfg.audit.get("retention_days")
+    days = older_than if older_than is not None else cfg.audit.retention_days
     if days is None:
         raise fail("give --older-than DAYS or set audit.retention_days")
     sealer = _sealer(cfg)

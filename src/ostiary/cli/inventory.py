@@ -70,7 +70,7 @@ def show(
 ) -> None:
     """Print the inventory the gateway recorded."""
     cfg = load_config(config)
-    tenant = str(cfg.pinning.get("tenant") or "default")
+    tenant = cfg.pinning.tenant
 
     async def read(store: Store) -> dict[str, Any]:
         servers, items = await store.inventory()

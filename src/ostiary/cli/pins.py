@@ -49,7 +49,7 @@ def list_command(
 ) -> None:
     """Show every pin of the tenant, with its status."""
     cfg = load_config(config)
-    who = _tenant(tenant, cfg.pinning.get("tenant"))
+    who = _tenant(tenant, cfg.pinning.tenant)
 
     async def load(store: Store) -> list[Pin]:
         return await store.load_pins(who)
@@ -80,7 +80,7 @@ def approve_command(
 ) -> None:
     """Show what changed in a quarantined definition and release it."""
     cfg = load_config(config)
-    who = _tenant(tenant, cfg.pinning.get("tenant"))
+    who = _tenant(tenant, cfg.pinning.tenant)
 
     async def find(store: Store) -> Pin | None:
         pins = await store.load_pins(who, server)

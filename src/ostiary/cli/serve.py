@@ -76,6 +76,7 @@ OPTIONS = {
     "--log-level": "log_level",
 }
 PORT = re.compile(r"[0-9]{1,5}")
+MAX_PORT = 65535
 
 
 def plain_arguments(argv: list[str]) -> dict[str, Any] | None:
@@ -98,8 +99,8 @@ def plain_arguments(argv: list[str]) -> dict[str, Any] | None:
             return None
         key = OPTIONS[name]
         if key == "port":
-            if not PORT.fullmatch(value):
-                return None
+            if not PORT.fullmatch(value) or int(value) > MAX_PORT:
+                return None  # Typer refuses it, naming the range
             found[key] = int(value)
         else:
             found[key] = value
@@ -109,7 +110,7 @@ def plain_arguments(argv: list[str]) -> dict[str, Any] | None:
 def command(
     config: Annotated[str | None, typer.Option("--config", "-c", help="YAML or mcpServers JSON")] = None,
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8765)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8765)", min=0, max=MAX_PORT)] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Serve Streamable HTTP at /mcp for many clients (Origin/Host checks on, loopback by default)."""
@@ -118,6 +119,8 @@ def command(
     setup_logging(log_level)
     path = config or os.environ.get(DEFAULT_CONFIG_ENV)
     try:
+        if port is not None and not 0 <= port <= MAX_PORT:
+            raise ConfigError(f"--port {port}: a port is a number from 0 to {MAX_PORT}")
         cfg = config_module.load(path) if path else Config()
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             runner.run(serve(cfg, host or cfg.listen.host, cfg.listen.port if port is None else port))

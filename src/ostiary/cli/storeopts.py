@@ -15,7 +15,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from ostiary.config import Config, ConfigError, load
-from ostiary.store import Store, StoreError, open_store
+from ostiary.store import Store, StoreError, open_store, shown
 
 T = TypeVar("T")
 
@@ -40,10 +40,14 @@ def load_config(path: Path | None) -> Config:
 
 
 def with_store(config: Config, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Open the configured store, run `work` on it, close it; a store error exits with code 2."""
+    """Open the configured store, run `work` on it, close it; a store error exits with code 2.
+
+    A command never creates a store: one that is missing or mistyped is an error naming its URL.
+    Which store was read is said on stderr, so output piped elsewhere stays clean."""
+    typer.echo(f"store: {shown(config.store_url())}", err=True)
 
     async def run() -> T:
-        store = await open_store(config)
+        store = await open_store(config, must_exist=True)
         try:
             return await work(store)
         finally:

@@ -30,11 +30,12 @@ class Disconnected(Exception):
 class Request:
     """One HTTP request: method, headers by lower-case name, the query, and the ASGI receive."""
 
-    __slots__ = ("_query_string", "headers", "method", "path", "receive")
+    __slots__ = ("_query_string", "client", "headers", "method", "path", "receive")
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.method: str = scope["method"]
         self.path: str = scope["path"]
+        self.client: tuple[str, int] | None = scope.get("client")
         self.receive = receive
         self._query_string: bytes = scope.get("query_string", b"")
         headers: dict[str, str] = {}

@@ -34,7 +34,13 @@ from ostiary.client_side.asgi import (
     text_reply,
 )
 from ostiary.client_side.http_channel import HttpChannel, Outbox
-from ostiary.client_side.http_checks import header_mismatch, host_allowed, origin_allowed
+from ostiary.client_side.http_checks import (
+    accepts_post_replies,
+    header_mismatch,
+    host_allowed,
+    json_body,
+    origin_allowed,
+)
 from ostiary.gateway import Gateway
 from ostiary.identity import Principal
 from ostiary.messages import Kind, Message, ProtocolError, RequestId
@@ -92,6 +98,7 @@ class HttpFront:
         self.sessions: dict[str, _HttpSession] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._internal_ids = itertools.count(1)
+        self._refusals: Any = None
 
     def app(self) -> HttpFront:
         """The ASGI application: this front itself."""
@@ -187,10 +194,23 @@ class HttpFront:
                 request.headers, request.query_params
             )
         except AuthError as exc:
+            await self._record_refusal(request, exc)
             extra = {"WWW-Authenticate": exc.www_authenticate} if exc.www_authenticate else None
             body = {"error": exc.error, "error_description": exc.description}
             return json_reply(body, exc.status, extra)
         return principal
+
+    async def _record_refusal(self, request: Request, exc: Any) -> None:
+        """An audit record of who was turned away, from where and why (rate-limited)."""
+        if self.gateway.audit is None:
+            return
+        if self._refusals is None:
+            from ostiary.audit.refusals import RefusalRecorder  # noqa: PLC0415
+
+            self._refusals = RefusalRecorder(self.gateway.audit)
+        await self._refusals.record(
+            exc.status, exc.error, exc.description, request.headers, request.client, request.path
+        )
 
     def _existing(self, request: Request, principal: Principal) -> _HttpSession | Response:
         sid = request.headers.get("mcp-session-id")
@@ -214,6 +234,11 @@ class HttpFront:
         return _rpc_error(413, methods.INVALID_REQUEST, "Message too large") if body is None else body
 
     async def _post(self, request: Request, principal: Principal) -> Response:
+        if not json_body(request.headers.get("content-type")):
+            return _rpc_error(415, methods.INVALID_REQUEST, "Unsupported Media Type: use application/json")
+        if not accepts_post_replies(request.headers.get("accept")):
+            text = "Not Acceptable: accept application/json and text/event-stream"
+            return _rpc_error(406, methods.INVALID_REQUEST, text)
         body = await self._read_body(request)
         if isinstance(body, Response):
             return body

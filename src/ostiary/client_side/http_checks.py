@@ -17,6 +17,28 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 _NAME_PARAM = {methods.TOOLS_CALL: "name", methods.PROMPTS_GET: "name", methods.RESOURCES_READ: "uri"}
 
 
+def _media_types(value: str) -> set[str]:
+    return {part.split(";", 1)[0].strip().lower() for part in value.split(",")}
+
+
+def json_body(content_type: str | None) -> bool:
+    """A POST body must be declared JSON (`application/json`, parameters allowed)."""
+    return content_type is not None and _media_types(content_type) == {"application/json"}
+
+
+def accepts_post_replies(accept: str | None) -> bool:
+    """A POST's reply is JSON or an SSE stream, so the client must accept both (or say nothing:
+    no Accept header means anything, RFC 9110 section 12.5.1); wildcards count."""
+    if accept is None:
+        return True
+    types = _media_types(accept)
+    if "*/*" in types:
+        return True
+    return bool(types & {"application/json", "application/*"}) and bool(
+        types & {"text/event-stream", "text/*"}
+    )
+
+
 def _hostname(value: str) -> str:
     value = value.strip().lower()
     if value.startswith("["):

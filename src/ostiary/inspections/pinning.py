@@ -181,8 +181,8 @@ def approve(pin: Pin) -> Pin:
 
 
 def build(options: dict[str, Any], config: Config) -> PinningInspection:
-    settings = {**config.pinning, **options}
-    first_sight = str(settings.get("mode", "tofu"))
+    # The inspection's options (checked at load: config.PinningOptions) over the `pinning:` section.
+    first_sight = str(options.get("mode") or config.pinning.mode)
     if first_sight not in ("tofu", "quarantine"):
         raise ConfigError(f"pinning.mode must be 'tofu' or 'quarantine', not {first_sight!r}")
-    return PinningInspection(config, str(settings.get("tenant", "default")), first_sight)
+    return PinningInspection(config, str(options.get("tenant") or config.pinning.tenant), first_sight)

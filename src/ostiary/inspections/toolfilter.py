@@ -11,6 +11,7 @@ import fnmatch
 from typing import Any
 
 from ostiary import methods
+from ostiary.boundedcache import BoundedCache
 from ostiary.config import Config, ToolFilter
 from ostiary.messages import Message
 from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, modify
@@ -34,15 +35,13 @@ class ToolFilterInspection(Inspection):
 
     def __init__(self, rules: dict[str, ToolFilter]) -> None:
         self.rules = rules
-        self._calls: dict[tuple[str, str], bool] = {}
+        self._calls: BoundedCache[tuple[str, str], bool] = BoundedCache(REMEMBERED_CALLS)
 
     def _call_permitted(self, server: str, rules: ToolFilter, tool: str) -> bool:
         key = (server, tool)
         known = self._calls.get(key)
         if known is None:
-            if len(self._calls) >= REMEMBERED_CALLS:
-                self._calls.clear()
-            known = self._calls[key] = permitted(rules, tool)
+            known = self._calls.put(key, permitted(rules, tool))
         return known
 
     def _rules(self, server: str | None) -> ToolFilter | None:

@@ -15,11 +15,15 @@ from collections.abc import Coroutine, Generator
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from ostiary.boundedcache import BoundedCache
 from ostiary.messages import Message
 from ostiary.pipeline.exchange import Exchange, Hook
 from ostiary.pipeline.inspection import Inspection, Mode
 from ostiary.pipeline.observer import Approver, NoApprover, Observer
 from ostiary.pipeline.verdict import ALLOW, Action, Verdict, deny
+
+# Hook and method pairs whose stage lists are remembered (MCP has a few dozen methods).
+STAGE_CACHE_SIZE = 1024
 
 log = logging.getLogger("ostiary.pipeline")
 
@@ -95,7 +99,8 @@ class Pipeline:
         self.stages = list(stages or [])
         self.observers = list(observers or [])
         self.approver: Approver = approver or NoApprover()
-        self._cache: dict[tuple[Hook, str], tuple[Stage, ...]] = {}
+        # Per hook and method: a peer that invents method names cannot grow it without bound.
+        self._cache: BoundedCache[tuple[Hook, str], tuple[Stage, ...]] = BoundedCache(STAGE_CACHE_SIZE)
         self._ready: asyncio.Event | None = None
         self._unavailable: str | None = None
 
@@ -122,7 +127,7 @@ class Pipeline:
                 if s.inspection.implements(hook)
                 and (s.inspection.methods is None or method in s.inspection.methods)
             )
-            self._cache[key] = found
+            self._cache.put(key, found)
         return found
 
     async def run(self, hook: Hook, message: Message, exchange: Exchange) -> Decision:

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ostiary.boundedcache import BoundedCache
 from ostiary.identity import Principal
 from ostiary.policy.conditions import Condition, ConditionError, compile_condition, new_environment, to_cel
 from ostiary.policy.model import PRECEDENCE, Effect, PolicyDocument, Rule
@@ -114,7 +115,9 @@ class CompiledPolicy:
             for key in keys or ():
                 self._exact.setdefault(key, []).append(compiled)
         self._read_only = {server: _matcher(globs) for server, globs in document.read_only.tools.items()}
-        self._candidates: dict[tuple[str, str, str], tuple[_Compiled, ...]] = {}
+        self._candidates: BoundedCache[tuple[str, str, str], tuple[_Compiled, ...]] = BoundedCache(
+            _CACHE_LIMIT
+        )
 
     @staticmethod
     def _compile(rule: Rule, order: int, environment: Any, shared: dict[str, Condition]) -> _Compiled:
@@ -166,9 +169,7 @@ class CompiledPolicy:
             exact = self._exact.get(key, [])
             generic = [r for r in self._generic if r.targets(*key)]
             found = tuple(sorted(exact + generic, key=lambda r: r.rank))
-            if len(self._candidates) >= _CACHE_LIMIT:
-                self._candidates.clear()
-            self._candidates[key] = found
+            self._candidates.put(key, found)
         return found
 
     def is_read_only(self, request: Request) -> bool:

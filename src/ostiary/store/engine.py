@@ -10,6 +10,8 @@ same migration.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -108,7 +110,7 @@ def create_engine(url: str, sqlite_synchronous: str = "full") -> Database:
     if backend == "sqlite":
         in_memory = parsed.database in (None, "", ":memory:")
         if parsed.database and not in_memory:
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database).expanduser())
         # One shared connection, as aiosqlite had: an in-memory database is per connection.
         return ThreadedEngine(_sqlite_engine(parsed, sqlite_synchronous, single=in_memory))
     if backend == "postgresql":
@@ -118,6 +120,30 @@ def create_engine(url: str, sqlite_synchronous: str = "full") -> Database:
     raise StoreError(
         f"unsupported store URL scheme {parsed.drivername!r} (use sqlite+aiosqlite or postgresql+asyncpg)"
     )
+
+
+def _create_private(database: Path) -> None:
+    """Create a new SQLite file 0600 before SQLite does: it holds whole tool arguments, and
+    SQLite gives its WAL and shared-memory files the database file's mode."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for other stores and in-memory databases."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def shown(url: str) -> str:
+    """`url` as it may be printed: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: say so without echoing it
+        return "(an unparsable store URL)"
 
 
 def spool_directory(url: str) -> Path | None:
@@ -210,9 +236,13 @@ def _current_revision(connection: Connection) -> str | None:
     return str(row[0]) if row is not None else None
 
 
-async def migrate(engine: Database) -> None:
+async def migrate(engine: Database, must_exist: bool = False) -> None:
     """Bring the schema to the newest revision. A store already there costs one query; a new one
-    is created from the metadata; Alembic is imported only when an existing store is behind."""
+    is created from the metadata (unless `must_exist`: then it is a StoreError); Alembic is
+    imported only when an existing store is behind."""
     async with engine.begin() as connection:
-        if await connection.run_sync(_current_revision) != HEAD_REVISION:
+        revision = await connection.run_sync(_current_revision)
+        if revision is None and must_exist:
+            raise StoreError("it holds no Ostiary store")
+        if revision != HEAD_REVISION:
             await connection.run_sync(_create_or_upgrade)

@@ -15,6 +15,15 @@ reports the spool as tampered (`ostiary audit verify` fails). The store keeps, p
 the very transaction that appends those records, so recovery resumes exactly where the chain
 stopped, never twice and never with a gap.
 
+A spool also carries its own high-water mark, in a small file beside it (`<name>.jsonl.hwm`)
+rewritten in place after every record: how many records and bytes the gateway acknowledged, the
+last tag, and a MAC over them. The spool's tags catch a line changed, removed or reordered, but
+not lines cut off its end; the high-water mark does: a spool shorter than its mark (cut by whole
+lines, in the middle of one, or to nothing) was cut after its gateway acknowledged those records,
+and recovery reports it, naming the spool and what is missing. The mark is kept beside the spool
+rather than in the store's registry because it moves with every record, and a database write
+per record is what the spool exists to avoid.
+
 The writing gateway holds an exclusive flock on its file for as long as it lives. A spool file
 whose lock can be taken belongs to a gateway that stopped without emptying it (it was killed):
 the next gateway to open the store, or `ostiary audit`, appends its records to the chain and
@@ -39,7 +48,12 @@ from ostiary.store.base import JSON, StoreError
 
 SUFFIX = ".jsonl"
 TAMPERED_SUFFIX = ".tampered"
+HIGH_WATER_SUFFIX = ".hwm"
 TAG_LENGTH = 64
+# count, size, tag, MAC: fixed widths, so each rewrite covers the previous one exactly.
+HIGH_WATER_FORMAT = b"%020d %020d %s %s\n"
+NO_TAG = "-" * TAG_LENGTH  # before the first record
+HIGH_WATER_LENGTH = 20 + 1 + 20 + 1 + TAG_LENGTH + 1 + TAG_LENGTH + 1
 Mac = Callable[[bytes], str]
 
 
@@ -57,6 +71,45 @@ def directory_of(database: Path) -> Path:
     return database.with_name(database.name + "-spool")
 
 
+def high_water_path(spool: Path) -> Path:
+    return spool.with_name(spool.name + HIGH_WATER_SUFFIX)
+
+
+def _high_water_mac(mac: Mac, name: str, count: int, size: int, tag: str) -> str:
+    return mac(b"high-water %s %d %d %s" % (name.encode(), count, size, tag.encode()))
+
+
+@dataclass(frozen=True, slots=True)
+class HighWater:
+    """What a spool's gateway last acknowledged: `count` records in its first `size` bytes, the
+    last of them tagged `tag`."""
+
+    count: int
+    size: int
+    tag: str
+
+
+def read_high_water(spool: Path, name: str, mac: Mac) -> HighWater | str:
+    """The spool's high-water mark, or why it cannot be trusted."""
+    try:
+        data = high_water_path(spool).read_bytes()
+    except FileNotFoundError:
+        return "its high-water file is missing"
+    except OSError as exc:
+        return f"its high-water file cannot be read ({type(exc).__name__})"
+    fields = data.split()
+    if len(data) != HIGH_WATER_LENGTH or len(fields) != 4:
+        return "its high-water file is damaged"
+    try:
+        count, size = int(fields[0]), int(fields[1])
+        tag, given = fields[2].decode(), fields[3]
+    except (ValueError, UnicodeDecodeError):
+        return "its high-water file is damaged"
+    if not hmac.compare_digest(given, _high_water_mac(mac, name, count, size, tag).encode()):
+        return "its high-water file does not match its MAC"
+    return HighWater(count, size, tag)
+
+
 def _parse(data: bytes) -> object:
     try:
         return orjson.loads(data)
@@ -67,13 +120,15 @@ def _parse(data: bytes) -> object:
 class Spool:
     """The open journal of one audit log; records are appended by `write`, on the event loop."""
 
-    def __init__(self, path: Path, fd: int, mac: Mac) -> None:
+    def __init__(self, path: Path, fd: int, mark_fd: int, mac: Mac) -> None:
         self.path = path
         self.name = path.name.removesuffix(SUFFIX)
         self._fd = fd
+        self._mark_fd = mark_fd
         self._mac = mac
         self._tag = self.name
         self.size = 0
+        self.count = 0
 
     @classmethod
     def create(cls, directory: Path, mac: Mac) -> Spool:
@@ -84,12 +139,34 @@ class Spool:
             directory.chmod(0o700)  # made by hand or by an older umask: others have no business here
         path = directory / f"{os.getpid()}-{secrets.token_hex(8)}{SUFFIX}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
+        # The high-water file first: a spool file never exists without one.
+        mark_flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        try:
+            mark_fd = os.open(high_water_path(path), mark_flags, 0o600)
+        except OSError as exc:
+            raise StoreError(f"the audit spool cannot be created ({type(exc).__name__})") from exc
         try:
             fd = os.open(path, flags, 0o600)
         except OSError as exc:
+            os.close(mark_fd)
+            high_water_path(path).unlink(missing_ok=True)
             raise StoreError(f"the audit spool cannot be created ({type(exc).__name__})") from exc
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return cls(path, fd, mac)
+        made = cls(path, fd, mark_fd, mac)
+        made._mark()
+        return made
+
+    def _mark(self) -> None:
+        """Rewrite the high-water file in place: what this gateway has acknowledged so far."""
+        tag = self._tag if self.count else NO_TAG
+        signed = _high_water_mac(self._mac, self.name, self.count, self.size, tag)
+        line = HIGH_WATER_FORMAT % (self.count, self.size, tag.encode(), signed.encode())
+        try:
+            if os.pwrite(self._mark_fd, line, 0) != len(line):
+                raise OSError("short write")
+        except OSError as exc:
+            failed = type(exc).__name__
+            raise StoreError(f"the audit spool's high-water mark refused a write ({failed})") from exc
 
     def write(self, data: bytes) -> Mark:
         """Append one record, as its canonical JSON (one line: JSON text holds no raw newline);
@@ -108,19 +185,23 @@ class Spool:
                 raise StoreError("the audit spool is damaged (a short write could not be undone)") from exc
             raise StoreError("the audit spool refused a write (short write)")
         self.size += written
+        self.count += 1
         self._tag = tag
+        self._mark()
         return Mark(self.name, self.size, tag)
 
     def close(self) -> None:
         """Release the file (and its lock); what it holds stays for recovery unless removed."""
         if self._fd >= 0:
             os.close(self._fd)
-            self._fd = -1
+            os.close(self._mark_fd)
+            self._fd = self._mark_fd = -1
 
     def remove(self) -> None:
         self.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+        high_water_path(self.path).unlink(missing_ok=True)
 
 
 @dataclass(slots=True)
@@ -145,10 +226,16 @@ class Orphan:
     def release(self) -> None:
         os.close(self.fd)
 
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+        high_water_path(self.path).unlink(missing_ok=True)
+
     def set_aside(self) -> None:
-        """Keep a spool that failed its check for the operator, out of recovery's way."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path.rename(self.path.with_name(self.path.name + TAMPERED_SUFFIX))
+        """Keep a spool that failed its check (and its high-water file) for the operator, out of
+        recovery's way."""
+        for path in (self.path, high_water_path(self.path)):
+            with contextlib.suppress(FileNotFoundError):
+                path.rename(path.with_name(path.name + TAMPERED_SUFFIX))
 
 
 def orphans(directory: Path) -> Iterator[Orphan]:

@@ -24,7 +24,7 @@ from typing import Literal
 from sqlalchemy import Connection, text
 
 from ostiary.store import spool
-from ostiary.store.base import Sealer
+from ostiary.store.base import JSON, Sealer
 from ostiary.store.chainwrite import append
 from ostiary.store.clock import now_us
 
@@ -86,6 +86,26 @@ def settle(conn: Connection, directory: Path) -> None:
             )
 
 
+def _below_high_water(
+    orphan: spool.Orphan, records: list[tuple[JSON, spool.Mark]], ingested: int, sealer: Sealer
+) -> str | None:
+    """Why the spool falls short of what its gateway acknowledged (its high-water mark), if it does."""
+    high = spool.read_high_water(orphan.path, orphan.name, sealer.mac)
+    if isinstance(high, str):
+        return high
+    size = orphan.size
+    if size < high.size:
+        return (
+            f"the spool was cut short: its gateway acknowledged {high.count} records ({high.size} bytes), "
+            f"and {size} bytes remain"
+        )
+    if high.count and high.size > ingested:
+        tags = {mark.ingested: mark.tag for _, mark in records}
+        if tags.get(high.size) != high.tag:
+            return f"the spool's {high.count} acknowledged records do not end where its high-water mark says"
+    return None
+
+
 def recover(conn: Connection, orphan: spool.Orphan, directory: Path, sealer: Sealer) -> tuple[int, Outcome]:
     """Chain the records of one stopped gateway's spool; returns how many, and what to do with
     its file once this transaction has committed."""
@@ -107,8 +127,9 @@ def recover(conn: Connection, orphan: spool.Orphan, directory: Path, sealer: Sea
     for start in range(0, len(records), RECOVERY_BATCH):
         batch = records[start : start + RECOVERY_BATCH]
         append(conn, chain, [body for body, _ in batch], sealer, batch[-1][1])
-    if reading.problem is not None:
-        _report(conn, orphan.name, directory, chain, TAMPERED, reading.problem)
+    problem = reading.problem or _below_high_water(orphan, records, ingested, sealer)
+    if problem is not None:
+        _report(conn, orphan.name, directory, chain, TAMPERED, problem)
         return len(records), "set aside"
     close_row(conn, orphan.name)
     return len(records), "retire"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from sqlalchemy import Engine, PoolProxiedConnection, Table, select
+from sqlalchemy import Engine, PoolProxiedConnection, Table, or_, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -96,6 +96,26 @@ def lock_conflict(exc: BaseException) -> bool:
     if code is not None:
         return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     return "locked" in str(orig) or "busy" in str(orig)
+
+
+def _code_filter(code: str | None) -> Callable[[AuditRow], bool]:
+    """Whether a row carries `code` as its deciding verdict or as any other finding."""
+    if code is None:
+        return lambda _row: True
+
+    def carries(row: AuditRow) -> bool:
+        if row.code == code:
+            return True
+        try:
+            body = orjson.loads(row.body)
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(body, dict):
+            return False
+        listed = [*(body.get("findings") or []), *(body.get("monitored") or [])]
+        return any(isinstance(item, dict) and item.get("code") == code for item in listed)
+
+    return carries
 
 
 def _row_to_audit(row: Any) -> AuditRow:
@@ -395,7 +415,7 @@ class SqlStore:
                 if outcome == "set aside":
                     orphan.set_aside()
                 elif outcome in ("retire", "remove"):
-                    orphan.path.unlink(missing_ok=True)
+                    orphan.remove()
                     if outcome == "retire":
                         await self._spool_write(spoolstore.drop_row, orphan.name)
             finally:
@@ -433,10 +453,15 @@ class SqlStore:
             (t.server, q.server),
             (t.target, q.target),
             (t.action, q.action),
-            (t.code, q.code),
         ):
             if value is not None:
                 base = base.where(column == value)
+        wanted = _code_filter(q.code)
+        if q.code is not None:
+            # The deciding code is a column; earlier and monitored findings are in the body, found
+            # by text and then confirmed on the parsed record.
+            quoted = f'"code":{orjson.dumps(q.code).decode()}'
+            base = base.where(or_(t.code == q.code, t.body.contains(quoted, autoescape=True)))
         if q.since_us is not None:
             base = base.where(t.ts_us >= q.since_us)
         if q.until_us is not None:
@@ -447,12 +472,13 @@ class SqlStore:
             async with self._reading() as conn:
                 result = await conn.execute(base.where(t.seq > last).order_by(t.seq).limit(page))
                 batch = [_row_to_audit(r) for r in result]
-            for row in batch:
+            kept = [row for row in batch if wanted(row)]
+            for row in kept:
                 yield row
             if len(batch) < page:
                 return
             last = batch[-1].seq
-            left = None if left is None else left - len(batch)
+            left = None if left is None else left - len(kept)
 
     async def checkpoints(self, chain: str) -> list[Checkpoint]:
         t = audit_checkpoints.c

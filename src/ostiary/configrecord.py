@@ -1,12 +1,17 @@
-"""Frozen configuration records, validated without loading pydantic unless pydantic has work to do.
+"""The configuration's typed records: one way to declare and validate every section.
 
-Pydantic costs about 19 MB and a tenth of a second at every start, for a configuration that is
-small and almost always right. A record first checks what it is given against its annotations,
-converting nothing: a `str` must be a `str`, an `int` an `int` (a `float` field also takes an
-`int`, as pydantic does), a key must be a known field, a bound must hold, the record's own checks
-must pass. Anything else (a value to convert, an unknown key, a failed bound or check) goes to
-pydantic models built from the same records on first need, so conversions and error messages
-are exactly pydantic's, and a direct construction still raises pydantic's `ValidationError`.
+Every section of the configuration, and every built-in inspection's options, is a `Record`
+subclass in config.py, and unknown keys are refused. Validation has one interface (`validate`)
+and two engines behind it, because loading pydantic at every start would cost a gateway a large
+share of its memory budget and a start-up a desktop host notices (docs/performance.md), for a
+configuration that is small and almost always right.
+
+A record first checks what it is given against its annotations, converting nothing: a `str`
+must be a `str`, an `int` an `int` (a `float` field also takes an `int`, as pydantic does), a
+key must be a known field, a bound must hold, the record's own checks must pass. Anything else
+(a value to convert, an unknown key, a failed bound or check) goes to pydantic models built from
+the same records on first need, so conversions and error messages are exactly pydantic's, and a
+direct construction still raises pydantic's `ValidationError`.
 
 A record declares fields like a dataclass (`name: str = "x"`, `field(default_factory=list,
 metadata={"gt": 0})`); `check()` is its validator after the fields (pydantic's model validator)
@@ -23,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import field
 from typing import Any, ClassVar, Literal, Self, TypeVar, dataclass_transform
 
-__all__ = ["Record", "extra_of", "field", "validate_with_pydantic"]
+__all__ = ["Record", "extra_of", "field", "fields_of", "validate_with_pydantic"]
 
 BOUNDS = ("gt", "ge", "le")
 R = TypeVar("R", bound="Record")
@@ -116,6 +121,11 @@ def _extra(record: Record) -> dict[str, Any]:
 
 def extra_of(record: Record) -> dict[str, Any]:
     return dict(_extra(record))
+
+
+def fields_of(cls: type[Record]) -> dict[str, Any]:
+    """A record's field names and their annotations."""
+    return {name: spec.annotation for name, spec in _spec_of(cls).items()}
 
 
 def _spec_of(cls: type[Record]) -> dict[str, _Field]:
@@ -212,10 +222,18 @@ def _value(annotation: Any, value: Any) -> Any:
             return value
         raise _Defer
     if origin in (types.UnionType, typing.Union):
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _value(inner, value)
+        if value is None:
+            if type(None) in args:
+                return None
+            raise _Defer
+        for inner in args:
+            if inner is type(None):
+                continue
+            try:
+                return _value(inner, value)
+            except _Defer:
+                continue
+        raise _Defer
     if origin is list:
         if type(value) is not list:
             raise _Defer
