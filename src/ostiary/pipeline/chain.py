@@ -147,6 +147,7 @@ class Pipeline:
                 verdict = await self._await_approval(decision.message, exchange, verdict)
                 decision.verdicts.append(verdict)
                 if verdict.is_allow:
+                    decision.verdict = verdict  # the record names the approval (and its reviewer)
                     continue
             if verdict.action is Action.MODIFY:
                 if verdict.replacement is None:
@@ -198,7 +199,8 @@ class Pipeline:
         except Exception:
             log.exception("approver failed")
             decided = deny("approval.error", "The approval service failed.")
-        if decided.action not in (Action.ALLOW, Action.DENY):
+        # MODIFY: granted, with what the approval itself added to the call taken out again.
+        if decided.action not in (Action.ALLOW, Action.DENY, Action.MODIFY):
             decided = deny("approval.error", "The approval service returned no decision.")
         return decided if decided.inspection else replace(decided, inspection="approval")
 
