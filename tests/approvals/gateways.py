@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import StdioServerParameters
+
+from conftest import free_loopback_port, wait_for_port
 
 TIME_SERVER = str(Path(sys.executable).parent / "mcp-server-time")
 HELD_TOOL = "time__convert_time"
@@ -55,3 +61,42 @@ def held_gateway(tmp_path: Path, write_config: Callable[..., Path]) -> Callable[
 def stdio(config: Path, ostiary_command: list[str]) -> StdioServerParameters:
     command, *prefix = ostiary_command
     return StdioServerParameters(command=command, args=[*prefix, "run", "--config", str(config)])
+
+
+def run_ostiary(
+    ostiary_command: list[str], *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ostiary_command, *args], capture_output=True, text=True, check=check, timeout=60)
+
+
+async def pending_request(ostiary_command: list[str], config: Path, timeout: float = 30) -> dict[str, Any]:
+    """The first pending request `ostiary approvals list` shows, once one is there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = await asyncio.to_thread(
+            run_ostiary, ostiary_command, "approvals", "list", "--json", "--config", str(config)
+        )
+        found = json.loads(out.stdout)["requests"]
+        if found:
+            return found[0]  # type: ignore[no-any-return]
+        await asyncio.sleep(0.2)
+    raise AssertionError("no approval request appeared")
+
+
+def approval_events(ostiary_command: list[str], config: Path) -> list[dict[str, Any]]:
+    """The approval events in the audit chain, as `ostiary audit search --approvals --json` exports them."""
+    out = run_ostiary(ostiary_command, "audit", "search", "--config", str(config), "--approvals", "--json")
+    events = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    return [
+        {"code": e["event"]["code"], "principal": e["user"]["name"], "approval": e["ostiary"].get("approval")}
+        for e in events
+        if str(e["event"]["action"]).startswith("approvals/")  # the events, not the calls they decided
+    ]
+
+
+def serve(spawn: Callable[..., subprocess.Popen[bytes]], ostiary_command: list[str], config: Path,
+          env: dict[str, str] | None = None) -> str:  # fmt: skip
+    port = free_loopback_port()
+    proc = spawn([*ostiary_command, "serve", "--config", str(config), "--port", str(port)], env=env)
+    wait_for_port(port, proc)
+    return f"http://127.0.0.1:{port}"

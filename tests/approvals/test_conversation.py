@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from approvals.gateways import HELD_ARGS, HELD_TOOL, stdio
+from approvals.gateways import HELD_ARGS, HELD_TOOL, approval_events, stdio
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 GATEWAY_DENIED = -32010
@@ -36,32 +34,21 @@ def answering(action: str, seen: list[str], delay: float = 0.0) -> Any:
     return callback
 
 
-def audit_approvals(config: Path, ostiary_command: list[str]) -> list[dict[str, Any]]:
-    out = subprocess.run(
-        [*ostiary_command, "audit", "search", "--config", str(config), "--approvals", "--json"],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    events = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
-    return [
-        {"code": e["event"]["code"], "principal": e["user"]["name"], "approval": e["ostiary"].get("approval")}
-        for e in events
-        if str(e["event"]["action"]).startswith("approvals/")  # the events, not the calls they decided
-    ]
-
-
 @pytest.mark.parametrize("era", ERAS)
 async def test_the_host_user_accepting_in_the_conversation_lets_the_call_run(
     era: str, held_gateway: Callable[..., Path], ostiary_command: list[str]
 ) -> None:
     config = held_gateway(["self"])
     seen: list[str] = []
-    async with Client(stdio(config, ostiary_command), mode=era, elicitation_callback=answering("accept", seen)) as c:
+    async with Client(
+        stdio(config, ostiary_command), mode=era, elicitation_callback=answering("accept", seen)
+    ) as c:
         result = await c.call_tool(HELD_TOOL, HELD_ARGS)
     assert not result.is_error
     assert "Europe/Paris" in result.content[0].text  # type: ignore[union-attr]
     assert len(seen) == 1
     assert "convert_time" in seen[0] and "Europe/Paris" in seen[0]
-    records = audit_approvals(config, ostiary_command)
+    records = approval_events(ostiary_command, config)
     codes = [r["code"] for r in records]
     assert codes[:2] == ["approval.requested", "approval.approved"]
     decided = records[1]
@@ -77,12 +64,14 @@ async def test_the_host_user_declining_or_cancelling_refuses_the_call(
 ) -> None:
     config = held_gateway(["self"])
     seen: list[str] = []
-    async with Client(stdio(config, ostiary_command), mode=era, elicitation_callback=answering(action, seen)) as c:
+    async with Client(
+        stdio(config, ostiary_command), mode=era, elicitation_callback=answering(action, seen)
+    ) as c:
         with pytest.raises(MCPError) as refused:
             await c.call_tool(HELD_TOOL, HELD_ARGS)
     assert refused.value.error.code == GATEWAY_DENIED
     assert refused.value.error.data["code"] == code
-    decided = audit_approvals(config, ostiary_command)[1]
+    decided = approval_events(ostiary_command, config)[1]
     assert decided["code"] == "approval.denied"
     assert decided["approval"]["channel"] == f"conversation:{action}"
 
@@ -106,5 +95,5 @@ async def test_an_unanswered_question_expires_and_the_call_is_refused(
             with pytest.raises(MCPError) as refused:
                 await asyncio.wait_for(task, 60)
             assert refused.value.error.data["code"] in ("approval.expired",)
-    codes = [r["code"] for r in audit_approvals(config, ostiary_command)]
+    codes = [r["code"] for r in approval_events(ostiary_command, config)]
     assert "approval.approved" not in codes

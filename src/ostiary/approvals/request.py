@@ -10,7 +10,6 @@ import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ostiary.audit.canonical import digest
 from ostiary.identity import Principal
 
 PENDING = "pending"
@@ -27,6 +26,8 @@ SELF = "self"
 
 def binding(server: str, method: str, target: str, arguments: Any) -> str:
     """The hash an approval is bound to: what runs if it is granted, and nothing else."""
+    from ostiary.audit.canonical import digest  # noqa: PLC0415  (the audit package loads the store)
+
     return digest({"server": server, "method": method, "target": target, "arguments": arguments})
 
 
@@ -114,6 +115,14 @@ class ApprovalRequest:
             "decision_reason": doc.get("decision_reason"),
             "channel": doc.get("channel"),
         }
+
+
+class ReviewError(Exception):
+    """A decision was not recorded; `code` is stable (not_found, not_pending, refused, conflict)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def refusal(request: ApprovalRequest, reviewer: Principal) -> str | None:

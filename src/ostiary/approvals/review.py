@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ostiary.approvals.request import APPROVED, DENIED, PENDING, ApprovalRequest, refusal
+from ostiary.approvals.request import APPROVED, DENIED, PENDING, ApprovalRequest, ReviewError, refusal
 from ostiary.approvals.store import ApprovalStore
 from ostiary.identity import Principal
 from ostiary.store import now_us
-
-
-class ReviewError(Exception):
-    """The decision was not recorded; `code` is stable (not_found, not_pending, refused, conflict)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 async def review(

@@ -31,10 +31,11 @@ from ostiary.approvals.request import (
     PENDING,
     SELF,
     ApprovalRequest,
+    ReviewError,
     binding,
     new_id,
 )
-from ostiary.approvals.review import ReviewError, review
+from ostiary.approvals.review import review
 from ostiary.approvals.settings import ApprovalSettings
 from ostiary.approvals.store import ApprovalStore
 from ostiary.approvals.webhook import Webhook

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from ostiary.approvals.records import approval_record
-from ostiary.approvals.request import PENDING, ApprovalRequest
-from ostiary.approvals.review import ReviewError, review
+from ostiary.approvals.request import PENDING, ApprovalRequest, ReviewError
+from ostiary.approvals.review import review
 from ostiary.approvals.settings import approval_settings
 from ostiary.approvals.store import ApprovalStore
 from ostiary.audit import CHAIN, AuditKeyError, sealer_from_config
