@@ -6,7 +6,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,18 +68,17 @@ def run_ostiary(
     return subprocess.run([*ostiary_command, *args], capture_output=True, text=True, check=check, timeout=60)
 
 
-async def pending_request(ostiary_command: list[str], config: Path, timeout: float = 30) -> dict[str, Any]:
+async def pending_request(ostiary_command: list[str], config: Path) -> dict[str, Any]:
     """The first pending request `ostiary approvals list` shows, once one is there."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = await asyncio.to_thread(
-            run_ostiary, ostiary_command, "approvals", "list", "--json", "--config", str(config)
-        )
-        found = json.loads(out.stdout)["requests"]
-        if found:
-            return found[0]  # type: ignore[no-any-return]
-        await asyncio.sleep(0.2)
-    raise AssertionError("no approval request appeared")
+    async with asyncio.timeout(30):
+        while True:
+            out = await asyncio.to_thread(
+                run_ostiary, ostiary_command, "approvals", "list", "--json", "--config", str(config)
+            )
+            found = json.loads(out.stdout)["requests"]
+            if found:
+                return found[0]  # type: ignore[no-any-return]
+            await asyncio.sleep(0.2)
 
 
 def approval_events(ostiary_command: list[str], config: Path) -> list[dict[str, Any]]:

@@ -45,9 +45,11 @@ async def test_a_cli_approval_releases_the_held_call_with_progress_meanwhile(
     config = held_gateway(["self"])
     base = serve(spawn, ostiary_command, config)
     progress: list[str] = []
+    told = asyncio.Event()
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
         progress.append(message or "")
+        told.set()
 
     async with Client(f"{base}/mcp", mode="legacy") as client:
         call = asyncio.create_task(client.call_tool(HELD_TOOL, HELD_ARGS, progress_callback=on_progress))
@@ -58,8 +60,7 @@ async def test_a_cli_approval_releases_the_held_call_with_progress_meanwhile(
         assert pending["approvers"] == ["self"]
         shown = run_ostiary(ostiary_command, "approvals", "show", pending["id"], "--config", str(config))
         assert pending["args_hash"] in shown.stdout
-        while not progress:
-            await asyncio.sleep(0.1)
+        await asyncio.wait_for(told.wait(), 30)
         run_ostiary(ostiary_command, "approvals", "approve", pending["id"], "--config", str(config))
         result = await asyncio.wait_for(call, 30)
     assert not result.is_error and "Europe/Paris" in _text(result)
