@@ -92,9 +92,17 @@ def approval_events(ostiary_command: list[str], config: Path) -> list[dict[str, 
     ]
 
 
-def serve(spawn: Callable[..., subprocess.Popen[bytes]], ostiary_command: list[str], config: Path,
-          env: dict[str, str] | None = None) -> str:  # fmt: skip
+def serve_process(
+    spawn: Callable[..., subprocess.Popen[bytes]], ostiary_command: list[str], config: Path,
+    env: dict[str, str] | None = None,
+) -> tuple[str, subprocess.Popen[bytes]]:  # fmt: skip
+    """`ostiary serve` on a free loopback port: its base URL and its process."""
     port = free_loopback_port()
     proc = spawn([*ostiary_command, "serve", "--config", str(config), "--port", str(port)], env=env)
     wait_for_port(port, proc)
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", proc
+
+
+def serve(spawn: Callable[..., subprocess.Popen[bytes]], ostiary_command: list[str], config: Path,
+          env: dict[str, str] | None = None) -> str:  # fmt: skip
+    return serve_process(spawn, ostiary_command, config, env)[0]
