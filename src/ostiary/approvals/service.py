@@ -92,6 +92,9 @@ class ApprovalService:
         self.policy = policy
         self.broker = Broker(self.store, self.holder, self.settings.poll_interval, self.settings.heartbeat)
         await self.broker.start()
+        # What stopped gateways left behind goes on the record as expired or abandoned.
+        for ended in await self.store.sweep(now_us(), self.stale_us):
+            await self._record(ended.status, ended)
 
     async def close(self) -> None:
         if self.broker is not None:

@@ -9,6 +9,7 @@ holding the call.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -144,14 +145,14 @@ class ApprovalStore:
             update(table).where(c.holder == holder, c.status == PENDING).values(heartbeat_us=now_us)
         )
 
-    async def sweep(self, now_us: int, stale_before_us: int) -> list[ApprovalRequest]:
+    async def sweep(self, now_us: int, stale_us: int) -> list[ApprovalRequest]:
         """Write down what readers already see: pending requests past expiry are expired, those
-        whose holder died are abandoned. Returns the requests changed, as they were."""
+        whose holder died are abandoned. Returns the requests changed, as they are now."""
         c = table.c
         pending = await self._read(select(table).where(c.status == PENDING))
         changed = []
         for request in pending:
-            status = request.shown_status(now_us, now_us - stale_before_us)
+            status = request.shown_status(now_us, stale_us)
             if status != PENDING and await self.finish(request.id, status, now_us):
-                changed.append(request)
+                changed.append(replace(request, status=status, decided_us=now_us))
         return changed
