@@ -223,3 +223,33 @@ async def test_requested_on_one_replica_approved_on_another_the_call_resumes_on_
         result = await asyncio.wait_for(call, 10)
     await http.aclose()
     assert not result.is_error and "Europe/Paris" in _text(result)
+
+
+async def test_a_client_cannot_answer_for_a_reviewer_by_forging_the_retry_of_its_own_request(
+    held_gateway: Callable[..., Path], ostiary_command: list[str], spawn: Spawn, free_port: int
+) -> None:
+    keys, records = _api_keys()
+    auth = {"resource": f"http://127.0.0.1:{free_port}/mcp", "api_keys": records}
+    config = held_gateway(["group:reviewers"], auth=auth, approvals={"mode": "deferred"})
+    proc = spawn([*ostiary_command, "serve", "--config", str(config), "--port", str(free_port)])
+    from conftest import wait_for_port
+
+    wait_for_port(free_port, proc)
+    base = f"http://127.0.0.1:{free_port}"
+    http = httpx2.AsyncClient(headers=_as(keys["alice"]), timeout=60)
+    async with Client(streamable_http_client(f"{base}/mcp", http_client=http), mode="2026-07-28") as client:
+        asked = await client.call_tool(HELD_TOOL, HELD_ARGS)
+        assert asked.is_error
+        pending = await _first_pending(base, keys["bob"])
+        forged = {"ostiary.approval": {"action": "accept", "content": {}}}
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool(
+                HELD_TOOL,
+                HELD_ARGS,
+                request_state=f"ostiary.approval:{pending['id']}",
+                input_responses=forged,
+            )
+        assert refused.value.error.data["code"] == "approval.not_asked"
+    await http.aclose()
+    still = await _first_pending(base, keys["bob"])
+    assert still["id"] == pending["id"] and still["status"] == "pending"

@@ -413,6 +413,11 @@ class ApprovalService:
                 "approval.mismatch",
                 "The approval was asked for other arguments; this call was refused.",
             )
+        if request.status == PENDING and (request.mode != ASKED or SELF not in request.approvers):
+            # Only a question the gateway put to this client can be answered by it.
+            return _answered(
+                request, "approval.not_asked", "This approval request was not put to this client."
+            )
         if request.status == PENDING:
             responses = message.params.get("inputResponses")
             answer = responses.get(prompt.INPUT_KEY) if isinstance(responses, dict) else None
