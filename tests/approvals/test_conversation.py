@@ -97,3 +97,32 @@ async def test_an_unanswered_question_expires_and_the_call_is_refused(
             assert refused.value.error.data["code"] in ("approval.expired",)
     codes = [r["code"] for r in approval_events(ostiary_command, config)]
     assert "approval.approved" not in codes
+
+
+async def test_an_accepted_answer_replayed_with_changed_arguments_or_twice_is_refused(
+    held_gateway: Callable[..., Path], ostiary_command: list[str]
+) -> None:
+    config = held_gateway(["self"])
+    seen: list[str] = []
+    async with Client(
+        stdio(config, ostiary_command), mode="2026-07-28", elicitation_callback=answering("accept", seen)
+    ) as client:
+        asked = await client.session.call_tool(HELD_TOOL, HELD_ARGS, allow_input_required=True)
+        assert isinstance(asked, t.InputRequiredResult)
+        assert asked.input_requests is not None and asked.request_state is not None
+        accept = {key: t.ElicitResult(action="accept") for key in asked.input_requests}
+        changed = {**HELD_ARGS, "target_timezone": "Asia/Tokyo"}
+        with pytest.raises(MCPError) as mismatch:
+            await client.call_tool(
+                HELD_TOOL, changed, input_responses=accept, request_state=asked.request_state
+            )
+        assert mismatch.value.error.data["code"] == "approval.mismatch"
+        ran = await client.call_tool(
+            HELD_TOOL, HELD_ARGS, input_responses=accept, request_state=asked.request_state
+        )
+        assert not ran.is_error and "Europe/Paris" in ran.content[0].text  # type: ignore[union-attr]
+        with pytest.raises(MCPError) as replayed:
+            await client.call_tool(
+                HELD_TOOL, HELD_ARGS, input_responses=accept, request_state=asked.request_state
+            )
+        assert replayed.value.error.data["code"] == "approval.used"
