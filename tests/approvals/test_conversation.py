@@ -126,3 +126,16 @@ async def test_an_accepted_answer_replayed_with_changed_arguments_or_twice_is_re
                 HELD_TOOL, HELD_ARGS, input_responses=accept, request_state=asked.request_state
             )
         assert replayed.value.error.data["code"] == "approval.used"
+
+
+async def test_on_a_desktop_gateway_with_no_approvers_named_the_user_is_asked(
+    held_gateway: Callable[..., Path], ostiary_command: list[str]
+) -> None:
+    """`ostiary run` authenticates nobody: its user is the only person who could approve."""
+    config = held_gateway([])
+    seen: list[str] = []
+    async with Client(
+        stdio(config, ostiary_command), mode="legacy", elicitation_callback=answering("accept", seen)
+    ) as c:
+        result = await c.call_tool(HELD_TOOL, HELD_ARGS)
+    assert not result.is_error and len(seen) == 1

@@ -50,6 +50,8 @@ CALLS = frozenset({methods.TOOLS_CALL, methods.PROMPTS_GET, methods.RESOURCES_RE
 SESSIONS_REMEMBERED = 1000
 FINDINGS_PER_SESSION = 20
 US = 1_000_000
+# How a principal is known when the gateway authenticates nobody (identity.py).
+LOCAL_METHODS = frozenset({"local", "config"})
 # The mode of a request the client holds (a 2026-07-28 input request): no gateway beats its heart.
 ASKED = "asked"
 
@@ -189,11 +191,15 @@ class ApprovalService:
         approvers = details.get("approvers")
         if not isinstance(approvers, (list, tuple)) or not approvers:
             approvers = list(self.settings.approvers)
+        principal = exchange.principal
+        if not approvers and principal.method in LOCAL_METHODS:
+            # A gateway that authenticates nobody (`ostiary run`, or `serve` on loopback without
+            # `auth:`) knows one person, its user: nobody else could ever approve.
+            approvers = [SELF]
         expires = details.get("expires")
         lifetime = (
             float(expires) if isinstance(expires, (int, float)) and expires > 0 else self.settings.expires
         )
-        principal = exchange.principal
         info = exchange.client_info
         document = {
             "arguments": redact(_arguments(exchange.method, message.params)),
