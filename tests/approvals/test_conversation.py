@@ -16,7 +16,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from approvals.gateways import HELD_ARGS, HELD_TOOL, approval_events, stdio
+from approvals.gateways import HELD_ARGS, HELD_TOOL, approval_events, serve, stdio
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 GATEWAY_DENIED = -32010
@@ -139,3 +139,16 @@ async def test_on_a_desktop_gateway_with_no_approvers_named_the_user_is_asked(
     ) as c:
         result = await c.call_tool(HELD_TOOL, HELD_ARGS)
     assert not result.is_error and len(seen) == 1
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_over_http_the_host_user_is_asked_the_same_way(
+    era: str, held_gateway: Callable[..., Path], ostiary_command: list[str], spawn: Any
+) -> None:
+    config = held_gateway(["self"])
+    base = serve(spawn, ostiary_command, config)
+    seen: list[str] = []
+    async with Client(f"{base}/mcp", mode=era, elicitation_callback=answering("decline", seen)) as client:
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool(HELD_TOOL, HELD_ARGS)
+    assert refused.value.error.data["code"] == "approval.denied" and len(seen) == 1
