@@ -40,11 +40,12 @@ def held_gateway(tmp_path: Path, write_config: Callable[..., Path]) -> Callable[
     """A configuration holding `convert_time`; returns its path."""
 
     def make(approvers: list[str], expires: float = 60, approvals: dict[str, Any] | None = None,
-             store: str | None = None, auth: dict[str, Any] | None = None) -> Path:  # fmt: skip
+             store: str | None = None, auth: dict[str, Any] | None = None,
+             before: list[dict[str, Any]] | None = None) -> Path:  # fmt: skip
         (tmp_path / "policy.yaml").write_text(POLICY.format(approvers=approvers, expires=expires))
         spec: dict[str, Any] = {
             "servers": {"time": {"command": TIME_SERVER, "args": ["--local-timezone", "UTC"]}},
-            "inspections": [{"name": "policy", "file": "policy.yaml"}],
+            "inspections": [*(before or []), {"name": "policy", "file": "policy.yaml"}],
             "approvals": {"poll_interval": 0.1, "progress_interval": 0.2, **(approvals or {})},
             "audit": {"key_file": str(tmp_path / "audit.key")},
         }

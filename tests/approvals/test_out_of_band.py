@@ -253,3 +253,27 @@ async def test_a_client_cannot_answer_for_a_reviewer_by_forging_the_retry_of_its
     await http.aclose()
     still = await _first_pending(base, keys["bob"])
     assert still["id"] == pending["id"] and still["status"] == "pending"
+
+
+async def test_a_reviewer_sees_the_findings_and_redacted_arguments_and_a_cancelled_call_cancels_its_request(
+    held_gateway: Callable[..., Path], ostiary_command: list[str], spawn: Spawn
+) -> None:
+    key = "AKIAZ3XQ7PLMWERT5YHU"
+    watch = [{"name": "secrets", "mode": "monitor", "action": "redact"}]
+    config = held_gateway(["self"], before=watch)
+    base = serve(spawn, ostiary_command, config)
+    async with Client(f"{base}/mcp", mode="legacy") as client:
+        call = asyncio.create_task(client.call_tool(HELD_TOOL, {**HELD_ARGS, "note": f"key {key}"}))
+        pending = await pending_request(ostiary_command, config)
+        assert key not in str(pending)
+        assert pending["arguments"]["time"] == "12:00"
+        assert {"inspection": "secrets", "on": "call"}.items() <= pending["findings"][0].items()
+        call.cancel()
+        for _ in range(100):
+            shown = run_ostiary(ostiary_command, "approvals", "show", pending["id"], "--config", str(config))
+            if '"status": "cancelled"' in shown.stdout:
+                break
+            await asyncio.sleep(0.2)
+        assert '"status": "cancelled"' in shown.stdout
+    codes = [e["code"] for e in approval_events(ostiary_command, config)]
+    assert codes == ["approval.requested", "approval.cancelled"]

@@ -43,6 +43,7 @@ from ostiary.audit.redaction import redact
 from ostiary.identity import Principal
 from ostiary.messages import Kind, Message
 from ostiary.pipeline import Action, Decision, Exchange, Hook, Inspection, Verdict, allow, deny, modify
+from ostiary.pipeline.chain import HELD_AFTER_NOTE
 from ostiary.store import SqlStore, now_us
 
 log = logging.getLogger("ostiary.approvals")
@@ -78,6 +79,7 @@ class ApprovalService:
         self.audit: Any = None
         self.policy: Inspection | None = None
         self.webhook = Webhook(settings.webhook) if settings.webhook is not None else None
+        self._ending: set[asyncio.Future[None]] = set()
         self._findings: collections.OrderedDict[str, collections.deque[dict[str, Any]]] = (
             collections.OrderedDict()
         )
@@ -99,6 +101,9 @@ class ApprovalService:
             await self._record(ended.status, ended)
 
     async def close(self) -> None:
+        await asyncio.sleep(0)  # calls cancelled as their sessions closed record that first
+        if self._ending:
+            await asyncio.wait(list(self._ending), timeout=5)
         if self.broker is not None:
             await self.broker.close()
         if self.webhook is not None:
@@ -208,7 +213,7 @@ class ApprovalService:
             "reason": held.reason,
             "held_by": held.inspection,
             "held_code": held.code,
-            "findings": list(self._findings.get(exchange.session_id, ())),
+            "findings": [*_call_findings(exchange), *self._findings.get(exchange.session_id, ())],
             "approvers": [str(a) for a in approvers],
             "policy_version": details.get("policy_version"),
             "host": {k: info[k] for k in ("name", "version") if k in info} if info else {},
@@ -256,7 +261,10 @@ class ApprovalService:
                 done, _ = await asyncio.wait(waiting[:1], timeout=remaining)
                 final = next(iter(done)).result() if done else None
         except asyncio.CancelledError:
-            await asyncio.shield(self._end(request, CANCELLED))
+            ending = asyncio.ensure_future(self._end(request, CANCELLED))
+            self._ending.add(ending)
+            ending.add_done_callback(self._ending.discard)
+            await asyncio.shield(ending)
             raise
         finally:
             for task in (*waiting, *([progress] if progress is not None else [])):
@@ -462,6 +470,19 @@ class ApprovalService:
         if self.webhook is not None:
             with contextlib.suppress(RuntimeError):
                 self.webhook.send(event, request.summary(now_us(), self.stale_us))
+
+
+def _call_findings(exchange: Exchange) -> list[dict[str, Any]]:
+    """What the stages before the hold said about the call itself (monitored ones included)."""
+    found = exchange.notes.get(HELD_AFTER_NOTE)
+    if not isinstance(found, list):
+        return []
+    return [
+        {"inspection": v.inspection, "code": v.code, "server": exchange.server, "target": exchange.target,
+         "on": "call"}
+        for v in found
+        if isinstance(v, Verdict) and v.action is not Action.HOLD
+    ]  # fmt: skip
 
 
 def _is_modern(exchange: Exchange) -> bool:

@@ -22,6 +22,8 @@ from ostiary.pipeline.observer import Approver, NoApprover, Observer
 from ostiary.pipeline.verdict import ALLOW, Action, Verdict, deny
 
 log = logging.getLogger("ostiary.pipeline")
+# The exchange note holding the verdicts a held message had collected when it was held.
+HELD_AFTER_NOTE = "pipeline.held_after"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,7 @@ class Pipeline:
                 decision.monitored.append(verdict)
                 continue
             if verdict.action is Action.HOLD:
+                exchange.notes[HELD_AFTER_NOTE] = list(decision.verdicts)  # what the reviewer is shown
                 verdict = await self._await_approval(decision.message, exchange, verdict)
                 decision.verdicts.append(verdict)
                 if verdict.is_allow:
