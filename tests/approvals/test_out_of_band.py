@@ -205,7 +205,7 @@ async def test_requested_on_one_replica_approved_on_another_the_call_resumes_on_
         ports.append(free_loopback_port())
     auth = {"resource": "http://127.0.0.1/mcp", "api_keys": records}
     config = held_gateway(["group:reviewers"], auth=auth, store=postgres_url,
-                          approvals={"poll_interval": 30})  # fmt: skip
+                          approvals={"poll_interval": 30, "heartbeat": 300})  # fmt: skip
     env = {**os.environ, "OSTIARY_STORE": postgres_url}
     procs = [
         spawn([*ostiary_command, "serve", "--config", str(config), "--port", str(p)], env=env) for p in ports
@@ -219,8 +219,8 @@ async def test_requested_on_one_replica_approved_on_another_the_call_resumes_on_
         pending = await _first_pending(second, keys["bob"])
         approved = await _decide(second, pending["id"], keys["bob"], "approve")
         assert approved.status_code == 200
-        # Polling every 30 s: only the notification can wake the first replica this soon.
-        result = await asyncio.wait_for(call, 10)
+        # The first replica looks at the store every 300 s: only the notification can wake it sooner.
+        result = await asyncio.wait_for(call, 60)
     await http.aclose()
     assert not result.is_error and "Europe/Paris" in _text(result)
 
