@@ -117,7 +117,7 @@ class Gateway:
             policy = next((s.inspection for s in self.pipeline.stages if s.inspection.name == "policy"), None)
             await approvals.start(store, audit, policy)
             self.pipeline.approver = approvals
-            self.pipeline.observers.insert(0, approvals)
+            self.pipeline.observers.insert(0, approvals.findings)
             self._closers.insert(0, approvals)
             self.approval_service = approvals
         for stage in self.pipeline.stages:  # one store for every inspection that keeps state

@@ -11,16 +11,16 @@ call only. If the policy changed while the call waited, the call is judged again
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import secrets
 from dataclasses import replace
 from typing import Any
 
-from ostiary import messages, methods
-from ostiary.approvals import prompt
+from ostiary import methods
+from ostiary.approvals import answers, prompt
 from ostiary.approvals.broker import Broker
+from ostiary.approvals.findings import Findings
 from ostiary.approvals.records import approval_record
 from ostiary.approvals.request import (
     ABANDONED,
@@ -42,14 +42,11 @@ from ostiary.approvals.webhook import Webhook
 from ostiary.audit.redaction import redact
 from ostiary.identity import Principal
 from ostiary.messages import Kind, Message
-from ostiary.pipeline import Action, Decision, Exchange, Hook, Inspection, Verdict, allow, deny, modify
-from ostiary.pipeline.chain import HELD_AFTER_NOTE
+from ostiary.pipeline import Action, Exchange, Inspection, Verdict, allow, deny, modify
 from ostiary.store import SqlStore, now_us
 
 log = logging.getLogger("ostiary.approvals")
 CALLS = frozenset({methods.TOOLS_CALL, methods.PROMPTS_GET, methods.RESOURCES_READ})
-SESSIONS_REMEMBERED = 1000
-FINDINGS_PER_SESSION = 20
 US = 1_000_000
 # How a principal is known when the gateway authenticates nobody (identity.py).
 LOCAL_METHODS = frozenset({"local", "config"})
@@ -69,7 +66,7 @@ def _answered(request: ApprovalRequest, code: str, reason: str) -> Verdict:
 
 
 class ApprovalService:
-    """Implements the pipeline's `Approver`, and observes decisions for the findings a reviewer sees."""
+    """Implements the pipeline's `Approver`."""
 
     def __init__(self, settings: ApprovalSettings) -> None:
         self.settings = settings
@@ -80,9 +77,8 @@ class ApprovalService:
         self.policy: Inspection | None = None
         self.webhook = Webhook(settings.webhook) if settings.webhook is not None else None
         self._ending: set[asyncio.Future[None]] = set()
-        self._findings: collections.OrderedDict[str, collections.deque[dict[str, Any]]] = (
-            collections.OrderedDict()
-        )
+        # An observer of every decision, for what a reviewer is shown beside the call.
+        self.findings = Findings()
 
     @property
     def stale_us(self) -> int:
@@ -110,26 +106,6 @@ class ApprovalService:
             await self.webhook.close()
 
     # ------------------------------------------------------------------ observing
-
-    async def observe(self, decision: Decision) -> None:
-        """Remember what the inspections found on results in each session: a reviewer of a later
-        call sees whether it follows content that was flagged."""
-        if decision.hook is not Hook.SERVER_RESPONSE or not decision.verdicts:
-            return
-        found = [
-            {"inspection": v.inspection, "code": v.code, "server": decision.exchange.server,
-             "target": decision.exchange.target, "on": "result"}
-            for v in decision.verdicts
-            if v.action is not Action.ALLOW or v.code != "allow"
-        ]  # fmt: skip
-        if not found:
-            return
-        session = decision.exchange.session_id
-        kept = self._findings.pop(session, None) or collections.deque(maxlen=FINDINGS_PER_SESSION)
-        kept.extend(found)
-        self._findings[session] = kept
-        while len(self._findings) > SESSIONS_REMEMBERED:
-            self._findings.popitem(last=False)
 
     # ------------------------------------------------------------------ the Approver
 
@@ -160,7 +136,7 @@ class ApprovalService:
                 return await self._granted(earlier, message, exchange)
             if earlier.status == PENDING and earlier.mode == "deferred" and self.settings.mode == "deferred":
                 exchange.notes["approval_id"] = earlier.id
-                return self._deferred(earlier)
+                return answers.deferred(earlier)
         request = self._new_request(message, exchange, held, args_hash, now)
         ask = self._can_ask(request, exchange)
         if ask and _is_modern(exchange):
@@ -179,7 +155,7 @@ class ApprovalService:
                 {"approval_id": request.id},
             )
         if request.mode == "deferred" and not ask:
-            return self._deferred(request)
+            return answers.deferred(request)
         return await self._hold(request, message, exchange, ask=ask)
 
     def _can_ask(self, request: ApprovalRequest, exchange: Exchange) -> bool:
@@ -213,7 +189,7 @@ class ApprovalService:
             "reason": held.reason,
             "held_by": held.inspection,
             "held_code": held.code,
-            "findings": [*_call_findings(exchange), *self._findings.get(exchange.session_id, ())],
+            "findings": self.findings.for_call(exchange),
             "approvers": [str(a) for a in approvers],
             "policy_version": details.get("policy_version"),
             "host": {k: info[k] for k in ("name", "version") if k in info} if info else {},
@@ -247,7 +223,7 @@ class ApprovalService:
         waiting: list[asyncio.Task[Any]] = [asyncio.ensure_future(self.broker.wait(request.id))]
         if ask and exchange.conversation is not None:
             waiting.append(asyncio.ensure_future(self._ask(request, exchange, remaining)))
-        progress = self._progress(request, exchange)
+        progress = answers.progress(request, exchange, self.settings.progress_interval)
         try:
             done, _ = await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
             final: ApprovalRequest | None = None
@@ -305,29 +281,6 @@ class ApprovalService:
         if self.broker is not None:
             self.broker.poke()
         return decided
-
-    def _progress(self, request: ApprovalRequest, exchange: Exchange) -> asyncio.Task[None] | None:
-        meta = exchange.request.params.get("_meta") if exchange.request is not None else None
-        token = meta.get("progressToken") if isinstance(meta, dict) else None
-        if token is None or exchange.conversation is None:
-            return None
-        return asyncio.create_task(self._send_progress(request, exchange, token))
-
-    async def _send_progress(self, request: ApprovalRequest, exchange: Exchange, token: Any) -> None:
-        assert exchange.conversation is not None
-        related = exchange.request.id if exchange.request is not None else None
-        total = (request.expires_us - request.created_us) / US
-        who = ", ".join(request.approvers) or "an operator"
-        while True:
-            waited = (now_us() - request.created_us) / US
-            params = {
-                "progressToken": token,
-                "progress": round(waited, 1),
-                "total": round(total, 1),
-                "message": f"Waiting for approval {request.id} (approvers: {who})",
-            }
-            await exchange.conversation.tell(messages.notification(methods.PROGRESS, params), related)
-            await asyncio.sleep(self.settings.progress_interval)
 
     async def _end(self, request: ApprovalRequest, status: str) -> None:
         assert self.store is not None
@@ -393,25 +346,6 @@ class ApprovalService:
         log.info("approvals: the policy changed while %s waited; judging it again", request.id)
         return await policy.on_client_request(message, exchange)
 
-    def _deferred(self, request: ApprovalRequest) -> Verdict:
-        who = ", ".join(request.approvers) or "an operator of this gateway"
-        minutes = max(1, round((request.expires_us - request.created_us) / US / 60))
-        text = (
-            f"This call needs approval and did not run. Approval request {request.id} is waiting for "
-            f"a reviewer ({who}). Once it is approved, make the identical call again within {minutes} "
-            "minute(s) of the approval."
-        )
-        result = {
-            "content": [{"type": "text", "text": text}],
-            "isError": True,
-            "_meta": {"io.ostiary/approval": {"id": request.id, "status": request.status,
-                                               "approvers": request.approvers}},
-        }  # fmt: skip
-        return Verdict(
-            Action.DENY, "approval.deferred", "Approval was requested; the call did not run.",
-            messages.result(0, result), {"approval_id": request.id},
-        )  # fmt: skip
-
     async def _answered_by_retry(
         self, request_id: str, message: Message, exchange: Exchange, args_hash: str
     ) -> Verdict:
@@ -470,19 +404,6 @@ class ApprovalService:
         if self.webhook is not None:
             with contextlib.suppress(RuntimeError):
                 self.webhook.send(event, request.summary(now_us(), self.stale_us))
-
-
-def _call_findings(exchange: Exchange) -> list[dict[str, Any]]:
-    """What the stages before the hold said about the call itself (monitored ones included)."""
-    found = exchange.notes.get(HELD_AFTER_NOTE)
-    if not isinstance(found, list):
-        return []
-    return [
-        {"inspection": v.inspection, "code": v.code, "server": exchange.server, "target": exchange.target,
-         "on": "call"}
-        for v in found
-        if isinstance(v, Verdict) and v.action is not Action.HOLD
-    ]  # fmt: skip
 
 
 def _is_modern(exchange: Exchange) -> bool:
