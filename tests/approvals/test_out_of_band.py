@@ -277,3 +277,25 @@ async def test_a_reviewer_sees_the_findings_and_redacted_arguments_and_a_cancell
         assert '"status": "cancelled"' in shown.stdout
     codes = [e["code"] for e in approval_events(ostiary_command, config)]
     assert codes == ["approval.requested", "approval.cancelled"]
+
+
+async def test_the_api_answers_hostile_requests_with_clear_errors(
+    held_gateway: Callable[..., Path], ostiary_command: list[str], spawn: Spawn
+) -> None:
+    config = held_gateway(["self"])
+    base = serve(spawn, ostiary_command, config)
+    async with httpx2.AsyncClient(timeout=30) as http:
+        assert (await http.get(f"{base}/approvals")).json() == {"requests": []}
+        assert (await http.get(f"{base}/approvals/apr_missing")).status_code == 404
+        assert (await http.get(f"{base}/approvals/a/b")).status_code == 404
+        assert (await http.put(f"{base}/approvals/apr_x")).status_code == 405
+        junk = await http.post(f"{base}/approvals/apr_x", content=b"{not json")
+        assert junk.status_code == 400 and junk.json()["error"] == "invalid"
+        vague = await http.post(f"{base}/approvals/apr_x", json={"decision": "maybe"})
+        assert vague.status_code == 400
+        huge = await http.post(f"{base}/approvals/apr_x", json={"decision": "deny", "reason": "x" * 20000})
+        assert huge.status_code == 413
+        missing = await http.post(f"{base}/approvals/apr_x", json={"decision": "approve"})
+        assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+        foreign = await http.get(f"{base}/approvals", headers={"Origin": "https://evil.example"})
+        assert foreign.status_code == 403
