@@ -170,6 +170,12 @@ async def test_over_the_api_a_requester_cannot_approve_their_own_request_and_a_n
         pending = await _first_pending(base, keys["alice"])
         own = await _decide(base, pending["id"], keys["alice"], "approve")
         assert own.status_code == 403 and own.json()["error"] == "refused"
+        for who, why in ((["--as", keys["alice"]], "their own"), ([], "not among")):  # from a terminal
+            cli = await asyncio.to_thread(
+                run_ostiary, ostiary_command, "approvals", "approve", pending["id"], "--config", str(config),
+                *who, check=False,
+            )  # fmt: skip
+            assert cli.returncode == 2 and why in cli.stderr
         outsider = await _decide(base, pending["id"], keys["carol"], "approve")
         assert outsider.status_code == 403
         async with httpx2.AsyncClient(timeout=30) as other:
