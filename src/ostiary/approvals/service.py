@@ -28,6 +28,7 @@ from ostiary.approvals.request import (
     CANCELLED,
     DENIED,
     EXPIRED,
+    FINAL,
     PENDING,
     SELF,
     ApprovalRequest,
@@ -76,7 +77,7 @@ class ApprovalService:
         self.audit: Any = None
         self.policy: Inspection | None = None
         self.webhook = Webhook(settings.webhook) if settings.webhook is not None else None
-        self._ending: set[asyncio.Future[None]] = set()
+        self._ending: set[asyncio.Future[bool]] = set()
         # An observer of every decision, for what a reviewer is shown beside the call.
         self.findings = Findings()
 
@@ -226,14 +227,11 @@ class ApprovalService:
         progress = answers.progress(request, exchange, self.settings.progress_interval)
         try:
             done, _ = await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-            final: ApprovalRequest | None = None
-            for task in done:
-                found = task.result()
-                if isinstance(found, ApprovalRequest):
-                    final = found
-            if final is None and done and ask:
-                # The client could not be asked after all: wait for a decision made elsewhere.
-                remaining = max(0.0, (request.expires_us - now_us()) / US)
+            final = next((f for f in (t.result() for t in done) if _final(f)), None)
+            remaining = max(0.0, (request.expires_us - now_us()) / US)
+            if final is None and remaining > 0:
+                # The client could not be asked after all (or answered too late for its answer to
+                # count): wait for a decision made elsewhere.
                 done, _ = await asyncio.wait(waiting[:1], timeout=remaining)
                 final = next(iter(done)).result() if done else None
         except asyncio.CancelledError:
@@ -245,8 +243,9 @@ class ApprovalService:
         finally:
             for task in (*waiting, *([progress] if progress is not None else [])):
                 task.cancel()
-        if final is None:
-            await self._end(request, EXPIRED)
+        if final is None and not await self._end(request, EXPIRED):
+            final = await self.store.get(request.id)  # decided in the last instant: that stands
+        if final is None or not _final(final):
             return _answered(request, "approval.expired", "Nobody approved this request before it expired.")
         return await self._outcome(final, message, exchange)
 
@@ -282,16 +281,19 @@ class ApprovalService:
             self.broker.poke()
         return decided
 
-    async def _end(self, request: ApprovalRequest, status: str) -> None:
+    async def _end(self, request: ApprovalRequest, status: str) -> bool:
+        """End a request nobody decided; False if it had been decided (or ended) meanwhile."""
         assert self.store is not None
         try:
-            if await self.store.finish(request.id, status, now_us()):
-                ended = await self.store.get(request.id)
-                if ended is not None:
-                    await self._record(status, ended)
-                    self._notify("decided", ended)
+            if not await self.store.finish(request.id, status, now_us()):
+                return False
+            ended = await self.store.get(request.id)
+            if ended is not None:
+                await self._record(status, ended)
+                self._notify("decided", ended)
         except Exception:
             log.exception("approvals: could not record that %s is %s", request.id, status)
+        return True
 
     # ------------------------------------------------------------------ outcomes
 
@@ -404,6 +406,10 @@ class ApprovalService:
         if self.webhook is not None:
             with contextlib.suppress(RuntimeError):
                 self.webhook.send(event, request.summary(now_us(), self.stale_us))
+
+
+def _final(found: object) -> bool:
+    return isinstance(found, ApprovalRequest) and found.status in FINAL
 
 
 def _is_modern(exchange: Exchange) -> bool:
