@@ -104,10 +104,9 @@ def test_the_question_shows_arguments_as_shortened_json() -> None:
 def test_the_approvals_section_refuses_unknown_keys_and_clear_text_webhooks() -> None:
     with pytest.raises(ConfigError, match=r"approvals\.mdoe"):
         approval_settings(Config.validate({"approvals": {"mdoe": "deferred"}}))
-    with pytest.raises(ConfigError, match="https"):
-        approval_settings(
-            Config.validate({"approvals": {"webhook": {"url": "http://x.example", "secret": "s"}}})
-        )
+    for url in ("http://x.example/hook", "http://localhost.evil.example/hook", "ftp://127.0.0.1/"):
+        with pytest.raises(ConfigError, match="https"):
+            approval_settings(Config.validate({"approvals": {"webhook": {"url": url, "secret": "s"}}}))
     settings = approval_settings(Config.validate({"approvals": {"mode": "deferred", "approvers": ["self"]}}))
     assert (settings.mode, settings.approvers, settings.expires) == ("deferred", ["self"], 600.0)
 

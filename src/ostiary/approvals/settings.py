@@ -6,9 +6,12 @@ A typed record: an unknown key is a configuration error, not a silently ignored 
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from ostiary.config import Config, ConfigError
 from ostiary.records import Record, field
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class WebhookSettings(Record):
@@ -20,7 +23,10 @@ class WebhookSettings(Record):
     timeout: float = field(default=5.0, metadata={"gt": 0})
 
     def check(self) -> None:
-        if not self.url.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
+        parts = urlsplit(self.url)
+        if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK):
+            return
+        if not self.url.startswith("${"):  # a reference: checked when it is resolved, at start
             raise ValueError("approvals.webhook.url must be https (http only on loopback)")
 
 
