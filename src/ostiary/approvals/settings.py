@@ -54,6 +54,8 @@ class ApprovalSettings(Record):
 def approval_settings(config: Config) -> ApprovalSettings:
     """The section as a record; a ConfigError that names the key if it is not valid."""
     data: Any = config.approvals or {}
+    if isinstance(data, ApprovalSettings):  # a Config that declares the section as this record
+        return data
     try:
         return ApprovalSettings.validate(data)
     except Exception as exc:

@@ -13,9 +13,11 @@ import hmac
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from ostiary import secretref
-from ostiary.approvals.settings import WebhookSettings
+from ostiary.approvals.settings import LOOPBACK, WebhookSettings
+from ostiary.config import ConfigError
 from ostiary.messages import dumps
 
 log = logging.getLogger("ostiary.approvals")
@@ -30,6 +32,9 @@ def signature(secret: bytes, timestamp: int, body: bytes) -> str:
 class Webhook:
     def __init__(self, settings: WebhookSettings) -> None:
         self.url = secretref.resolve(settings.url)
+        parts = urlsplit(self.url)
+        if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK)):
+            raise ConfigError("approvals.webhook.url must be https (http only on loopback)")
         self.secret = secretref.resolve(settings.secret).encode()
         self.timeout = settings.timeout
         self._tasks: set[asyncio.Task[None]] = set()
