@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ostiary import secretref
+from ostiary.approvals import approval_settings
 from ostiary.config import Config, ServerConfig
 from ostiary.identity import Principal
 from ostiary.inspections import build_stages
@@ -68,6 +69,7 @@ class Gateway:
     ) -> None:
         self.config = config
         self.pipeline = Pipeline(build_stages(config), observers, approver)
+        self.approvals = approval_settings(config) if approver is None else None
         self.context = GatewayContext(config, self.pipeline, self.transport_for)
         self.sessions: dict[str, ClientSession] = {}
         self.store: Store | None = None
@@ -76,6 +78,7 @@ class Gateway:
         self._closers: list[Any] = []
         self._started = False
         self._broker: Any = None
+        self.approval_service: Any = None
         if isinstance(config.auth.get("upstreams"), dict) and config.auth["upstreams"]:
             from ostiary.auth.upstream_credentials import build_broker  # noqa: PLC0415
 
@@ -110,6 +113,16 @@ class Gateway:
         self.pipeline.observers[:0] = [inventory, audit]
         self._closers = [audit, inventory]
         self.audit = audit
+        if self.approvals is not None and self.approvals.enabled:
+            from ostiary.approvals.service import ApprovalService  # noqa: PLC0415
+
+            approvals = ApprovalService(self.approvals)
+            policy = next((s.inspection for s in self.pipeline.stages if s.inspection.name == "policy"), None)
+            await approvals.start(store, audit, policy)
+            self.pipeline.approver = approvals
+            self.pipeline.observers.insert(0, approvals.findings)
+            self._closers.insert(0, approvals)
+            self.approval_service = approvals
         for stage in self.pipeline.stages:  # one store for every inspection that keeps state
             if hasattr(stage.inspection, "store") and stage.inspection.store is None:
                 stage.inspection.store = store

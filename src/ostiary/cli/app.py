@@ -11,6 +11,7 @@ SUBCOMMANDS: dict[str, str] = {
     "policy": "ostiary.cli.policy",
     "audit": "ostiary.cli.audit",
     "pins": "ostiary.cli.pins",
+    "approvals": "ostiary.cli.approvals",
     "inventory": "ostiary.cli.inventory",
     "detect": "ostiary.cli.detect",
 }

@@ -6,6 +6,8 @@ import datetime as dt
 import os
 import re
 import sys
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -16,12 +18,14 @@ from ostiary.audit.export import iso, jsonl
 from ostiary.audit.verify import WitnessedPoint
 from ostiary.cli.storeopts import ConfigOption, fail, load_config, with_store
 from ostiary.config import Config
-from ostiary.store import AuditQuery, Store, StoreError
+from ostiary.store import AuditQuery, AuditRow, Store, StoreError
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
 RELATIVE = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Codes of approval events (approvals/records.py) and of the calls an approval decided.
+APPROVAL_CODES = ("approval.",)
 Since = Annotated[str | None, typer.Option(help="From this time: ISO 8601 or relative (15m, 2h, 7d).")]
 Until = Annotated[str | None, typer.Option(help="Before this time: ISO 8601 or relative.")]
 Principal = Annotated[str | None, typer.Option(help="Only this principal (subject).")]
@@ -187,16 +191,31 @@ async def _recover(cfg: Config, store: Store) -> None:
     await _chain_spooled(store, sealer)
 
 
-def _write_jsonl(cfg: Config, query: AuditQuery, sink: BinaryIO) -> int:
+def _write_jsonl(cfg: Config, query: AuditQuery, sink: BinaryIO, approvals: bool = False) -> int:
     async def stream(store: Store) -> int:
         await _recover(cfg, store)
         count = 0
-        async for row in store.audit_rows(_chain(cfg), query):
+        async for row in _rows(store, _chain(cfg), query, approvals):
             sink.write(jsonl(row))
             count += 1
         return count
 
     return with_store(cfg, stream)
+
+
+async def _rows(store: Store, chain: str, query: AuditQuery, approvals: bool) -> AsyncIterator[AuditRow]:
+    """The query's records; with `approvals`, only approval events and the calls they decided."""
+    if not approvals:
+        async for row in store.audit_rows(chain, query):
+            yield row
+        return
+    found = 0
+    async for row in store.audit_rows(chain, replace(query, limit=None)):
+        if row.code.startswith(APPROVAL_CODES):
+            yield row
+            found += 1
+            if query.limit is not None and found >= query.limit:
+                return
 
 
 @app.command("search")
@@ -211,12 +230,15 @@ def search_command(
     until: Until = None,
     limit: Annotated[int, typer.Option(help="At most this many records.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines (the export schema).")] = False,
+    approvals: Annotated[
+        bool, typer.Option("--approvals", help="Only approval events (requested, decided, expired…).")
+    ] = False,
 ) -> None:
     """Find records by principal, server, tool, verdict and time range."""
     cfg = load_config(config)
     query = AuditQuery(principal, server, tool, verdict, code, parse_time(since), parse_time(until), limit)
     if as_json:
-        _write_jsonl(cfg, query, sys.stdout.buffer)
+        _write_jsonl(cfg, query, sys.stdout.buffer, approvals)
         return
     from rich.console import Console  # noqa: PLC0415  (only the table output needs rich)
     from rich.table import Table  # noqa: PLC0415
@@ -225,7 +247,7 @@ def search_command(
 
     async def collect(store: Store) -> None:
         await _recover(cfg, store)
-        async for row in store.audit_rows(_chain(cfg), query):
+        async for row in _rows(store, _chain(cfg), query, approvals):
             table.add_row(
                 str(row.seq), iso(row.ts_us), row.principal or "", row.server or "", row.target or "",
                 row.method, row.action, row.code,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ostiary import messages, methods
+from ostiary.client_side import approvals_api
 from ostiary.client_side.asgi import (
     Disconnected,
     Receive,
@@ -117,6 +118,9 @@ class HttpFront:
         elif self.authenticator is not None and request.path in self._metadata_paths():
             allowed = ("GET",)
             handler = self.metadata
+        elif approvals_api.handles(request.path):
+            allowed = ("GET", "POST")
+            handler = self.approvals
         else:
             await text_reply("Not Found", 404)(send)
             return
@@ -152,6 +156,18 @@ class HttpFront:
 
     async def metadata(self, request: Request) -> Response:
         return json_reply(self.authenticator.metadata())
+
+    async def approvals(self, request: Request) -> Response:
+        """The approvals API: the endpoint's Origin, Host and authentication checks, then the API."""
+        headers = request.headers
+        if not origin_allowed(headers.get("origin"), self.listen) or not host_allowed(
+            headers.get("host"), self.listen
+        ):
+            return json_reply({"error": "forbidden", "message": "origin or host not allowed"}, 403)
+        principal = await self._authenticate(request)
+        if isinstance(principal, Principal):
+            return await approvals_api.handle(request, principal, self.gateway.approval_service)
+        return principal
 
     async def _reap(self) -> None:
         shortest = min(self.listen.session_idle_timeout, self.listen.detached_idle_timeout)

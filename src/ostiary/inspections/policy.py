@@ -80,7 +80,7 @@ class PolicyInspection(Inspection):
         if decision.effect is Effect.DENY:
             return deny(DENIED, decision.reason, rule=decision.rule_id)
         if decision.effect is Effect.APPROVE:
-            return hold(APPROVAL_REQUIRED, decision.reason, rule=decision.rule_id)
+            return hold(APPROVAL_REQUIRED, decision.reason, **self._approval(decision.rule_id))
         redacted, changed = redact_fields(args, decision.fields)
         if not changed:
             return ALLOW
@@ -88,6 +88,15 @@ class PolicyInspection(Inspection):
         return modify(
             message.with_params(params), REDACTED_CODE, decision.reason, rule=decision.rule_id, fields=changed
         )
+
+    def _approval(self, rule_id: str | None) -> dict[str, Any]:
+        """What the approval service needs from the rule that asked for approval."""
+        found: dict[str, Any] = {"rule": rule_id, "policy_version": self.source.version}
+        for rule in self.source.current.document.rules if rule_id is not None else ():
+            if rule.id == rule_id:
+                found.update(rule_text=rule.description, approvers=list(rule.approvers), expires=rule.expires)
+                break
+        return found
 
     async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
         spec = _LISTS.get(exchange.method)

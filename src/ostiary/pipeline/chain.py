@@ -26,6 +26,8 @@ from ostiary.pipeline.verdict import ALLOW, Action, Verdict, deny
 STAGE_CACHE_SIZE = 1024
 
 log = logging.getLogger("ostiary.pipeline")
+# The exchange note holding the verdicts a held message had collected when it was held.
+HELD_AFTER_NOTE = "pipeline.held_after"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +151,11 @@ class Pipeline:
                 decision.monitored.append(verdict)
                 continue
             if verdict.action is Action.HOLD:
+                exchange.notes[HELD_AFTER_NOTE] = list(decision.verdicts)  # what the reviewer is shown
                 verdict = await self._await_approval(decision.message, exchange, verdict)
                 decision.verdicts.append(verdict)
                 if verdict.is_allow:
+                    decision.verdict = verdict  # the record names the approval (and its reviewer)
                     continue
             if verdict.action is Action.MODIFY:
                 if verdict.replacement is None:
@@ -203,7 +207,8 @@ class Pipeline:
         except Exception:
             log.exception("approver failed")
             decided = deny("approval.error", "The approval service failed.")
-        if decided.action not in (Action.ALLOW, Action.DENY):
+        # MODIFY: granted, with what the approval itself added to the call taken out again.
+        if decided.action not in (Action.ALLOW, Action.DENY, Action.MODIFY):
             decided = deny("approval.error", "The approval service returned no decision.")
         return decided if decided.inspection else replace(decided, inspection="approval")
 

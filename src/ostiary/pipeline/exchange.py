@@ -9,10 +9,13 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ostiary.identity import Principal
 from ostiary.messages import Message
+
+if TYPE_CHECKING:
+    from ostiary.pipeline.conversation import Conversation
 
 
 class Hook(enum.Enum):
@@ -44,3 +47,5 @@ class Exchange:
     # A place for stages to leave facts for later stages and for the audit observer.
     notes: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    # The client's conversation, for the gateway's own questions (human approval); None off a session.
+    conversation: Conversation | None = None

@@ -67,6 +67,10 @@ class Rule(_Model):
     when: str | None = None
     # For redact: dotted paths inside the arguments whose values are replaced.
     fields: list[str] = Field(default_factory=list)
+    # For approve: who may approve (subjects, `group:…`, `scope:…`, or `self`: the requester), and
+    # seconds until the request expires. Unset: the `approvals:` section's defaults.
+    approvers: list[str] = Field(default_factory=list)
+    expires: float | None = Field(default=None, gt=0)
 
     @field_validator("id")
     @classmethod
@@ -81,6 +85,8 @@ class Rule(_Model):
             raise ValueError("a redact rule needs 'fields' (argument paths to redact)")
         if self.effect is not Effect.REDACT and self.fields:
             raise ValueError("'fields' is only meaningful on a redact rule")
+        if self.effect is not Effect.APPROVE and (self.approvers or self.expires is not None):
+            raise ValueError("'approvers' and 'expires' are only meaningful on an approve rule")
         return self
 
 

@@ -33,6 +33,11 @@ class PolicySource:
         self.generation = 0
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def version(self) -> str:
+        """Which policy text is in force: the same on every replica that loaded the same file."""
+        return self._digest[:16]
+
     def _read(self) -> str:
         try:
             return self.path.read_text(encoding="utf-8")

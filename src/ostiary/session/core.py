@@ -63,6 +63,9 @@ def _releaser(lock: asyncio.Lock) -> Callable[[asyncio.Task[Message]], None]:
 
 
 def denial(request_id: RequestId | None, verdict: Verdict) -> Message:
+    if verdict.replacement is not None and verdict.replacement.kind is Kind.RESULT:
+        # The gateway answers in the server's stead (an approval was requested): its result.
+        return verdict.replacement.with_id(request_id if request_id is not None else 0)
     data = {"code": verdict.code, "inspection": verdict.inspection}
     return messages.error(
         request_id, methods.GATEWAY_DENIED, verdict.reason or "Denied by the gateway.", data
@@ -397,6 +400,7 @@ class ClientSession:
             request=request,
             client_info=self.hello.client_info if self.hello is not None else {},
             protocol_version=self.protocol_version,
+            conversation=self,
         )
 
     # ------------------------------------------------------------------ forwarding
@@ -498,23 +502,35 @@ class ClientSession:
         decision = await self.pipeline.run(Hook.SERVER_REQUEST, request, exchange)
         if not decision.forwarded:
             return denial(None, decision.verdict)
-        ask_id = self._next_ask
-        self._next_ask += 1
-        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._asks[ask_id] = future
         limit = self.config.servers[server].max_timeout if server in self.config.servers else 600.0
-        try:
-            await self._send(decision.message.with_id(ask_id), call.client_id if call else None)
-            async with asyncio.timeout(limit):
-                reply = await future
-        except TimeoutError:
-            return messages.error(None, methods.INTERNAL_ERROR, "The client did not answer in time")
-        finally:
-            self._asks.pop(ask_id, None)
+        reply = await self.ask_own(decision.message, call.client_id if call else None, limit)
+        if reply.kind is Kind.ERROR and reply.id is None:
+            return reply
         answered = await self.pipeline.run(Hook.CLIENT_RESPONSE, reply, exchange)
         if not answered.forwarded:
             return denial(None, answered.verdict)
         return answered.message
+
+    async def ask_own(self, request: Message, related: RequestId | None, limit: float) -> Message:
+        """Send the client a request under an id of the gateway's own and await its answer."""
+        ask_id = self._next_ask
+        self._next_ask += 1
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._asks[ask_id] = future
+        try:
+            await self._send(request.with_id(ask_id), related)
+            async with asyncio.timeout(limit):
+                return await future
+        except TimeoutError:
+            return messages.error(None, methods.INTERNAL_ERROR, "The client did not answer in time")
+        finally:
+            self._asks.pop(ask_id, None)
+
+    def client_capabilities(self) -> JSON:
+        return self.hello.capabilities if self.hello is not None else {}
+
+    async def tell(self, message: Message, related: RequestId | None) -> None:
+        await self._send(message, related)
 
     # ------------------------------------------------------------------ notifications
 

@@ -107,3 +107,32 @@ inventory_items = Table(
     Column("risk", String(16), nullable=False),
     Column("updated_us", BigInteger, nullable=False),
 )
+
+# One row per approval request (approvals/): what was asked, bound to its arguments' hash, and
+# who decided. `holder` is the gateway holding the call; its `heartbeat_us` goes stale if it dies.
+approval_requests = Table(
+    "approval_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Column("heartbeat_us", BigInteger, nullable=False),
+    Column("decided_us", BigInteger),
+    Column("used_us", BigInteger),
+    Column("holder", String(64), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("principal", String(256), nullable=False),
+    Column("principal_key", String(300), nullable=False),
+    Column("session", String(128), nullable=False),
+    Column("server", String(64), nullable=False),
+    Column("method", String(128), nullable=False),
+    Column("target", String(1024), nullable=False),
+    Column("args_hash", String(64), nullable=False),
+    # The rest as one JSON document: arguments (redacted), rule, reason, findings, approvers,
+    # host, policy version; and after the decision: reviewer, reason, channel.
+    Column("document", Text, nullable=False),
+    Column("reviewer", String(256)),
+)
+Index("ix_approval_status", approval_requests.c.status, approval_requests.c.created_us)
+Index("ix_approval_hash", approval_requests.c.args_hash)
