@@ -301,7 +301,9 @@ class ServerConnection:
                 await self._cancel_upstream(request_id, "timed out at the gateway")
                 raise ServerTimeout(f"{method} timed out") from None
             except asyncio.CancelledError:
-                if not pending.future.done():
+                # Cancelling the caller cancels the future it waits on: only an answer already
+                # in means the server needs no word of it.
+                if pending.future.cancelled() or not pending.future.done():
                     await asyncio.shield(self._cancel_upstream(request_id, "cancelled by the client"))
                 raise
             if isinstance(response, _Lost):
