@@ -88,6 +88,7 @@ class Client:
         self._waiting: dict[RequestId, list[asyncio.Future[Message]]] = {}
         self._next_id = 1
         self._tasks: set[asyncio.Task[None]] = set()
+        self.timeout = 5.0
 
     async def send(self, message: Message, related: RequestId | None) -> None:
         """The session's channel to this client."""
@@ -132,7 +133,8 @@ class Client:
     async def request(
         self, method: str, params: JSON | None = None, request_id: RequestId | None = None
     ) -> Message:
-        return await self.start(method, params, request_id)
+        """Send a request and wait for its response; no response within `timeout` is a failure."""
+        return await asyncio.wait_for(self.start(method, params, request_id), self.timeout)
 
     async def notify(self, method: str, params: JSON | None = None) -> None:
         assert self.session is not None

@@ -180,7 +180,7 @@ async def test_a_modern_client_meets_a_legacy_servers_question_as_input_required
         call = Client.modern({"name": "alpha__ask", "arguments": {}}, {"elicitation": {}})
         first = await client.request(methods.TOOLS_CALL, call)
         assert first.result["resultType"] == "input_required", first.raw
-        (key, ask), = first.result["inputRequests"].items()
+        ((key, ask),) = first.result["inputRequests"].items()
         assert ask["method"] == "elicitation/create"
         retry = {
             **call,
