@@ -32,6 +32,7 @@ from ostiary.audit.canonical import canonical
 from ostiary.audit.record import record_of
 from ostiary.pipeline import Decision
 from ostiary.store import Sealer, Store, StoreError
+from ostiary.store.base import SpoolKeeper, spool_keeper
 from ostiary.store.spool import Mark, Spool
 
 log = logging.getLogger("ostiary.audit")
@@ -84,9 +85,11 @@ class AuditLog:
         """Chain what stopped gateways left in their spools, then open this log's own."""
         if self._task is None:
             self._closing = False
-            await self.store.recover_spools(self.sealer)
-            if self.use_spool:
-                self._spool = await self.store.open_spool(self.chain, self.sealer)
+            keeper = spool_keeper(self.store)
+            if keeper is not None:
+                await keeper.recover_spools(self.sealer)
+            if self.use_spool and keeper is not None:
+                self._spool = await keeper.open_spool(self.chain, self.sealer)
             self._task = asyncio.create_task(self._run(), name="ostiary-audit-writer")
 
     async def observe(self, decision: Decision) -> None:
@@ -200,9 +203,9 @@ class AuditLog:
         try:
             if retiring is not None and all(mark.name != retiring.name for _, mark in self._spooled):
                 self._retiring = None
-                await self.store.retire_spool(retiring)
+                await _keeper(self.store).retire_spool(retiring)
             elif retiring is None and spool is not None and spool.size >= SPOOL_ROTATE_BYTES:
-                fresh = await self.store.open_spool(self.chain, self.sealer)
+                fresh = await _keeper(self.store).open_spool(self.chain, self.sealer)
                 if fresh is not None:
                     self._spool, self._retiring = fresh, spool
         except StoreError as exc:
@@ -232,7 +235,7 @@ class AuditLog:
             return
         for done in spools:
             try:
-                await self.store.retire_spool(done)
+                await _keeper(self.store).retire_spool(done)
             except StoreError as exc:
                 log.error("audit: the emptied spool %s could not be removed (%s)", done.path, exc)
 
@@ -329,3 +332,10 @@ class AuditLog:
             await self.store.checkpoint_head(self.chain, self.sealer)
         except Exception as exc:
             log.error("audit: the closing checkpoint could not be written (%s)", exc)
+
+
+def _keeper(store: Store) -> SpoolKeeper:
+    """The spool keeper of a store this log has a spool in."""
+    keeper = spool_keeper(store)
+    assert keeper is not None
+    return keeper
