@@ -125,15 +125,15 @@ class Router:
         if definition is None and (server, list_method) not in self.catalog.complete:
             await self.refresh(server, list_method)
             definition = self.catalog.definition(list_method, server, name)
-        upstream = {**params, "name": name}
-        response = await self.session.forward(call, server, upstream, name, definition)
+        for_server = {**params, "name": name}
+        response = await self.session.forward(call, server, for_server, name, definition)
         if response.kind is Kind.ERROR and response.error.get("code") == methods.HEADER_MISMATCH:
             # A 2026-07-28 HTTP server whose connection was renewed: its transport learns the tool's
             # Mcp-Param-* headers from a tools/list. List once more, then try once more.
             self.catalog.forget(server, list_method)
             await self.refresh(server, list_method)
             definition = self.catalog.definition(list_method, server, name)
-            response = await self.session.forward(call, server, upstream, name, definition)
+            response = await self.session.forward(call, server, for_server, name, definition)
         return response
 
     async def refresh(self, server: str, list_method: str) -> None:
