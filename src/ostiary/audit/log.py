@@ -40,12 +40,10 @@ CHAIN = "main"
 GATHER_TURNS = 16
 # Spooled records join the chain once SPOOL_INGEST_BATCH of them are waiting, or SPOOL_INGEST_AFTER
 # seconds after the first of them, whichever comes first; at most batch_max go in one commit.
-# A commit costs the gateway a few hundred µs of CPU, paid on the event loop by whichever call is
-# in flight, and on a store several gateways share it also waits for, and contends with, theirs.
-# Sixteen `ostiary run` on one SQLite file at ~50 calls/s each chained one or two records per
-# commit every 20 ms; waiting for a batch (or a quarter of a second) cut the gateway's CPU per
-# call there by about a third (docs/performance.md). Records stay durable from the moment they are
-# spooled; they become searchable up to SPOOL_INGEST_AFTER later.
+# A commit's CPU is paid on the event loop by whichever call is in flight, and on a store several
+# gateways share it also waits for, and contends with, theirs: fewer, larger commits cost less.
+# Records stay durable from the moment they are spooled; they become searchable up to
+# SPOOL_INGEST_AFTER later.
 SPOOL_INGEST_BATCH = 64
 SPOOL_INGEST_AFTER = 0.25
 # Records spooled but not yet chained beyond which calls fail closed.

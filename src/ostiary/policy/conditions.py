@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 
 def _load_cel() -> None:
-    """cel-python and what it imports (lark, pendulum, dateutil: about 7 MB) load with the first
-    policy that has a condition; most policies have none. Every use below comes after it."""
+    """cel-python and what it imports (lark, pendulum, dateutil) load with the first policy that
+    has a condition: most policies have none. Every use below comes after it."""
     global celpy, celtypes, json_to_cel, Evaluator  # noqa: PLW0603
     import celpy  # noqa: PLC0415
     from celpy import celtypes  # noqa: PLC0415

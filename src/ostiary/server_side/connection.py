@@ -61,8 +61,8 @@ class _Pending:
     timer: asyncio.TimerHandle | None = None
 
     def expire_at(self, when: float) -> None:
-        """(Re)arm the timer that fails the wait with TimeoutError. A bare timer on the future, not
-        `asyncio.timeout`, whose context manager cost a few percent of a call's CPU."""
+        """(Re)arm the timer that fails the wait with TimeoutError: a bare timer on the future,
+        lighter on every call than `asyncio.timeout`'s context manager."""
         if self.timer is not None:
             self.timer.cancel()
         self.timer = asyncio.get_running_loop().call_at(when, _expire, self.future)
