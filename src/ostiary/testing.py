@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ostiary import messages, methods
-from ostiary.config import Config, ServerConfig
+from ostiary.config import STORE_ENV, Config, ServerConfig
 from ostiary.config import parse as parse_config
 from ostiary.gateway import Gateway
 from ostiary.identity import Principal
@@ -163,9 +166,13 @@ class Client:
 CLIENT_INFO: JSON = {"name": "ostiary-testing", "version": "1"}
 
 
-def build_config(config: Config | str | JSON, servers: Iterable[str] = ()) -> Config:
+def build_config(
+    config: Config | str | JSON, servers: Iterable[str] = (), scratch: str | None = None
+) -> Config:
     """A configuration from YAML text or a mapping, with a stdio entry for each in-memory server
-    the configuration does not name (its command is never run)."""
+    the configuration does not name (its command is never run). With `scratch`, a configuration
+    that names no store (and no OSTIARY_STORE) gets a SQLite store in that directory rather than
+    the user's own."""
     if isinstance(config, Config):
         missing = [name for name in servers if name not in config.servers]
         if missing:
@@ -176,6 +183,8 @@ def build_config(config: Config | str | JSON, servers: Iterable[str] = ()) -> Co
     for name in servers:
         entries.setdefault(name, {"command": f"memory:{name}"})
     data["servers"] = entries
+    if scratch is not None and not data.get("store") and not os.environ.get(STORE_ENV):
+        data["store"] = f"sqlite+aiosqlite:///{Path(scratch, 'ostiary.db')}"
     return parse_config(yaml.safe_dump(data))
 
 
@@ -187,10 +196,20 @@ async def gateway(
 ) -> AsyncIterator[Gateway]:
     """A started gateway whose servers named in `servers` are in-memory handlers.
 
-    The gateway is the one `ostiary run` builds: the configured inspections, and the audit log and
-    store unless the configuration turns them off.
+    The gateway is the one `ostiary run` builds: the configured inspections, and the audit log
+    unless the configuration turns it off. A configuration given as text or a mapping without a
+    store gets one in a scratch directory, removed afterwards.
     """
-    built = Gateway(build_config(config, servers), observers)
+    with tempfile.TemporaryDirectory(prefix="ostiary-testing-") as scratch:
+        async with _started(build_config(config, servers, scratch), servers, observers) as built:
+            yield built
+
+
+@contextlib.asynccontextmanager
+async def _started(
+    config: Config, servers: Mapping[str, Handler], observers: list[Observer] | None
+) -> AsyncIterator[Gateway]:
+    built = Gateway(config, observers)
     fallback = built.transport_for
 
     async def transport_for(name: str, server: ServerConfig, principal: Principal) -> Transport:
@@ -218,7 +237,7 @@ async def connect(
 
     async with connect({"audit": {"enabled": False}}, servers={"echo": echo}) as client:
         await client.initialize()
-        response = await client.request("tools/call", {"name": "echo_say", "arguments": {}})
+        response = await client.request("tools/call", {"name": "echo__say", "arguments": {}})
     """
     async with gateway(config, servers, observers) as built:
         client = Client(built)

@@ -248,3 +248,26 @@ async def test_a_denying_inspection_stops_the_call_before_the_server() -> None:
         denied = await client.request(methods.TOOLS_CALL, {"name": "alpha__rm", "arguments": {}})
         assert denied.error["code"] == methods.GATEWAY_DENIED
         assert not [m for m in alpha.received if m.params.get("name") == "rm"]
+
+
+async def test_with_the_audit_log_on_each_decision_is_recorded_without_the_secret_it_carried() -> None:
+    alpha = ToolServer({"say": echo}, name="alpha")
+    config = {"inspections": [{"name": "toolfilter"}, {"name": "secrets", "action": "redact"}]}
+    secret = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    async with connect(config, servers={"alpha": alpha}) as client:
+        await client.initialize()
+        response = await client.request(
+            methods.TOOLS_CALL, {"name": "alpha__say", "arguments": {"say": f"token {secret}"}}
+        )
+        assert response.kind is Kind.RESULT
+        store = client.gateway.store
+        assert store is not None  # a scratch store: the configuration names none
+        rows: list[Any] = []
+        for _ in range(50):  # records are chained in batches, within a quarter of a second
+            rows = [row async for row in store.audit_rows("main")]
+            if any(methods.TOOLS_CALL in row.body for row in rows):
+                break
+            await asyncio.sleep(0.1)
+        calls = [row for row in rows if methods.TOOLS_CALL in row.body]
+        assert calls, "no record of the call"
+        assert all(secret not in row.body for row in rows)
