@@ -104,6 +104,7 @@ class ServerConnection:
         self._lock = asyncio.Lock()
         self._backoff = BACKOFF_START
         self._retry_at = 0.0
+        self._down_counted = False
         self.state = "new"  # new -> (spawned ->) up -> down -> up ... -> closed
         self.stats = _Stats()
 
@@ -128,6 +129,7 @@ class ServerConnection:
 
     async def _start_transport(self) -> None:
         await self._stop_transport()
+        self._down_counted = False
         transport = await self._factory()
         self.transport = transport
         try:
@@ -171,8 +173,13 @@ class ServerConnection:
     def _went_down(self, reason: str) -> None:
         if self.state == "closed":
             return
-        self.state = "down"
         self.stats.last_error = reason
+        if self._down_counted:
+            # A failed attempt is reported twice (the reader sees the end, the handshake fails):
+            # it counts once, so the backoff doubles once per attempt.
+            return
+        self._down_counted = True
+        self.state = "down"
         self._retry_at = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, BACKOFF_MAX)
 
