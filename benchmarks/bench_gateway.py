@@ -353,6 +353,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure a reference relay in the gateway's place (benchmarks/reference_relay.py): "
         "the floor under any gateway on this machine",
     )
+    parser.add_argument(
+        "--pipeline",
+        choices=["quickstart", "toolfilter"],
+        default="quickstart",
+        help="the gateway's inspections: quickstart (default: every built-in inspection, as "
+        "examples/quickstart.yaml sets them) or toolfilter (the one-stage pipeline)",
+    )
     parser.add_argument("--store", help="the gateway's store URL (default: SQLite in a scratch directory)")
     parser.add_argument("--out", type=Path, help="JSON results file")
     args = parser.parse_args(argv)
@@ -392,10 +399,18 @@ async def main(argv: list[str] | None = None) -> int:
     if args.relay:
         args.ostiary = reference_relay(args.relay, args.python, workdir)
         source = f"reference relay {args.relay!r} (benchmarks/reference_relay.py), not Ostiary"
-    print(f"gateway: {args.ostiary} ({source}), audit log {args.audit}")
+    print(f"gateway: {args.ostiary} ({source}), pipeline {args.pipeline}, audit log {args.audit}")
     with (workdir / "stderr.log").open("w") as errlog:
         setup = Setup(
-            args.python, args.ostiary, workdir, errlog, args.raw_era, args.sdk_mode, args.audit, args.store
+            args.python,
+            args.ostiary,
+            workdir,
+            errlog,
+            args.raw_era,
+            args.sdk_mode,
+            args.audit,
+            args.store,
+            args.pipeline,
         )
         cold = await cold_starts(setup, args)
         runs: list[report.Run] = []

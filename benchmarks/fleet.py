@@ -35,6 +35,32 @@ class EchoClient(Protocol):
     async def aclose(self) -> None: ...
 
 
+# examples/quickstart.yaml's inspections, in its order and with its options. Its policy allows
+# the read-only tools of its two servers; this one, shaped the same, allows the echo tool.
+QUICKSTART_INSPECTIONS = """inspections:
+  - name: toolfilter
+  - {{name: pinning, mode: enforce}}
+  - {{name: poisoning, action: block}}
+  - {{name: policy, file: {policy}}}
+  - {{name: injection, action: warn}}
+  - {{name: secrets, action: redact}}
+"""
+QUICKSTART_POLICY = """version: 1
+defaults:
+  read_only: allow
+  other: approve
+read_only:
+  tools:
+    echo: [echo]
+rules:
+  - id: never-reset
+    description: nobody resets the working tree through an agent
+    effect: deny
+    servers: [git]
+    tools: [git_reset]
+"""
+
+
 @dataclass
 class Setup:
     """Everything the fleets share: the interpreter, the gateway command, a scratch directory."""
@@ -51,6 +77,9 @@ class Setup:
     audit: str = "on"
     # The store URL; None: a SQLite file in the scratch directory.
     store: str | None = None
+    # quickstart: every built-in inspection as examples/quickstart.yaml configures them (what a
+    # user runs); toolfilter: the one-stage pipeline earlier figures were measured with.
+    pipeline: str = "quickstart"
 
     def echo_argv(self) -> list[str]:
         return [self.python, str(ECHO_SERVER)]
@@ -63,7 +92,7 @@ class Setup:
         servers = f"servers:\n  echo: {server_yaml}\n" if server_yaml is not None else "servers: {}\n"
         text = (
             servers
-            + "inspections:\n  - {name: toolfilter, mode: enforce}\n"
+            + self.inspections_yaml()
             + f"store: {self.store or self.sqlite_store(name)}\n"
             + {
                 "on": "",
@@ -76,6 +105,13 @@ class Setup:
         path = self.workdir / f"{name}.yaml"
         path.write_text(text)
         return path
+
+    def inspections_yaml(self) -> str:
+        if self.pipeline == "toolfilter":
+            return "inspections:\n  - {name: toolfilter, mode: enforce}\n"
+        policy = self.workdir / "bench-policy.yaml"
+        policy.write_text(QUICKSTART_POLICY)
+        return QUICKSTART_INSPECTIONS.format(policy=policy)
 
     def stdio_gateway_config(self) -> Path:
         server = f'{{command: "{self.python}", args: ["{ECHO_SERVER}"], prefix: ""}}'

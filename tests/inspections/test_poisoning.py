@@ -52,6 +52,20 @@ async def test_a_call_with_a_poisoned_definition_is_refused_without_a_prior_list
     assert verdict.code == poisoning.BLOCKED
 
 
+async def test_a_definition_that_changes_between_calls_is_judged_anew() -> None:
+    """Calls reuse the scan of a definition they have seen; a new definition is scanned again."""
+    guard = inspection()
+    message, _ = tool_call("srv", "add")
+    clean = {**POISONED, "description": "Adds two numbers."}
+    for _ in range(2):
+        call = (message, exchange(methods.TOOLS_CALL, "srv", "add", definition=clean))
+        assert (await judge(guard, call)).is_allow
+    rug_pulled = (message, exchange(methods.TOOLS_CALL, "srv", "add", definition=dict(POISONED)))
+    assert (await judge(guard, rug_pulled)).code == poisoning.BLOCKED
+    again = (message, exchange(methods.TOOLS_CALL, "srv", "add", definition=clean))
+    assert (await judge(guard, again)).is_allow
+
+
 async def test_a_tool_that_turns_clean_again_is_callable_again() -> None:
     guard = inspection()
     await judge(guard, tools_list("srv", [POISONED]))

@@ -33,6 +33,7 @@ from ostiary.audit.record import record_of
 from ostiary.audit.witness import CapturingSealer, Witness
 from ostiary.pipeline import Decision
 from ostiary.store import AuditRow, Checkpoint, Sealer, Store, StoreError
+from ostiary.store.base import SpoolKeeper, spool_keeper
 from ostiary.store.spool import Mark, Spool
 
 log = logging.getLogger("ostiary.audit")
@@ -40,12 +41,10 @@ CHAIN = "main"
 GATHER_TURNS = 16
 # Spooled records join the chain once SPOOL_INGEST_BATCH of them are waiting, or SPOOL_INGEST_AFTER
 # seconds after the first of them, whichever comes first; at most batch_max go in one commit.
-# A commit costs the gateway a few hundred µs of CPU, paid on the event loop by whichever call is
-# in flight, and on a store several gateways share it also waits for, and contends with, theirs.
-# Sixteen `ostiary run` on one SQLite file at ~50 calls/s each chained one or two records per
-# commit every 20 ms; waiting for a batch (or a quarter of a second) cut the gateway's CPU per
-# call there by about a third (docs/performance.md). Records stay durable from the moment they are
-# spooled; they become searchable up to SPOOL_INGEST_AFTER later.
+# A commit's CPU is paid on the event loop by whichever call is in flight, and on a store several
+# gateways share it also waits for, and contends with, theirs: fewer, larger commits cost less.
+# Records stay durable from the moment they are spooled; they become searchable up to
+# SPOOL_INGEST_AFTER later.
 SPOOL_INGEST_BATCH = 64
 SPOOL_INGEST_AFTER = 0.25
 # Records spooled but not yet chained beyond which calls fail closed.
@@ -96,11 +95,13 @@ class AuditLog:
         """Chain what stopped gateways left in their spools, then open this log's own."""
         if self._task is None:
             self._closing = False
-            await self.store.recover_spools(self.sealer)
+            keeper = spool_keeper(self.store)
+            if keeper is not None:
+                await keeper.recover_spools(self.sealer)
             if self.witness is not None:
                 await self._anchor()
-            if self.use_spool:
-                self._spool = await self.store.open_spool(self.chain, self.sealer)
+            if self.use_spool and keeper is not None:
+                self._spool = await keeper.open_spool(self.chain, self.sealer)
             self._task = asyncio.create_task(self._run(), name="ostiary-audit-writer")
 
     async def observe(self, decision: Decision) -> None:
@@ -218,9 +219,9 @@ class AuditLog:
         try:
             if retiring is not None and all(mark.name != retiring.name for _, mark in self._spooled):
                 self._retiring = None
-                await self.store.retire_spool(retiring)
+                await _keeper(self.store).retire_spool(retiring)
             elif retiring is None and spool is not None and spool.size >= SPOOL_ROTATE_BYTES:
-                fresh = await self.store.open_spool(self.chain, self.sealer)
+                fresh = await _keeper(self.store).open_spool(self.chain, self.sealer)
                 if fresh is not None:
                     self._spool, self._retiring = fresh, spool
         except StoreError as exc:
@@ -250,7 +251,7 @@ class AuditLog:
             return
         for done in spools:
             try:
-                await self.store.retire_spool(done)
+                await _keeper(self.store).retire_spool(done)
             except StoreError as exc:
                 log.error("audit: the emptied spool %s could not be removed (%s)", done.path, exc)
 
@@ -394,3 +395,10 @@ class AuditLog:
         task = asyncio.get_running_loop().create_task(write(), name="ostiary-audit-witness")
         self._witnessing.add(task)
         task.add_done_callback(self._witnessing.discard)
+
+
+def _keeper(store: Store) -> SpoolKeeper:
+    """The spool keeper of a store this log has a spool in."""
+    keeper = spool_keeper(store)
+    assert keeper is not None
+    return keeper

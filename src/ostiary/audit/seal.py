@@ -103,8 +103,8 @@ class HmacSealer:
     every_records: int = 1000
     every_seconds: float = 60.0
     # SHA-256 states with the key's inner and outer pads already absorbed (RFC 2104): each MAC
-    # copies them instead of setting up an HMAC in OpenSSL, which cost several times the hashing
-    # of a record. A test checks the result against the standard library's hmac.
+    # copies them rather than setting up an HMAC in OpenSSL, which costs more than hashing a
+    # record. A test checks the result against the standard library's hmac.
     _inner: Any = field(init=False, repr=False, compare=False)
     _outer: Any = field(init=False, repr=False, compare=False)
 

@@ -23,6 +23,7 @@ import orjson
 
 from ostiary.audit.seal import HmacSealer
 from ostiary.store import GENESIS, AuditRow, Checkpoint, Store
+from ostiary.store.base import spool_keeper
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +160,8 @@ async def verify(
     if beyond:
         detail = f"the log ends at {last} but a signed checkpoint covers record {max(beyond)}"
         return Report(count, first, last, len(checkpoints), Problem(last + 1, "truncated", detail))
-    for name, state, detail in await store.spool_problems():
+    keeper = spool_keeper(store)
+    for name, state, detail in await keeper.spool_problems() if keeper is not None else []:
         problem = Problem(0, "spool", f"audit spool {name} was {state}: {detail}")
         return Report(count, first, last, len(checkpoints), problem)
     return Report(count, first, last, len(checkpoints))

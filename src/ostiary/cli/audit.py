@@ -19,6 +19,7 @@ from ostiary.audit.verify import WitnessedPoint
 from ostiary.cli.storeopts import ConfigOption, fail, load_config, with_store
 from ostiary.config import Config
 from ostiary.store import AuditQuery, AuditRow, Store, StoreError
+from ostiary.store.base import spool_keeper
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
@@ -177,8 +178,10 @@ async def _chain_spooled(store: Store, sealer: HmacSealer) -> None:
     """Chain what a killed gateway left in its audit spool, so the log read here is whole. Where
     that cannot be done (a reader without write access), say so and read what is chained: the
     spool stays for the next gateway to start."""
+    keeper = spool_keeper(store)
     try:
-        await store.recover_spools(sealer)
+        if keeper is not None:
+            await keeper.recover_spools(sealer)
     except StoreError as exc:
         typer.echo(f"warning: records left in an audit spool could not be chained ({exc})", err=True)
 
@@ -301,7 +304,9 @@ def prune_command(
     cutoff = int((dt.datetime.now(dt.UTC).timestamp() - float(days) * 86400) * 1e6)
 
     async def prune(store: Store) -> int:
-        await store.recover_spools(sealer)
+        keeper = spool_keeper(store)
+        if keeper is not None:
+            await keeper.recover_spools(sealer)
         return await store.prune_audit(_chain(cfg), cutoff, sealer)
 
     removed = with_store(cfg, prune)

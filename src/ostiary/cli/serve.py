@@ -83,9 +83,8 @@ def plain_arguments(argv: list[str]) -> dict[str, Any] | None:
     """The options of `ostiary serve` when every one is plain (`--port 8080`, `--config=x.yaml`).
 
     Given these, `command` is called without Typer: Typer's parameter coercion loads pydantic,
-    about 15 MB that a long-running server would carry for nothing. Anything else (help, an
-    unknown option, a value that needs converting or reporting) gives None, and Typer parses it
-    and answers exactly as before.
+    memory a long-running server would carry for nothing. Anything else (help, an unknown option,
+    a value that needs converting or reporting) gives None, and Typer parses it and answers.
     """
     found: dict[str, Any] = {}
     tokens = iter(argv)

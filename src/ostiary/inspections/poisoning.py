@@ -31,6 +31,10 @@ _LISTS = {
     methods.RESOURCES_TEMPLATES_LIST: ("resourceTemplates", "uriTemplate", methods.RESOURCES_READ),
 }
 _HANDSHAKES = frozenset({methods.INITIALIZE, methods.DISCOVER})
+# Calls reuse the report on their definition while the session's catalog holds the same
+# definition object (a new list brings new objects, scanned again): a tool's definition is
+# scanned once, not on every call. Bounded, as the tools named are the servers'.
+REMEMBERED_DEFINITIONS = 4096
 _USES = frozenset({methods.TOOLS_CALL, methods.PROMPTS_GET, methods.RESOURCES_READ})
 
 
@@ -50,6 +54,8 @@ class PoisoningInspection(Inspection):
         self.enforce = enforce
         # (server, request method) -> names of definitions found poisoned in that server's lists.
         self._flagged: dict[tuple[str | None, str], set[str]] = {}
+        # (server, request method, name) -> the definition last scanned at a call, and its report.
+        self._scanned: dict[tuple[str | None, str, str | None], tuple[dict[str, Any], Report]] = {}
 
     async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
         if exchange.method in _HANDSHAKES:
@@ -120,12 +126,23 @@ class PoisoningInspection(Inspection):
         if exchange.method not in _USES or exchange.target is None:
             return ALLOW
         if exchange.definition is not None:
-            report = self.detector.scan_definition(exchange.definition)
+            report = self._definition_report(exchange, exchange.definition)
             if report.flagged:
                 return self._refuse(_summary([report]))
         if exchange.target in self._flagged.get((exchange.server, exchange.method), ()):
             return self._refuse({})
         return ALLOW
+
+    def _definition_report(self, exchange: Exchange, definition: dict[str, Any]) -> Report:
+        key = (exchange.server, exchange.method, exchange.target)
+        seen = self._scanned.get(key)
+        if seen is not None and seen[0] is definition:
+            return seen[1]
+        report = self.detector.scan_definition(definition)
+        if len(self._scanned) >= REMEMBERED_DEFINITIONS:
+            self._scanned.clear()
+        self._scanned[key] = (definition, report)
+        return report
 
     def _refuse(self, details: dict[str, Any]) -> Verdict:
         if not self.enforce:

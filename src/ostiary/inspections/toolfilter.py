@@ -18,8 +18,8 @@ from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, modify
 
 DENIED = "toolfilter.denied"
 FILTERED = "toolfilter.filtered"
-# Calls remembered per (server, tool): glob matching every call cost a few percent of a call's CPU
-# in the gateway. Tool names come from the client, so the memory is bounded (emptied when full).
+# Calls remembered per (server, tool), so globs are matched once per tool, not once per call.
+# Tool names come from the client, so the memory is bounded (emptied when full).
 REMEMBERED_CALLS = 4096
 
 

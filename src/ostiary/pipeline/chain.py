@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Generator
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
 
 from ostiary.boundedcache import BoundedCache
 from ostiary.messages import Message
+from ostiary.pipeline.eager import run_eagerly
 from ostiary.pipeline.exchange import Exchange, Hook
 from ostiary.pipeline.inspection import Inspection, Mode
 from ostiary.pipeline.observer import Approver, NoApprover, Observer
@@ -58,37 +57,6 @@ class Decision:
     @property
     def forwarded(self) -> bool:
         return self.verdict.action is not Action.DENY
-
-
-class _Resumed:
-    """Awaits the rest of a coroutine already run up to its first wait (`waiting_on`, what it
-    yielded), in the awaiting task: what it waits on, and what the task sends or throws into it
-    (the timeout's cancellation), pass through as if it had been awaited whole."""
-
-    __slots__ = ("running", "waiting_on")
-
-    def __init__(self, running: Coroutine[Any, Any, Verdict], waiting_on: Any) -> None:
-        self.running = running
-        self.waiting_on = waiting_on
-
-    def __await__(self) -> Generator[Any, Any, Verdict]:
-        running, waiting_on = self.running, self.waiting_on
-        while True:
-            try:
-                sent = yield waiting_on
-            except GeneratorExit:
-                running.close()
-                raise
-            except BaseException as thrown:
-                try:
-                    waiting_on = running.throw(thrown)
-                except StopIteration as finished:
-                    return cast(Verdict, finished.value)
-            else:
-                try:
-                    waiting_on = running.send(sent)
-                except StopIteration as finished:
-                    return cast(Verdict, finished.value)
 
 
 class Pipeline:
@@ -178,17 +146,9 @@ class Pipeline:
 
     async def _judge(self, stage: Stage, hook: Hook, message: Message, exchange: Exchange) -> Verdict:
         try:
-            # The hook runs at once, up to its first wait; most hooks never wait (a lookup, a scan)
-            # and are done without arming a timer, which could not have interrupted them anyway.
-            # A hook that does wait finishes under the stage's timeout.
-            running = getattr(stage.inspection, hook.value)(message, exchange)
-            try:
-                waiting_on = running.send(None)
-            except StopIteration as finished:
-                verdict = finished.value
-            else:
-                async with asyncio.timeout(stage.timeout):
-                    verdict = await _Resumed(running, waiting_on)
+            # At once, up to its first wait; only the waiting is timed (see pipeline/eager.py).
+            hook_call = getattr(stage.inspection, hook.value)(message, exchange)
+            verdict = await run_eagerly(hook_call, stage.timeout)
         except TimeoutError:
             log.warning("inspection %s timed out on %s %s", stage.name, hook.value, exchange.method)
             verdict = deny("inspection.timeout", "An inspection did not finish in time.")

@@ -13,13 +13,24 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import celpy
-from celpy import celtypes
-from celpy.adapter import json_to_cel
-from celpy.evaluation import Evaluator
+if TYPE_CHECKING:
+    import celpy
+    from celpy import celtypes
+    from celpy.adapter import json_to_cel
+    from celpy.evaluation import Evaluator
+
+
+def _load_cel() -> None:
+    """cel-python and what it imports (lark, pendulum, dateutil) load with the first policy that
+    has a condition: most policies have none. Every use below comes after it."""
+    global celpy, celtypes, json_to_cel, Evaluator  # noqa: PLW0603
+    import celpy  # noqa: PLC0415
+    from celpy import celtypes  # noqa: PLC0415
+    from celpy.adapter import json_to_cel  # noqa: PLC0415
+    from celpy.evaluation import Evaluator  # noqa: PLC0415
 
 
 class ConditionError(Exception):
@@ -123,6 +134,7 @@ def compile_condition(environment: celpy.Environment, source: str) -> Condition:
 
 
 def new_environment() -> celpy.Environment:
+    _load_cel()
     return celpy.Environment()
 
 

@@ -103,7 +103,7 @@ class CompiledPolicy:
     def __init__(self, document: PolicyDocument, source: str = "<policy>") -> None:
         self.document = document
         self.source = source
-        environment = new_environment()
+        environment = new_environment() if any(rule.when is not None for rule in document.rules) else None
         shared: dict[str, Condition] = {}
         self._rules = [self._compile(rule, i, environment, shared) for i, rule in enumerate(document.rules)]
         self._exact: dict[tuple[str, str, str], list[_Compiled]] = {}

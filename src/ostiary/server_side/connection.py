@@ -61,8 +61,8 @@ class _Pending:
     timer: asyncio.TimerHandle | None = None
 
     def expire_at(self, when: float) -> None:
-        """(Re)arm the timer that fails the wait with TimeoutError. A bare timer on the future, not
-        `asyncio.timeout`, whose context manager cost a few percent of a call's CPU."""
+        """(Re)arm the timer that fails the wait with TimeoutError: a bare timer on the future,
+        lighter on every call than `asyncio.timeout`'s context manager."""
         if self.timer is not None:
             self.timer.cancel()
         self.timer = asyncio.get_running_loop().call_at(when, _expire, self.future)
@@ -104,6 +104,7 @@ class ServerConnection:
         self._lock = asyncio.Lock()
         self._backoff = BACKOFF_START
         self._retry_at = 0.0
+        self._down_counted = False
         self.state = "new"  # new -> (spawned ->) up -> down -> up ... -> closed
         self.stats = _Stats()
 
@@ -128,6 +129,7 @@ class ServerConnection:
 
     async def _start_transport(self) -> None:
         await self._stop_transport()
+        self._down_counted = False
         transport = await self._factory()
         self.transport = transport
         try:
@@ -171,8 +173,13 @@ class ServerConnection:
     def _went_down(self, reason: str) -> None:
         if self.state == "closed":
             return
-        self.state = "down"
         self.stats.last_error = reason
+        if self._down_counted:
+            # A failed attempt is reported twice (the reader sees the end, the handshake fails):
+            # it counts once, so the backoff doubles once per attempt.
+            return
+        self._down_counted = True
+        self.state = "down"
         self._retry_at = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, BACKOFF_MAX)
 
@@ -301,7 +308,9 @@ class ServerConnection:
                 await self._cancel_upstream(request_id, "timed out at the gateway")
                 raise ServerTimeout(f"{method} timed out") from None
             except asyncio.CancelledError:
-                if not pending.future.done():
+                # Cancelling the caller cancels the future it waits on: only an answer already
+                # in means the server needs no word of it.
+                if pending.future.cancelled() or not pending.future.done():
                     await asyncio.shield(self._cancel_upstream(request_id, "cancelled by the client"))
                 raise
             if isinstance(response, _Lost):

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from ostiary import messages, methods
 from ostiary.messages import JSON, Kind, Message, ProtocolError
+from ostiary.server_side.hello import Era
 from ostiary.session.call import Call
 from ostiary.session.catalog import LIST_CAPABILITY, LIST_KEYS, Catalog, decode_cursor, encode_cursor
-
-if TYPE_CHECKING:
-    from ostiary.session.core import ClientSession
 
 log = logging.getLogger("ostiary.routing")
 
@@ -26,8 +25,38 @@ URI_CALLS = frozenset({methods.RESOURCES_READ, methods.RESOURCES_SUBSCRIBE, meth
 MAX_PAGES = 64
 
 
+class Servers(Protocol):
+    """What the router needs of its session: the servers, which of them offer what, and a way to
+    send a request to one of them through the pipeline. The session is one; a test can be another."""
+
+    @property
+    def era(self) -> Era | None:
+        """The client's era, once known."""
+
+    @property
+    def connections(self) -> Mapping[str, object]:
+        """Every enabled server of the configuration, by name."""
+
+    def live(self) -> Mapping[str, object]:
+        """The servers that are up (or were) and not withheld, in configuration order."""
+
+    def offering(self, capability: str) -> list[str]:
+        """The live servers that declared a capability, in configuration order."""
+
+    async def forward(
+        self,
+        call: Call,
+        server: str,
+        params: JSON,
+        target: str | None = None,
+        definition: JSON | None = None,
+        method: str | None = None,
+    ) -> Message:
+        """One request to one server, through the pipeline both ways, answered under the client's id."""
+
+
 class Router:
-    def __init__(self, session: ClientSession, catalog: Catalog) -> None:
+    def __init__(self, session: Servers, catalog: Catalog) -> None:
         self.session = session
         self.catalog = catalog
 
@@ -96,21 +125,20 @@ class Router:
         if definition is None and (server, list_method) not in self.catalog.complete:
             await self.refresh(server, list_method)
             definition = self.catalog.definition(list_method, server, name)
-        upstream = {**params, "name": name}
-        response = await self.session.forward(call, server, upstream, name, definition)
+        for_server = {**params, "name": name}
+        response = await self.session.forward(call, server, for_server, name, definition)
         if response.kind is Kind.ERROR and response.error.get("code") == methods.HEADER_MISMATCH:
             # A 2026-07-28 HTTP server whose connection was renewed: its transport learns the tool's
             # Mcp-Param-* headers from a tools/list. List once more, then try once more.
             self.catalog.forget(server, list_method)
             await self.refresh(server, list_method)
             definition = self.catalog.definition(list_method, server, name)
-            response = await self.session.forward(call, server, upstream, name, definition)
+            response = await self.session.forward(call, server, for_server, name, definition)
         return response
 
     async def refresh(self, server: str, list_method: str) -> None:
         """List one server's catalogue again, every page, through the pipeline; remember it."""
-        conn = self.session.connections.get(server)
-        if conn is None or conn.hello is None or LIST_CAPABILITY[list_method] not in conn.hello.capabilities:
+        if server not in self.session.offering(LIST_CAPABILITY[list_method]):
             return
         internal = Call(
             f"ostiary-refresh-{server}", messages.request(0, list_method, {}), self.session.era or "legacy"

@@ -56,17 +56,17 @@ class Listeners:
             messages.notification(methods.SUBSCRIPTIONS_ACKNOWLEDGED, {"notifications": ack, "_meta": meta}),
             sub_id,
         )
-        upstream = await self._open_upstream(call, ack)
+        on_servers = await self._open_on_servers(call, ack)
         self._active[sub_id] = ack
         try:
             await asyncio.Event().wait()  # until the client cancels or the session ends
         finally:
             self._active.pop(sub_id, None)
-            for task in upstream:
+            for task in on_servers:
                 task.cancel()
         return messages.result(sub_id, {"_meta": meta})
 
-    async def _open_upstream(self, call: Call, ack: JSON) -> list[asyncio.Task[Any]]:
+    async def _open_on_servers(self, call: Call, ack: JSON) -> list[asyncio.Task[Any]]:
         tasks: list[asyncio.Task[Any]] = []
         for conn in self.session.live().values():
             if conn.hello is not None and conn.era == "modern":

@@ -129,9 +129,9 @@ async def open_store(config: Config, must_exist: bool = False) -> SqlStore:
     trade durability for latency.
 
     SQLite `normal` is the default: in WAL mode a commit then survives the gateway being killed
-    (what "no result without its record" needs), and costs ~0.07 ms instead of an fsync (~6 ms on
-    a typical disk). `full` also survives the machine losing power. PostgreSQL's default, `on`,
-    waits for the database server's WAL flush; `off` gives the guarantee SQLite's `normal` does
+    (what "no result without its record" needs) without waiting for an fsync. `full` also
+    survives the machine losing power. PostgreSQL's default, `on`, waits for the database
+    server's WAL flush; `off` gives the guarantee SQLite's `normal` does
     (a record survives the gateway's crash, not the database server's).
     """
     audit = config.audit

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ostiary.store.spool import Mark, Spool
@@ -129,18 +129,6 @@ class Store(Protocol):
         """`append_audit` without leaving the calling thread, where the store can do that without
         waiting (None where it cannot, and nothing was written)."""
 
-    async def open_spool(self, chain: str, sealer: Sealer) -> Spool | None:
-        """A new registered audit spool for `chain`, or None where this store keeps none."""
-
-    async def retire_spool(self, spool: Spool) -> None:
-        """Remove a spool whose every record is in the chain."""
-
-    async def recover_spools(self, sealer: Sealer) -> int:
-        """Chain the records left in the spools of stopped gateways; returns how many."""
-
-    async def spool_problems(self) -> list[tuple[str, str, str]]:
-        """(name, state, detail) of each audit spool found tampered with or missing."""
-
     async def checkpoint_head(self, chain: str, sealer: Sealer) -> Checkpoint | None:
         """Checkpoint the head now (at shutdown) unless it already is."""
 
@@ -164,3 +152,26 @@ class Store(Protocol):
     async def record_items(self, items: Sequence[InventoryItem]) -> None: ...
 
     async def inventory(self) -> tuple[list[InventoryServer], list[InventoryItem]]: ...
+
+
+@runtime_checkable
+class SpoolKeeper(Protocol):
+    """A store that keeps audit spools (`store/spool.py`): the SQLite side, and PostgreSQL with
+    `audit.spool: true`. Apart from `Store` because a store may keep none."""
+
+    async def open_spool(self, chain: str, sealer: Sealer) -> Spool | None:
+        """A new registered audit spool for `chain`, or None where this store keeps none."""
+
+    async def retire_spool(self, spool: Spool) -> None:
+        """Remove a spool whose every record is in the chain."""
+
+    async def recover_spools(self, sealer: Sealer) -> int:
+        """Chain the records left in the spools of stopped gateways; returns how many."""
+
+    async def spool_problems(self) -> list[tuple[str, str, str]]:
+        """(name, state, detail) of each audit spool found tampered with or missing."""
+
+
+def spool_keeper(store: object) -> SpoolKeeper | None:
+    """The store's audit spools, if it keeps any."""
+    return store if isinstance(store, SpoolKeeper) else None

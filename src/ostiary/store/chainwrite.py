@@ -151,8 +151,8 @@ def append_sqlite(
 ) -> list[AuditRow]:
     """`append` in its own transaction on a bare sqlite3 connection (in autocommit mode).
 
-    The same statements and the same plan, without SQLAlchemy's execution layer, which costs
-    several times what the SQLite work itself does for a one-record commit. Raises
+    The same statements and the same plan, without SQLAlchemy's execution layer, which costs more
+    than the SQLite work itself for a one-record commit. Raises
     sqlite3.OperationalError when another writer holds the database longer than the connection's
     busy timeout; the transaction is then rolled back and nothing is written. `mark`: the records
     come from an audit spool, which is then marked as chained up to there in the same transaction.

@@ -175,7 +175,7 @@ def create_inline_writer(url: str, sqlite_synchronous: str) -> Engine | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or sqlite_synchronous != "normal":
         return None
-    # A checkpoint fsyncs (~10 ms here), and one run by this connection stalls the event loop and
+    # A checkpoint fsyncs, and one run by this connection stalls the event loop and
     # every session with it. The store checkpoints from a worker thread as the WAL grows; this
     # connection checkpoints itself only as a bound, if those cannot keep up.
     return _sqlite_engine(
@@ -216,7 +216,7 @@ VERSION_TABLE = Table(
 def _create_or_upgrade(connection: Connection) -> None:
     """An empty database gets the newest schema from the metadata (`schema.py`), stamped with
     its revision: Alembic's recipe for a new database ("create_all, then stamp head"), without
-    loading Alembic (about 11 MB with Mako and the ORM, kept by the process once loaded). A test
+    loading Alembic (with Mako and the ORM, kept by the process once loaded). A test
     keeps the metadata and the migrations identical. Anything else is Alembic's to upgrade."""
     _lock_migrations(connection)
     if inspect(connection).get_table_names():

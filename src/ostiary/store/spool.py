@@ -1,8 +1,8 @@
 """The audit spool: one gateway's append-only journal of audit records not yet in their chain.
 
 Why it exists: a record must be durable before its message moves on, and on the embedded SQLite
-store a commit writes six WAL pages and costs the gateway ~70 µs of CPU; two of them per call
-were most of what the audit log added to a call. Appending one line to a file that this gateway
+store a commit writes six WAL pages, and two commits per call would be most of what the audit log
+adds to a call. Appending one line to a file that this gateway
 alone writes costs one write(2), and survives the gateway being killed exactly as a WAL commit
 at synchronous=NORMAL does (both are in the kernel's page cache once the call returns). The
 records then join the chain in batches some milliseconds later, off the message path.

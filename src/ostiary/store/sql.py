@@ -197,7 +197,7 @@ class SqlStore:
     def _upsert(self, table: Table, row: JSON, keys: Sequence[str]) -> Any:
         dialect: Any = sqlite
         if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects import postgresql  # noqa: PLC0415  (2 MB SQLite never needs)
+            from sqlalchemy.dialects import postgresql  # noqa: PLC0415  (SQLite never needs it)
 
             dialect = postgresql
         stmt = dialect.insert(table).values(**row)

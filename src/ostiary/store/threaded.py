@@ -1,8 +1,8 @@
 """A synchronous SQLAlchemy engine driven from asyncio, for the SQLite store.
 
 SQLAlchemy's async layer (`sqlalchemy.ext.asyncio`) imports the ORM and greenlet, and aiosqlite
-adds its own thread per connection: together about 8 MB and a tenth of a second at every start
-of `ostiary run`, for a store that SQLite serves from a synchronous driver anyway. This offers
+adds its own thread per connection: memory and start-up time at every start of `ostiary run`,
+for a store that SQLite serves from a synchronous driver anyway. This offers
 the part of `AsyncEngine` the store and its tests use (`connect`, `begin`, `dispose`, `dialect`,
 `url`; `execute`, `exec_driver_sql`, `run_sync`, `execution_options` on a connection) over a
 plain `Engine`.

@@ -144,7 +144,7 @@ Response = httpx2.Response | PlainResponse
 
 def body_chunks(response: Response) -> AsyncIterator[bytes]:
     """A response's body as it arrives: from this transport directly when nothing needs decoding
-    (httpx2's decoding and re-chunking layers cost a few percent of a call otherwise)."""
+    (httpx2's decoding and re-chunking layers are work a plain body does not need)."""
     if isinstance(response, PlainResponse):
         if "content-encoding" not in response.headers:
             return response.connection.body(None)
