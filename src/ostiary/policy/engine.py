@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ostiary.identity import Principal
-from ostiary.policy.conditions import Condition, ConditionError, compile_condition, new_environment, to_cel
+from ostiary.policy.conditions import (
+    FLOW_VARIABLES,
+    Condition,
+    ConditionError,
+    compile_condition,
+    new_environment,
+    to_cel,
+)
 from ostiary.policy.model import PRECEDENCE, Effect, PolicyDocument, Rule
 
 Kind = Literal["tool", "prompt", "resource"]
@@ -37,6 +44,11 @@ class Request:
     annotations: Mapping[str, Any] = field(default_factory=dict)
     # Whether this server's annotations may be relied on (ServerConfig.trust_annotations).
     annotations_trusted: bool = False
+    # Flow facts from the provenance stage (docs/provenance.md); None when it did not run, so a
+    # condition that uses them fails, and fails closed.
+    session: Mapping[str, Any] | None = None
+    args_from: tuple[Mapping[str, Any], ...] | None = None
+    labels: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +59,8 @@ class PolicyDecision:
     reason: str
     # For redact: the argument paths to replace.
     fields: tuple[str, ...] = ()
+    # The variables the deciding rule's condition reads (to show the facts that decided).
+    variables: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +279,8 @@ class CompiledPolicy:
             Effect.REDACT: "Allowed with redaction",
         }[rule.effect]
         reason = f"{verb} by policy rule '{rule.id}'" + (f": {rule.description}" if rule.description else ".")
-        return PolicyDecision(rule.effect, rule.id, reason, tuple(rule.fields))
+        variables = compiled.condition.variables if compiled.condition is not None else frozenset()
+        return PolicyDecision(rule.effect, rule.id, reason, tuple(rule.fields), variables)
 
     def _default(self, request: Request) -> PolicyDecision:
         defaults = self.document.defaults
@@ -303,6 +318,10 @@ def _fill(activation: dict[str, Any], names: frozenset[str], principal: Principa
             activation[name] = to_cel({"name": request.name, "kind": request.kind})
         elif name == "server":
             activation[name] = to_cel(request.server)
+        elif name in FLOW_VARIABLES:
+            flow = getattr(request, name)
+            if flow is not None:
+                activation[name] = to_cel(list(flow) if name == "args_from" else dict(flow))
         else:
             # Only annotations that may be relied on: an untrusted server's hints never grant.
             trusted = request.annotations if request.annotations_trusted else {}

@@ -1,0 +1,43 @@
+"""Flow facts in policy: what the provenance stage left on a call, as the variables `session`,
+`args_from` and `labels` of a rule's condition, and the facts that decided, for the record.
+
+The provenance stage (inspections/provenance.py) runs before the policy stage and leaves its
+facts in the exchange's notes; without it these variables are absent and a condition that reads
+them fails, which never grants and always restricts (see engine.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ostiary.policy.conditions import FLOW_VARIABLES
+
+PROVENANCE_CALL = "provenance.call"
+# What of an echo the deciding facts keep: where it came from, never the fragment itself.
+_ECHO_FIELDS = ("id", "server", "tool", "trust", "data", "kind", "findings")
+
+
+def flow_facts(note: Any) -> dict[str, Any]:
+    """Request fields from the provenance stage's note on a call (none when there is no note)."""
+    if not isinstance(note, Mapping):
+        return {}
+    return {
+        "session": note.get("session"),
+        "args_from": tuple(note.get("args_from") or ()),
+        "labels": note.get("labels"),
+    }
+
+
+def deciding_facts(variables: frozenset[str], request: Any) -> dict[str, Any]:
+    """`{"facts": {...}}` with the flow facts the deciding rule's condition read, else nothing."""
+    used = [name for name in FLOW_VARIABLES if name in variables]
+    if not used:
+        return {}
+    facts: dict[str, Any] = {}
+    for name in used:
+        value = getattr(request, name, None)
+        if name == "args_from" and value is not None:
+            value = [{k: echo.get(k) for k in _ECHO_FIELDS} for echo in value]
+        facts[name] = value
+    return {"facts": facts}

@@ -1,0 +1,248 @@
+"""A session's trace: what entered the model's context through Ostiary, and an index of its
+distinctive fragments, so a later call's arguments can be linked to the results they echo.
+
+Bounded per session: at most `max_results` results are remembered and at most `max_keys`
+fragments indexed; the oldest results' fragments are dropped first. The session's facts (was
+untrusted or private content read, which detectors fired) are never dropped: a session that has
+read untrusted content stays marked for its whole life, however much it reads afterwards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ostiary.provenance.fragments import (
+    SHINGLE,
+    WINDOW,
+    Fragment,
+    commands,
+    fragments,
+    shingles,
+    winnowed,
+    words,
+)
+from ostiary.provenance.labels import Labels
+
+# Provenance ids: a random prefix per gateway process and a counter (as the audit log's exchange ids).
+_PREFIX = os.urandom(6).hex()
+_SERIAL = itertools.count(1)
+# Sources kept per fragment: the first results that brought it.
+_SOURCES = 4
+LONGEST_FRAGMENT = 200
+
+
+def new_id() -> str:
+    return f"pv-{_PREFIX}-{next(_SERIAL):x}"
+
+
+@dataclass(slots=True)
+class Entry:
+    """One result, resource read or prompt that reached the client."""
+
+    id: str
+    ts_us: int
+    server: str | None
+    target: str | None
+    method: str
+    labels: Labels
+    # The inspections that reported something about it (injection, secrets, ...), and their codes.
+    findings: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    keys: list[Any] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "ts_us": self.ts_us,
+            "server": self.server,
+            "tool": self.target,
+            "method": self.method,
+            **self.labels.as_dict(),
+            "findings": list(self.findings),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Echo:
+    """A fragment of a call's arguments found in an earlier result."""
+
+    source: Entry
+    kind: str  # url, email, account, path, command, words
+    fragment: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.source.summary(), "kind": self.kind, "fragment": self.fragment}
+
+
+@dataclass(slots=True)
+class Facts:
+    untrusted_seen: bool = False
+    private_seen: bool = False
+    findings: set[str] = field(default_factory=set)
+    trust_seen: set[str] = field(default_factory=set)
+    servers: set[str] = field(default_factory=set)
+    results: int = 0
+    since_us: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "untrusted_seen": self.untrusted_seen,
+            "private_seen": self.private_seen,
+            "findings": sorted(self.findings),
+            "trust_seen": sorted(self.trust_seen),
+            "servers": sorted(self.servers),
+            "results": self.results,
+        }
+
+
+class SessionTrace:
+    def __init__(self, max_results: int = 1000, max_keys: int = 250_000) -> None:
+        self.max_results = max_results
+        self.max_keys = max_keys
+        self.facts = Facts()
+        self.entries: deque[Entry] = deque()
+        self._index: dict[Any, Entry | list[Entry]] = {}
+        # Results whose text is yet to be indexed: indexing waits for the loop's next turn, and
+        # any call judged before then indexes them first, so no call outruns the index.
+        self._pending: list[tuple[Entry, list[str]]] = []
+        self.used = 0.0
+
+    def add(self, entry: Entry, texts: list[str], untrusted: bool) -> None:
+        """Record what reached the client now; its fragments are indexed by `flush`."""
+        facts = self.facts
+        facts.results += 1
+        if facts.since_us is None:
+            facts.since_us = entry.ts_us
+        facts.untrusted_seen = facts.untrusted_seen or untrusted
+        facts.private_seen = facts.private_seen or entry.labels.data == "private"
+        facts.findings.update(entry.findings)
+        facts.trust_seen.add(entry.labels.trust)
+        if entry.server is not None:
+            facts.servers.add(entry.server)
+        self._pending.append((entry, texts))
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for entry, texts in pending:
+            self._index_entry(entry, texts)
+
+    def _index_entry(self, entry: Entry, texts: list[str]) -> None:
+        keys: set[Any] = set()
+        for text in texts:
+            if len(text) < 6:
+                continue
+            keys.update((f.kind, f.text) for f in fragments(text))
+            keys.update(winnowed(text))
+        index = self._index
+        for key in keys:
+            found = index.get(key)
+            if found is None:
+                index[key] = entry
+            elif isinstance(found, list):
+                if len(found) < _SOURCES:
+                    found.append(entry)
+            elif found is not entry:
+                index[key] = [found, entry]
+        entry.keys = list(keys)
+        self.entries.append(entry)
+        while self.entries and (len(self.entries) > self.max_results or len(index) > self.max_keys):
+            self._forget(self.entries.popleft())
+
+    def _forget(self, entry: Entry) -> None:
+        index = self._index
+        for key in entry.keys:
+            found = index.get(key)
+            if found is entry:
+                del index[key]
+            elif isinstance(found, list):
+                kept = [e for e in found if e is not entry]
+                if not kept:
+                    del index[key]
+                else:
+                    index[key] = kept[0] if len(kept) == 1 else kept
+        entry.keys = []
+
+    @property
+    def indexed(self) -> int:
+        return len(self._index)
+
+    def echoes(self, texts: Iterable[str]) -> list[Echo]:
+        """The earlier results each fragment of these argument strings comes from."""
+        self.flush()
+        if not self._index:
+            return []
+        found: dict[tuple[str, str], Echo] = {}
+        for text in texts:
+            if len(text) < 6:
+                continue
+            for fragment in _all_fragments(text):
+                self._link(found, (fragment.kind, fragment.text), fragment.kind, fragment.text)
+            tokens = words(text)
+            hashed = shingles(tokens)
+            i = 0
+            while i < len(hashed):
+                if hashed[i] not in self._index:
+                    i += 1
+                    continue
+                # Winnowing keeps about one shingle in WINDOW: matches that close belong to one run.
+                j, k = i, i + 1
+                while k < len(hashed) and k - j <= WINDOW:
+                    if hashed[k] in self._index:
+                        j = k
+                    k += 1
+                run = " ".join(tokens[i : j + SHINGLE])
+                self._link(found, hashed[i], "words", run)
+                i = j + 1
+        return list(found.values())
+
+    def _link(self, found: dict[tuple[str, str], Echo], key: Any, kind: str, fragment: str) -> None:
+        sources = self._index.get(key)
+        if sources is None:
+            return
+        for source in sources if isinstance(sources, list) else (sources,):
+            found.setdefault((source.id, fragment), Echo(source, kind, fragment[:LONGEST_FRAGMENT]))
+
+
+def _all_fragments(text: str) -> Iterable[Fragment]:
+    yield from fragments(text)
+    # A whole argument that is one command is a command, even without a line of its own.
+    words_ = text.split(maxsplit=64)
+    if len(words_) >= 2 and "\n" not in text:
+        yield from commands(" ".join(words_))
+
+
+class Traces:
+    """Every live session's trace; sessions idle longer than `window` seconds, or beyond
+    `max_sessions`, are forgotten, oldest first."""
+
+    def __init__(
+        self,
+        max_sessions: int = 1000,
+        window: float = 3600.0,
+        max_results: int = 1000,
+        max_keys: int = 250_000,
+    ) -> None:
+        self.max_sessions = max_sessions
+        self.window = window
+        self.max_results = max_results
+        self.max_keys = max_keys
+        self._sessions: OrderedDict[str, SessionTrace] = OrderedDict()
+
+    def get(self, session: str, now: float) -> SessionTrace:
+        sessions = self._sessions
+        trace = sessions.get(session)
+        if trace is None or now - trace.used > self.window:
+            trace = sessions[session] = SessionTrace(self.max_results, self.max_keys)
+        trace.used = now
+        sessions.move_to_end(session)
+        while len(sessions) > self.max_sessions:
+            sessions.popitem(last=False)
+        return trace
+
+    def peek(self, session: str) -> SessionTrace | None:
+        return self._sessions.get(session)
