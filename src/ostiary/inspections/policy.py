@@ -17,7 +17,7 @@ from ostiary.messages import Message
 from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, hold, modify
 from ostiary.policy import CompiledPolicy, Effect, PolicyError, Request
 from ostiary.policy.engine import Kind
-from ostiary.policy.flow import PROVENANCE_CALL, deciding_facts, flow_facts
+from ostiary.policy.flow import PROVENANCE_CALL, deciding_facts, flow_facts, misplaced
 from ostiary.policy.reload import PolicySource
 from ostiary.policy.settings import settings_from
 from ostiary.secretref import REDACTED
@@ -170,4 +170,7 @@ def build(options: dict[str, Any], config: Config) -> PolicyInspection:
         source = PolicySource(path, interval=settings.interval)
     except PolicyError as exc:
         raise ConfigError(str(exc)) from None
+    problem = misplaced(source.current.document, [spec.name for spec in config.inspections])
+    if problem is not None:
+        raise ConfigError(f"inspections: {problem}")
     return PolicyInspection(source, config, watch=settings.watch)

@@ -8,10 +8,12 @@ them fails, which never grants and always restricts (see engine.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ostiary.policy.conditions import FLOW_VARIABLES
+from ostiary.policy.model import PolicyDocument
 
 PROVENANCE_CALL = "provenance.call"
 # What of an echo the deciding facts keep: where it came from, never the fragment itself.
@@ -41,3 +43,24 @@ def deciding_facts(variables: frozenset[str], request: Any) -> dict[str, Any]:
             value = [{k: echo.get(k) for k in _ECHO_FIELDS} for echo in value]
         facts[name] = value
     return {"facts": facts}
+
+
+_MENTION = re.compile(rf"\b(?:{'|'.join(FLOW_VARIABLES)})\b")
+
+
+def flow_rules(document: PolicyDocument) -> list[str]:
+    """The ids of the rules whose condition reads a flow variable."""
+    return [rule.id for rule in document.rules if rule.when and _MENTION.search(rule.when)]
+
+
+def misplaced(document: PolicyDocument, stages: Sequence[str]) -> str | None:
+    """Why flow rules cannot work with these inspections in this order, or None if they can."""
+    rules = flow_rules(document)
+    if not rules or "policy" not in stages:
+        return None
+    if "provenance" not in stages[: stages.index("policy")]:
+        return (
+            f"policy rule {rules[0]!r} uses flow facts (session, args_from, labels): "
+            "put the 'provenance' inspection before 'policy' in inspections"
+        )
+    return None

@@ -93,7 +93,7 @@ def _urls(token: str) -> Iterator[Fragment]:
     base = url.split("#", 1)[0].split("?", 1)[0]
     # The URL without its query is what an exfiltration keeps when it appends the data; a bare host
     # is not distinctive enough to link two texts.
-    if base != url and len(path.split("?", 1)[0].split("#", 1)[0]) > 1:
+    if base != url and path.split("?", 1)[0].split("#", 1)[0]:
         yield Fragment("url", base)
 
 

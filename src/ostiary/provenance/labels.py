@@ -84,7 +84,7 @@ def check_labels(value: Any, where: str, tools_allowed: bool = True) -> None:
             raise ConfigError(f"{where}: labels.data must be one of {', '.join(DATA)}")
         elif key == "egress" and not isinstance(item, bool):
             raise ConfigError(f"{where}: labels.egress must be true or false")
-        elif key not in KEYS and key != "tools":
+        elif key not in KEYS:
             raise ConfigError(f"{where}: unknown label {key!r} (known: trust, data, egress, tools)")
 
 
@@ -103,6 +103,14 @@ def configured(server: ServerConfig, tool: str | None) -> dict[str, Any]:
             if isinstance(labels, dict) and fnmatch.fnmatchcase(tool, str(pattern)):
                 stated.update({k: labels[k] for k in KEYS if k in labels})
     return stated
+
+
+def pinned_labels(config: Config, server: str, name: str) -> dict[str, Any]:
+    """The configured labels of a server's tool, prompt or template: part of its pinned document,
+    so that relabelling an untrusted server as trusted waits for an operator like a changed
+    definition. Absent when none are configured, which leaves existing pins as they were."""
+    spec = config.servers.get(server)
+    return configured(spec, name) if spec is not None and spec.labels else {}
 
 
 class Labeller:
