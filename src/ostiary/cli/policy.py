@@ -100,13 +100,7 @@ def _flow_options(session: str | None, args_from: str | None, labels: str | None
     if labels is not None:
         found["labels"] = _json_object(labels, "--labels")
     if args_from is not None:
-        try:
-            value = json.loads(args_from)
-        except json.JSONDecodeError as exc:
-            raise _fail(f"--args-from: not valid JSON ({exc.msg})") from None
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise _fail("--args-from: must be a JSON list of objects")
-        found["args_from"] = tuple(value)
+        found["args_from"] = _json_object(args_from, "--args-from")
     return found
 
 
@@ -136,7 +130,7 @@ def explain(
         typer.Option("--session", help="Flow facts of the session as JSON (as `audit trace --json` shows)."),
     ] = None,
     args_from: Annotated[
-        str | None, typer.Option("--args-from", help="The results the arguments echo, as a JSON list.")
+        str | None, typer.Option("--args-from", help="What the arguments echo, as JSON (see --session).")
     ] = None,
     labels: Annotated[str | None, typer.Option("--labels", help="The tool's labels as JSON.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,

@@ -21,7 +21,7 @@ from ostiary.detection.walker import Walk
 from ostiary.messages import Kind, Message
 from ostiary.pipeline import ALLOW, Decision, Exchange, Hook, Inspection, Verdict, modify
 from ostiary.provenance.labels import Labeller
-from ostiary.provenance.trace import Entry, SessionTrace, Traces, new_id
+from ostiary.provenance.trace import Entry, SessionTrace, Traces, args_from, new_id
 
 # Notes left on the exchange: the id the audit record links to, and what it records of the
 # provenance of a call and of a result. `policy` reads CALL_NOTE.
@@ -64,7 +64,8 @@ class ProvenanceInspection(Inspection):
         exchange.notes[CALL_NOTE] = {
             "labels": labels.as_dict(),
             "session": trace.facts.as_dict(),
-            "args_from": [echo.as_dict() for echo in echoes],
+            "args_from": args_from(echoes),
+            "echoes": [echo.as_dict() for echo in echoes],
             "since_us": trace.facts.since_us,
         }
         return ALLOW

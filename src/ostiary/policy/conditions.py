@@ -91,11 +91,22 @@ def hosts(value: celtypes.Value) -> celtypes.ListType:
     return celtypes.ListType([celtypes.StringType(h) for h in sorted(found)])
 
 
+def hosts_within(value: celtypes.Value, domains: celtypes.Value) -> celtypes.BoolType:
+    """True when every destination in `value` (see `hosts`) is one of `domains` or below one."""
+    if not isinstance(domains, list):
+        return celtypes.BoolType(False)
+    allowed = [str(d).lower().strip(".") for d in domains]
+    return celtypes.BoolType(
+        all(any(h == d or h.endswith("." + d) for d in allowed) for h in map(str, hosts(value)))
+    )
+
+
 FUNCTIONS: dict[str, Any] = {
     "path_within": path_within,
     "email_domain": email_domain,
     "email_domain_in": email_domain_in,
     "hosts": hosts,
+    "hosts_within": hosts_within,
 }
 
 # What the provenance stage knows of the session and of the call (docs/provenance.md).

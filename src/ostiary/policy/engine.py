@@ -47,7 +47,7 @@ class Request:
     # Flow facts from the provenance stage (docs/provenance.md); None when it did not run, so a
     # condition that uses them fails, and fails closed.
     session: Mapping[str, Any] | None = None
-    args_from: tuple[Mapping[str, Any], ...] | None = None
+    args_from: Mapping[str, Any] | None = None
     labels: Mapping[str, Any] | None = None
 
 
@@ -224,7 +224,8 @@ class CompiledPolicy:
             if self._mismatch(compiled, principal, request, read_only) is not None:
                 continue
             if compiled.rule.effect is Effect.DENY:
-                if compiled.condition is None:
+                # Labels are known per call only, so a labelled rule is as good as conditional here.
+                if compiled.condition is None and not compiled.rule.labels:
                     return False
                 continue
             return True
@@ -262,6 +263,15 @@ class CompiledPolicy:
             return "principal"
         if rule.read_only is not None and rule.read_only != read_only:
             return "read_only"
+        if rule.labels:
+            # Without the provenance stage's labels a restrictive rule applies (fail closed) and a
+            # granting one does not.
+            known = request.labels
+            if known is None:
+                if rule.effect not in (Effect.DENY, Effect.APPROVE):
+                    return "labels"
+            elif any(known.get(k) != v for k, v in rule.labels.items()):
+                return "labels"
         if rule.annotations:
             granting = rule.effect in (Effect.ALLOW, Effect.REDACT)
             seen = request.annotations if (request.annotations_trusted or not granting) else {}
@@ -321,7 +331,7 @@ def _fill(activation: dict[str, Any], names: frozenset[str], principal: Principa
         elif name in FLOW_VARIABLES:
             flow = getattr(request, name)
             if flow is not None:
-                activation[name] = to_cel(list(flow) if name == "args_from" else dict(flow))
+                activation[name] = to_cel(dict(flow))
         else:
             # Only annotations that may be relied on: an untrusted server's hints never grant.
             trusted = request.annotations if request.annotations_trusted else {}

@@ -16,8 +16,6 @@ from ostiary.policy.conditions import FLOW_VARIABLES
 from ostiary.policy.model import PolicyDocument
 
 PROVENANCE_CALL = "provenance.call"
-# What of an echo the deciding facts keep: where it came from, never the fragment itself.
-_ECHO_FIELDS = ("id", "server", "tool", "trust", "data", "kind", "findings")
 
 
 def flow_facts(note: Any) -> dict[str, Any]:
@@ -26,7 +24,7 @@ def flow_facts(note: Any) -> dict[str, Any]:
         return {}
     return {
         "session": note.get("session"),
-        "args_from": tuple(note.get("args_from") or ()),
+        "args_from": note.get("args_from"),
         "labels": note.get("labels"),
     }
 
@@ -36,13 +34,7 @@ def deciding_facts(variables: frozenset[str], request: Any) -> dict[str, Any]:
     used = [name for name in FLOW_VARIABLES if name in variables]
     if not used:
         return {}
-    facts: dict[str, Any] = {}
-    for name in used:
-        value = getattr(request, name, None)
-        if name == "args_from" and value is not None:
-            value = [{k: echo.get(k) for k in _ECHO_FIELDS} for echo in value]
-        facts[name] = value
-    return {"facts": facts}
+    return {"facts": {name: getattr(request, name, None) for name in used}}
 
 
 _MENTION = re.compile(rf"\b(?:{'|'.join(FLOW_VARIABLES)})\b")
@@ -50,7 +42,7 @@ _MENTION = re.compile(rf"\b(?:{'|'.join(FLOW_VARIABLES)})\b")
 
 def flow_rules(document: PolicyDocument) -> list[str]:
     """The ids of the rules whose condition reads a flow variable."""
-    return [rule.id for rule in document.rules if rule.when and _MENTION.search(rule.when)]
+    return [rule.id for rule in document.rules if rule.labels or (rule.when and _MENTION.search(rule.when))]
 
 
 def misplaced(document: PolicyDocument, stages: Sequence[str]) -> str | None:
@@ -60,7 +52,7 @@ def misplaced(document: PolicyDocument, stages: Sequence[str]) -> str | None:
         return None
     if "provenance" not in stages[: stages.index("policy")]:
         return (
-            f"policy rule {rules[0]!r} uses flow facts (session, args_from, labels): "
+            f"policy rule {rules[0]!r} uses flow facts (labels, session, args_from): "
             "put the 'provenance' inspection before 'policy' in inspections"
         )
     return None

@@ -61,6 +61,9 @@ class Rule(_Model):
     # Tool annotations that must all be equal. For allow and redact they are read only from
     # servers whose annotations are trusted; from other servers they are hints, never grants.
     annotations: dict[str, bool | str | int | float] = Field(default_factory=dict)
+    # Provenance labels of the called tool that must all be equal (`egress: true`): matched before
+    # the condition, so a flow rule costs CEL only on the calls it is about (docs/provenance.md).
+    labels: dict[str, bool | str] = Field(default_factory=dict)
     # True: only tools the operator (or a trusted server) declares read-only; False: only others.
     read_only: bool | None = None
     # A CEL expression over args, principal, tool, server and annotations; compiled at load.

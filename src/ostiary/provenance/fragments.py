@@ -147,8 +147,7 @@ def shingles(tokens: list[str]) -> list[int]:
     """The hash of every run of SHINGLE words, in order."""
     if len(tokens) < SHINGLE:
         return []
-    hashes = list(map(hash, tokens))
-    return list(map(hash, zip(*(hashes[j:] for j in range(SHINGLE)), strict=False)))
+    return list(map(hash, zip(*(tokens[j:] for j in range(SHINGLE)), strict=False)))
 
 
 def winnowed(text: str) -> set[int]:
@@ -156,4 +155,5 @@ def winnowed(text: str) -> set[int]:
     hashed = shingles(words(text))
     if len(hashed) <= WINDOW:
         return set(hashed)
-    return set(map(min, (hashed[i : i + WINDOW] for i in range(len(hashed) - WINDOW + 1))))
+    # The minimum of each window, computed by `min` over WINDOW shifted views in one C-level map.
+    return set(map(min, *(hashed[j:] for j in range(WINDOW))))

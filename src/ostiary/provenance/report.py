@@ -85,7 +85,7 @@ async def trace(store: Store, chain: str, seq: int) -> Chain:
             if isinstance(read, dict) and isinstance(read.get("id"), str):
                 reads[read["id"]] = {**_summary(earlier, found), **read}
     result.read_before = list(reads.values())
-    for echo in provenance.get("args_from") or ():
+    for echo in provenance.get("echoes") or ():
         if isinstance(echo, dict):
             source = reads.get(str(echo.get("id")))
             result.echoes.append(

@@ -79,6 +79,25 @@ class Echo:
         return {**self.source.summary(), "kind": self.kind, "fragment": self.fragment}
 
 
+def args_from(echoes: list[Echo]) -> dict[str, list[str]]:
+    """What a policy condition reads of a call's echoes: the distinct labels, findings, servers
+    and fragment kinds of the results they come from. Flat lists, so a rule needs no CEL macro
+    (`"untrusted" in args_from.trust`), which cel-python evaluates far more slowly than `in`."""
+    summary: dict[str, set[str]] = {
+        k: set() for k in ("ids", "trust", "data", "findings", "servers", "kinds")
+    }
+    for echo in echoes:
+        source = echo.source
+        summary["ids"].add(source.id)
+        summary["trust"].add(source.labels.trust)
+        summary["data"].add(source.labels.data)
+        summary["findings"].update(source.findings)
+        if source.server is not None:
+            summary["servers"].add(source.server)
+        summary["kinds"].add(echo.kind)
+    return {k: sorted(v) for k, v in summary.items()}
+
+
 @dataclass(slots=True)
 class Facts:
     untrusted_seen: bool = False
@@ -180,32 +199,42 @@ class SessionTrace:
         for text in texts:
             if len(text) < 6:
                 continue
+            # Words of the fragments already linked: a run made of nothing else (the words of a
+            # URL) says no more than the fragment's own link.
+            linked: set[str] = set()
+            any_linked = False
             for fragment in _all_fragments(text):
-                self._link(found, (fragment.kind, fragment.text), fragment.kind, fragment.text)
+                any_linked |= self._link(found, (fragment.kind, fragment.text), fragment.kind, fragment.text)
+                linked.update(words(fragment.text))
+            if not any_linked:
+                linked.clear()
             tokens = words(text)
             hashed = shingles(tokens)
-            i = 0
-            while i < len(hashed):
-                if hashed[i] not in self._index:
-                    i += 1
+            shared = self._index.keys() & hashed
+            if not shared:
+                continue
+            # Winnowing keeps about one shingle in WINDOW: matches that close belong to one run.
+            hits = [i for i, value in enumerate(hashed) if value in shared]
+            first = last = hits[0]
+            for i in [*hits[1:], None]:
+                if i is not None and i - last <= WINDOW:
+                    last = i
                     continue
-                # Winnowing keeps about one shingle in WINDOW: matches that close belong to one run.
-                j, k = i, i + 1
-                while k < len(hashed) and k - j <= WINDOW:
-                    if hashed[k] in self._index:
-                        j = k
-                    k += 1
-                run = " ".join(tokens[i : j + SHINGLE])
-                self._link(found, hashed[i], "words", run)
-                i = j + 1
+                run = tokens[first : last + SHINGLE]
+                if not linked.issuperset(run):
+                    self._link(found, hashed[first], "words", " ".join(run))
+                if i is not None:
+                    first = last = i
         return list(found.values())
 
-    def _link(self, found: dict[tuple[str, str], Echo], key: Any, kind: str, fragment: str) -> None:
+    def _link(self, found: dict[tuple[str, str], Echo], key: Any, kind: str, fragment: str) -> bool:
         sources = self._index.get(key)
         if sources is None:
-            return
+            return False
         for source in sources if isinstance(sources, list) else (sources,):
-            found.setdefault((source.id, fragment), Echo(source, kind, fragment[:LONGEST_FRAGMENT]))
+            if (source.id, fragment) not in found:
+                found[(source.id, fragment)] = Echo(source, kind, fragment[:LONGEST_FRAGMENT])
+        return True
 
 
 def _all_fragments(text: str) -> Iterable[Fragment]:
