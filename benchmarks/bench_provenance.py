@@ -9,8 +9,9 @@ gateway's added latency with the shipped flow rules on.
 2. `gateway`: `ostiary run` in front of the benchmark's echo server, one raw client, sequential
    calls, rounds alternating between the server reached directly, the gateway with its default
    pipeline (toolfilter), and the gateway with `injection`, `provenance` and `policy` running
-   examples/flow-policy.yaml (the echo tool labelled as an egress tool, so every rule's condition
-   is evaluated). Each gateway's session first reads 1 MB of results through it, and every
+   examples/flow-policy.yaml, once with the echo tool as a local tool (the rules' labels do not
+   match: no CEL is evaluated) and once labelled as an egress tool (all three rules' conditions
+   are evaluated on every call). Each gateway's session first reads 1 MB of results through it, and every
    measured call echoes earlier results, so each call is linked. Reports p50 wall time per call
    and the gateway process's CPU per call (less sensitive to other load on the machine).
 
@@ -127,10 +128,10 @@ async def _time_calls(
     return samples, links
 
 
-def gateway_config(workdir: Path, name: str, flow: bool) -> Path:
+def gateway_config(workdir: Path, name: str, flow: bool, egress: bool = False) -> Path:
     server = f'{{command: "{sys.executable}", args: ["{ECHO_SERVER}"], prefix: ""'
     if flow:
-        server += ", labels: {egress: true, data: public}"
+        server += f", labels: {{egress: {'true' if egress else 'false'}, data: public}}"
         inspections = (
             "  - {name: toolfilter}\n  - {name: injection, action: warn}\n"
             "  - {name: provenance}\n  - {name: policy, file: flow-policy.yaml}\n"
@@ -160,6 +161,12 @@ async def gateway_section(args: argparse.Namespace) -> None:
         "direct": [sys.executable, str(ECHO_SERVER)],
         "gateway": [ostiary, "run", "--config", str(gateway_config(workdir, "base", flow=False))],
         "gateway + flow rules": [ostiary, "run", "--config", str(gateway_config(workdir, "flow", flow=True))],
+        "gateway + flow rules, egress tool": [
+            ostiary,
+            "run",
+            "--config",
+            str(gateway_config(workdir, "egress", flow=True, egress=True)),
+        ],
     }
     rng = random.Random(7)
     seed = [prose(rng, 64 * 1024) for _ in range(16)]  # 1 MB of results read before measuring

@@ -30,6 +30,8 @@ CALL_NOTE = "provenance.call"
 RESULT_NOTE = "provenance.result"
 META_KEY = "ostiary.dev/provenance"
 TAGGED = "provenance.tagged"
+# Echoes recorded per call (the summary in `args_from` covers them all).
+MAX_ECHOES = 8
 CALLS = frozenset({methods.TOOLS_CALL, methods.PROMPTS_GET, methods.RESOURCES_READ})
 
 
@@ -65,7 +67,7 @@ class ProvenanceInspection(Inspection):
             "labels": labels.as_dict(),
             "session": trace.facts.as_dict(),
             "args_from": args_from(echoes),
-            "echoes": [echo.as_dict() for echo in echoes],
+            "echoes": [echo.as_dict() for echo in echoes[:MAX_ECHOES]],
             "since_us": trace.facts.since_us,
         }
         return ALLOW

@@ -55,17 +55,6 @@ class Entry:
     codes: tuple[str, ...] = ()
     keys: list[Any] = field(default_factory=list)
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "ts_us": self.ts_us,
-            "server": self.server,
-            "tool": self.target,
-            "method": self.method,
-            **self.labels.as_dict(),
-            "findings": list(self.findings),
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class Echo:
@@ -76,7 +65,17 @@ class Echo:
     fragment: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.source.summary(), "kind": self.kind, "fragment": self.fragment}
+        """What a call's record keeps of the echo; the result's own record has the rest."""
+        source = self.source
+        return {
+            "id": source.id,
+            "kind": self.kind,
+            "fragment": self.fragment,
+            "server": source.server,
+            "tool": source.target,
+            "trust": source.labels.trust,
+            "data": source.labels.data,
+        }
 
 
 def args_from(echoes: list[Echo]) -> dict[str, list[str]]:
@@ -107,9 +106,13 @@ class Facts:
     servers: set[str] = field(default_factory=set)
     results: int = 0
     since_us: int | None = None
+    # The facts as a record shows them, rebuilt only after a result changed them.
+    shown: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        if self.shown is not None:
+            return self.shown
+        self.shown = {
             "untrusted_seen": self.untrusted_seen,
             "private_seen": self.private_seen,
             "findings": sorted(self.findings),
@@ -117,6 +120,7 @@ class Facts:
             "servers": sorted(self.servers),
             "results": self.results,
         }
+        return self.shown
 
 
 class SessionTrace:
@@ -134,6 +138,7 @@ class SessionTrace:
     def add(self, entry: Entry, texts: list[str], untrusted: bool) -> None:
         """Record what reached the client now; its fragments are indexed by `flush`."""
         facts = self.facts
+        facts.shown = None
         facts.results += 1
         if facts.since_us is None:
             facts.since_us = entry.ts_us
