@@ -6,7 +6,9 @@ gateway's added latency with the shipped flow rules on.
    (a URL and a sentence) and one whose argument pastes 4 KB of an earlier result; and the cost
    of indexing a result, per MB, which a result pays on the next turn of the loop, not on its
    way to the client.
-2. `gateway`: `ostiary run` in front of the benchmark's echo server, one raw client, sequential
+2. `pipeline`: in process, the CPU time of one call and its result through the pipeline (with
+   each decision's audit record built, not stored), stage sets added one at a time.
+3. `gateway`: `ostiary run` in front of the benchmark's echo server, one raw client, sequential
    calls, rounds alternating between the server reached directly, the gateway with its default
    pipeline (toolfilter), and the gateway with `injection`, `provenance` and `policy` running
    examples/flow-policy.yaml, once with the echo tool as a local tool (the rules' labels do not
@@ -36,10 +38,12 @@ from rawclient import RawStdio
 
 from ostiary import config as config_module
 from ostiary import messages, methods
+from ostiary.audit.record import record_of
 from ostiary.identity import Principal
+from ostiary.inspections import build_stages
 from ostiary.inspections.provenance import ProvenanceInspection
 from ostiary.inspections.provenance import build as build_provenance
-from ostiary.pipeline import Exchange
+from ostiary.pipeline import Decision, Exchange, Hook, Pipeline
 from ostiary.provenance.labels import Labels
 from ostiary.provenance.trace import Entry
 
@@ -208,15 +212,84 @@ async def gateway_section(args: argparse.Namespace) -> None:
     print("(the gateway's, without its server's; the direct row is the echo server's)")
 
 
+class _Records:
+    """Builds each decision's audit record, as the audit observer does, without a store."""
+
+    async def observe(self, decision: Decision) -> None:
+        record_of(decision)
+
+
+async def pipeline_section(args: argparse.Namespace) -> None:
+    print("## the pipeline in process: CPU per call and its result, by stages (after 1 MB read)\n")
+    print("| stages | p50 µs | p95 µs | added p50 µs |")
+    print("|---|---:|---:|---:|")
+    workdir = Path(tempfile.mkdtemp(prefix="ostiary-bench-provenance-"))
+    (workdir / "flow-policy.yaml").write_text(FLOW_POLICY.read_text())
+    variants = {
+        "toolfilter": "  - {name: toolfilter}\n",
+        "+ injection": "  - {name: toolfilter}\n  - {name: injection, action: warn}\n",
+        "+ injection, provenance": (
+            "  - {name: toolfilter}\n  - {name: injection, action: warn}\n  - {name: provenance}\n"
+        ),
+        "+ injection, provenance, flow rules": (
+            "  - {name: toolfilter}\n  - {name: injection, action: warn}\n  - {name: provenance}\n"
+            "  - {name: policy, file: flow-policy.yaml, watch: false}\n"
+        ),
+        "+ injection, provenance, flow rules, egress tool": "egress",
+    }
+    rng = random.Random(7)
+    seed = [prose(rng, 64 * 1024) for _ in range(16)]
+    texts = [prose(rng, 200) for _ in range(64)]
+    base: float | None = None
+    for name, variant in variants.items():
+        egress = variant == "egress"
+        stages = variants["+ injection, provenance, flow rules"] if egress else variant
+        labels = f"labels: {{egress: {'true' if egress else 'false'}, data: public}}"
+        cfg = config_module.parse(
+            f"servers:\n  echo: {{command: x, prefix: '', {labels}}}\ninspections:\n{stages}",
+            base_dir=str(workdir),
+        )
+        built = build_stages(cfg)
+        watchers: list[Any] = [s.inspection for s in built if hasattr(s.inspection, "observe")]
+        pipeline = Pipeline(built, [*watchers, _Records()])
+        await pipeline.start()
+        for i, text in enumerate(seed):
+            await _round_trip(pipeline, text, i)
+        samples = []
+        for i in range(args.calls):
+            text = f"{texts[i % len(texts)]} {texts[(i + 1) % len(texts)][:120]}"
+            started = time.thread_time_ns()
+            await _round_trip(pipeline, text, i)
+            await asyncio.sleep(0)  # the result's indexing runs on the next turn of the loop
+            samples.append((time.thread_time_ns() - started) / 1000)
+        await pipeline.close()
+        p50, p95, _ = percentiles(samples)
+        base = p50 if base is None else base
+        print(f"| {name} | {p50:.0f} | {p95:.0f} | {p50 - base:.0f} |")
+    print("\nevery call echoes earlier results (its text is two earlier results' texts)\n")
+
+
+async def _round_trip(pipeline: Pipeline, text: str, i: int) -> None:
+    exchange = Exchange(Principal(subject="bench"), "bench", methods.TOOLS_CALL, "echo", "echo")
+    request = messages.request(i, methods.TOOLS_CALL, {"name": "echo", "arguments": {"text": text}})
+    decision = await pipeline.run(Hook.CLIENT_REQUEST, request, exchange)
+    if not decision.forwarded:
+        raise SystemExit(f"the benchmark's call was refused: {decision.verdict.code}")
+    result = messages.result(i, {"content": [{"type": "text", "text": text}]})
+    await pipeline.run(Hook.SERVER_RESPONSE, result, exchange)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--section", choices=["echo", "gateway", "all"], default="all")
+    parser.add_argument("--section", choices=["echo", "pipeline", "gateway", "all"], default="all")
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
     if args.section in ("echo", "all"):
         await echo_section(args)
+    if args.section in ("pipeline", "all"):
+        await pipeline_section(args)
     if args.section in ("gateway", "all"):
         await gateway_section(args)
 

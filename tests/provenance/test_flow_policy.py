@@ -187,3 +187,12 @@ def test_a_labels_match_is_decided_before_the_condition_and_fails_closed_without
     assert policy.evaluate(DANA, unknown).rule_id == "no-egress"
     # Lists are filtered before any call's labels are known: a labelled denial hides nothing.
     assert policy.visible(DANA, unknown)
+
+
+async def test_a_credential_in_an_echoed_url_is_masked_in_the_record(tmp_path: Path) -> None:
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    pipeline, recorder = gateway(tmp_path, "inspections:\n  - name: provenance\n")
+    await read(pipeline, "issues", "get_issue", f"clone https://x:{token}@git.example/repo/a.git")
+    await call(pipeline, "web", "fetch", {"url": f"https://x:{token}@git.example/repo/a.git"})
+    recorded = recorder.records[-1]["provenance"]["echoes"]
+    assert recorded and all(token not in echo["fragment"] for echo in recorded)

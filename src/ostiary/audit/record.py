@@ -72,6 +72,22 @@ def _exchange_fields(exchange: Exchange) -> dict[str, Any]:
     return fields
 
 
+def _provenance(note: dict[str, Any]) -> dict[str, Any]:
+    """The provenance stage's note, redacted. Its only strings from payloads are the echoes'
+    fragments and tool names; the rest are configured names, labels, codes and Ostiary's own ids,
+    so only those pass the redactor (a whole-note pass costs more than the rest of the record)."""
+    echoes = note.get("echoes")
+    if not echoes:
+        return note
+    return {
+        **note,
+        "echoes": [
+            {**e, "fragment": redact_text(str(e.get("fragment"))), "tool": redact_text(str(e.get("tool")))}
+            for e in echoes
+        ],
+    }
+
+
 def record_of(decision: Decision) -> dict[str, Any]:
     exchange = decision.exchange
     message = decision.original
@@ -111,7 +127,7 @@ def record_of(decision: Decision) -> dict[str, Any]:
     notes = exchange.notes
     provenance = notes.get(_PROVENANCE_NOTES.get(decision.hook, ""))
     if provenance is not None:
-        body["provenance"] = redact(provenance)
+        body["provenance"] = _provenance(provenance)
     if APPROVAL_NOTE in notes or PROVENANCE_NOTE in notes:
         links = {
             name: notes[note]
