@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,17 @@ async def echo_section(args: argparse.Namespace) -> None:
         trace.add(Entry(f"pv-{i}", 0, "s", "t", "tools/call", Labels()), [text], untrusted=False)
         trace.flush()
     per_mb = (time.process_time() - started) / 5 * 1000
-    print(f"indexing a result: {per_mb:.0f} ms of CPU per MB (off the result's path, see the module)\n")
+    print(f"indexing a result: {per_mb:.0f} ms of CPU per MB (off the result's path, see the module)")
+    tracemalloc.start()
+    trace = build_provenance({}, config_module.Config()).traces.get("bench", 0.0)
+    for i in range(128):
+        trace.add(Entry(f"pv-{i}", 0, "s", "t", "tools/call", Labels()), [prose(rng, chunk)], untrusted=False)
+        trace.flush()
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    print(
+        f"memory of a session's trace after 1 MB of results: {held / 1e6:.1f} MB ({trace.indexed} fragments)\n"
+    )
 
 
 async def _time_calls(

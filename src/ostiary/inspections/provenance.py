@@ -115,7 +115,7 @@ class ProvenanceInspection(Inspection):
         trace.add(entry, texts, labels.trust == "untrusted" or "injection" in findings)
         # Indexing waits for the next turn of the loop, off this result's way to the client; a
         # call judged before then indexes it first.
-        asyncio.get_running_loop().call_soon(trace.flush)
+        asyncio.get_running_loop().call_soon(self.traces.flush, trace)
         exchange.notes[RESULT_NOTE] = {
             "id": pid,
             "labels": labels.as_dict(),
@@ -125,7 +125,7 @@ class ProvenanceInspection(Inspection):
 
 
 def build(options: dict[str, Any], config: Config) -> ProvenanceInspection:
-    known = {"meta", "window", "max_sessions", "max_results", "max_fragments"}
+    known = {"meta", "window", "max_sessions", "max_results", "max_fragments", "max_total_fragments"}
     unknown = set(options) - known
     if unknown:
         raise ConfigError(f"inspections: provenance has no option {sorted(unknown)[0]!r}")
@@ -135,6 +135,7 @@ def build(options: dict[str, Any], config: Config) -> ProvenanceInspection:
             window=float(options.get("window", 3600.0)),
             max_results=int(options.get("max_results", 1000)),
             max_keys=int(options.get("max_fragments", 250_000)),
+            max_total_keys=int(options.get("max_total_fragments", 500_000)),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"inspections: provenance: {exc}") from None

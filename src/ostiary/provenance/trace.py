@@ -195,6 +195,13 @@ class SessionTrace:
     def indexed(self) -> int:
         return len(self._index)
 
+    def drop_index(self) -> None:
+        """Forget every result's fragments (the gateway-wide budget is spent); keep the facts."""
+        self.flush()
+        self._index.clear()
+        for entry in self.entries:
+            entry.keys = []
+
     def echoes(self, texts: Iterable[str]) -> list[Echo]:
         """The earlier results each fragment of these argument strings comes from."""
         self.flush()
@@ -252,7 +259,8 @@ def _all_fragments(text: str) -> Iterable[Fragment]:
 
 class Traces:
     """Every live session's trace; sessions idle longer than `window` seconds, or beyond
-    `max_sessions`, are forgotten, oldest first."""
+    `max_sessions`, are forgotten, oldest first. Beyond `max_total_keys` fragments across all
+    sessions, the least recently used sessions' indexes are dropped (their facts are kept)."""
 
     def __init__(
         self,
@@ -260,7 +268,9 @@ class Traces:
         window: float = 3600.0,
         max_results: int = 1000,
         max_keys: int = 250_000,
+        max_total_keys: int = 500_000,
     ) -> None:
+        self.max_total_keys = max_total_keys
         self.max_sessions = max_sessions
         self.window = window
         self.max_results = max_results
@@ -280,3 +290,14 @@ class Traces:
 
     def peek(self, session: str) -> SessionTrace | None:
         return self._sessions.get(session)
+
+    def flush(self, trace: SessionTrace) -> None:
+        """Index a session's pending results, then keep every session's index within budget."""
+        trace.flush()
+        total = sum(t.indexed for t in self._sessions.values())
+        for other in list(self._sessions.values()):
+            if total <= self.max_total_keys:
+                break
+            if other is not trace and other.indexed:
+                total -= other.indexed
+                other.drop_index()
