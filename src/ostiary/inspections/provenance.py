@@ -110,7 +110,8 @@ class ProvenanceInspection(Inspection):
             findings,
             tuple(sorted({v.code for v in reported})),
         )
-        texts = [text for _, text in model_visible(message.result)]
+        # A tool with an output schema sends its text twice (content and structuredContent).
+        texts = list(dict.fromkeys(text for _, text in model_visible(message.result)))
         trace = self._trace(exchange)
         trace.add(entry, texts, labels.trust == "untrusted" or "injection" in findings)
         # Indexing waits for the next turn of the loop, off this result's way to the client; a
