@@ -78,6 +78,14 @@ class Rule(_Model):
             raise ValueError("rule id must be letters, digits, '_', '.', ':' or '-', up to 128")
         return value
 
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, bool | str]) -> dict[str, bool | str]:
+        unknown = sorted(set(value) - {"trust", "data", "egress"})
+        if unknown:
+            raise ValueError(f"unknown label {unknown[0]!r} (labels are trust, data and egress)")
+        return value
+
     @model_validator(mode="after")
     def _redact_fields(self) -> Rule:
         if self.effect is Effect.REDACT and not self.fields:
