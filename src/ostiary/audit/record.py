@@ -82,7 +82,11 @@ def _provenance(note: dict[str, Any]) -> dict[str, Any]:
     return {
         **note,
         "echoes": [
-            {**e, "fragment": redact_text(str(e.get("fragment"))), "tool": redact_text(str(e.get("tool")))}
+            {
+                **e,
+                "fragment": redact_text(str(e.get("fragment"))),
+                "tool": redact_text(e["tool"]) if isinstance(e.get("tool"), str) else None,
+            }
             for e in echoes
         ],
     }
