@@ -57,6 +57,8 @@ class ServerConfig(Record):
     tools: ToolFilter = field(default_factory=ToolFilter)
     # Tool annotations from this server may be relied on (otherwise they are hints only).
     trust_annotations: bool = False
+    # Provenance labels (trust, data, egress, per-tool `tools:`); see docs/provenance.md.
+    labels: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
 
     def check(self) -> None:

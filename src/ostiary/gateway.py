@@ -93,6 +93,9 @@ class Gateway:
             log.warning("UNSAFE: the audit log is off (audit.enabled: false); decisions are not recorded")
         else:
             await self._start_records()
+        # Stages that also observe decisions (provenance) see each one before it is recorded.
+        stages = self.pipeline.stages
+        self.pipeline.observers[:0] = [s.inspection for s in stages if hasattr(s.inspection, "observe")]
         await self.pipeline.start()
         self.pipeline.release()
 

@@ -23,6 +23,10 @@ FIELDS_NOTE = "audit.fields"
 # Notes other stages leave on the exchange that the record links to.
 APPROVAL_NOTE = "approval_id"
 PROVENANCE_NOTE = "provenance_id"
+# What the provenance stage says of a call (its echoes, the session's facts) and of a result.
+PROVENANCE_CALL_NOTE = "provenance.call"
+PROVENANCE_RESULT_NOTE = "provenance.result"
+_PROVENANCE_NOTES = {Hook.CLIENT_REQUEST: PROVENANCE_CALL_NOTE, Hook.SERVER_RESPONSE: PROVENANCE_RESULT_NOTE}
 REQUEST_HOOKS = (Hook.CLIENT_REQUEST, Hook.SERVER_REQUEST, Hook.CLIENT_NOTIFICATION, Hook.SERVER_NOTIFICATION)
 # Enum values by member: `.value` is a descriptor call in Python 3.11, three per record.
 _VALUES: dict[enum.Enum, str] = {member: member.value for e in (Hook, Kind, Action) for member in e}
@@ -84,6 +88,26 @@ def _earlier_findings(decision: Decision) -> list[dict[str, Any]]:
     ]
 
 
+def _provenance(note: dict[str, Any]) -> dict[str, Any]:
+    """The provenance stage's note, redacted. Its only strings from payloads are the echoes'
+    fragments and tool names; the rest are configured names, labels, codes and Ostiary's own ids,
+    so only those pass the redactor (a whole-note pass costs more than the rest of the record)."""
+    echoes = note.get("echoes")
+    if not echoes:
+        return note
+    return {
+        **note,
+        "echoes": [
+            {
+                **e,
+                "fragment": redact_text(str(e.get("fragment"))),
+                "tool": redact_text(e["tool"]) if isinstance(e.get("tool"), str) else None,
+            }
+            for e in echoes
+        ],
+    }
+
+
 def record_of(decision: Decision) -> dict[str, Any]:
     exchange = decision.exchange
     message = decision.original
@@ -125,6 +149,9 @@ def record_of(decision: Decision) -> dict[str, Any]:
     if decision.message is not message and decision.forwarded:
         body["forwarded_digest"] = digest(decision.message.raw)
     notes = exchange.notes
+    provenance = notes.get(_PROVENANCE_NOTES.get(decision.hook, ""))
+    if provenance is not None:
+        body["provenance"] = _provenance(provenance)
     if APPROVAL_NOTE in notes or PROVENANCE_NOTE in notes:
         links = {
             name: notes[note]

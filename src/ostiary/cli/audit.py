@@ -311,3 +311,33 @@ def prune_command(
 
     removed = with_store(cfg, prune)
     typer.echo(f"pruned {removed} records older than {days} days")
+
+
+@app.command("trace")
+def trace_command(
+    record: Annotated[int, typer.Argument(help="The call's record number (seq, as search shows it).")],
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the chain as JSON.")] = False,
+) -> None:
+    """The chain behind a call: the fragments its arguments echo and the results they came from."""
+    import json  # noqa: PLC0415
+
+    from ostiary.provenance.report import Chain, TraceError, render, trace  # noqa: PLC0415
+
+    cfg = load_config(config)
+
+    async def build(store: Store) -> Chain | str:
+        await _recover(cfg, store)
+        try:
+            return await trace(store, _chain(cfg), record)
+        except TraceError as exc:
+            return str(exc)
+
+    found = with_store(cfg, build)
+    if isinstance(found, str):
+        raise fail(found)
+    if as_json:
+        typer.echo(json.dumps(found.as_dict(), indent=2))
+        return
+    for line in render(found):
+        typer.echo(line)

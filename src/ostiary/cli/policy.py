@@ -17,6 +17,7 @@ import typer
 from ostiary import config as config_module
 from ostiary.policy import CompiledPolicy, Effect, PolicyError, Request, load
 from ostiary.policy.engine import Kind
+from ostiary.policy.flow import deciding_facts
 from ostiary.policy.settings import settings_from
 
 app = typer.Typer(help="Check a policy file, or explain the decision it makes for one request.")
@@ -90,6 +91,19 @@ def _policy_path(policy: Path | None, config: config_module.Config | None) -> Pa
     raise _fail("give --policy FILE, or a --config whose policy inspection names a file")
 
 
+def _flow_options(session: str | None, args_from: str | None, labels: str | None) -> dict[str, Any]:
+    """Flow facts given on the command line; a variable not given stays absent, as in a gateway
+    without the provenance stage."""
+    found: dict[str, Any] = {}
+    if session is not None:
+        found["session"] = _json_object(session, "--session")
+    if labels is not None:
+        found["labels"] = _json_object(labels, "--labels")
+    if args_from is not None:
+        found["args_from"] = _json_object(args_from, "--args-from")
+    return found
+
+
 @app.command()
 def explain(
     subject: Annotated[str, typer.Option("--subject", help="Who is calling.")],
@@ -111,6 +125,14 @@ def explain(
     config: Annotated[
         Path | None, typer.Option("--config", help="The gateway config (trusted annotations).")
     ] = None,
+    session: Annotated[
+        str | None,
+        typer.Option("--session", help="Flow facts of the session as JSON (as `audit trace --json` shows)."),
+    ] = None,
+    args_from: Annotated[
+        str | None, typer.Option("--args-from", help="What the arguments echo, as JSON (see --session).")
+    ] = None,
+    labels: Annotated[str | None, typer.Option("--labels", help="The tool's labels as JSON.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
 ) -> None:
     """Show the decision for one request, the rule that makes it, and why the others do not."""
@@ -130,7 +152,13 @@ def explain(
     trusted = bool(cfg and server in cfg.servers and cfg.servers[server].trust_annotations)
     kind, name = targets[0]
     request = Request(
-        kind, server, name, _json_object(args, "--args"), _json_object(annotations, "--annotations"), trusted
+        kind,
+        server,
+        name,
+        _json_object(args, "--args"),
+        _json_object(annotations, "--annotations"),
+        trusted,
+        **_flow_options(session, args_from, labels),
     )
     principal = Principal(subject=subject, groups=frozenset(group or ()), client_id=client, method="explain")
     explanation = compiled.explain(principal, request)
@@ -144,6 +172,7 @@ def explain(
             "considered": [
                 {"rule": s.rule_id, "effect": s.effect.value, "outcome": s.outcome} for s in explanation.steps
             ],
+            **deciding_facts(decision.variables, request),
         }
         typer.echo(json.dumps(document, indent=2))
     else:
@@ -152,6 +181,8 @@ def explain(
         typer.echo(f"reason:   {decision.reason}")
         trust = "trusted" if trusted else "not trusted"
         typer.echo(f"read-only: {'yes' if explanation.read_only else 'no'} (annotations {trust})")
+        for variable, value in deciding_facts(decision.variables, request).get("facts", {}).items():
+            typer.echo(f"{variable + ':':<9} {json.dumps(value, sort_keys=True)}")
         typer.echo(f"considered {len(explanation.steps)} rule(s) for this target:")
         for step in explanation.steps:
             typer.echo(f"  {step.rule_id:<32} {step.effect.value:<8} {step.outcome}")

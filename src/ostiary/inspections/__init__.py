@@ -23,6 +23,7 @@ FACTORIES: dict[str, str] = {
     "injection": "ostiary.inspections.injection:build",
     "secrets": "ostiary.inspections.secrets:build",
     "policy": "ostiary.inspections.policy:build",
+    "provenance": "ostiary.inspections.provenance:build",
 }
 
 

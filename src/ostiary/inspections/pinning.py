@@ -20,6 +20,7 @@ from ostiary.audit.canonical import canonical
 from ostiary.config import Config, ConfigError
 from ostiary.messages import Message
 from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, modify
+from ostiary.provenance.labels import pinned_labels
 from ostiary.store import Pin, Store, now_us, open_store
 
 log = logging.getLogger("ostiary.pinning")
@@ -117,6 +118,8 @@ class PinningInspection(Inspection):
         for item in items:
             name = str(item.get("name", ""))
             doc = document(kind, item, instructions)
+            if labels := pinned_labels(self.config, server, name):
+                doc["labels"] = labels  # relabelling is reviewed like a changed definition
             seen = fingerprint(doc)
             pin = pins.get((kind, name))
             text = canonical(doc).decode()

@@ -17,6 +17,7 @@ from ostiary.messages import Message
 from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, hold, modify
 from ostiary.policy import CompiledPolicy, Effect, PolicyError, Request
 from ostiary.policy.engine import Kind
+from ostiary.policy.flow import PROVENANCE_CALL, deciding_facts, flow_facts, misplaced
 from ostiary.policy.reload import PolicySource
 from ostiary.policy.settings import settings_from
 from ostiary.secretref import REDACTED
@@ -72,15 +73,17 @@ class PolicyInspection(Inspection):
             args=args,
             annotations=notes if isinstance(notes, dict) else {},
             annotations_trusted=self._trusted(exchange.server),
+            **flow_facts(exchange.notes.get(PROVENANCE_CALL)),
         )
         decision = self.source.current.evaluate(exchange.principal, request)
         exchange.notes["policy"] = {"rule": decision.rule_id, "effect": decision.effect.value}
         if decision.effect is Effect.ALLOW:
             return ALLOW
+        facts = deciding_facts(decision.variables, request)
         if decision.effect is Effect.DENY:
-            return deny(DENIED, decision.reason, rule=decision.rule_id)
+            return deny(DENIED, decision.reason, rule=decision.rule_id, **facts)
         if decision.effect is Effect.APPROVE:
-            return hold(APPROVAL_REQUIRED, decision.reason, **self._approval(decision.rule_id))
+            return hold(APPROVAL_REQUIRED, decision.reason, **self._approval(decision.rule_id), **facts)
         redacted, changed = redact_fields(args, decision.fields)
         if not changed:
             return ALLOW
@@ -176,4 +179,7 @@ def build(options: dict[str, Any], config: Config) -> PolicyInspection:
         source = PolicySource(path, interval=settings.interval)
     except PolicyError as exc:
         raise ConfigError(str(exc)) from None
+    problem = misplaced(source.current.document, [spec.name for spec in config.inspections])
+    if problem is not None:
+        raise ConfigError(f"inspections: {problem}")
     return PolicyInspection(source, config, watch=settings.watch)

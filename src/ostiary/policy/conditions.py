@@ -84,13 +84,45 @@ def email_domain_in(address: celtypes.Value, domains: celtypes.Value) -> celtype
     return celtypes.BoolType(bool(domain) and domain in {str(d).lower() for d in domains})
 
 
+def hosts(value: celtypes.Value) -> celtypes.ListType:
+    """The lower-cased host of every URL and the domain of every e-mail address in any string of
+    `value` (arguments, typically): where a call could send data."""
+    from ostiary.provenance.fragments import destinations  # noqa: PLC0415  (flow rules only)
+
+    found: set[str] = set()
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.update(destinations(str(item)))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return celtypes.ListType([celtypes.StringType(h) for h in sorted(found)])
+
+
+def hosts_within(value: celtypes.Value, domains: celtypes.Value) -> celtypes.BoolType:
+    """True when every destination in `value` (see `hosts`) is one of `domains` or below one."""
+    if not isinstance(domains, list):
+        return celtypes.BoolType(False)
+    allowed = [str(d).lower().strip(".") for d in domains]
+    return celtypes.BoolType(
+        all(any(h == d or h.endswith("." + d) for d in allowed) for h in map(str, hosts(value)))
+    )
+
+
 FUNCTIONS: dict[str, Any] = {
     "path_within": path_within,
     "email_domain": email_domain,
     "email_domain_in": email_domain_in,
+    "hosts": hosts,
+    "hosts_within": hosts_within,
 }
 
-VARIABLES = ("args", "principal", "tool", "server", "annotations")
+# What the provenance stage knows of the session and of the call (docs/provenance.md).
+FLOW_VARIABLES = ("session", "args_from", "labels")
+VARIABLES = ("args", "principal", "tool", "server", "annotations", *FLOW_VARIABLES)
 
 
 @dataclass(frozen=True, slots=True)

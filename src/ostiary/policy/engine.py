@@ -17,7 +17,14 @@ from typing import Any, Literal
 
 from ostiary.boundedcache import BoundedCache
 from ostiary.identity import Principal
-from ostiary.policy.conditions import Condition, ConditionError, compile_condition, new_environment, to_cel
+from ostiary.policy.conditions import (
+    FLOW_VARIABLES,
+    Condition,
+    ConditionError,
+    compile_condition,
+    new_environment,
+    to_cel,
+)
 from ostiary.policy.model import PRECEDENCE, Effect, PolicyDocument, Rule
 
 Kind = Literal["tool", "prompt", "resource"]
@@ -38,6 +45,11 @@ class Request:
     annotations: Mapping[str, Any] = field(default_factory=dict)
     # Whether this server's annotations may be relied on (ServerConfig.trust_annotations).
     annotations_trusted: bool = False
+    # Flow facts from the provenance stage (docs/provenance.md); None when it did not run, so a
+    # condition that uses them fails, and fails closed.
+    session: Mapping[str, Any] | None = None
+    args_from: Mapping[str, Any] | None = None
+    labels: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +60,8 @@ class PolicyDecision:
     reason: str
     # For redact: the argument paths to replace.
     fields: tuple[str, ...] = ()
+    # The variables the deciding rule's condition reads (to show the facts that decided).
+    variables: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +225,8 @@ class CompiledPolicy:
             if self._mismatch(compiled, principal, request, read_only) is not None:
                 continue
             if compiled.rule.effect is Effect.DENY:
-                if compiled.condition is None:
+                # Labels are known per call only, so a labelled rule is as good as conditional here.
+                if compiled.condition is None and not compiled.rule.labels:
                     return False
                 continue
             return True
@@ -249,6 +264,15 @@ class CompiledPolicy:
             return "principal"
         if rule.read_only is not None and rule.read_only != read_only:
             return "read_only"
+        if rule.labels:
+            # Without the provenance stage's labels a restrictive rule applies (fail closed) and a
+            # granting one does not.
+            known = request.labels
+            if known is None:
+                if rule.effect not in (Effect.DENY, Effect.APPROVE):
+                    return "labels"
+            elif any(known.get(k) != v for k, v in rule.labels.items()):
+                return "labels"
         if rule.annotations:
             granting = rule.effect in (Effect.ALLOW, Effect.REDACT)
             seen = request.annotations if (request.annotations_trusted or not granting) else {}
@@ -266,7 +290,10 @@ class CompiledPolicy:
             Effect.REDACT: "Allowed with redaction",
         }[rule.effect]
         reason = f"{verb} by policy rule '{rule.id}'" + (f": {rule.description}" if rule.description else ".")
-        return PolicyDecision(rule.effect, rule.id, reason, tuple(rule.fields))
+        variables = compiled.condition.variables if compiled.condition is not None else frozenset()
+        if rule.labels:
+            variables |= {"labels"}
+        return PolicyDecision(rule.effect, rule.id, reason, tuple(rule.fields), variables)
 
     def _default(self, request: Request) -> PolicyDecision:
         defaults = self.document.defaults
@@ -304,6 +331,10 @@ def _fill(activation: dict[str, Any], names: frozenset[str], principal: Principa
             activation[name] = to_cel({"name": request.name, "kind": request.kind})
         elif name == "server":
             activation[name] = to_cel(request.server)
+        elif name in FLOW_VARIABLES:
+            flow = getattr(request, name)
+            if flow is not None:
+                activation[name] = to_cel(dict(flow))
         else:
             # Only annotations that may be relied on: an untrusted server's hints never grant.
             trusted = request.annotations if request.annotations_trusted else {}

@@ -61,6 +61,9 @@ class Rule(_Model):
     # Tool annotations that must all be equal. For allow and redact they are read only from
     # servers whose annotations are trusted; from other servers they are hints, never grants.
     annotations: dict[str, bool | str | int | float] = Field(default_factory=dict)
+    # Provenance labels of the called tool that must all be equal (`egress: true`): matched before
+    # the condition, so a flow rule costs CEL only on the calls it is about (docs/provenance.md).
+    labels: dict[str, bool | str] = Field(default_factory=dict)
     # True: only tools the operator (or a trusted server) declares read-only; False: only others.
     read_only: bool | None = None
     # A CEL expression over args, principal, tool, server and annotations; compiled at load.
@@ -77,6 +80,14 @@ class Rule(_Model):
     def _id(cls, value: str) -> str:
         if not RULE_ID.match(value):
             raise ValueError("rule id must be letters, digits, '_', '.', ':' or '-', up to 128")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, bool | str]) -> dict[str, bool | str]:
+        unknown = sorted(set(value) - {"trust", "data", "egress"})
+        if unknown:
+            raise ValueError(f"unknown label {unknown[0]!r} (labels are trust, data and egress)")
         return value
 
     @model_validator(mode="after")
