@@ -26,11 +26,11 @@ async def test_a_key_in_a_result_is_redacted_in_text_and_structured_content() ->
     assert verdict.replacement is not None
     result = verdict.replacement.result
     assert KEY not in json.dumps(result)
-    assert json.loads(result["content"][0]["text"])["config"]["key"] == "[REDACTED:secret.aws_access_key]"
+    assert json.loads(result["content"][0]["text"])["config"]["key"] == "[REDACTED:secret.aws-access-token]"
     assert result["structuredContent"] == {
-        "config": {"key": "[REDACTED:secret.aws_access_key]", "replicas": 3}
+        "config": {"key": "[REDACTED:secret.aws-access-token]", "replicas": 3}
     }
-    assert verdict.details == {"rules": ["secret.aws_access_key"], "count": 2}
+    assert verdict.details == {"rules": ["secret.aws-access-token"], "count": 2}
 
 
 async def test_a_key_in_tool_arguments_is_redacted_before_it_leaves() -> None:
@@ -38,7 +38,7 @@ async def test_a_key_in_tool_arguments_is_redacted_before_it_leaves() -> None:
     assert verdict.code == secrets.REDACTED
     assert verdict.replacement is not None
     assert verdict.replacement.params["arguments"] == {
-        "body": "my key is [REDACTED:secret.aws_access_key]",
+        "body": "my key is [REDACTED:secret.aws-access-token]",
         "n": 1,
     }
     assert verdict.replacement.params["name"] == "post"
@@ -55,7 +55,7 @@ async def test_a_per_tool_allowlist_permits_named_rules_only() -> None:
     guard = inspection(allow={"mail/*": ["pii.*"]})
     text = f"from anna.novak@posteo.de key {KEY}"
     verdict = await judge(guard, tool_result("mail", "read_inbox", text))
-    assert verdict.details["rules"] == ["secret.aws_access_key"]
+    assert verdict.details["rules"] == ["secret.aws-access-token"]
     assert verdict.replacement is not None
     assert "anna.novak@posteo.de" in verdict.replacement.result["content"][0]["text"]
     assert (await judge(guard, tool_result("mail", "read_inbox", "from anna.novak@posteo.de"))).is_allow
@@ -76,7 +76,7 @@ async def test_resource_contents_are_redacted() -> None:
     assert verdict.replacement is not None
     assert (
         verdict.replacement.result["contents"][0]["text"]
-        == "AWS_ACCESS_KEY_ID=[REDACTED:secret.aws_access_key]\n"
+        == "AWS_ACCESS_KEY_ID=[REDACTED:secret.aws-access-token]\n"
     )
 
 
@@ -89,8 +89,8 @@ async def test_a_key_in_a_server_error_message_is_redacted() -> None:
     assert verdict.replacement is not None
     assert verdict.replacement.error == {
         "code": -32603,
-        "message": "upstream rejected key [REDACTED:secret.aws_access_key]",
-        "data": {"key": "[REDACTED:secret.aws_access_key]"},
+        "message": "upstream rejected key [REDACTED:secret.aws-access-token]",
+        "data": {"key": "[REDACTED:secret.aws-access-token]"},
     }
 
 
