@@ -92,6 +92,7 @@ def rules() -> list[Rule]:
             0.9,
             _userinfo_password,
             group="value",
+            prefilter=r"://[^\s:/@\"'<>]+:[^\s@/\"'<>]+@",
         ),
         Rule(
             "secret.bearer_token",
@@ -155,11 +156,15 @@ class SecretsDetector:
         self.rules = RuleSet(chosen, lines=True)
         self.pack = GitleaksRules(pack(), self.options.disabled) if KIND in self.options.kinds else None
 
-    def find(self, text: str, path: str = "") -> list[Finding]:
+    def find(
+        self, text: str, path: str = "", pack_rules: list[int] | None = None, own: bool = True
+    ) -> list[Finding]:
+        """Findings in one text; `pack_rules` and `own` narrow the work to what a screen of a
+        batch holding this text found possible (`find_fields`)."""
         findings = []
         utf8 = text.encode("utf-8", "surrogatepass")
-        if self.pack is not None:
-            for found in self.pack.find(text, utf8):
+        if self.pack is not None and pack_rules != []:
+            for found in self.pack.find(text, utf8, pack_rules):
                 if not _look_alike(text, found):
                     weight = _GENERIC_WEIGHT if found.generic else _PACK_WEIGHT
                     findings.append(
@@ -167,7 +172,7 @@ class SecretsDetector:
                             KIND, found.rule, Severity.of_weight(weight), path, found.start, found.end, weight
                         )
                     )
-        for hit in self.rules.scan(text, utf8):
+        for hit in self.rules.scan(text, utf8) if own else ():
             weight = hit.rule.weight
             end = _armour_end(text, hit.end) if hit.rule.id == _PRIVATE_KEY else hit.end
             findings.append(
@@ -211,14 +216,13 @@ class SecretsDetector:
                 lines = b"\n".join(text.encode("utf-8") for _, text in batch)
             except UnicodeEncodeError:
                 lines = None  # read field by field, failing where `find` fails
-            if lines is not None and not self._may_match(lines):
-                return []
+            if lines is not None:
+                own = self.rules.in_some_line(lines)
+                pack_rules = self.pack.matching(lines) if self.pack is not None else []
+                if not own and not pack_rules:
+                    return []
+                return [f for path, text in batch for f in self.find(text, path, pack_rules, own)]
         return [f for path, text in batch for f in self.find(text, path)]
-
-    def _may_match(self, lines: bytes) -> bool:
-        if self.rules.in_some_line(lines):
-            return True
-        return self.pack is not None and bool(self.pack.candidates(lines))
 
 
 # A rule of the pack names one provider's token format; its generic rule reads a value's
