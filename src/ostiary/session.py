@@ -62,6 +62,10 @@ def _releaser(lock: asyncio.Lock) -> Callable[[asyncio.Task[Message]], None]:
 
 
 def denial(request_id: RequestId | None, verdict: Verdict) -> Message:
+    # An inspection may refuse a tools/call with a tool result the model reads (isError: true).
+    tool_result = verdict.details.get("tool_result")
+    if request_id is not None and isinstance(tool_result, dict):
+        return messages.result(request_id, tool_result)
     data = {"code": verdict.code, "inspection": verdict.inspection}
     return messages.error(
         request_id, methods.GATEWAY_DENIED, verdict.reason or "Denied by the gateway.", data

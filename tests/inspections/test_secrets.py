@@ -1,6 +1,7 @@
 import json
 from typing import Any
 
+import jsonschema
 import pytest
 
 from ostiary import messages, methods
@@ -30,11 +31,32 @@ async def test_a_key_in_a_result_is_redacted_in_text_and_structured_content() ->
     assert result["structuredContent"] == {
         "config": {"key": "[REDACTED:secret.aws-access-token]", "replicas": 3}
     }
-    assert verdict.details == {"rules": ["secret.aws-access-token"], "count": 2}
+    assert verdict.details["rules"] == ["secret.aws-access-token"]
+    assert verdict.details["count"] == 2
+    # Every redaction is recorded: where, which rule, how sure, what was done; never the value.
+    assert {(f["path"], f["rule"], f["action"]) for f in verdict.details["findings"]} == {
+        ("/content/0/text", "secret.aws-access-token", "redact"),
+        ("/structuredContent/config/key", "secret.aws-access-token", "redact"),
+    }
+    assert KEY not in json.dumps(verdict.details)
 
 
-async def test_a_key_in_tool_arguments_is_redacted_before_it_leaves() -> None:
-    verdict = await judge(inspection(), tool_call("srv", "post", {"body": f"my key is {KEY}", "n": 1}))
+async def test_a_key_in_tool_arguments_is_blocked_with_a_result_the_model_can_read() -> None:
+    verdict = await judge(
+        inspection(), tool_call("srv", "write_file", {"path": "a.env", "content": f"K={KEY}"})
+    )
+    assert verdict.action is Action.DENY
+    assert verdict.code == secrets.BLOCKED
+    result = verdict.details[secrets.TOOL_RESULT]
+    assert result["isError"] is True
+    text = result["content"][0]["text"]
+    assert "/content" in text and "credential" in text and "secret.aws-access-token" in text
+    assert KEY not in json.dumps(verdict.details) and KEY not in verdict.reason
+
+
+async def test_arguments_are_redacted_only_for_tools_named_for_it() -> None:
+    guard = inspection(redact_arguments=["srv/post"], actions={"secret.*": {"arguments": "redact"}})
+    verdict = await judge(guard, tool_call("srv", "post", {"body": f"my key is {KEY}", "n": 1}))
     assert verdict.code == secrets.REDACTED
     assert verdict.replacement is not None
     assert verdict.replacement.params["arguments"] == {
@@ -42,6 +64,28 @@ async def test_a_key_in_tool_arguments_is_redacted_before_it_leaves() -> None:
         "n": 1,
     }
     assert verdict.replacement.params["name"] == "post"
+    other = await judge(guard, tool_call("srv", "write_file", {"content": f"my key is {KEY}"}))
+    assert other.code == secrets.BLOCKED
+
+
+async def test_actions_differ_by_kind_and_direction() -> None:
+    guard = inspection(
+        actions={"secret.*": {"arguments": "block", "results": "block"}, "pii.*": {"arguments": "warn"}}
+    )
+    mail = "write to anna.novak@posteo.de"
+    warned = await judge(guard, tool_call("srv", "send", {"to": mail}))
+    assert warned.is_allow and warned.code == secrets.WARNED
+    assert warned.details["findings"][0]["kind"] == "personal data"
+    redacted = await judge(guard, tool_result("srv", "read", mail))
+    assert redacted.code == secrets.REDACTED
+    blocked = await judge(guard, tool_result("srv", "read", f"key {KEY}"))
+    assert blocked.code == secrets.BLOCKED
+
+
+async def test_allow_lets_a_kind_through_unrecorded() -> None:
+    guard = inspection(actions={"pii.email": "allow"})
+    assert (await judge(guard, tool_result("srv", "read", "write to anna.novak@posteo.de"))).is_allow
+    assert (await judge(guard, tool_result("srv", "read", "write to anna.novak@posteo.de"))).code == "allow"
 
 
 async def test_block_refuses_instead_of_redacting() -> None:
@@ -98,6 +142,12 @@ def test_bad_options_are_configuration_errors() -> None:
     with pytest.raises(ConfigError):
         inspection(action="hide")
     with pytest.raises(ConfigError):
+        inspection(actions={"secret.*": "hide"})
+    with pytest.raises(ConfigError):
+        inspection(actions={"secret.*": {"inbound": "block"}})
+    with pytest.raises(ConfigError):
+        inspection(redact_arguments="srv/*")
+    with pytest.raises(ConfigError):
         inspection(kinds=["passwords"])
     with pytest.raises(ConfigError):
         inspection(allow=["x"])
@@ -108,3 +158,27 @@ async def test_a_result_larger_than_the_scan_budget_is_refused() -> None:
     verdict = await judge(inspection(), tool_result("srv", "dump", huge))
     assert verdict.action is Action.DENY
     assert verdict.code == secrets.TOO_LARGE
+
+
+async def test_a_redacted_structured_result_still_validates_against_its_output_schema() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "user": {
+                "type": "object",
+                "properties": {"email": {"type": "string"}, "age": {"type": "integer"}},
+            },
+            "tokens": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["user", "tokens"],
+    }
+    structured = {"user": {"email": "anna.novak@posteo.de", "age": 41}, "tokens": [KEY, "plain"]}
+    jsonschema.validate(structured, schema)
+    verdict = await judge(
+        inspection(), tool_result("srv", "who", json.dumps(structured), structured=structured)
+    )
+    assert verdict.replacement is not None
+    redacted = verdict.replacement.result["structuredContent"]
+    jsonschema.validate(redacted, schema)
+    assert redacted["user"] == {"email": "[REDACTED:pii.email]", "age": 41}
+    assert json.loads(verdict.replacement.result["content"][0]["text"]) == redacted
