@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,37 +131,61 @@ class GitleaksRules:
         return [i for i in self.candidates(utf8) if self.rules[i].regex.search(utf8) is not None]
 
     def find(
-        self, text: str, utf8: bytes | None = None, rules: list[int] | None = None, max_hits: int = 32
+        self,
+        text: str,
+        utf8: bytes | None = None,
+        rules: list[int] | None = None,
+        veto: Callable[[str, GitleaksHit], bool] | None = None,
+        max_hits: int = 32,
     ) -> Iterator[GitleaksHit]:
         """Secret spans in `text` (in characters); `utf8`, its UTF-8 if the caller has it (the
         regexes run over bytes: re2 would otherwise encode the text again for every rule);
-        `rules`, the only rules to run, when a screen over more text has chosen them."""
+        `rules`, the only rules to run, when a screen over more text has chosen them; `veto`,
+        the caller's own test of a hit (a placeholder, a digest's key name)."""
         data = text.encode("utf-8") if utf8 is None else utf8
         offsets = _Offsets(data, len(text))
         for index in self.candidates(data) if rules is None else rules:
             rule = self.rules[index]
-            hits = 0
-            for match in rule.regex.finditer(data):
-                span = self._secret_span(rule, match, data)
-                if span is None:
-                    continue
-                start, end = span
-                secret = data[start:end].decode("utf-8", "replace")
-                if rule.entropy and entropy(secret) <= rule.entropy:
-                    continue
-                lead = _context_start(rule, data, match.start())
-                whole = data[lead : match.end()].decode("utf-8", "replace").strip("\n")
-                line = _line(data, match.start(), match.end()).decode("utf-8", "replace")
-                if self.global_allowlist.holds(secret, whole, line):
-                    continue
-                if any(a.holds(secret, whole, line) for a in rule.allowlists):
-                    continue
-                yield GitleaksHit(
-                    rule.id, offsets.chars(start), offsets.chars(end), rule.generic, offsets.chars(lead)
-                )
-                hits += 1
-                if hits >= max_hits:
+            hits = retries = pos = 0
+            while hits < max_hits and pos <= len(data):
+                match = rule.regex.search(data, pos)
+                if match is None:
                     break
+                hit = self._hit(rule, match, data, offsets)
+                if hit is not None and (veto is None or not veto(text, hit)):
+                    yield hit
+                    hits += 1
+                    pos = max(match.end(), match.start() + 1)
+                    continue
+                # A rejected match may have swallowed the start of a real one (`secret_key",
+                # "credential": "…"` reads `credential` as the value): search again from its
+                # secret, a bounded number of times, then from its end as gitleaks does.
+                span = self._secret_span(rule, match, data)
+                retries += 1
+                if span is not None and retries <= _RETRIES and span[0] > match.start():
+                    pos = span[0]
+                else:
+                    pos = max(match.end(), match.start() + 1)
+
+    def _hit(self, rule: GitleaksRule, match: Any, data: bytes, offsets: _Offsets) -> GitleaksHit | None:
+        """The match as a hit, or None where gitleaks' own tests reject it."""
+        span = self._secret_span(rule, match, data)
+        if span is None:
+            return None
+        start, end = span
+        secret = data[start:end].decode("utf-8", "replace")
+        if rule.entropy and entropy(secret) <= rule.entropy:
+            return None
+        lead = _context_start(rule, data, match.start())
+        whole = data[lead : match.end()].decode("utf-8", "replace").strip("\n")
+        line = _line(data, match.start(), match.end()).decode("utf-8", "replace")
+        if self.global_allowlist.holds(secret, whole, line):
+            return None
+        if any(a.holds(secret, whole, line) for a in rule.allowlists):
+            return None
+        return GitleaksHit(
+            rule.id, offsets.chars(start), offsets.chars(end), rule.generic, offsets.chars(lead)
+        )
 
     @staticmethod
     def _secret_span(rule: GitleaksRule, match: Any, data: bytes) -> tuple[int, int] | None:
@@ -181,6 +205,10 @@ class GitleaksRules:
             if span[0] >= 0 and span[1] > span[0]:
                 return span
         return None
+
+
+# Searches again after rejected matches, per rule and text: keeps the pass linear.
+_RETRIES = 64
 
 
 class _Offsets:

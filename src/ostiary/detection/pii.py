@@ -68,11 +68,16 @@ def _phone_international(value: str) -> bool:
 
 
 def _phone_north_american(value: str) -> bool:
-    try:
-        number = phonenumbers.parse(value, "US")
-    except phonenumbers.NumberParseException:
+    """The North American plan's published structure: area code and exchange each start 2-9
+    and are not N11 codes. Written in its own format, that is a phone number, whether or not
+    the area code is assigned yet (libphonenumber's `is_valid_number` asks the latter)."""
+    main, _, _ext = value.lower().replace("ext", "x").partition("x")
+    digits = "".join(c for c in main if c.isdigit())
+    digits = digits[3:] if digits.startswith("001") else digits[1:] if len(digits) == 11 else digits
+    if len(digits) != 10 or _fictional(digits):
         return False
-    return phonenumbers.is_valid_number(number) and not _fictional(str(number.national_number))
+    area, exchange = digits[:3], digits[3:6]
+    return area[0] in "23456789" and exchange[0] in "23456789" and area[1:] != "11" and exchange[1:] != "11"
 
 
 def _phone_national(value: str) -> bool:
@@ -97,11 +102,12 @@ def _iban(value: str) -> bool:
 _NOT_PERSONAL_NETWORKS = tuple(
     ipaddress.ip_network(n)
     for n in ("0.0.0.0/8", "127.0.0.0/8", "255.255.255.255/32", "192.0.2.0/24", "198.51.100.0/24",
-              "203.0.113.0/24", "224.0.0.0/4", "::/128", "::1/128", "2001:db8::/32", "ff00::/8")
+              "203.0.113.0/24", "224.0.0.0/4", "::/128", "::1/128", "2001:db8::/32", "fe80::/10", "ff00::/8")
 )  # fmt: skip
 _VERSION_BEFORE = re2.compile(
-    r"(?i)(?:\bv|version|ver\.?|release|rev\.?|build|python|node|go|==|>=|<=|~=|!=|@|\^|~)\s*$"
+    r"(?i)(?:\bv|version|ver\.?|release|rev\.?|\brv:|build|python|node|go|==|>=|<=|~=|!=|@|\^|~)\s*$"
 )
+_CIDR_AFTER = re2.compile(r"^/\d")
 
 
 def _ip(value: str) -> bool:
@@ -120,7 +126,7 @@ def _ipv4_context(text: str, start: int, end: int) -> bool:
         return False
     if after[:1] == "." and after[1:2].isdigit():
         return False
-    if _VERSION_BEFORE.search(before):
+    if _VERSION_BEFORE.search(before) or _CIDR_AFTER.search(text[end : end + 2]):
         return False
     return not text[start:end].startswith("255.")
 
@@ -130,8 +136,8 @@ def _ipv6_context(text: str, start: int, end: int) -> bool:
     before, after = text[start - 1 : start], text[end : end + 1]
     if before and (before.isalnum() or before in ":."):
         return False
-    if after and (after.isalnum() or after in ":"):
-        return False
+    if after and (after.isalnum() or after in ":/%"):
+        return False  # a network (`2002::/16`) or a scoped link-local address (`fe80::1%eth0`)
     return sum(c.isdigit() for c in value) >= 1 and value.count(":") >= 2
 
 
@@ -192,13 +198,14 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "pii.phone",
-            r"\+[1-9]\d{0,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{1,5}){1,5}\b",
+            r"\+[1-9][\d\s().-]{6,22}\d\b",
             0.9,
             _phone_international,
         ),
         Rule(
             "pii.phone",
-            r"(?:\(\d{3}\)\s?|\b\d{3}[-.\s])\d{3}[-.]\d{4}\b",
+            r"(?:\b1[\s.-]?|\b001[\s.-])?(?:\(\d{3}\)[\s.-]?|\b\d{3}[-.\s])\d{3}[-.]\d{4}"
+            r"(?:\s?(?:x|ext\.?)\s?\d{1,5})?\b",
             0.85,
             _phone_north_american,
         ),
@@ -219,12 +226,12 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "pii.card_number",
-            _CARD_CONTEXT + r"[^\n\d]{0,32}(?P<value>\b\d{13,19}\b)",
+            _CARD_CONTEXT + r"[^\n\d]{0,32}(?P<value>\b\d{12,19}\b)",
             0.95,
             checksums.card_number,
             group="value",
         ),
-        Rule("pii.card_number", r"^\s*\d{13,19}\s*$", 0.95, checksums.card_number),
+        Rule("pii.card_number", r"^\s*\d{12,19}\s*$", 0.95, checksums.card_number),
         Rule("pii.iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", 0.95, _iban),
         Rule(
             "pii.ip_address",
@@ -298,14 +305,14 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "pii.au_tfn",
-            r"(?i:\btfn\b|tax file)[^\n\d]{0,24}(?P<value>\b\d{3}[ -]?\d{3}[ -]?\d{2,3}\b)",
+            r"(?i:\btfn(?:\b|_)|tax file)[^\n\d]{0,24}(?P<value>\b\d{3}[ -]?\d{3}[ -]?\d{2,3}\b)",
             0.85,
             checksums.au_tfn,
             group="value",
         ),
         Rule(
             "pii.au_abn",
-            r"(?i:\babn\b|business number)[^\n\d]{0,24}(?P<value>\b\d{2} ?\d{3} ?\d{3} ?\d{3}\b)",
+            r"(?i:\babn(?:\b|_)|business number)[^\n\d]{0,24}(?P<value>\b\d{2} ?\d{3} ?\d{3} ?\d{3}\b)",
             0.85,
             checksums.au_abn,
             group="value",
@@ -325,7 +332,7 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "pii.uk_nhs",
-            r"(?i:\bnhs\b)[^\n\d]{0,24}(?P<value>\b\d{3}[ -]?\d{3}[ -]?\d{4}\b)",
+            r"(?i:\bnhs(?:\b|_))[^\n\d]{0,24}(?P<value>\b\d{3}[ -]?\d{3}[ -]?\d{4}\b)",
             0.85,
             checksums.uk_nhs,
             group="value",

@@ -40,6 +40,7 @@ def _real(value: str) -> bool:
 _NOT_SECRET_KEY_WORDS = (
     "hash", "sha", "md5", "digest", "checksum", "etag", "commit", "integrity", "_id", "uuid",
     "count", "limit", "type", "url", "uri", "name", "length", "expir", "file", "path",
+    "gpg", "pgp", "fingerprint", "public",
 )  # fmt: skip
 _UUID = re2.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -52,16 +53,23 @@ def _look_alike(text: str, found: GitleaksHit) -> bool:
         return True
     if not found.generic:
         return False
-    key = text[found.match_start : found.start].lower()
+    line_start = text.rfind("\n", 0, found.match_start) + 1
+    key = text[max(line_start, found.match_start - 24) : found.start].lower()
     return any(word in key for word in _NOT_SECRET_KEY_WORDS) or _UUID.match(value) is not None
+
+
+# A value that is code, not a literal: `self.cfg.password`, `get_password(`, `ssl_keyfile_password`.
+_CODE_REFERENCE = re2.compile(
+    r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)+|^[A-Za-z_$][\w$]*\(|^[a-z]+(?:_[a-z]+)+$|^[A-Z]+(?:_[A-Z]+)+$"
+)
 
 
 def _password(whole: str) -> bool:
     _, _, value = whole.partition("=") if "=" in whole.split(":", 1)[0] else whole.partition(":")
     value = value.strip().strip("\"'`,;")
-    return (
-        len(value) >= 8 and not checksums.placeholder(value) and value.lower() not in {"password", "required"}
-    )
+    if len(value) < 8 or checksums.placeholder(value) or value.lower() in {"password", "required"}:
+        return False
+    return _CODE_REFERENCE.search(value) is None
 
 
 # Default and documentation passwords in connection-string examples.
@@ -78,6 +86,7 @@ def rules() -> list[Rule]:
     """Ostiary's own credential rules: what the gitleaks pack lacks or finds only in part."""
     return [
         Rule("secret.google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}\b", 0.95, _real),
+        Rule("secret.openai_project_key", r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}", 0.9, _real),
         Rule("secret.telegram_bot_token", r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b", 0.9, _real),
         Rule(
             "secret.jwt",
@@ -164,14 +173,10 @@ class SecretsDetector:
         findings = []
         utf8 = text.encode("utf-8", "surrogatepass")
         if self.pack is not None and pack_rules != []:
-            for found in self.pack.find(text, utf8, pack_rules):
-                if not _look_alike(text, found):
-                    weight = _GENERIC_WEIGHT if found.generic else _PACK_WEIGHT
-                    findings.append(
-                        Finding(
-                            KIND, found.rule, Severity.of_weight(weight), path, found.start, found.end, weight
-                        )
-                    )
+            for found in self.pack.find(text, utf8, pack_rules, _look_alike):
+                weight = _GENERIC_WEIGHT if found.generic else _PACK_WEIGHT
+                severity = Severity.of_weight(weight)
+                findings.append(Finding(KIND, found.rule, severity, path, found.start, found.end, weight))
         for hit in self.rules.scan(text, utf8) if own else ():
             weight = hit.rule.weight
             end = _armour_end(text, hit.end) if hit.rule.id == _PRIVATE_KEY else hit.end
