@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-from collections import defaultdict
 from typing import Any
 
 from ostiary.cli.detect import scanner
@@ -51,7 +50,9 @@ def _confidence(finding: dict[str, Any]) -> float:
     return {"critical": 0.85, "high": 0.6, "medium": 0.35, "low": 0.0}[finding["severity"]]
 
 
-def rates(results: list[tuple[dict[str, Any], dict[str, float]]], kind: str, threshold: float) -> tuple[int, int, int, int]:
+def rates(
+    results: list[tuple[dict[str, Any], dict[str, float]]], kind: str, threshold: float
+) -> tuple[int, int, int, int]:
     """(found, positives, false alarms, negatives) for `kind` at `threshold`."""
     pos = [best for item, best in results if item["label"] == "positive" and item["kind"] == kind]
     neg = [best for item, best in results if item["label"] == "negative"]
@@ -70,9 +71,14 @@ def choose(results: list[tuple[dict[str, Any], dict[str, float]]], kind: str) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--misses", action="store_true", help="list misses and false alarms")
-    args = parser.parse_args()
+    report(parser.parse_args().misses)
+
+
+def report(misses: bool = False) -> None:
     items = [json.loads(line) for line in CORPUS.read_text().splitlines()]
     results = scored(items)
     kinds = sorted({item["kind"] for item in items if item["label"] == "positive"})
@@ -89,7 +95,12 @@ def main() -> None:
             test = [r for r in results if r[0]["source"] == source]
             threshold = choose(train, kind)
             f, p, a, n = rates(test, kind, threshold)
-            loso_found, loso_pos, loso_alarms, loso_neg = loso_found + f, loso_pos + p, loso_alarms + a, loso_neg + n
+            loso_found, loso_pos, loso_alarms, loso_neg = (
+                loso_found + f,
+                loso_pos + p,
+                loso_alarms + a,
+                loso_neg + n,
+            )
         print(
             f"| {kind} | {pos} | {found / pos:.3f} | {alarms / neg:.2%} | "
             f"{loso_found / loso_pos:.3f} | {loso_alarms / loso_neg:.2%} |"
@@ -115,7 +126,7 @@ def main() -> None:
     overall_fpr = sum(1 for best in negatives if best) / len(negatives)
     print(f"\nAll: {len(items)} items, recall {overall_recall:.3f}, FPR (any finding) {overall_fpr:.2%}")
 
-    if args.misses:
+    if misses:
         for item, best in results:
             if item["label"] == "positive" and item["kind"] not in best:
                 print(f"    FN {item['id']} {item['source']} {item['kind']} {item['text'][:100]!r}")
