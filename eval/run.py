@@ -54,9 +54,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.secrets_sources:
         sys.path.insert(0, str(pathlib.Path(__file__).parent / "secrets"))
-        import evaluate  # noqa: PLC0415 (eval/secrets/evaluate.py)
+        import evaluate as secrets_evaluation  # noqa: PLC0415 (eval/secrets/evaluate.py)
 
-        evaluate.report()
+        secrets_evaluation.report()
         return
     print("| detector | split | items | malicious | benign | precision | recall | F1 | FPR |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -106,6 +106,21 @@ def report(misses: bool = False) -> None:
             f"{loso_found / loso_pos:.3f} | {loso_alarms / loso_neg:.2%} |"
         )
 
+    print("\n### Recall by how the value is presented\n")
+    contexts = sorted({item["context"] for item in items if item["label"] == "positive"})
+    print("| kind | " + " | ".join(contexts) + " |")
+    print("|---|" + "---:|" * len(contexts))
+    for kind in kinds:
+        cells = []
+        for context in contexts:
+            rows = [
+                (i, b)
+                for i, b in results
+                if i["label"] == "positive" and i["kind"] == kind and i["context"] == context
+            ]
+            cells.append(f"{sum(1 for i, b in rows if kind in b)}/{len(rows)}" if rows else "-")
+        print(f"| {kind} | " + " | ".join(cells) + " |")
+
     print("\n### Per source\n")
     print("| source | licence | items | positives | recall | negatives | FPR (any finding) |")
     print("|---|---|---:|---:|---:|---:|---:|")

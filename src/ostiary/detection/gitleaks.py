@@ -87,7 +87,7 @@ class GitleaksRules:
         for raw in data["rules"]:
             if PREFIX + raw["id"] in disabled:
                 continue
-            core, lead = _core(raw["regex"])
+            core, lead = _core(raw["regex"], "generic" in raw["id"])
             rules.append(
                 GitleaksRule(
                     PREFIX + raw["id"],
@@ -229,7 +229,17 @@ _LEAD = "(?i)[\\w.-]{0,50}?"
 _NAME = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
-def _core(pattern: str) -> tuple[str, bool]:
+# gitleaks ends a token at a quote, a space, `;` or an escaped line break: what code and config
+# files hold. Tool results are prose as often, where a token is followed by `.`, `,` or `)`.
+# Provider rules (a fixed prefix and alphabet) also end there; the generic rule keeps gitleaks'
+# ending, since in prose a word before a full stop is no token.
+_END = "(?:[\\x60'\"\\s;]|\\\\[nr]|$)"
+_PROSE_END = "(?:[\\x60'\"\\s;.,:)\\]}>|]|\\\\[nr]|$)"
+
+
+def _core(pattern: str, generic: bool) -> tuple[str, bool]:
+    if not generic and pattern.endswith(_END):
+        pattern = pattern[: -len(_END)] + _PROSE_END
     if pattern.startswith(_LEAD):
         return "(?i)" + pattern[len(_LEAD) :], True
     return pattern, False
