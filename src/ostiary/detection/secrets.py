@@ -28,6 +28,9 @@ from ostiary.detection.walker import Budget, Walk
 KIND = "secret"
 
 _PASSWORD_KEYS = r"(?:passw(?:or)?d|pwd|passphrase)"  # noqa: S105 (key names, not a password)
+# A literal value, ended by a quote, a separator or the line: `bcrypt(password)` and
+# `os.environ["PASSWORD"]` are code, and stop at their bracket without matching.
+_PASSWORD_VALUE = r"(?P<value>[^\s\"'`,;()\[\]{}]{8,128})(?:[\s\"'`,;)\]}]|$)"  # noqa: S105 (a pattern)
 # From the end of a key name to the start of its value: `_key = "`, `KEY: `, `key => '`.
 _GENERIC_VALUE = r"[\w.-]{0,20}[\"']?\s{0,3}(?:[:=]|=>|:=)\s{0,3}[\"'`]?"
 
@@ -58,10 +61,16 @@ def _look_alike(text: str, found: GitleaksHit) -> bool:
     return any(word in key for word in _NOT_SECRET_KEY_WORDS) or _UUID.match(value) is not None
 
 
-# A value that is code, not a literal: `self.cfg.password`, `get_password(`, `ssl_keyfile_password`.
-_CODE_REFERENCE = re2.compile(
-    r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)+|^[A-Za-z_$][\w$]*\(|^[a-z]+(?:_[a-z]+)+$|^[A-Z]+(?:_[A-Z]+)+$"
-)
+def _code_reference(value: str) -> bool:
+    """A value that is code, not a literal: `self.cfg.password`, `get_password(…`,
+    `ssl_keyfile_password`, `DB_PASSWORD`."""
+    if "(" in value:
+        return True
+    parts = value.replace("->", ".").replace("::", ".").split(".")
+    if len(parts) > 1 and all(part.isidentifier() for part in parts):
+        return True
+    bare = value.replace("_", "")
+    return "_" in value and bare.isalpha() and (value.islower() or value.isupper())
 
 
 def _password(whole: str) -> bool:
@@ -69,7 +78,7 @@ def _password(whole: str) -> bool:
     value = value.strip().strip("\"'`,;")
     if len(value) < 8 or checksums.placeholder(value) or value.lower() in {"password", "required"}:
         return False
-    return _CODE_REFERENCE.search(value) is None
+    return not _code_reference(value)
 
 
 # Default and documentation passwords in connection-string examples.
@@ -112,12 +121,12 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "secret.password_assignment",
-            r"(?i)[\w.-]{0,30}" + _PASSWORD_KEYS + _GENERIC_VALUE + r"(?P<value>[^\s\"'`,;]{8,128})",
+            r"(?i)[\w.-]{0,30}" + _PASSWORD_KEYS + _GENERIC_VALUE + _PASSWORD_VALUE,
             0.75,
             _password,
             group="value",
             whole=True,
-            prefilter=r"(?i)" + _PASSWORD_KEYS + _GENERIC_VALUE + r"[^\s\"'`,;]{8}",
+            prefilter=r"(?i)" + _PASSWORD_KEYS + _GENERIC_VALUE + r"[^\s\"'`,;()\[\]{}]{8}",
         ),
     ]
 
