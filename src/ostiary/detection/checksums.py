@@ -58,11 +58,11 @@ def luhn(digits: str) -> bool:
 def card_number(text: str) -> bool:
     """A payment card: 12 to 19 digits (Maestro's shortest to the longest PAN), an issuer's
     leading digit (3 Amex/Diners/JCB, 4 Visa, 5 Mastercard/Maestro, 6 Discover/UnionPay/Maestro,
-    2221-2720 Mastercard), and a Luhn check digit."""
+    2221-2720 Mastercard, 2131 and 1800 JCB's fifteen-digit cards), and a Luhn check digit."""
     digits = "".join(c for c in text if c.isdigit())
     if not 12 <= len(digits) <= 19 or digits in _TEST_CARDS or len(set(digits)) < 4:
         return False
-    issuer = digits[0] in "3456" or "2221" <= digits[:4] <= "2720"
+    issuer = digits[0] in "3456" or "2221" <= digits[:4] <= "2720" or digits[:4] in ("2131", "1800")
     return issuer and luhn(digits)
 
 
