@@ -2,12 +2,14 @@
 server-filesystem: a credential in `write_file`'s content is not written, and the model reads
 why in the tool's result; a team that chooses to redact that tool's arguments gets the file
 written redacted, with the redaction in the audit record; a key read back from disk is redacted
-on its way to the model."""
+on its way to the model; and a redacted structured result still validates against the tool's
+output schema in the SDK client."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from mcp import Client, StdioServerParameters
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
+PROFILE = Path(__file__).resolve().parent.parent / "fixtures" / "profile_server.py"
 # A random value in GitHub's documented token format; not a real credential.
 TOKEN = "ghp_" + "Zx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL2qW"
 
@@ -103,3 +106,32 @@ async def test_a_token_read_from_disk_is_redacted_before_the_model_sees_it(
     assert TOKEN not in text
     assert "[REDACTED:secret.github-pat]" in text
     assert "REGION=eu-west-1" in text
+
+
+async def test_a_redacted_structured_result_validates_against_the_tools_output_schema(
+    ostiary_command: list[str], write_config: Callable[..., Path]
+) -> None:
+    spec: dict[str, Any] = {
+        "servers": {"crm": {"command": sys.executable, "args": [str(PROFILE)]}},
+        "inspections": [{"name": "secrets"}],
+    }
+    config = write_config(spec)
+    command, *prefix = ostiary_command
+    params = StdioServerParameters(command=command, args=[*prefix, "run", "--config", str(config)])
+    async with Client(params, mode="legacy") as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        schema = tools["crm__lookup_customer"].output_schema
+        # The SDK client validates structured content against the output schema on every call.
+        result = await client.call_tool("crm__lookup_customer", {"customer_id": 7})
+    assert schema is not None and schema["properties"]["email"]["type"] == "string"
+    assert not result.is_error
+    assert result.structured_content == {
+        "id": 7,
+        "name": "Anna Novak",
+        "email": "[REDACTED:pii.email]",
+        "iban": "[REDACTED:pii.iban]",
+        "age": 41,
+        "api_token": "[REDACTED:secret.github-pat]",
+        "tags": ["gold"],
+    }
+    assert json.loads(result.content[0].text) == result.structured_content  # type: ignore[union-attr]
