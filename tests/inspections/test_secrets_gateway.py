@@ -44,9 +44,10 @@ def gateway(
     return Client(params, mode="legacy"), config
 
 
-def audit(ostiary_command: list[str], config: Path, code: str) -> list[dict[str, Any]]:
+def audit(ostiary_command: list[str], config: Path, *filters: str) -> list[dict[str, Any]]:
+    """The audit records `ostiary audit export` gives for these filters (`--code x`, ...)."""
     out = subprocess.run(
-        [*ostiary_command, "audit", "export", "--config", str(config), "--code", code],
+        [*ostiary_command, "audit", "export", "--config", str(config), *filters],
         capture_output=True,
         text=True,
         check=True,
@@ -67,7 +68,7 @@ async def test_a_token_in_write_file_content_is_not_written_and_the_model_is_tol
     assert "argument /content holds credential (secret.github-pat)" in text
     assert TOKEN not in text
     assert not target.exists()
-    records = audit(ostiary_command, config, "secrets.blocked")
+    records = audit(ostiary_command, config, "--code", "secrets.blocked")
     assert len(records) == 1
     assert TOKEN not in json.dumps(records)
 
@@ -82,7 +83,7 @@ async def test_redacting_a_tools_arguments_is_an_explicit_choice_and_is_audited(
         result = await client.call_tool("fs__write_file", {"path": str(target), "content": f"GH={TOKEN}\n"})
     assert not result.is_error
     assert target.read_text() == "GH=[REDACTED:secret.github-pat]\n"
-    records = audit(ostiary_command, config, "secrets.redacted")
+    records = audit(ostiary_command, config, "--code", "secrets.redacted")
     assert len(records) == 1
     (finding,) = records[0]["ostiary"]["details"]["findings"]
     assert (finding["path"], finding["rule"], finding["action"]) == (
@@ -135,3 +136,39 @@ async def test_a_redacted_structured_result_validates_against_the_tools_output_s
         "tags": ["gold"],
     }
     assert json.loads(result.content[0].text) == result.structured_content  # type: ignore[union-attr]
+
+
+async def test_a_warned_argument_goes_through_and_is_noted_in_the_audit_record(
+    tmp_path: Path, peers_dir: Path, ostiary_command: list[str], write_config: Callable[..., Path]
+) -> None:
+    options = {"actions": {"pii.*": {"arguments": "warn"}}}
+    client, config = gateway(tmp_path, peers_dir, ostiary_command, write_config, options)
+    target = tmp_path / "root" / "contacts.txt"
+    async with client:
+        result = await client.call_tool(
+            "fs__write_file", {"path": str(target), "content": "anna.novak@posteo.de\n"}
+        )
+    assert not result.is_error
+    assert target.read_text() == "anna.novak@posteo.de\n"
+    records = audit(ostiary_command, config, "--tool", "write_file")
+    noted = [n for r in records for n in r["ostiary"].get("noted", [])]
+    assert [(n["code"], n["details"]["findings"][0]["rule"]) for n in noted] == [
+        ("secrets.warned", "pii.email")
+    ]
+    # The address went through, as configured, but the audit record does not keep it.
+    assert "anna.novak" not in json.dumps(records)
+
+
+async def test_a_blocked_token_the_audit_redactor_has_no_pattern_for_is_not_kept_in_the_record(
+    tmp_path: Path, peers_dir: Path, ostiary_command: list[str], write_config: Callable[..., Path]
+) -> None:
+    stripe = "sk_live_" + "Zx9qT4mLp2Rw8YbN3vKcA1sD"
+    client, config = gateway(tmp_path, peers_dir, ostiary_command, write_config, {})
+    async with client:
+        result = await client.call_tool(
+            "fs__write_file", {"path": str(tmp_path / "root" / "x"), "content": stripe}
+        )
+    assert result.is_error
+    records = audit(ostiary_command, config, "--code", "secrets.blocked")
+    assert records[0]["ostiary"]["args"]["content"] == "[REDACTED:secret.stripe-access-token]"
+    assert stripe not in json.dumps(records)
