@@ -182,3 +182,19 @@ async def test_a_redacted_structured_result_still_validates_against_its_output_s
     jsonschema.validate(redacted, schema)
     assert redacted["user"] == {"email": "[REDACTED:pii.email]", "age": 41}
     assert json.loads(verdict.replacement.result["content"][0]["text"]) == redacted
+
+
+async def test_every_one_of_many_keys_in_one_string_is_redacted() -> None:
+    keys = [f"ghp_{i:02d}" + "Zx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL2" for i in range(40)]
+    verdict = await judge(inspection(), tool_result("srv", "dump", " ".join(keys)))
+    assert verdict.replacement is not None
+    text = verdict.replacement.result["content"][0]["text"]
+    assert text.count("[REDACTED:secret.github-pat]") == 40
+    assert "ghp_" not in text
+
+
+async def test_more_findings_of_one_rule_than_it_reads_refuses_the_message() -> None:
+    addresses = " ".join(f"user{i}@posteo.de" for i in range(5000))
+    verdict = await judge(inspection(), tool_result("srv", "dump", addresses))
+    assert verdict.action is Action.DENY
+    assert verdict.code == secrets.TOO_LARGE

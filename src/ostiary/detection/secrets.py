@@ -13,7 +13,8 @@ a candidate for redaction in place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,7 +172,7 @@ class SecretsDetector:
             for r in [*rules(), *pii.rules()]
             if _kind(r.id) in self.options.kinds and r.id not in self.options.disabled
         ]
-        self.rules = RuleSet(chosen, lines=True)
+        self.rules = RuleSet(chosen, max_hits_per_rule=MAX_HITS, lines=True)
         self.pack = GitleaksRules(pack(), self.options.disabled) if KIND in self.options.kinds else None
 
     def find(
@@ -180,9 +181,9 @@ class SecretsDetector:
         """Findings in one text; `pack_rules` and `own` narrow the work to what a screen of a
         batch holding this text found possible (`find_fields`)."""
         findings = []
-        utf8 = text.encode("utf-8", "surrogatepass")
+        utf8 = text.encode("utf-8")
         if self.pack is not None and pack_rules != []:
-            for found in self.pack.find(text, utf8, pack_rules, _look_alike):
+            for found in self.pack.find(text, utf8, pack_rules, _look_alike, MAX_HITS):
                 weight = _GENERIC_WEIGHT if found.generic else _PACK_WEIGHT
                 severity = Severity.of_weight(weight)
                 findings.append(Finding(KIND, found.rule, severity, path, found.start, found.end, weight))
@@ -194,19 +195,22 @@ class SecretsDetector:
                     _kind(hit.rule.id), hit.rule.id, Severity.of_weight(weight), path, hit.start, end, weight
                 )
             )
+        if len(findings) >= MAX_HITS and max(Counter(f.rule for f in findings).values()) >= MAX_HITS:
+            # A rule stops reading at its cap: what lies beyond could not be redacted.
+            raise TooManyFindings
         return _without_overlaps(findings)
 
     def scan(self, text: str, path: str = "") -> Report:
-        return _report(self.find(text, path))
+        return _guarded(lambda: self.find(text, path))
 
     def scan_json(self, value: Any, root: str = "") -> Report:
         walk = Walk(value, root, self.options.budget, keys=False)
-        report = _report(self.find_fields(walk))
-        report.truncated = walk.truncated
+        report = _guarded(lambda: self.find_fields(walk))
+        report.truncated = report.truncated or walk.truncated
         return report
 
     def scan_fields(self, fields: Iterable[tuple[str, str]]) -> Report:
-        return _report(self.find_fields(fields))
+        return _guarded(lambda: self.find_fields(fields))
 
     def find_fields(self, fields: Iterable[tuple[str, str]]) -> list[Finding]:
         """`find` over each field. Long output comes in many small fields (4 KB blocks), and a
@@ -219,12 +223,15 @@ class SecretsDetector:
             batch.append((path, text))
             size += len(text)
             if size >= _BATCH:
-                findings.extend(self._find_batch(batch))
+                self._find_batch(batch, findings)
                 batch, size = [], 0
-        findings.extend(self._find_batch(batch))
+        self._find_batch(batch, findings)
         return findings
 
-    def _find_batch(self, batch: list[tuple[str, str]]) -> list[Finding]:
+    def _find_batch(self, batch: list[tuple[str, str]], findings: list[Finding]) -> None:
+        """Adds the batch's findings to `findings`, refusing to read on past `MAX_FINDINGS`."""
+        pack_rules: list[int] | None = None
+        own = True
         if len(batch) > 1:
             try:
                 lines = b"\n".join(text.encode("utf-8") for _, text in batch)
@@ -234,9 +241,11 @@ class SecretsDetector:
                 own = self.rules.in_some_line(lines)
                 pack_rules = self.pack.matching(lines) if self.pack is not None else []
                 if not own and not pack_rules:
-                    return []
-                return [f for path, text in batch for f in self.find(text, path, pack_rules, own)]
-        return [f for path, text in batch for f in self.find(text, path)]
+                    return
+        for path, text in batch:
+            findings.extend(self.find(text, path, pack_rules, own))
+            if len(findings) > MAX_FINDINGS:
+                raise TooManyFindings
 
 
 # A rule of the pack names one provider's token format; its generic rule reads a value's
@@ -247,6 +256,29 @@ _GENERIC_WEIGHT = 0.7
 # Characters of fields screened together: few enough that a batch holding a finding is read
 # again cheaply, enough that a batch's call costs little beside its pass.
 _BATCH = 64 * 1024
+
+
+class TooManyFindings(Exception):
+    """More findings than are read: of one rule in one string (`MAX_HITS`), or in one message
+    (`MAX_FINDINGS`)."""
+
+
+# Findings read of one rule in one string, and in one message: more than a tool result of
+# ordinary data holds, few enough to bound the validators' work on hostile input (a megabyte of
+# addresses). Beyond them the message is refused, since what was not read was not redacted.
+MAX_HITS = 1024
+MAX_FINDINGS = 2048
+
+
+def _guarded(find: Callable[[], list[Finding]]) -> Report:
+    """A report that says it is incomplete (`truncated`) when a rule reached its cap, so the
+    inspection refuses the message rather than pass what it could not redact."""
+    try:
+        return _report(find())
+    except TooManyFindings:
+        report = _report([])
+        report.truncated = True
+        return report
 
 
 def _report(findings: list[Finding]) -> Report:
