@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import sys
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -47,7 +48,16 @@ def main() -> None:
         "--misses", choices=("dev", "heldout"), help="list misses and false alarms of a split"
     )
     parser.add_argument("--by-class", action="store_true", help="recall per attack class")
+    parser.add_argument(
+        "--secrets-sources", action="store_true", help="secrets/PII per kind and source, leaving one out"
+    )
     args = parser.parse_args()
+    if args.secrets_sources:
+        sys.path.insert(0, str(pathlib.Path(__file__).parent / "secrets"))
+        import evaluate as secrets_evaluation  # noqa: PLC0415 (eval/secrets/evaluate.py)
+
+        secrets_evaluation.report()
+        return
     print("| detector | split | items | malicious | benign | precision | recall | F1 | FPR |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for kind in KINDS:

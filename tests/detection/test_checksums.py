@@ -1,3 +1,7 @@
+from collections.abc import Callable
+
+import pytest
+
 from ostiary.detection import checksums
 
 
@@ -23,3 +27,54 @@ def test_placeholders_are_recognised() -> None:
     assert checksums.placeholder("AKIAIOSFODNN7EXAMPLE")
     assert checksums.placeholder("${API_KEY}")
     assert not checksums.placeholder("Zx9qT4mLp2Rw8YbN3vKc")
+
+
+BECH32 = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+EIP55 = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+
+
+# Examples published with each algorithm (issuers' and standards' documentation), and the same
+# value with one character changed.
+@pytest.mark.parametrize(
+    ("check", "valid", "altered"),
+    [
+        (checksums.verhoeff, "2363", "2364"),
+        (checksums.au_tfn, "123456782", "123456783"),
+        (checksums.au_abn, "51824753556", "51824753557"),
+        (checksums.sg_nric, "S1234567D", "S1234567E"),
+        (checksums.it_fiscal_code, "RSSMRA85T10A562S", "RSSMRA85T10A562T"),
+        (checksums.pl_pesel, "44051401359", "44051401358"),
+        (checksums.uk_nhs, "9434765919", "9434765918"),
+        (checksums.spanish_nie, "X1234567L", "X1234567K"),
+        (checksums.base58check, "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3"),
+        (
+            checksums.bech32,
+            "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+            "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdr",
+        ),
+        (
+            checksums.eip55,
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD",
+        ),
+    ],
+)
+def test_published_check_digits_hold_and_one_changed_character_fails(
+    check: Callable[[str], bool], valid: str, altered: str
+) -> None:
+    assert check(valid)
+    assert not check(altered)
+
+
+def test_itin_groups_and_aadhaar_leading_digit_follow_the_issuers_rules() -> None:
+    assert checksums.us_itin("912-70-1234")
+    assert not checksums.us_itin("912-93-1234")  # 93 is not a group the IRS assigns
+    assert not checksums.in_aadhaar("166907439151")  # UIDAI numbers never start with 0 or 1
+    assert not checksums.base58check("0OIl")  # not in the alphabet
+
+
+def test_a_card_number_needs_an_issuer_digit_and_luhn() -> None:
+    assert checksums.card_number("6759649826438453")  # Maestro
+    assert checksums.card_number("676381161022")  # twelve digits: Maestro's shortest
+    assert not checksums.card_number("7759649826438450")
+    assert not checksums.card_number("4242424242424242")  # a processor's published test card

@@ -53,3 +53,52 @@ def test_invalid_and_documented_values_are_not_personal_data(detector: SecretsDe
 
 def test_a_password_in_a_url_is_a_credential_not_an_email(detector: SecretsDetector) -> None:
     assert rules(detector, "redis://default:Zx9qT4mLp2@cache.internal:6379") == ["secret.connection_password"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "text"),
+    [
+        ("pii.ip_address", "client connected from 84.17.32.201 at noon"),
+        ("pii.ip_address", "peer 2a02:8070:a1b2:0:1234:5678:9abc:def0 closed"),
+        ("pii.phone", "Tel. 01632 960 123"),
+        ("pii.phone", '{"telefon": "+49(0)30 12345678"}'),
+        ("pii.phone", "call 897.219.2749x706 after six"),
+        ("pii.us_itin", "ITIN 912-70-1234"),
+        ("pii.us_passport", "passport number 912803456"),
+        ("pii.sg_nric", "NRIC S1234567D"),
+        ("pii.in_pan", "PAN ABCPE1234F"),
+        ("pii.in_aadhaar", "Aadhaar 2345 6789 0124"),
+        ("pii.au_tfn", '{"tfn": "123 456 782"}'),
+        ("pii.uk_nhs", '{"nhs_number": "9434765919"}'),
+        ("pii.es_nie", "NIE X1234567L"),
+        ("pii.it_fiscal_code", "CF RSSMRA85T10A562S"),
+        ("pii.pl_pesel", "PESEL: 44051401359"),
+        ("pii.crypto_address", "send to 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+        ("pii.crypto_address", "wallet 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"),
+        ("pii.crypto_address", "wallet bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"),
+    ],
+)
+def test_identifiers_of_many_regions_are_found_when_they_validate(
+    detector: SecretsDetector, rule: str, text: str
+) -> None:
+    assert rules(detector, text) == [rule]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Python 3.11.2.1 and v1.2.3.4 and OID 1.3.6.1.4.1.311",
+        "Mozilla/5.0 (Windows NT 5.1; rv:1.9.2.20) Gecko/20100101",
+        "allow 10.0.0.0/8 and 2002::/16; scope fe80::1%eth0; docs use 192.0.2.10 and 2001:db8::1",
+        "std::vector<int> at 12:30:45",
+        "FIN S1234567E",  # check letter fails
+        '{"aadhaar": "166907439151"}',  # UIDAI numbers never start with 1
+        "commit 0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",  # one case, and no word naming a wallet
+        "hash 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3",  # Base58Check fails
+        "passport office hours 9 to 5",
+    ],
+)
+def test_versions_networks_and_failed_checks_are_not_personal_data(
+    detector: SecretsDetector, text: str
+) -> None:
+    assert rules(detector, text) == []

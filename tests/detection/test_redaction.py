@@ -31,4 +31,4 @@ def test_redacting_serialised_json_inside_text_keeps_it_valid_json() -> None:
     report = SecretsDetector().scan(text, "/t")
     redacted = redact_json({"t": text}, report.findings)["t"]
     parsed = json.loads(redacted)
-    assert parsed["aws"] == "[REDACTED:secret.aws_access_key]"
+    assert parsed["aws"] == "[REDACTED:secret.aws-access-token]"

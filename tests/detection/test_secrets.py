@@ -12,18 +12,21 @@ def found(detector: SecretsDetector, text: str) -> list[tuple[str, str]]:
     return [(f.rule, text[f.start : f.end]) for f in detector.scan(text).findings]
 
 
+OPENAI_HALF = "Zx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL2qWx7Yq2Lm9vTzR4pK8" + "aB3dE5gH7jK9mN1pQ3sT5v"
+
+
 # Random values in the documented formats; none is a real credential.
 @pytest.mark.parametrize(
     ("rule", "value"),
     [
-        ("secret.aws_access_key", "AKIAZ3XQ7PLMWERT5YHU"),
-        ("secret.github_token", "ghp_" + "Zx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL2qW"),
-        ("secret.gitlab_token", "glpat-" + "x7Yq2Lm9vTzR4pK8wN3b"),
-        ("secret.slack_token", "xoxb-123456789012-1234567890123-" + "Zx9qT4mLp2Rw8YbN3vKcA1sD"),
-        ("secret.stripe_key", "sk_live_" + "Zx9qT4mLp2Rw8YbN3vKcA1sD"),
-        ("secret.openai_key", "sk-proj-" + "Zx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL2qWx7Yq2Lm9vTzR4pK8"),
-        ("secret.google_api_key", "AIza" + "SyZx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL"),
-        ("secret.npm_token", "npm_" + "Zx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL2qW"),
+        ("secret.aws-access-token", "AKIAZ3XQ7PLMWERT5YHU"),
+        ("secret.github-pat", "ghp_" + "Zx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL2qW"),
+        ("secret.gitlab-pat", "glpat-" + "x7Yq2Lm9vTzR4pK8wN3b"),
+        ("secret.slack-bot-token", "xoxb-123456789012-1234567890123-" + "Zx9qT4mLp2Rw8YbN3vKcA1sD"),
+        ("secret.stripe-access-token", "sk_live_" + "Zx9qT4mLp2Rw8YbN3vKcA1sD"),
+        ("secret.openai-api-key", "sk-proj-" + OPENAI_HALF + "T3BlbkFJ" + OPENAI_HALF[::-1]),
+        ("secret.gcp-api-key", "AIza" + "SyZx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL"),
+        ("secret.npm-access-token", "npm_" + "Zx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL2qW"),
     ],
 )
 def test_provider_keys_are_found_by_their_documented_format(
@@ -63,7 +66,7 @@ def test_a_connection_string_yields_only_its_password(detector: SecretsDetector)
 
 def test_a_generic_assignment_needs_a_random_looking_value(detector: SecretsDetector) -> None:
     assert found(detector, "api_key = 'Zx9qT4mLp2Rw8YbN3vKc'") == [
-        ("secret.generic_assignment", "Zx9qT4mLp2Rw8YbN3vKc")
+        ("secret.generic-api-key", "Zx9qT4mLp2Rw8YbN3vKc")
     ]
     assert found(detector, "api_key = 'aaaaaaaaaaaaaaaaaaaa'") == []
 

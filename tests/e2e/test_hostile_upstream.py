@@ -106,14 +106,14 @@ async def test_leaked_secrets_are_redacted_in_text_and_structured_content(
     assert LEAKED_KEY not in text
     assert LEAKED_PASSWORD not in text
     parsed = json.loads(text)
-    assert parsed["aws_access_key_id"] == "[REDACTED:secret.aws_access_key]"
+    assert parsed["aws_access_key_id"] == "[REDACTED:secret.aws-access-token]"
     assert (
         parsed["database_url"]
         == "postgresql://app:[REDACTED:secret.connection_password]@db.internal:5432/orders"
     )
     assert parsed["replicas"] == 3
     assert result.structured_content is not None
-    assert result.structured_content["aws_access_key_id"] == "[REDACTED:secret.aws_access_key]"
+    assert result.structured_content["aws_access_key_id"] == "[REDACTED:secret.aws-access-token]"
     assert LEAKED_PASSWORD not in json.dumps(result.structured_content)
 
 

@@ -31,7 +31,7 @@ def siem_event(row: AuditRow) -> dict[str, Any]:
         for key in (
             "hook", "kind", "server", "target", "action", "inspection", "details", "monitored", "args",
             "args_digest", "result_digest", "forwarded_digest", "error_code", "links", "exchange",
-            "request_id", "protocol", "approval", "provenance",
+            "request_id", "protocol", "approval", "provenance", "noted",
         )
         if body.get(key) is not None
     }  # fmt: skip

@@ -39,6 +39,52 @@ def _arguments(decision: Decision) -> Any:
     return {k: v for k, v in params.items() if k != "_meta"} or None
 
 
+def _masked(args: Any, decision: Decision) -> Any:
+    """The arguments with every span a stage reported as a finding (`details.findings`: a JSON
+    Pointer `path` into the arguments and a `span`) replaced by its rule, before the audit's own
+    redactor runs: what a detector found is never kept, even where that redactor would not know
+    it (a personal-data finding that was only warned about, a provider token it has no pattern for)."""
+    spans: dict[str, list[tuple[int, int, str]]] = {}
+    for verdict in decision.verdicts:
+        found = verdict.details.get("findings") if verdict.details else None
+        for finding in found if isinstance(found, list) else ():
+            if not isinstance(finding, dict):
+                continue
+            path, span, rule = finding.get("path"), finding.get("span"), finding.get("rule")
+            if isinstance(path, str) and isinstance(span, list) and len(span) == 2 and isinstance(rule, str):
+                spans.setdefault(path, []).append((int(span[0]), int(span[1]), rule))
+    if not spans or not isinstance(args, dict | list):
+        return args
+    prefixes = {""}
+    for found_at in spans:
+        step = found_at
+        while step and step not in prefixes:
+            prefixes.add(step)
+            step = step.rsplit("/", 1)[0]
+    return _mask(args, "", spans, prefixes)
+
+
+def _mask(value: Any, path: str, spans: dict[str, list[tuple[int, int, str]]], prefixes: set[str]) -> Any:
+    if path not in prefixes:
+        return value
+    if isinstance(value, str):
+        out, cursor = [], 0
+        for start, end, rule in sorted(spans.get(path, ())):
+            if start >= cursor and end <= len(value):
+                out.append(value[cursor:start] + f"[REDACTED:{rule}]")
+                cursor = end
+        return "".join(out) + value[cursor:]
+    if isinstance(value, dict):
+        return {k: _mask(v, f"{path}/{_escape(str(k))}", spans, prefixes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, f"{path}/{i}", spans, prefixes) for i, v in enumerate(value)]
+    return value
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
 # Exchange ids: this process's random prefix and a counter. As unique as a random id per exchange
 # (64 random bits tell gateways apart; the counter, exchanges within one), for a fraction of the
 # cost of drawing 16 bytes from the kernel per call.
@@ -134,12 +180,19 @@ def record_of(decision: Decision) -> dict[str, Any]:
         findings = _earlier_findings(decision)
         if findings:
             body["findings"] = findings
+    noted = [v for v in decision.verdicts if v.is_allow and v.code != "allow"]
+    if noted:
+        # A stage that let the message pass but had something to say (`secrets.warned`).
+        body["noted"] = [
+            {"inspection": v.inspection, "code": v.code, "details": redact(v.details) if v.details else None}
+            for v in noted
+        ]
     if exchange.request is None and message.id is not None:
         body["request_id"] = redact_text(str(message.id))
     if decision.hook in REQUEST_HOOKS:
         args = _arguments(decision)
         body["args_digest"] = digest(args)
-        body["args"] = redact(args)
+        body["args"] = redact(_masked(args, decision))
     else:
         body["result_digest"] = digest(message.raw.get("result", message.raw.get("error")))
         if message.kind is Kind.ERROR:

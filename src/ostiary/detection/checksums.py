@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import math
 from collections import Counter
 
@@ -55,17 +56,13 @@ def luhn(digits: str) -> bool:
 
 
 def card_number(text: str) -> bool:
+    """A payment card: 12 to 19 digits (Maestro's shortest to the longest PAN), an issuer's
+    leading digit (3 Amex/Diners/JCB, 4 Visa, 5 Mastercard/Maestro, 6 Discover/UnionPay/Maestro,
+    2221-2720 Mastercard, 2131 and 1800 JCB's fifteen-digit cards), and a Luhn check digit."""
     digits = "".join(c for c in text if c.isdigit())
-    if not 13 <= len(digits) <= 19 or digits in _TEST_CARDS or len(set(digits)) < 4:
+    if not 12 <= len(digits) <= 19 or digits in _TEST_CARDS or len(set(digits)) < 4:
         return False
-    issuer = (
-        digits[0] == "4"
-        or digits[:2] in {"34", "37", "36", "38", "30", "35", "62", "65"}
-        or "51" <= digits[:2] <= "55"
-        or "2221" <= digits[:4] <= "2720"
-        or digits[:4] == "6011"
-        or "644" <= digits[:3] <= "649"
-    )
+    issuer = digits[0] in "3456" or "2221" <= digits[:4] <= "2720" or digits[:4] in ("2131", "1800")
     return issuer and luhn(digits)
 
 
@@ -131,3 +128,181 @@ def jwt(text: str) -> bool:
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         return False
     return isinstance(decoded, dict) and "alg" in decoded
+
+
+def us_itin(text: str) -> bool:
+    """IRS individual taxpayer numbers: 9XX, then a group the IRS assigns (50-65, 70-88, 90-92, 94-99)."""
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) != 9 or digits[0] != "9":
+        return False
+    group = int(digits[3:5])
+    return 50 <= group <= 65 or 70 <= group <= 88 or 90 <= group <= 92 or 94 <= group <= 99
+
+
+_VERHOEFF_D = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 4, 0, 6, 7, 8, 9, 5), (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
+    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7), (4, 0, 1, 2, 3, 9, 5, 6, 7, 8), (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
+    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2), (7, 6, 5, 9, 8, 2, 1, 0, 4, 3), (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
+    (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+)  # fmt: skip
+_VERHOEFF_P = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 5, 7, 6, 2, 8, 3, 0, 9, 4), (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
+    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7), (9, 4, 5, 3, 1, 2, 6, 8, 7, 0), (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
+    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5), (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
+)  # fmt: skip
+
+
+def verhoeff(digits: str) -> bool:
+    check = 0
+    for i, char in enumerate(reversed(digits)):
+        check = _VERHOEFF_D[check][_VERHOEFF_P[i % 8][ord(char) - 48]]
+    return check == 0
+
+
+def in_aadhaar(text: str) -> bool:
+    """UIDAI's twelve digits: never starting 0 or 1, the last a Verhoeff check digit."""
+    digits = "".join(c for c in text if c.isdigit())
+    return len(digits) == 12 and digits[0] not in "01" and len(set(digits)) > 2 and verhoeff(digits)
+
+
+def _weighted(digits: str, weights: tuple[int, ...]) -> int:
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=True))
+
+
+def au_tfn(text: str) -> bool:
+    """Australian tax file number: weights 1 4 3 7 5 8 6 9 10, sum divisible by 11."""
+    digits = "".join(c for c in text if c.isdigit())
+    return (
+        len(digits) == 9
+        and len(set(digits)) > 2
+        and _weighted(digits, (1, 4, 3, 7, 5, 8, 6, 9, 10)) % 11 == 0
+    )
+
+
+def au_abn(text: str) -> bool:
+    """Australian business number: first digit less one, weights 10 1 3 5 ... 19, mod 89."""
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) != 11 or digits[0] == "0":
+        return False
+    adjusted = str(int(digits[0]) - 1) + digits[1:]
+    return _weighted(adjusted, (10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19)) % 89 == 0
+
+
+def au_medicare(text: str) -> bool:
+    """Medicare card: first digit 2-6, ninth digit the weighted sum (1 3 7 9 1 3 7 9) mod 10."""
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) not in (10, 11) or digits[0] not in "23456":
+        return False
+    return _weighted(digits[:8], (1, 3, 7, 9, 1, 3, 7, 9)) % 10 == int(digits[8])
+
+
+def sg_nric(text: str) -> bool:
+    """Singapore NRIC/FIN (S, T, F, G series): weights 2 7 6 5 4 3 2 and the series' letter table."""
+    value = text.upper()
+    if len(value) != 9 or value[0] not in "STFG" or not value[1:8].isdigit():
+        return False
+    total = _weighted(value[1:8], (2, 7, 6, 5, 4, 3, 2)) + (4 if value[0] in "TG" else 0)
+    letters = "JZIHGFEDCBA" if value[0] in "ST" else "XWUTRQPNMLK"
+    return letters[total % 11] == value[8]
+
+
+def spanish_nie(text: str) -> bool:
+    compact = text.replace("-", "").upper()
+    if len(compact) != 9 or compact[0] not in "XYZ":
+        return False
+    return spanish_dni(str("XYZ".index(compact[0])) + compact[1:])
+
+
+_CF_ODD = dict(
+    zip(
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        (1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8,
+         12, 14, 16, 10, 22, 25, 24, 23),
+        strict=True,
+    )
+)  # fmt: skip
+
+
+def it_fiscal_code(text: str) -> bool:
+    """Italian codice fiscale: the sixteenth letter checks the first fifteen (odd/even tables)."""
+    value = text.upper()
+    if len(value) != 16:
+        return False
+    total = 0
+    for i, char in enumerate(value[:15]):
+        total += _CF_ODD[char] if i % 2 == 0 else (int(char) if char.isdigit() else ord(char) - 65)
+    return chr(65 + total % 26) == value[15]
+
+
+def pl_pesel(text: str) -> bool:
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) != 11:
+        return False
+    check = (10 - _weighted(digits[:10], (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)) % 10) % 10
+    month = int(digits[2:4]) % 20
+    return check == int(digits[10]) and 1 <= month <= 12 and 1 <= int(digits[4:6]) <= 31
+
+
+def uk_nhs(text: str) -> bool:
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) != 10 or len(set(digits)) < 3:
+        return False
+    check = 11 - _weighted(digits[:9], (10, 9, 8, 7, 6, 5, 4, 3, 2)) % 11
+    return check != 10 and check % 11 == int(digits[9])
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def base58check(text: str) -> bool:
+    """Base58 with a four-byte double-SHA-256 checksum (Bitcoin's P2PKH and P2SH addresses)."""
+    number = 0
+    for char in text:
+        index = _B58.find(char)
+        if index < 0:
+            return False
+        number = number * 58 + index
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big")
+    raw = b"\0" * (len(text) - len(text.lstrip("1"))) + body
+    if len(raw) < 5:
+        return False
+    return hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] == raw[-4:]
+
+
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _bech32_polymod(values: list[int]) -> int:
+    generator = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    check = 1
+    for value in values:
+        top = check >> 25
+        check = (check & 0x1FFFFFF) << 5 ^ value
+        for i in range(5):
+            check ^= generator[i] if (top >> i) & 1 else 0
+    return check
+
+
+def bech32(text: str) -> bool:
+    """BIP-173 bech32 or BIP-350 bech32m checksum (SegWit and Taproot addresses)."""
+    if text.lower() != text and text.upper() != text:
+        return False
+    value = text.lower()
+    hrp, sep, data = value.rpartition("1")
+    if not sep or not hrp or len(data) < 6 or any(c not in _BECH32 for c in data):
+        return False
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    return _bech32_polymod(expanded + [_BECH32.index(c) for c in data]) in (1, 0x2BC830A3)
+
+
+def eip55(text: str) -> bool:
+    """An Ethereum address whose letters' case matches the Keccak-256 of its lower-case hex."""
+    from Crypto.Hash import keccak  # noqa: PLC0415 (only a mixed-case address needs it)
+
+    body = text[2:]
+    digest = keccak.new(digest_bits=256, data=body.lower().encode()).hexdigest()
+    return all(
+        (c.isupper() if int(h, 16) >= 8 else c.islower())
+        for c, h in zip(body, digest, strict=False)
+        if c.isalpha()
+    )

@@ -1,14 +1,24 @@
-"""Personal data rules, each validated: a check digit, a registry rule or a reserved-range test.
+"""Personal data rules, each validated: a check digit, a numbering plan, or a reserved-range test.
 
 Validation is what keeps the false-positive rate low: order numbers fail Luhn, random
-alphanumerics fail mod-97, and addresses and numbers reserved for documentation (example.com,
-555-01xx, published test cards and IBANs) are not a person's data.
+alphanumerics fail mod-97, a digit run is a phone number only if Google's libphonenumber
+(`phonenumbers`) says the numbering plan assigns it, a crypto address only if its checksum
+(Base58Check, bech32/bech32m, EIP-55) holds, and addresses and numbers reserved for
+documentation (example.com, 555-01xx, 192.0.2.0/24, 2001:db8::/32, published test cards and
+IBANs) are not a person's data. Identifiers with a weak check (one in ten or eleven random
+numbers passes) are only taken beside a word naming them, as Presidio's recognisers do.
+The rule id is the category: `pii.<category>`.
 """
 
 from __future__ import annotations
 
+import ipaddress
+
+import phonenumbers
+import re2
+
 from ostiary.detection import checksums
-from ostiary.detection.ruleset import Rule
+from ostiary.detection.ruleset import ContextCheck, Rule
 
 KIND = "pii"
 
@@ -24,6 +34,16 @@ _CARD_CONTEXT = (
     r"(?i)(?:card|credit|debit|visa|master\s*card|amex|american\s+express|discover|\bpan\b|\bcc\b|payment"
     r"|kreditkarte|tarjeta|carte|carta)"
 )
+# Regions tried for a national-format number written beside a word naming a phone.
+_REGIONS = (
+    "US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "IE", "PT", "PL", "CZ", "SE", "NO", "DK",
+    "FI", "IN", "AU", "NZ", "CA", "BR", "MX", "AR", "JP", "KR", "CN", "TW", "SG", "ZA", "RU", "UA", "TR",
+    "IL",
+)  # fmt: skip
+_PHONE_WORDS = (
+    r"(?i:phone|tel\b|tel\.|telephone|mobile|cell|fax|call|sms|whatsapp|contact|téléphone|portable|telefon"
+    r"|handy|teléfono|móvil|celular|telefone|telefono|cellulare|電話|携帯|手机|전화)"
+)
 
 
 def _email(value: str) -> bool:
@@ -33,16 +53,138 @@ def _email(value: str) -> bool:
     return not (domain in _DOC_DOMAINS[:3] or domain.endswith(_DOC_DOMAINS))
 
 
-def _phone(value: str) -> bool:
-    digits = "".join(c for c in value if c.isdigit())
-    if not 8 <= len(digits) <= 15 or len(set(digits)) < 3:
-        return False
+def _fictional(digits: str) -> bool:
     # 555-0100..0199 is reserved for fiction and documentation in the North American plan.
-    return not digits[-7:].startswith("55501")
+    return digits[-7:].startswith("55501") or len(set(digits)) < 3
+
+
+def _phone_international(value: str) -> bool:
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return False
+    digits = str(number.national_number)
+    return phonenumbers.is_valid_number(number) and not _fictional(str(number.country_code) + digits)
+
+
+def _phone_north_american(value: str) -> bool:
+    """The North American plan's published structure: area code and exchange each start 2-9
+    and are not N11 codes. Written in its own format, that is a phone number, whether or not
+    the area code is assigned yet (libphonenumber's `is_valid_number` asks the latter)."""
+    main, _, _ext = value.lower().replace("ext", "x").partition("x")
+    digits = "".join(c for c in main if c.isdigit())
+    digits = digits[3:] if digits.startswith("001") else digits[1:] if len(digits) == 11 else digits
+    if len(digits) != 10 or _fictional(digits):
+        return False
+    area, exchange = digits[:3], digits[3:6]
+    return area[0] in "23456789" and exchange[0] in "23456789" and area[1:] != "11" and exchange[1:] != "11"
+
+
+def _phone_national(value: str) -> bool:
+    if value.lstrip("(").startswith("+"):
+        return _phone_international(value)
+    digits = "".join(c for c in value if c.isdigit())
+    if len(digits) < 7 or _fictional(digits):
+        return False
+    for region in _REGIONS:
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(value, region)):
+                return True
+        except phonenumbers.NumberParseException:
+            continue
+    return False
 
 
 def _iban(value: str) -> bool:
     return "".join(value.split()) not in _EXAMPLE_IBANS and checksums.iban(value)
+
+
+_NOT_PERSONAL_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("0.0.0.0/8", "127.0.0.0/8", "255.255.255.255/32", "192.0.2.0/24", "198.51.100.0/24",
+              "203.0.113.0/24", "224.0.0.0/4", "::/128", "::1/128", "2001:db8::/32", "fe80::/10", "ff00::/8")
+)  # fmt: skip
+_VERSION_BEFORE = re2.compile(
+    r"(?i)(?:\bv|version|ver\.?|release|rev\.?|\brv:|build|python|node|go|==|>=|<=|~=|!=|@|\^|~)\s*$"
+)
+_CIDR_AFTER = re2.compile(r"^/\d")
+
+
+def _ip(value: str) -> bool:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return not any(address in network for network in _NOT_PERSONAL_NETWORKS)
+
+
+def _ipv4_context(text: str, start: int, end: int) -> bool:
+    """Not part of a longer dotted run (an OID, a four-part version), nor after a version word,
+    and not a netmask."""
+    before, after = text[max(0, start - 12) : start], text[end : end + 2]
+    if before.endswith(".") or before[-1:].isalnum() or after[:1].isalnum() or after[:1] in "-+":
+        return False
+    if after[:1] == "." and after[1:2].isdigit():
+        return False
+    if _VERSION_BEFORE.search(before) or _CIDR_AFTER.search(text[end : end + 2]):
+        return False
+    return not text[start:end].startswith("255.")
+
+
+def _ipv6_context(text: str, start: int, end: int) -> bool:
+    value = text[start:end]
+    before, after = text[start - 1 : start], text[end : end + 1]
+    if before and (before.isalnum() or before in ":."):
+        return False
+    if after and (after.isalnum() or after in ":/%"):
+        return False  # a network (`2002::/16`) or a scoped link-local address (`fe80::1%eth0`)
+    return sum(c.isdigit() for c in value) >= 1 and value.count(":") >= 2
+
+
+def _near(words: str, window: int = 48) -> ContextCheck:
+    """A context check: one of `words` within `window` characters before the value."""
+    pattern = re2.compile(words)
+
+    def check(text: str, start: int, end: int) -> bool:
+        return pattern.search(text[max(0, start - window) : start]) is not None
+
+    return check
+
+
+def _eth(value: str) -> bool:
+    body = value[2:]
+    if body.lower() == body or body.upper() == body:
+        return len(set(body.lower())) > 4
+    return checksums.eip55(value)
+
+
+def _eth_context(text: str, start: int, end: int) -> bool:
+    """A mixed-case address carries its own checksum; a one-case one needs a word naming it."""
+    body = text[start + 2 : end]
+    if body.lower() != body and body.upper() != body:
+        return True
+    return _near(r"(?i)eth|ether|wallet|address|recipient|send|pay|deposit")(text, start, end)
+
+
+def _not_in_base64(text: str, start: int, end: int) -> bool:
+    """Base58 runs abound inside base64 (an image, a key body): there, `+`, `/` or `=` touch them."""
+    return text[start - 1 : start] not in ("+", "/") and text[end : end + 1] not in ("+", "/", "=")
+
+
+def _ssn_undashed(value: str) -> bool:
+    digits = value.replace(" ", "")
+    return checksums.us_ssn(f"{digits[:3]}-{digits[3:5]}-{digits[5:]}")
+
+
+_GROUP_BEYOND = re2.compile(r"^[ -]\d")
+_GROUP_BEFORE = re2.compile(r"\d[ -]$")
+
+
+def _standalone(text: str, start: int, end: int) -> bool:
+    """Not a run of groups inside a longer one (four groups of a card number hold three)."""
+    return not (
+        _GROUP_BEYOND.search(text[end : end + 2]) or _GROUP_BEFORE.search(text[max(0, start - 2) : start])
+    )
 
 
 def rules() -> list[Rule]:
@@ -56,9 +198,23 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "pii.phone",
-            r"\+[1-9]\d{0,2}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b|\(\d{3}\)\s?\d{3}-\d{4}\b|\b\d{3}-\d{3}-\d{4}\b",
+            r"\+[1-9][\d\s().-]{6,22}\d\b",
             0.9,
-            _phone,
+            _phone_international,
+        ),
+        Rule(
+            "pii.phone",
+            r"(?:\b1[\s.-]?|\b001[\s.-])?(?:\(\d{3}\)[\s.-]?|\b\d{3}[-.\s])\d{3}[-.]\d{4}"
+            r"(?:\s?(?:x|ext\.?)\s?\d{1,5})?\b",
+            0.85,
+            _phone_north_american,
+        ),
+        Rule(
+            "pii.phone",
+            _PHONE_WORDS + r"[^\n\d+]{0,24}(?P<value>\+?\(?\d[\d\s().-]{5,18}\d)",
+            0.85,
+            _phone_national,
+            group="value",
         ),
         # Grouped as printed on cards, anywhere; a bare digit run only beside a word naming a card,
         # or as a whole value, since order numbers and ids are bare digit runs too.
@@ -70,19 +226,144 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "pii.card_number",
-            _CARD_CONTEXT + r"[^\n\d]{0,32}(?P<value>\b\d{13,19}\b)",
+            _CARD_CONTEXT + r"[^\n\d]{0,32}(?P<value>\b\d{12,19}\b)",
             0.95,
             checksums.card_number,
             group="value",
         ),
-        Rule("pii.card_number", r"^\s*\d{13,19}\s*$", 0.95, checksums.card_number),
+        Rule("pii.card_number", r"^\s*\d{12,19}\s*$", 0.95, checksums.card_number),
         Rule("pii.iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", 0.95, _iban),
+        Rule(
+            "pii.ip_address",
+            r"\b(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\b",
+            0.7,
+            _ip,
+            check=_ipv4_context,
+        ),
+        Rule(
+            "pii.ip_address",
+            r"(?i)(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,5})?",
+            0.7,
+            _ip,
+            check=_ipv6_context,
+        ),
         Rule("pii.us_ssn", r"\b\d{3}-\d{2}-\d{4}\b", 0.9, checksums.us_ssn),
+        Rule(
+            "pii.us_ssn",
+            r"(?i:ssn|social security)[^\n\d]{0,24}(?P<value>\b\d{3} \d{2} \d{4}\b|\b\d{9}\b)",
+            0.85,
+            lambda v: checksums.us_ssn(
+                f"{v.replace(' ', '')[:3]}-{v.replace(' ', '')[3:5]}-{v.replace(' ', '')[5:]}"
+            ),
+            group="value",
+        ),
+        Rule("pii.us_itin", r"\b9\d{2}-\d{2}-\d{4}\b", 0.85, checksums.us_itin),
+        Rule(
+            "pii.us_itin",
+            r"(?i:itin|taxpayer)[^\n\d]{0,32}(?P<value>\b9\d{2} ?\d{2} ?\d{4}\b)",
+            0.85,
+            checksums.us_itin,
+            group="value",
+        ),
+        Rule(
+            "pii.us_passport",
+            r"(?i:passport)[^\n]{0,32}?(?P<value>\b[A-Z]?\d{8,9}\b)",
+            0.75,
+            lambda v: len(set(v)) > 3,
+            group="value",
+        ),
+        Rule(
+            "pii.us_driver_license",
+            r"(?i:driver'?s?\s*licen[cs]e|\bDLN?\b|licen[cs]e\s*(?:no|number|#))[^\n]{0,24}?"
+            r"(?P<value>\b[A-Z]{0,2}\d{5,14}\b|\b[A-Z]\d{3}-\d{4}-\d{4}\b)",
+            0.7,
+            lambda v: len(set(v)) > 3,
+            group="value",
+        ),
+        Rule("pii.sg_nric", r"\b[STFGstfg]\d{7}[A-Za-z]\b", 0.9, checksums.sg_nric),
+        Rule("pii.in_pan", r"\b[A-Z]{3}[ABCFGHLJPT][A-Z]\d{4}[A-Z]\b", 0.8, lambda v: len(set(v[:5])) > 1),
+        Rule(
+            "pii.in_aadhaar",
+            r"\b[2-9]\d{3}[ -]\d{4}[ -]\d{4}\b",
+            0.85,
+            checksums.in_aadhaar,
+            check=_standalone,
+        ),
+        Rule(
+            "pii.in_aadhaar",
+            r"(?i:aadhaar|aadhar|uidai|\buid\b)[^\n\d]{0,24}(?P<value>\b[2-9]\d{11}\b)",
+            0.85,
+            checksums.in_aadhaar,
+            group="value",
+        ),
+        Rule(
+            "pii.au_tfn",
+            r"\b\d{3} \d{3} \d{3}\b",
+            0.75,
+            checksums.au_tfn,
+            check=_near(r"(?i)\btfn\b|tax file"),
+        ),
+        Rule(
+            "pii.au_tfn",
+            r"(?i:\btfn(?:\b|_)|tax file)[^\n\d]{0,24}(?P<value>\b\d{3}[ -]?\d{3}[ -]?\d{2,3}\b)",
+            0.85,
+            checksums.au_tfn,
+            group="value",
+        ),
+        Rule(
+            "pii.au_abn",
+            r"(?i:\babn(?:\b|_)|business number)[^\n\d]{0,24}(?P<value>\b\d{2} ?\d{3} ?\d{3} ?\d{3}\b)",
+            0.85,
+            checksums.au_abn,
+            group="value",
+        ),
+        Rule(
+            "pii.au_medicare",
+            r"(?i:medicare)[^\n\d]{0,24}(?P<value>\b\d{4} ?\d{5} ?\d{1,2}\b)",
+            0.85,
+            checksums.au_medicare,
+            group="value",
+        ),
         Rule(
             "pii.uk_nino",
             r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b",
             0.9,
             checksums.uk_nino,
         ),
+        Rule(
+            "pii.uk_nhs",
+            r"(?i:\bnhs(?:\b|_))[^\n\d]{0,24}(?P<value>\b\d{3}[ -]?\d{3}[ -]?\d{4}\b)",
+            0.85,
+            checksums.uk_nhs,
+            group="value",
+        ),
         Rule("pii.es_dni", r"\b\d{8}-?[A-HJ-NP-TV-Z]\b", 0.9, checksums.spanish_dni),
+        Rule("pii.es_nie", r"\b[XYZ]-?\d{7}-?[A-HJ-NP-TV-Z]\b", 0.9, checksums.spanish_nie),
+        Rule(
+            "pii.it_fiscal_code",
+            r"\b[A-Z]{6}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z]\b",
+            0.9,
+            checksums.it_fiscal_code,
+        ),
+        Rule(
+            "pii.pl_pesel",
+            r"(?i:pesel)[^\n\d]{0,24}(?P<value>\b\d{11}\b)",
+            0.85,
+            checksums.pl_pesel,
+            group="value",
+        ),
+        Rule(
+            "pii.crypto_address",
+            r"\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b",
+            0.9,
+            checksums.base58check,
+            check=_not_in_base64,
+        ),
+        Rule(
+            "pii.crypto_address",
+            r"\b(?:bc|tb|BC|TB)1[02-9ac-hj-np-zAC-HJ-NP-Z]{11,71}\b",
+            0.9,
+            checksums.bech32,
+        ),
+        Rule("pii.crypto_address", r"\b0x[0-9a-fA-F]{40}\b", 0.85, _eth, check=_eth_context),
     ]

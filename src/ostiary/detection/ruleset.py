@@ -17,6 +17,9 @@ import re2
 
 # A validator sees the match's text (or the `value` group) and says whether it is real.
 Validator = Callable[[str], bool]
+# A context check sees the whole text and the reported span: what surrounds a value decides
+# (an address after "version" is a version number).
+ContextCheck = Callable[[str, int, int], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,7 @@ class Rule:
     whole: bool = False
     # Matched by every text the pattern matches; screens texts in the set instead of `pattern`.
     prefilter: str | None = None
+    check: ContextCheck | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +101,11 @@ class RuleSet:
                 value = match.group(0) if rule.whole or not rule.group else match.group(rule.group)
                 if value is None:
                     continue
+                start, end = match.span(pattern.groupindex[rule.group]) if rule.group else match.span()
+                if rule.check is not None and not rule.check(text, start, end):
+                    continue
                 if rule.validator is not None and not rule.validator(value):
                     continue
-                start, end = match.span(pattern.groupindex[rule.group]) if rule.group else match.span()
                 yield Hit(rule, start, end)
                 hits += 1
                 if hits >= self.max_hits:

@@ -1,59 +1,85 @@
-"""Credentials and personal data in arguments and results, by documented formats.
+"""Credentials and personal data in arguments and results.
 
-Provider keys are matched by the prefixes and lengths their vendors document (AWS, GitHub,
-GitLab, Slack, Stripe, OpenAI, Anthropic, Google, and others), private keys by their PEM armour,
-JWTs by a header that decodes to JSON, connection strings by the password in their userinfo,
-and bare assignments (`api_key = ...`) only when the value looks random and is not a
-placeholder. Every finding is a candidate for redaction in place.
+Provider tokens come from the gitleaks rule pack (`gitleaks.py`, generated from the pinned
+upstream release): its regexes, keywords, entropy floors and allowlists, including its
+generic rule for high-entropy values next to a key name. Ostiary adds what a gateway needs
+beside it: a private key's whole PEM block (so redaction removes the body, not only the
+header), the password in a URL's userinfo, JWTs whose header decodes to JSON, bearer tokens,
+password assignments whose value is not a placeholder, a few bare token formats that the
+pack only finds beside a keyword (Google OAuth client secrets, Telegram bot tokens), and the
+look-alikes no rule pack knows from a single value (`checksums.placeholder`). Every finding is
+a candidate for redaction in place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
+
 from ostiary.detection import checksums, pii
 from ostiary.detection.findings import Finding, Report, Severity
+from ostiary.detection.gitleaks import GitleaksHit, GitleaksRules, pack
 from ostiary.detection.ruleset import Rule, RuleSet
 from ostiary.detection.walker import Budget, Walk
 
 KIND = "secret"
 
-_GENERIC_KEYS = (
-    r"(?:api[_-]?key|apikey|api[_-]?secret|secret[_-]?key|client[_-]?secret|access[_-]?key|access[_-]?token"
-    r"|auth[_-]?token|refresh[_-]?token|private[_-]?key|app[_-]?secret|signing[_-]?key|encryption[_-]?key"
-    r"|secret|token)"
-)
 _PASSWORD_KEYS = r"(?:passw(?:or)?d|pwd|passphrase)"  # noqa: S105 (key names, not a password)
+# A literal value, ended by a quote, a separator or the line: `bcrypt(password)` and
+# `os.environ["PASSWORD"]` are code, and stop at their bracket without matching.
+_PASSWORD_VALUE = r"(?P<value>[^\s\"'`,;()\[\]{}]{8,128})(?:[\s\"'`,;)\]}]|$)"  # noqa: S105 (a pattern)
 # From the end of a key name to the start of its value: `_key = "`, `KEY: `, `key => '`.
 _GENERIC_VALUE = r"[\w.-]{0,20}[\"']?\s{0,3}(?:[:=]|=>|:=)\s{0,3}[\"'`]?"
-# Key names whose values are identifiers or digests, not credentials, even next to "token".
-_NOT_SECRET_KEY_WORDS = (
-    "hash", "sha", "md5", "digest", "checksum", "etag", "commit", "count", "limit",
-    "type", "url", "uri", "name", "_id", "length", "expir", "file", "path",
-)  # fmt: skip
 
 
 def _real(value: str) -> bool:
     return not checksums.placeholder(value)
 
 
-def _generic(whole: str) -> bool:
-    key, _, value = whole.partition("=") if "=" in whole.split(":", 1)[0] else whole.partition(":")
-    lowered = key.lower()
-    if any(word in lowered for word in _NOT_SECRET_KEY_WORDS):
+# Key names whose values are identifiers or digests, not credentials, even next to "token".
+_NOT_SECRET_KEY_WORDS = (
+    "hash", "sha", "md5", "digest", "checksum", "etag", "commit", "integrity", "_id", "uuid",
+    "count", "limit", "type", "url", "uri", "name", "length", "expir", "file", "path",
+    "gpg", "pgp", "fingerprint", "public",
+)  # fmt: skip
+_UUID = re2.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _look_alike(text: str, found: GitleaksHit) -> bool:
+    """A placeholder or documented example anywhere; for the generic rule also a value whose
+    key names a digest or an identifier, or a UUID: what no rule pack can tell from the value."""
+    value = text[found.start : found.end]
+    if checksums.placeholder(value):
+        return True
+    if not found.generic:
         return False
-    value = value.strip().strip("\"'`")
-    return checksums.random_token(value)
+    line_start = text.rfind("\n", 0, found.match_start) + 1
+    key = text[max(line_start, found.match_start - 24) : found.start].lower()
+    return any(word in key for word in _NOT_SECRET_KEY_WORDS) or _UUID.match(value) is not None
+
+
+def _code_reference(value: str) -> bool:
+    """A value that is code, not a literal: `self.cfg.password`, `get_password(…`,
+    `ssl_keyfile_password`, `DB_PASSWORD`."""
+    if "(" in value:
+        return True
+    parts = value.replace("->", ".").replace("::", ".").split(".")
+    if len(parts) > 1 and all(part.isidentifier() for part in parts):
+        return True
+    bare = value.replace("_", "")
+    return "_" in value and bare.isalpha() and (value.islower() or value.isupper())
 
 
 def _password(whole: str) -> bool:
     _, _, value = whole.partition("=") if "=" in whole.split(":", 1)[0] else whole.partition(":")
     value = value.strip().strip("\"'`,;")
-    return (
-        len(value) >= 8 and not checksums.placeholder(value) and value.lower() not in {"password", "required"}
-    )
+    if len(value) < 8 or checksums.placeholder(value) or value.lower() in {"password", "required"}:
+        return False
+    return not _code_reference(value)
 
 
 # Default and documentation passwords in connection-string examples.
@@ -67,58 +93,11 @@ def _userinfo_password(value: str) -> bool:
 
 
 def rules() -> list[Rule]:
+    """Ostiary's own credential rules: what the gitleaks pack lacks or finds only in part."""
     return [
-        Rule(
-            "secret.aws_access_key",
-            r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|AIPA)[0-9A-Z]{16}\b",
-            0.95,
-            _real,
-        ),
-        Rule(
-            "secret.aws_secret_key",
-            r"(?i)aws[\w.-]{0,20}(?:secret|sk)[\w.-]{0,20}[\"']?\s{0,3}[:=]\s{0,3}[\"']?(?P<value>[A-Za-z0-9/+]{40})\b",
-            0.95,
-            _real,
-            group="value",
-        ),
-        Rule(
-            "secret.github_token",
-            r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{82}\b",
-            0.95,
-            _real,
-        ),
-        Rule("secret.gitlab_token", r"\bgl(?:pat|dt|ptt|rt|cbt|soat)-[A-Za-z0-9_-]{20,}\b", 0.95, _real),
-        Rule("secret.slack_token", r"\bxox[abposr]-[0-9A-Za-z-]{10,250}\b", 0.95, _real),
-        Rule(
-            "secret.slack_webhook",
-            r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9+/_-]{20,}",
-            0.95,
-            _real,
-        ),
-        Rule("secret.stripe_key", r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{24,247}\b", 0.95, _real),
-        Rule(
-            "secret.openai_key",
-            r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}\b|\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}\b",
-            0.95,
-            _real,
-        ),
-        Rule("secret.anthropic_key", r"\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,}\b", 0.95, _real),
-        Rule("secret.google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b", 0.9, _real),
         Rule("secret.google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}\b", 0.95, _real),
-        Rule("secret.sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b", 0.95, _real),
-        Rule("secret.twilio_key", r"\bSK[0-9a-f]{32}\b", 0.8, _real),
-        Rule("secret.npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", 0.95, _real),
-        Rule("secret.pypi_token", r"\bpypi-AgE[A-Za-z0-9_-]{50,}", 0.95, _real),
-        Rule("secret.huggingface_token", r"\bhf_[A-Za-z]{34}\b", 0.9, _real),
-        Rule("secret.digitalocean_token", r"\bdo[pro]_v1_[a-f0-9]{64}\b", 0.95, _real),
-        Rule("secret.shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", 0.95, _real),
+        Rule("secret.openai_project_key", r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}", 0.9, _real),
         Rule("secret.telegram_bot_token", r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b", 0.9, _real),
-        Rule(
-            "secret.discord_token",
-            r"\b[MN][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}\b",
-            0.85,
-            _real,
-        ),
         Rule(
             "secret.jwt",
             r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}",
@@ -132,6 +111,7 @@ def rules() -> list[Rule]:
             0.9,
             _userinfo_password,
             group="value",
+            prefilter=r"://[^\s:/@\"'<>]+:[^\s@/\"'<>]+@",
         ),
         Rule(
             "secret.bearer_token",
@@ -141,22 +121,13 @@ def rules() -> list[Rule]:
             group="value",
         ),
         Rule(
-            "secret.generic_assignment",
-            r"(?i)[\w.-]{0,30}" + _GENERIC_KEYS + _GENERIC_VALUE + r"(?P<value>[A-Za-z0-9_\-+/=.~]{16,200})",
-            0.75,
-            _generic,
-            group="value",
-            whole=True,
-            prefilter=r"(?i)" + _GENERIC_KEYS + _GENERIC_VALUE + r"[A-Za-z0-9_\-+/=.~]{16}",
-        ),
-        Rule(
             "secret.password_assignment",
-            r"(?i)[\w.-]{0,30}" + _PASSWORD_KEYS + _GENERIC_VALUE + r"(?P<value>[^\s\"'`,;]{8,128})",
+            r"(?i)[\w.-]{0,30}" + _PASSWORD_KEYS + _GENERIC_VALUE + _PASSWORD_VALUE,
             0.75,
             _password,
             group="value",
             whole=True,
-            prefilter=r"(?i)" + _PASSWORD_KEYS + _GENERIC_VALUE + r"[^\s\"'`,;]{8}",
+            prefilter=r"(?i)" + _PASSWORD_KEYS + _GENERIC_VALUE + r"[^\s\"'`,;()\[\]{}]{8}",
         ),
     ]
 
@@ -201,11 +172,22 @@ class SecretsDetector:
             for r in [*rules(), *pii.rules()]
             if _kind(r.id) in self.options.kinds and r.id not in self.options.disabled
         ]
-        self.rules = RuleSet(chosen, lines=True)
+        self.rules = RuleSet(chosen, max_hits_per_rule=MAX_HITS, lines=True)
+        self.pack = GitleaksRules(pack(), self.options.disabled) if KIND in self.options.kinds else None
 
-    def find(self, text: str, path: str = "") -> list[Finding]:
+    def find(
+        self, text: str, path: str = "", pack_rules: list[int] | None = None, own: bool = True
+    ) -> list[Finding]:
+        """Findings in one text; `pack_rules` and `own` narrow the work to what a screen of a
+        batch holding this text found possible (`find_fields`)."""
         findings = []
-        for hit in self.rules.scan(text):
+        utf8 = text.encode("utf-8")
+        if self.pack is not None and pack_rules != []:
+            for found in self.pack.find(text, utf8, pack_rules, _look_alike, MAX_HITS):
+                weight = _GENERIC_WEIGHT if found.generic else _PACK_WEIGHT
+                severity = Severity.of_weight(weight)
+                findings.append(Finding(KIND, found.rule, severity, path, found.start, found.end, weight))
+        for hit in self.rules.scan(text, utf8) if own else ():
             weight = hit.rule.weight
             end = _armour_end(text, hit.end) if hit.rule.id == _PRIVATE_KEY else hit.end
             findings.append(
@@ -213,19 +195,22 @@ class SecretsDetector:
                     _kind(hit.rule.id), hit.rule.id, Severity.of_weight(weight), path, hit.start, end, weight
                 )
             )
+        if len(findings) >= MAX_HITS and max(Counter(f.rule for f in findings).values()) >= MAX_HITS:
+            # A rule stops reading at its cap: what lies beyond could not be redacted.
+            raise TooManyFindings
         return _without_overlaps(findings)
 
     def scan(self, text: str, path: str = "") -> Report:
-        return _report(self.find(text, path))
+        return _guarded(lambda: self.find(text, path))
 
     def scan_json(self, value: Any, root: str = "") -> Report:
         walk = Walk(value, root, self.options.budget, keys=False)
-        report = _report(self.find_fields(walk))
-        report.truncated = walk.truncated
+        report = _guarded(lambda: self.find_fields(walk))
+        report.truncated = report.truncated or walk.truncated
         return report
 
     def scan_fields(self, fields: Iterable[tuple[str, str]]) -> Report:
-        return _report(self.find_fields(fields))
+        return _guarded(lambda: self.find_fields(fields))
 
     def find_fields(self, fields: Iterable[tuple[str, str]]) -> list[Finding]:
         """`find` over each field. Long output comes in many small fields (4 KB blocks), and a
@@ -238,25 +223,62 @@ class SecretsDetector:
             batch.append((path, text))
             size += len(text)
             if size >= _BATCH:
-                findings.extend(self._find_batch(batch))
+                self._find_batch(batch, findings)
                 batch, size = [], 0
-        findings.extend(self._find_batch(batch))
+        self._find_batch(batch, findings)
         return findings
 
-    def _find_batch(self, batch: list[tuple[str, str]]) -> list[Finding]:
+    def _find_batch(self, batch: list[tuple[str, str]], findings: list[Finding]) -> None:
+        """Adds the batch's findings to `findings`, refusing to read on past `MAX_FINDINGS`."""
+        pack_rules: list[int] | None = None
+        own = True
         if len(batch) > 1:
             try:
                 lines = b"\n".join(text.encode("utf-8") for _, text in batch)
             except UnicodeEncodeError:
                 lines = None  # read field by field, failing where `find` fails
-            if lines is not None and not self.rules.in_some_line(lines):
-                return []
-        return [f for path, text in batch for f in self.find(text, path)]
+            if lines is not None:
+                own = self.rules.in_some_line(lines)
+                pack_rules = self.pack.matching(lines) if self.pack is not None else []
+                if not own and not pack_rules:
+                    return
+        for path, text in batch:
+            findings.extend(self.find(text, path, pack_rules, own))
+            if len(findings) > MAX_FINDINGS:
+                raise TooManyFindings
 
+
+# A rule of the pack names one provider's token format; its generic rule reads a value's
+# randomness beside a key name, which is weaker evidence.
+_PACK_WEIGHT = 0.9
+_GENERIC_WEIGHT = 0.7
 
 # Characters of fields screened together: few enough that a batch holding a finding is read
 # again cheaply, enough that a batch's call costs little beside its pass.
 _BATCH = 64 * 1024
+
+
+class TooManyFindings(Exception):
+    """More findings than are read: of one rule in one string (`MAX_HITS`), or in one message
+    (`MAX_FINDINGS`)."""
+
+
+# Findings read of one rule in one string, and in one message: more than a tool result of
+# ordinary data holds, few enough to bound the validators' work on hostile input (a megabyte of
+# addresses). Beyond them the message is refused, since what was not read was not redacted.
+MAX_HITS = 1024
+MAX_FINDINGS = 2048
+
+
+def _guarded(find: Callable[[], list[Finding]]) -> Report:
+    """A report that says it is incomplete (`truncated`) when a rule reached its cap, so the
+    inspection refuses the message rather than pass what it could not redact."""
+    try:
+        return _report(find())
+    except TooManyFindings:
+        report = _report([])
+        report.truncated = True
+        return report
 
 
 def _report(findings: list[Finding]) -> Report:

@@ -1,14 +1,24 @@
-"""Secrets and personal data in tool arguments and in what servers return.
+"""Secrets and personal data in tool arguments and in what servers return, with a policy per kind.
 
-`action: redact` (the default) replaces each finding in place, inside text and structured
-content alike, keeping JSON valid (`secrets.redacted`); `action: block` refuses the message
-(`secrets.blocked`). `allow` maps tool globs (`server/tool` or `tool`) to rule globs that are
-permitted there, e.g. `{"mail/*": ["pii.email"]}`; `kinds` picks `secret`, `pii` or both.
+Every finding has a rule id that names its kind (`secret.<provider rule>` for credentials,
+`pii.<category>` for personal data) and a confidence. `actions` maps rule globs to what
+happens, per direction: `redact` (replace the value in place, keeping JSON and structured
+results valid), `block` (refuse the message), `warn` (pass it, recorded) or `allow`. So a team
+can block credentials leaving while redacting personal data coming back.
+
+Arguments are different from results: redacting an argument changes what the tool does (a
+file written with `[REDACTED:…]` in it, reported as a success). So arguments are blocked by
+default, with a tool result the model can read (which argument, which kind, how to proceed),
+and an argument is redacted only for the tools named in `redact_arguments`. Results default
+to `action` (redact). Every finding acted on, with its path, rule, span and action (never its
+value), is in the verdict's details and so in the audit record. `allow` maps tool globs to rule
+globs permitted there, e.g. `{"mail/*": ["pii.email"]}`; `kinds` picks `secret`, `pii` or both.
 """
 
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import dataclass
 from typing import Any
 
 from ostiary import methods
@@ -17,16 +27,31 @@ from ostiary.detection.findings import Finding
 from ostiary.detection.redaction import redact_json
 from ostiary.detection.secrets import SecretsDetector, SecretsOptions
 from ostiary.messages import Message
-from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, modify
+from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, allow, deny, modify
 
 REDACTED = "secrets.redacted"
 TOO_LARGE = "secrets.too_large"
 BLOCKED = "secrets.blocked"
-ACTIONS = ("redact", "block")
+WARNED = "secrets.warned"
+ACTIONS = ("redact", "block", "warn", "allow")
+DIRECTIONS = ("arguments", "results")
+# The details name at most this many findings; `count` still counts them all.
+_LISTED = 32
+# Under this key a denial carries the tool result the client gets instead of an error.
+TOOL_RESULT = "tool_result"
 
 
 class TooLarge(Exception):
     """The message is larger than the scan budget."""
+
+
+@dataclass(frozen=True, slots=True)
+class KindAction:
+    """What happens to findings of rules matching `rules` (a glob), per direction."""
+
+    rules: str
+    arguments: str
+    results: str
 
 
 class SecretsInspection(Inspection):
@@ -40,12 +65,16 @@ class SecretsInspection(Inspection):
         allow: dict[str, tuple[str, ...]] | None = None,
         arguments: bool = True,
         results: bool = True,
+        actions: tuple[KindAction, ...] = (),
+        redact_arguments: tuple[str, ...] = (),
     ) -> None:
         self.detector = detector
         self.action = action
         self.allow = allow or {}
         self.arguments = arguments
         self.results = results
+        self.actions = actions
+        self.redact_arguments = redact_arguments
 
     async def on_client_request(self, message: Message, exchange: Exchange) -> Verdict:
         try:
@@ -59,23 +88,43 @@ class SecretsInspection(Inspection):
         except TooLarge:
             return _too_large()
 
+    def action_for(self, rule: str, direction: str, exchange: Exchange) -> str:
+        """The configured action for a rule in a direction: the first matching `actions` entry,
+        else the default (block for arguments, `action` for results). Redacting an argument
+        needs the tool in `redact_arguments`; elsewhere it is a block."""
+        chosen = next(
+            (getattr(entry, direction) for entry in self.actions if fnmatch.fnmatchcase(rule, entry.rules)),
+            "block" if direction == "arguments" else self.action,
+        )
+        if (
+            direction == "arguments"
+            and chosen == "redact"
+            and not self._matches(self.redact_arguments, exchange)
+        ):
+            return "block"
+        return str(chosen)
+
     def _request(self, message: Message, exchange: Exchange) -> Verdict:
         if not self.arguments or exchange.method != methods.TOOLS_CALL:
             return ALLOW
         arguments = message.params.get("arguments")
         if not isinstance(arguments, dict):
             return ALLOW
-        findings = self._findings(arguments, exchange)
-        if not findings:
+        acted = self._acted(self._findings(arguments, exchange), "arguments", exchange)
+        if not acted:
             return ALLOW
-        if self.action == "block":
-            return deny(BLOCKED, "The arguments contain a secret or personal data.", **_details(findings))
-        params = {**message.params, "arguments": redact_json(arguments, findings)}
+        blocked = [f for f, action in acted if action == "block"]
+        details = _details(acted)
+        if blocked:
+            text = _blocked_arguments_text(blocked)
+            details[TOOL_RESULT] = {"content": [{"type": "text", "text": text}], "isError": True}
+            return deny(BLOCKED, "The arguments contain a secret or personal data.", **details)
+        redacted = [f for f, action in acted if action == "redact"]
+        if not redacted:
+            return allow(WARNED, "The arguments contain a secret or personal data.", **details)
+        params = {**message.params, "arguments": redact_json(arguments, redacted)}
         return modify(
-            message.with_params(params),
-            REDACTED,
-            "Secrets in the arguments were redacted.",
-            **_details(findings),
+            message.with_params(params), REDACTED, "Secrets in the arguments were redacted.", **details
         )
 
     def _response(self, message: Message, exchange: Exchange) -> Verdict:
@@ -85,28 +134,39 @@ class SecretsInspection(Inspection):
             return self._error(message, exchange)
         if not message.result:
             return ALLOW
-        findings = self._findings(message.result, exchange)
-        if not findings:
+        acted = self._acted(self._findings(message.result, exchange), "results", exchange)
+        if not acted:
             return ALLOW
-        if self.action == "block":
-            return deny(BLOCKED, "The result contains a secret or personal data.", **_details(findings))
-        result = redact_json(message.result, findings)
+        details = _details(acted)
+        if any(action == "block" for _, action in acted):
+            return deny(BLOCKED, "The result contains a secret or personal data.", **details)
+        redacted = [f for f, action in acted if action == "redact"]
+        if not redacted:
+            return allow(WARNED, "The result contains a secret or personal data.", **details)
+        result = redact_json(message.result, redacted)
         return modify(
-            message.with_result(result),
-            REDACTED,
-            "Secrets in the result were redacted.",
-            **_details(findings),
+            message.with_result(result), REDACTED, "Secrets in the result were redacted.", **details
         )
 
     def _error(self, message: Message, exchange: Exchange) -> Verdict:
         """A server's error message and data reach the client too, and leak keys just as well."""
-        findings = self._findings(message.error, exchange)
-        if not findings:
+        acted = self._acted(self._findings(message.error, exchange), "results", exchange)
+        if not acted:
             return ALLOW
-        if self.action == "block":
-            return deny(BLOCKED, "The error contains a secret or personal data.", **_details(findings))
-        replacement = Message({**message.raw, "error": redact_json(message.error, findings)}, message.kind)
-        return modify(replacement, REDACTED, "Secrets in the error were redacted.", **_details(findings))
+        details = _details(acted)
+        if any(action == "block" for _, action in acted):
+            return deny(BLOCKED, "The error contains a secret or personal data.", **details)
+        redacted = [f for f, action in acted if action == "redact"]
+        if not redacted:
+            return allow(WARNED, "The error contains a secret or personal data.", **details)
+        replacement = Message({**message.raw, "error": redact_json(message.error, redacted)}, message.kind)
+        return modify(replacement, REDACTED, "Secrets in the error were redacted.", **details)
+
+    def _acted(
+        self, findings: list[Finding], direction: str, exchange: Exchange
+    ) -> list[tuple[Finding, str]]:
+        acted = ((f, self.action_for(f.rule, direction, exchange)) for f in findings)
+        return [(f, action) for f, action in acted if action != "allow"]
 
     def _findings(self, value: dict[str, Any], exchange: Exchange) -> list[Finding]:
         report = self.detector.scan_json({k: v for k, v in value.items() if k != "_meta"})
@@ -129,31 +189,101 @@ class SecretsInspection(Inspection):
             for rule in rules
         )
 
+    @staticmethod
+    def _matches(globs: tuple[str, ...], exchange: Exchange) -> bool:
+        if exchange.target is None or not globs:
+            return False
+        names = (exchange.target, f"{exchange.server}/{exchange.target}")
+        return any(fnmatch.fnmatchcase(n, glob) for glob in globs for n in names)
+
 
 def _too_large() -> Verdict:
     return deny(TOO_LARGE, "The message is too large to inspect for secrets.")
 
 
-def _details(findings: list[Finding]) -> dict[str, Any]:
-    return {"rules": sorted({f.rule for f in findings}), "count": len(findings)}
+def _kind(rule: str) -> str:
+    return "credential" if rule.startswith("secret.") else "personal data"
+
+
+def _details(acted: list[tuple[Finding, str]]) -> dict[str, Any]:
+    """Payload-free facts for the audit record: which rule, where, how sure, what was done."""
+    return {
+        "rules": sorted({f.rule for f, _ in acted}),
+        "count": len(acted),
+        "findings": [
+            {
+                "rule": f.rule,
+                "kind": _kind(f.rule),
+                "confidence": round(f.weight, 2),
+                "path": f.path,
+                "span": [f.start, f.end],
+                "action": action,
+            }
+            for f, action in acted[:_LISTED]
+        ],
+    }
+
+
+def _blocked_arguments_text(blocked: list[Finding]) -> str:
+    """What the model reads instead of the tool's result: enough to change course, no value."""
+    places = sorted({(f.path or "/", _kind(f.rule), f.rule) for f in blocked})
+    listed = "; ".join(f"argument {path} holds {kind} ({rule})" for path, kind, rule in places[:8])
+    return (
+        f"Ostiary did not send this call to the tool: {listed}. "
+        "Credentials and personal data are not passed to tools in arguments. "
+        "Call the tool again without the value (refer to it indirectly, e.g. by the name of an "
+        "environment variable or a file the tool can read), or ask the user to allow this rule "
+        "for this tool in the gateway's configuration."
+    )
+
+
+def _choice(value: Any, where: str) -> str:
+    action = str(value)
+    if action not in ACTIONS:
+        raise ConfigError(f"inspections: secrets {where} must be one of {', '.join(ACTIONS)}, not {action!r}")
+    return action
+
+
+def _actions(raw: Any, default_results: str) -> tuple[KindAction, ...]:
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            "inspections: secrets actions must map rule globs to an action or {arguments, results}"
+        )
+    entries = []
+    for rules, spec in raw.items():
+        if isinstance(spec, dict):
+            unknown = set(spec) - set(DIRECTIONS)
+            if unknown:
+                raise ConfigError(f"inspections: secrets actions {rules!r}: unknown keys {sorted(unknown)}")
+            arguments = _choice(spec.get("arguments", "block"), f"actions {rules!r} arguments")
+            results = _choice(spec.get("results", default_results), f"actions {rules!r} results")
+        else:
+            arguments = results = _choice(spec, f"actions {rules!r}")
+        entries.append(KindAction(str(rules), arguments, results))
+    return tuple(entries)
 
 
 def build(options: dict[str, Any], config: Config) -> SecretsInspection:
     action = str(options.get("action", "redact"))
     if action not in ACTIONS:
-        raise ConfigError(f"inspections: secrets action must be redact or block, not {action!r}")
+        raise ConfigError(f"inspections: secrets action must be one of {', '.join(ACTIONS)}, not {action!r}")
     kinds = frozenset(str(k) for k in options.get("kinds", ("secret", "pii")))
     if not kinds <= {"secret", "pii"}:
         raise ConfigError("inspections: secrets kinds must be secret and/or pii")
     raw_allow = options.get("allow", {}) or {}
     if not isinstance(raw_allow, dict):
         raise ConfigError("inspections: secrets allow must map tool globs to lists of rule globs")
-    allow = {str(tool): tuple(str(r) for r in rules) for tool, rules in raw_allow.items()}
+    allow_rules = {str(tool): tuple(str(r) for r in rules) for tool, rules in raw_allow.items()}
+    raw_redact = options.get("redact_arguments", ()) or ()
+    if not isinstance(raw_redact, list | tuple):
+        raise ConfigError("inspections: secrets redact_arguments must be a list of tool globs")
     detector = SecretsDetector(SecretsOptions(kinds=kinds))
     return SecretsInspection(
         detector,
         action,
-        allow,
+        allow_rules,
         arguments=bool(options.get("arguments", True)),
         results=bool(options.get("results", True)),
+        actions=_actions(options.get("actions", {}) or {}, action),
+        redact_arguments=tuple(str(t) for t in raw_redact),
     )

@@ -66,6 +66,10 @@ def denial(request_id: RequestId | None, verdict: Verdict) -> Message:
     if verdict.replacement is not None and verdict.replacement.kind is Kind.RESULT:
         # The gateway answers in the server's stead (an approval was requested): its result.
         return verdict.replacement.with_id(request_id if request_id is not None else 0)
+    # An inspection may refuse a tools/call with a tool result the model reads (isError: true).
+    tool_result = verdict.details.get("tool_result")
+    if request_id is not None and isinstance(tool_result, dict):
+        return messages.result(request_id, tool_result)
     data = {"code": verdict.code, "inspection": verdict.inspection}
     return messages.error(
         request_id, methods.GATEWAY_DENIED, verdict.reason or "Denied by the gateway.", data

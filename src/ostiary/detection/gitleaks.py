@@ -1,0 +1,268 @@
+"""The gitleaks rule pack, run the way gitleaks runs it, over text instead of files.
+
+`rules/gitleaks.json` is generated from gitleaks' own configuration by
+`scripts/gen_gitleaks_rules.py` (pinned upstream version, MIT notice inside). Keywords make it
+fast: one case-insensitive pass over the text says which keywords occur, and only the rules
+that name one of them run their regex; most text names none. A match then passes gitleaks'
+tests in gitleaks' order: the secret is the rule's secret group (or its first non-empty
+group), its Shannon entropy must exceed the rule's floor, and neither the global nor the
+rule's allowlists (regexes on the secret, the match or the line; stopwords) may hold.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import re2
+
+from ostiary.detection.checksums import entropy
+
+PREFIX = "secret."
+
+
+@dataclass(frozen=True, slots=True)
+class Allowlist:
+    target: str  # "secret", "match" or "line"
+    regexes: tuple[Any, ...]
+    stopwords: tuple[str, ...]
+
+    def holds(self, secret: str, match: str, line: str) -> bool:
+        target = {"match": match, "line": line}.get(self.target, secret)
+        if target and any(r.search(target) for r in self.regexes):
+            return True
+        lowered = secret.lower()
+        return any(word in lowered for word in self.stopwords)
+
+
+@dataclass(frozen=True, slots=True)
+class GitleaksRule:
+    id: str
+    regex: Any
+    keywords: tuple[str, ...]
+    entropy: float
+    secret_group: int
+    allowlists: tuple[Allowlist, ...]
+    # A generic rule yields to a specific one on the same span, as in gitleaks.
+    generic: bool
+    # The regex runs without gitleaks' leading key-name part (see `_core`).
+    lead: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GitleaksHit:
+    rule: str
+    start: int
+    end: int
+    generic: bool
+    # Where the whole match begins: before `start` when the rule reads a key's name.
+    match_start: int
+
+
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.max_mem = 64 << 20
+    return options
+
+
+def _allowlist(raw: dict[str, Any], options: re2.Options) -> Allowlist:
+    return Allowlist(
+        str(raw.get("target", "secret")),
+        tuple(re2.compile(r, options) for r in raw.get("regexes", [])),
+        tuple(raw.get("stopwords", [])),
+    )
+
+
+class GitleaksRules:
+    """The generated rule pack: `find` gives the secret spans in a text."""
+
+    def __init__(self, data: dict[str, Any], disabled: frozenset[str] = frozenset()) -> None:
+        options = _options()
+        self.version = str(data.get("version", ""))
+        rules = []
+        for raw in data["rules"]:
+            if PREFIX + raw["id"] in disabled:
+                continue
+            core, lead = _core(raw["regex"], "generic" in raw["id"])
+            rules.append(
+                GitleaksRule(
+                    PREFIX + raw["id"],
+                    re2.compile(core, options),
+                    tuple(raw["keywords"]),
+                    float(raw["entropy"]),
+                    int(raw["secret_group"]),
+                    tuple(_allowlist(a, options) for a in raw["allowlists"]),
+                    "generic" in raw["id"],
+                    lead,
+                )
+            )
+        self.rules = tuple(rules)
+        glob = data.get("global_allowlist", {})
+        self.global_allowlist = Allowlist(
+            "secret",
+            tuple(re2.compile(r, options) for r in glob.get("regexes", [])),
+            tuple(glob["stopwords"]),
+        )
+        keywords = sorted({k for rule in self.rules for k in rule.keywords})
+        self._keyword_rules: list[list[int]] = [
+            [i for i, rule in enumerate(self.rules) if word in rule.keywords] for word in keywords
+        ]
+        self._always = [i for i, rule in enumerate(self.rules) if not rule.keywords]
+        self._keywords = re2.Set.SearchSet(options)
+        for word in keywords:
+            self._keywords.Add("(?i)" + re2.escape(word))
+        self._keywords.Compile()
+
+    def candidates(self, utf8: bytes) -> list[int]:
+        """The rules whose keywords occur in the text, from one pass."""
+        found = self._keywords.Match(utf8) if utf8 else None
+        chosen = set(self._always)
+        for index in found or ():
+            chosen.update(self._keyword_rules[index])
+        return sorted(chosen)
+
+    def matching(self, utf8: bytes) -> list[int]:
+        """The rules whose regex matches somewhere in the text: screens many fields at once,
+        where a short keyword (`ey` of a JWT, `sk` of a Twilio key) occurs in most text."""
+        return [i for i in self.candidates(utf8) if self.rules[i].regex.search(utf8) is not None]
+
+    def find(
+        self,
+        text: str,
+        utf8: bytes | None = None,
+        rules: list[int] | None = None,
+        veto: Callable[[str, GitleaksHit], bool] | None = None,
+        max_hits: int = 32,
+    ) -> Iterator[GitleaksHit]:
+        """Secret spans in `text` (in characters); `utf8`, its UTF-8 if the caller has it (the
+        regexes run over bytes: re2 would otherwise encode the text again for every rule);
+        `rules`, the only rules to run, when a screen over more text has chosen them; `veto`,
+        the caller's own test of a hit (a placeholder, a digest's key name)."""
+        data = text.encode("utf-8") if utf8 is None else utf8
+        offsets = _Offsets(data, len(text))
+        for index in self.candidates(data) if rules is None else rules:
+            rule = self.rules[index]
+            hits = retries = pos = 0
+            while hits < max_hits and pos <= len(data):
+                match = rule.regex.search(data, pos)
+                if match is None:
+                    break
+                hit = self._hit(rule, match, data, offsets)
+                if hit is not None and (veto is None or not veto(text, hit)):
+                    yield hit
+                    hits += 1
+                    pos = max(match.end(), match.start() + 1)
+                    continue
+                # A rejected match may have swallowed the start of a real one (`secret_key",
+                # "credential": "…"` reads `credential` as the value): search again from its
+                # secret, a bounded number of times, then from its end as gitleaks does.
+                span = self._secret_span(rule, match, data)
+                retries += 1
+                if span is not None and retries <= _RETRIES and span[0] > match.start():
+                    pos = span[0]
+                else:
+                    pos = max(match.end(), match.start() + 1)
+
+    def _hit(self, rule: GitleaksRule, match: Any, data: bytes, offsets: _Offsets) -> GitleaksHit | None:
+        """The match as a hit, or None where gitleaks' own tests reject it."""
+        span = self._secret_span(rule, match, data)
+        if span is None:
+            return None
+        start, end = span
+        secret = data[start:end].decode("utf-8", "replace")
+        if rule.entropy and entropy(secret) <= rule.entropy:
+            return None
+        lead = _context_start(rule, data, match.start())
+        whole = data[lead : match.end()].decode("utf-8", "replace").strip("\n")
+        line = _line(data, match.start(), match.end()).decode("utf-8", "replace")
+        if self.global_allowlist.holds(secret, whole, line):
+            return None
+        if any(a.holds(secret, whole, line) for a in rule.allowlists):
+            return None
+        return GitleaksHit(
+            rule.id, offsets.chars(start), offsets.chars(end), rule.generic, offsets.chars(lead)
+        )
+
+    @staticmethod
+    def _secret_span(rule: GitleaksRule, match: Any, data: bytes) -> tuple[int, int] | None:
+        groups = rule.regex.groups
+        if not groups:
+            start, end = match.span()
+            while end > start and data[end - 1] == 0x0A:
+                end -= 1
+            return (start, end) if end > start else None
+        if rule.secret_group:
+            if rule.secret_group > groups:
+                return None
+            span: tuple[int, int] = match.span(rule.secret_group)
+            return span if span[0] >= 0 and span[1] > span[0] else None
+        for group in range(1, groups + 1):
+            span = match.span(group)
+            if span[0] >= 0 and span[1] > span[0]:
+                return span
+        return None
+
+
+# Searches again after rejected matches, per rule and text: keeps the pass linear.
+_RETRIES = 64
+
+
+class _Offsets:
+    """Byte offsets to character offsets; the identity for ASCII text."""
+
+    def __init__(self, data: bytes, chars: int) -> None:
+        self.data = data
+        self.ascii = len(data) == chars
+
+    def chars(self, offset: int) -> int:
+        return offset if self.ascii else len(self.data[:offset].decode("utf-8", "ignore"))
+
+
+# gitleaks' context rules begin with up to 50 characters of the key's name before its keyword.
+# Run without that lead the regex is several times cheaper; the lead is only read back for the
+# allowlists that test the whole match (`bucket_key` is not a secret's name).
+_LEAD = "(?i)[\\w.-]{0,50}?"
+_NAME = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+# gitleaks ends a token at a quote, a space, `;` or an escaped line break: what code and config
+# files hold. Tool results are prose as often, where a token is followed by `.`, `,` or `)`.
+# Provider rules (a fixed prefix and alphabet) also end there; the generic rule keeps gitleaks'
+# ending, since in prose a word before a full stop is no token.
+_END = "(?:[\\x60'\"\\s;]|\\\\[nr]|$)"
+_PROSE_END = "(?:[\\x60'\"\\s;.,:)\\]}>|]|\\\\[nr]|$)"
+
+
+def _core(pattern: str, generic: bool) -> tuple[str, bool]:
+    if not generic and pattern.endswith(_END):
+        pattern = pattern[: -len(_END)] + _PROSE_END
+    if pattern.startswith(_LEAD):
+        return "(?i)" + pattern[len(_LEAD) :], True
+    return pattern, False
+
+
+def _context_start(rule: GitleaksRule, data: bytes, start: int) -> int:
+    if not rule.lead:
+        return start
+    begin = start
+    while begin > 0 and start - begin < 50 and data[begin - 1] in _NAME:
+        begin -= 1
+    return begin
+
+
+def _line(data: bytes, start: int, end: int) -> bytes:
+    begin = data.rfind(b"\n", 0, start) + 1
+    stop = data.find(b"\n", end)
+    return data[begin : len(data) if stop < 0 else stop]
+
+
+@functools.cache
+def pack() -> dict[str, Any]:
+    """The generated rule file, read once."""
+    source = importlib.resources.files("ostiary.detection").joinpath("rules/gitleaks.json")
+    data: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))
+    return data
