@@ -124,9 +124,17 @@ class InspectionConfig(Record):
 
 
 def _default_inspections() -> list[InspectionConfig]:
-    """With no `inspections:` list: the configured tool lists, and pins (trust on first use), so a
-    definition that changes after first sight is quarantined without any configuration."""
-    return [InspectionConfig(name="toolfilter"), InspectionConfig(name="pinning")]
+    """With no `inspections:` list (a bare `mcpServers` file): the configured tool lists, pins
+    (trust on first use), and the content inspections, so a poisoned definition is blocked, an
+    injected result carries a warning, and credentials are redacted without any configuration.
+    Personal data is left to an explicit `secrets` entry: it is common in ordinary results."""
+    return [
+        InspectionConfig(name="toolfilter"),
+        InspectionConfig(name="pinning"),
+        InspectionConfig.validate({"name": "poisoning", "action": "block"}),
+        InspectionConfig.validate({"name": "injection", "action": "warn"}),
+        InspectionConfig.validate({"name": "secrets", "action": "redact", "kinds": ["secret"]}),
+    ]
 
 
 def _server_names(servers: dict[str, ServerConfig]) -> None:
@@ -140,6 +148,7 @@ def _server_names(servers: dict[str, ServerConfig]) -> None:
 class Config(Record):
     FIELD_CHECKS: ClassVar[dict[str, Callable[[Any], None]]] = {"servers": _server_names}
 
+    # Scopes pins, inventory and audit records; default: derived from the config file's path.
     name: str = "ostiary"
     servers: dict[str, ServerConfig] = field(default_factory=dict)
     listen: ListenConfig = field(default_factory=ListenConfig)
@@ -155,8 +164,12 @@ class Config(Record):
     pinning: dict[str, Any] = field(default_factory=dict)
     detectors: dict[str, Any] = field(default_factory=dict)
     approvals: dict[str, Any] = field(default_factory=dict)
+    # A refused tools/call: a tool result with isError (the model reads why), or a JSON-RPC error.
+    denials: Literal["tool-result", "error"] = "tool-result"
     # Where relative paths in this config are resolved from; set by the loader.
     base_dir: str = "."
+    # The file this configuration was loaded from, if any; set by the loader.
+    source: str | None = None
 
     def check(self) -> None:
         seen: dict[str, str] = {}
@@ -287,7 +300,18 @@ def _describe(exc: ValidationError, lines: dict[tuple[str | int, ...], int], sou
     return "\n".join(problems)
 
 
-def parse(text: str, source: str = "<config>", base_dir: str = ".") -> Config:
+def default_name(path: str | Path) -> str:
+    """A gateway name for a config file that sets none: its stem and a digest of its full path,
+    so two gateways whose files share a name keep their pins, inventory and records apart."""
+    import hashlib  # noqa: PLC0415
+
+    resolved = Path(path).expanduser().resolve()
+    stem = re.sub(r"[^A-Za-z0-9-]+", "-", resolved.stem).strip("-")[:40] or "config"
+    return f"{stem}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:6]}"
+
+
+def parse(text: str, source: str = "<config>", base_dir: str = ".", name: str | None = None) -> Config:
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as some Windows editors write
     stripped = text.lstrip()
     if stripped.startswith("{"):
         import json  # noqa: PLC0415
@@ -310,6 +334,9 @@ def parse(text: str, source: str = "<config>", base_dir: str = ".") -> Config:
     if "mcpServers" in data:
         data = {**{k: v for k, v in data.items() if k != "mcpServers"}, **_from_mcp_servers(data)}
     data.setdefault("base_dir", base_dir)
+    if name is not None:
+        data.setdefault("name", name)
+        data.setdefault("source", str(Path(source).resolve()))
     try:
         return Config.validate(data)
     except Exception as exc:
@@ -327,4 +354,4 @@ def load(path: str | Path) -> Config:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from None
-    return parse(text, str(file), str(file.resolve().parent))
+    return parse(text, str(file), str(file.resolve().parent), default_name(file))

@@ -84,6 +84,8 @@ class Gateway:
         if self._started:
             return
         self._started = True
+        if not self.config.inspections:
+            log.warning("UNSAFE: no inspections (inspections: []); messages pass the gateway uninspected")
         if self.config.audit.get("enabled", True) is False:
             log.warning("UNSAFE: the audit log is off (audit.enabled: false); decisions are not recorded")
         else:
@@ -101,7 +103,7 @@ class Gateway:
 
         self.store = store = await open_store(self.config)
         audit = build_audit_observer(store, self.config)
-        inventory = build_inventory_observer(store)
+        inventory = build_inventory_observer(store, self.config.name)
         await audit.start()
         await inventory.start()
         # Inventory before audit: the audit record is the last word on a decision.
@@ -150,7 +152,8 @@ class Gateway:
                 cwd = self.config.server_cwd(name)
                 command = secretref.resolve(server.command)
                 args = [secretref.resolve(a) for a in server.args]
-                return ProcessTransport(name, command, args, env, cwd, limit)
+                base = cwd if cwd is not None else self.config.base_dir
+                return ProcessTransport(name, command, args, env, cwd, limit, base)
             assert server.url is not None
             url = secretref.resolve(server.url)
             if server.kind == "sse":

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ostiary import __version__, bridge, messages, methods
+from ostiary import __version__, bridge, denials, messages, methods, notices
 from ostiary.call import Call
 from ostiary.catalog import LIST_KEYS, Catalog
 from ostiary.config import Config, ServerConfig
@@ -84,6 +84,8 @@ class ClientSession:
         self.initialized = False
         self.connections: dict[str, ServerConnection] = {}
         self.excluded: dict[str, str] = {}
+        # Servers that could not be started or reached, and why: told to the client, not only logged.
+        self.unavailable: dict[str, str] = {}
         self.catalog = Catalog({n: ctx.config.prefix_of(n) for n in ctx.config.servers})
         self.calls: dict[tuple[bool, RequestId], Call] = {}
         self.parking = bridge.Parking(
@@ -188,7 +190,7 @@ class ClientSession:
         if method == methods.DISCOVER:
             response = messages.result(call.client_id, self._discover_result())
         elif method in LIST_KEYS:
-            response = await self.router.list(call)
+            response = notices.with_unavailable(await self.router.list(call), self.unavailable)
         elif method in NAMED_CALLS:
             response = await self.router.named_call(call)
         elif method in URI_CALLS:
@@ -304,7 +306,10 @@ class ClientSession:
             hello = await conn.open(self.hello)
         except ServerUnavailable as exc:
             log.warning("server %s is unavailable: %s", conn.name, exc)
+            self.unavailable[conn.name] = str(exc)
+            await self._tell_client(notices.server_unavailable(conn.name, str(exc)))
             return
+        self.unavailable.pop(conn.name, None)
         if conn.handshake_result is None:
             return
         method = methods.DISCOVER if hello.era == "modern" else methods.INITIALIZE
@@ -361,11 +366,23 @@ class ClientSession:
             for n, c in self.live().items()
             if c.hello is not None and c.hello.instructions
         ]
+        missing = notices.unavailable_text(self.unavailable)
         if not parts:
-            return None
+            return missing
         if len(self.config.servers) == 1:
             return parts[0][1]
-        return "\n\n".join(f"## {name}\n{text}" for name, text in parts)
+        text = "\n\n".join(f"## {name}\n{text}" for name, text in parts)
+        return f"{text}\n\n{missing}" if missing else text
+
+    async def _tell_client(self, message: Message) -> None:
+        """A gateway notice to this session's client, held like a server's until its handshake."""
+        if self.era == "modern":
+            return  # a stateless client has no channel outside its requests; lists carry the notice
+        if not self.initialized:
+            if len(self._early) < EARLY_NOTIFICATIONS:
+                self._early.append(message)
+            return
+        await self._send(message, None)
 
     def _discover_result(self) -> JSON:
         result: JSON = {
@@ -416,15 +433,22 @@ class ClientSession:
         outgoing = messages.request(call.client_id, method, params)
         decision = await self.pipeline.run(Hook.CLIENT_REQUEST, outgoing, exchange)
         if not decision.forwarded:
-            return denial(call.client_id, decision.verdict)
+            return self._refusal(call, method, decision.verdict)
         if conn is None or server in self.excluded:
             response = messages.error(None, methods.UPSTREAM_UNAVAILABLE, f"Server {server} is unavailable")
         else:
             response = await self._exchange_with(conn, call, method, decision.message.params)
         final: Decision = await self.pipeline.run(Hook.SERVER_RESPONSE, response, exchange)
         if not final.forwarded:
-            return denial(call.client_id, final.verdict)
+            return self._refusal(call, method, final.verdict)
         return final.message.with_id(call.client_id)
+
+    def _refusal(self, call: Call, method: str, verdict: Verdict) -> Message:
+        """A refused tool call is a tool result the model can read, unless `denials: error`."""
+        if method == methods.TOOLS_CALL and self.config.denials == "tool-result":
+            name = call.message.params.get("name")
+            return denials.as_tool_result(call.client_id, verdict, name if isinstance(name, str) else None)
+        return denial(call.client_id, verdict)
 
     async def _exchange_with(self, conn: ServerConnection, call: Call, method: str, params: JSON) -> Message:
         try:

@@ -37,4 +37,5 @@ def build_audit_observer(store: Store, config: Config) -> AuditLog:
         str(options.get("chain", CHAIN)),
         int(options.get("batch_max", 1000)),
         spool,
+        config.name,
     )

@@ -57,9 +57,17 @@ SPOOL_ROTATE_BYTES = 16 << 20
 
 class AuditLog:
     def __init__(
-        self, store: Store, sealer: Sealer, chain: str = CHAIN, batch_max: int = 1000, spool: bool = True
+        self,
+        store: Store,
+        sealer: Sealer,
+        chain: str = CHAIN,
+        batch_max: int = 1000,
+        spool: bool = True,
+        gateway: str | None = None,
     ) -> None:
         self.store = store
+        # The gateway's name on every record: one store may hold the records of several gateways.
+        self.gateway = gateway
         self.sealer = sealer
         self.chain = chain
         self.batch_max = batch_max
@@ -90,7 +98,10 @@ class AuditLog:
             self._task = asyncio.create_task(self._run(), name="ostiary-audit-writer")
 
     async def observe(self, decision: Decision) -> None:
-        await self.append(record_of(decision))
+        body = record_of(decision)
+        if self.gateway is not None:
+            body["gateway"] = self.gateway
+        await self.append(body)
 
     async def append(self, body: dict[str, Any]) -> None:
         """Record one body; returns once it is durable (in the spool, or committed)."""

@@ -84,6 +84,7 @@ class InventoryServer:
     server: str
     info: JSON
     updated_us: int
+    gateway: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ class InventoryItem:
     definition: JSON
     risk: str
     updated_us: int
+    gateway: str = ""
 
 
 class Sealer(Protocol):
@@ -159,8 +161,10 @@ class Store(Protocol):
 
     async def save_pin(self, pin: Pin) -> None: ...
 
-    async def record_server(self, server: str, info: JSON) -> None: ...
+    async def record_server(self, server: str, info: JSON, gateway: str = "") -> None: ...
 
     async def record_items(self, items: Sequence[InventoryItem]) -> None: ...
 
-    async def inventory(self) -> tuple[list[InventoryServer], list[InventoryItem]]: ...
+    async def inventory(
+        self, gateway: str | None = None
+    ) -> tuple[list[InventoryServer], list[InventoryItem]]: ...

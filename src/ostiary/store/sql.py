@@ -512,10 +512,11 @@ class SqlStore:
 
     # ------------------------------------------------------------------ inventory
 
-    async def record_server(self, server: str, info: JSON) -> None:
-        row = {"server": server, "info": orjson.dumps(info).decode(), "updated_us": now_us()}
+    async def record_server(self, server: str, info: JSON, gateway: str = "") -> None:
+        info_text = orjson.dumps(info).decode()
+        row = {"gateway": gateway, "server": server, "info": info_text, "updated_us": now_us()}
         async with self._writing() as conn:
-            await conn.execute(self._upsert(inventory_servers, row, ("server",)))
+            await conn.execute(self._upsert(inventory_servers, row, ("gateway", "server")))
 
     async def record_items(self, items: Sequence[InventoryItem]) -> None:
         if not items:
@@ -523,6 +524,7 @@ class SqlStore:
         async with self._writing() as conn:
             for item in items:
                 row = {
+                    "gateway": item.gateway,
                     "server": item.server,
                     "kind": item.kind,
                     "name": item.name,
@@ -530,16 +532,29 @@ class SqlStore:
                     "risk": item.risk,
                     "updated_us": item.updated_us or now_us(),
                 }
-                await conn.execute(self._upsert(inventory_items, row, ("server", "kind", "name")))
+                key = ("gateway", "server", "kind", "name")
+                await conn.execute(self._upsert(inventory_items, row, key))
 
-    async def inventory(self) -> tuple[list[InventoryServer], list[InventoryItem]]:
+    async def inventory(
+        self, gateway: str | None = None
+    ) -> tuple[list[InventoryServer], list[InventoryItem]]:
+        """What servers offered, of one gateway or (None) of every gateway using this store."""
+        s, t = inventory_servers.c, inventory_items.c
+        servers_query = select(inventory_servers).order_by(s.gateway, s.server)
+        items_query = select(inventory_items).order_by(t.gateway, t.server, t.kind, t.name)
+        if gateway is not None:
+            servers_query = servers_query.where(s.gateway == gateway)
+            items_query = items_query.where(t.gateway == gateway)
         async with self._reading() as conn:
-            servers = await conn.execute(select(inventory_servers).order_by(inventory_servers.c.server))
-            found = [InventoryServer(r.server, orjson.loads(r.info), r.updated_us) for r in servers]
-            t = inventory_items.c
-            items = await conn.execute(select(inventory_items).order_by(t.server, t.kind, t.name))
+            servers = await conn.execute(servers_query)
+            found = [
+                InventoryServer(r.server, orjson.loads(r.info), r.updated_us, r.gateway) for r in servers
+            ]
+            items = await conn.execute(items_query)
             listed = [
-                InventoryItem(r.server, r.kind, r.name, orjson.loads(r.definition), r.risk, r.updated_us)
+                InventoryItem(
+                    r.server, r.kind, r.name, orjson.loads(r.definition), r.risk, r.updated_us, r.gateway
+                )
                 for r in items
             ]
             return found, listed
