@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -32,7 +33,8 @@ async def test_a_fresh_clone_quick_start_prints_a_stdio_command_a_host_can_launc
     tmp_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
     clone = tmp_path / "ostiary"
-    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True, timeout=60)
+    with anyio.fail_after(60):
+        await anyio.run_process(["git", "clone", "--quiet", str(REPO), str(clone)])
     home = tmp_path / "home"
     home.mkdir()
     port = free_loopback_port()

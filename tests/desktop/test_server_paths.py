@@ -11,8 +11,7 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client, StdioServerParameters
-from mcp import types
+from mcp import Client, StdioServerParameters, types
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
