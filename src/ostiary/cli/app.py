@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "serve": "ostiary.cli.serve",
     "run": "ostiary.cli.run",
     "import": "ostiary.cli.hostimport",
+    "scan": "ostiary.cli.scan",
 }
 
 
