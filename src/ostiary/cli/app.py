@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "run": "ostiary.cli.run",
     "import": "ostiary.cli.hostimport",
     "scan": "ostiary.cli.scan",
+    "doctor": "ostiary.cli.doctor",
 }
 
 

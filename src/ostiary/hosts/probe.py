@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ostiary import __version__, messages, methods, secretref
@@ -34,7 +35,8 @@ class ProbeFailed(Exception):
 
 
 def transport_for(name: str, server: ServerConfig, base_dir: str) -> Transport:
-    """A transport to the server with its secret references resolved. Raises ProbeFailed."""
+    """A transport to the server with its secret references resolved; a relative `cwd` or
+    command path is taken from `base_dir`, as the gateway does. Raises ProbeFailed."""
     try:
         env = {k: secretref.resolve(v) for k, v in server.env.items()}
         headers = {k: secretref.resolve(v) for k, v in server.headers.items()}
@@ -43,7 +45,7 @@ def transport_for(name: str, server: ServerConfig, base_dir: str) -> Transport:
 
             assert server.command is not None
             args = [secretref.resolve(a) for a in server.args]
-            cwd = server.cwd
+            cwd = str(Path(base_dir, server.cwd).expanduser()) if server.cwd else None
             return ProcessTransport(
                 name, secretref.resolve(server.command), args, env, cwd, LIMIT, cwd or base_dir
             )

@@ -10,6 +10,8 @@ same migration.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -108,7 +110,7 @@ def create_engine(url: str, sqlite_synchronous: str = "full") -> Database:
     if backend == "sqlite":
         in_memory = parsed.database in (None, "", ":memory:")
         if parsed.database and not in_memory:
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database).expanduser())
         # One shared connection, as aiosqlite had: an in-memory database is per connection.
         return ThreadedEngine(_sqlite_engine(parsed, sqlite_synchronous, single=in_memory))
     if backend == "postgresql":
@@ -118,6 +120,14 @@ def create_engine(url: str, sqlite_synchronous: str = "full") -> Database:
     raise StoreError(
         f"unsupported store URL scheme {parsed.drivername!r} (use sqlite+aiosqlite or postgresql+asyncpg)"
     )
+
+
+def _create_private(path: Path) -> None:
+    """A new store file, and a new folder for it, readable by the owner only: the audit log is in
+    it. SQLite gives the file's -wal and -shm companions the file's own mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def spool_directory(url: str) -> Path | None:
