@@ -37,7 +37,9 @@ def advice(code: str) -> str:
 
 def text_of(verdict: Verdict, tool: str | None) -> str:
     what = f"the call to {tool}" if tool else "this call"
-    reason = verdict.reason or "Denied by the gateway."
+    reason = (verdict.reason or "Denied by the gateway.").rstrip()
+    if not reason.endswith((".", "!", "?")):
+        reason += "."
     return f"Ostiary refused {what} ({verdict.code}). {reason} {advice(verdict.code)}"
 
 

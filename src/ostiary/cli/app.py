@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "import": "ostiary.cli.hostimport",
     "scan": "ostiary.cli.scan",
     "doctor": "ostiary.cli.doctor",
+    "demo": "ostiary.cli.demo",
 }
 
 
