@@ -61,6 +61,10 @@ class AuditQuery:
     since_us: int | None = None
     until_us: int | None = None
     limit: int | None = None
+    # Newest first (what a person reading the log wants), and only records before this sequence
+    # number: the next page of a search.
+    newest_first: bool = False
+    before_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +155,9 @@ class Store(Protocol):
 
     def audit_rows(self, chain: str, query: AuditQuery | None = None) -> AsyncIterator[AuditRow]:
         """Records in sequence order, streamed."""
+
+    async def count_audit(self, chain: str, query: AuditQuery) -> int:
+        """How many records match `query`, its limit aside."""
 
     async def checkpoints(self, chain: str) -> list[Checkpoint]: ...
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from sqlalchemy import Engine, PoolProxiedConnection, Table, select
+from sqlalchemy import Engine, PoolProxiedConnection, Table, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -424,10 +424,9 @@ class SqlStore:
             row = (await conn.execute(select(audit_heads).where(audit_heads.c.chain == chain))).first()
             return None if row is None else (row.seq, row.hash)
 
-    async def audit_rows(self, chain: str, query: AuditQuery | None = None) -> AsyncIterator[AuditRow]:
-        q = query or AuditQuery()
+    def _audit_filter(self, chain: str, q: AuditQuery) -> Any:
         t = audit_records.c
-        base = select(audit_records).where(t.chain == chain)
+        where = [t.chain == chain]
         for column, value in (
             (t.principal, q.principal),
             (t.server, q.server),
@@ -436,16 +435,51 @@ class SqlStore:
             (t.code, q.code),
         ):
             if value is not None:
-                base = base.where(column == value)
+                where.append(column == value)
         if q.since_us is not None:
-            base = base.where(t.ts_us >= q.since_us)
+            where.append(t.ts_us >= q.since_us)
         if q.until_us is not None:
-            base = base.where(t.ts_us < q.until_us)
+            where.append(t.ts_us < q.until_us)
+        if q.before_seq is not None:
+            where.append(t.seq < q.before_seq)
+        return where
+
+    async def count_audit(self, chain: str, query: AuditQuery) -> int:
+        count = select(func.count()).select_from(audit_records).where(*self._audit_filter(chain, query))
+        async with self._reading() as conn:
+            return int((await conn.execute(count)).scalar_one())
+
+    async def audit_rows(self, chain: str, query: AuditQuery | None = None) -> AsyncIterator[AuditRow]:
+        q = query or AuditQuery()
+        t = audit_records.c
+        if q.newest_first:
+            async for row in self._audit_rows_newest(chain, q):
+                yield row
+            return
+        base = select(audit_records).where(*self._audit_filter(chain, q))
         last, left = -1, q.limit
         while left is None or left > 0:
             page = min(PAGE, left) if left is not None else PAGE
             async with self._reading() as conn:
                 result = await conn.execute(base.where(t.seq > last).order_by(t.seq).limit(page))
+                batch = [_row_to_audit(r) for r in result]
+            for row in batch:
+                yield row
+            if len(batch) < page:
+                return
+            last = batch[-1].seq
+            left = None if left is None else left - len(batch)
+
+    async def _audit_rows_newest(self, chain: str, q: AuditQuery) -> AsyncIterator[AuditRow]:
+        t = audit_records.c
+        base = select(audit_records).where(*self._audit_filter(chain, q))
+        last: int | None = None
+        left = q.limit
+        while left is None or left > 0:
+            page = min(PAGE, left) if left is not None else PAGE
+            query = base if last is None else base.where(t.seq < last)
+            async with self._reading() as conn:
+                result = await conn.execute(query.order_by(t.seq.desc()).limit(page))
                 batch = [_row_to_audit(r) for r in result]
             for row in batch:
                 yield row
