@@ -55,6 +55,9 @@ class ServerConfig(Record):
     # Tool annotations from this server may be relied on (otherwise they are hints only).
     trust_annotations: bool = False
     enabled: bool = True
+    # Which HTTP sessions share one connection (one process, for stdio): each its own (`session`),
+    # those of one principal (`principal`), or all (`shared`): for servers without session state.
+    isolation: Literal["session", "principal", "shared"] = "session"
 
     def check(self) -> None:
         if (self.command is None) == (self.url is None):

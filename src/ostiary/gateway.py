@@ -12,11 +12,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ostiary import secretref
-from ostiary.config import Config, ServerConfig
+from ostiary.config import Config, ConfigError, ServerConfig
 from ostiary.identity import Principal
 from ostiary.inspections import build_stages
 from ostiary.pipeline import Observer, Pipeline
 from ostiary.pipeline.observer import Approver
+from ostiary.server_side.sharing import SharedServers
 from ostiary.session import ClientChannel, ClientSession, GatewayContext
 from ostiary.transports.base import Transport, TransportClosed
 from ostiary.transports.stdio import ProcessTransport
@@ -68,7 +69,9 @@ class Gateway:
     ) -> None:
         self.config = config
         self.pipeline = Pipeline(build_stages(config), observers, approver)
-        self.context = GatewayContext(config, self.pipeline, self.transport_for)
+        self.context = GatewayContext(
+            config, self.pipeline, self.transport_for, _shared_servers(config, self)
+        )
         self.sessions: dict[str, ClientSession] = {}
         self.store: Store | None = None
         self._closers: list[Any] = []
@@ -117,6 +120,8 @@ class Gateway:
         for session in list(self.sessions.values()):
             await session.close()
         self.sessions.clear()
+        if self.context.shared is not None:
+            await self.context.shared.close()
         await self.pipeline.close()
         for closer in self._closers:
             try:
@@ -180,6 +185,21 @@ class Gateway:
         except UpstreamCredentialError as exc:
             raise CredentialUnavailable(str(exc)) from None
         return creds.headers, creds.env
+
+
+def _shared_servers(config: Config, gateway: Gateway) -> SharedServers | None:
+    """The pool of connections sessions share, if any server allows it. A server with per-user
+    credentials (`auth.upstreams`) is never shared across principals."""
+    upstreams = config.auth.get("upstreams") if isinstance(config.auth.get("upstreams"), dict) else {}
+    for name, server in config.servers.items():
+        if server.isolation == "shared" and name in (upstreams or {}):
+            raise ConfigError(
+                f"servers.{name}: isolation 'shared' would give every user one user's credentials "
+                "(auth.upstreams); use 'principal'"
+            )
+    if all(server.isolation == "session" for server in config.servers.values()):
+        return None
+    return SharedServers(gateway.transport_for)
 
 
 class CredentialUnavailable(Exception):

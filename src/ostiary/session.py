@@ -25,6 +25,7 @@ from ostiary.pipeline import Decision, Exchange, Hook, Pipeline, Verdict
 from ostiary.routing import NAMED_CALLS, URI_CALLS, Router
 from ostiary.server_side.connection import ServerConnection, ServerTimeout, ServerUnavailable
 from ostiary.server_side.hello import ClientHello, Era, strip_unrelayable_capabilities
+from ostiary.server_side.sharing import SharedServers
 from ostiary.subscriptions import Listeners
 from ostiary.transports.base import Transport
 
@@ -52,6 +53,8 @@ class GatewayContext:
     config: Config
     pipeline: Pipeline
     transport_factory: TransportFactory
+    # Connections sessions share (servers with `isolation: principal | shared`); None: none are.
+    shared: SharedServers | None = None
 
 
 def _releaser(lock: asyncio.Lock) -> Callable[[asyncio.Task[Message]], None]:
@@ -145,7 +148,12 @@ class ClientSession:
             task.cancel()
         if self._opening is not None:
             self._opening.cancel()
-        await asyncio.gather(*(c.close() for c in self.connections.values()), return_exceptions=True)
+        shared = self.ctx.shared
+        closing = [
+            shared.detach(c, self) if shared is not None and shared.is_shared(c) else c.close()
+            for c in self.connections.values()
+        ]
+        await asyncio.gather(*closing, return_exceptions=True)
 
     async def _send(self, message: Message, related: RequestId | None) -> None:
         if not self.closed:
@@ -283,6 +291,9 @@ class ClientSession:
     def _create_connections(self) -> None:
         for name, server in self.config.servers.items():
             if server.enabled and name not in self.connections:
+                if server.isolation != "session" and self.ctx.shared is not None:
+                    self.connections[name] = self.ctx.shared.attach(name, server, self)
+                    continue
                 maker = self._transport_maker(name, server)
                 self.connections[name] = ServerConnection(name, server, maker, self)
 

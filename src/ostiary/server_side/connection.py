@@ -126,8 +126,10 @@ class ServerConnection:
 
     async def open(self, hello: ClientHello) -> ServerHello:
         """Start the transport and do the handshake for this client. Raises ServerUnavailable."""
-        self._client_hello = hello
         async with self._lock:
+            if self.state == "up" and self.hello is not None:
+                return self.hello  # shared with another session, which opened it
+            self._client_hello = hello
             return await self._connect()
 
     async def spawn(self) -> None:
