@@ -95,8 +95,9 @@ class ListenConfig(Record):
     unsafe_allow_unauthenticated: bool = False
     session_idle_timeout: float = field(default=3600.0, metadata={"gt": 0})
     # A session with no open GET stream and nothing in flight was most likely abandoned without
-    # DELETE; its servers are stopped sooner. A returning client gets 404 and re-initializes.
-    detached_idle_timeout: float = field(default=300.0, metadata={"gt": 0})
+    # DELETE (a one-shot command line call); its servers are stopped within seconds. A returning
+    # client gets 404 and re-initializes, as the protocol requires.
+    detached_idle_timeout: float = field(default=30.0, metadata={"gt": 0})
     max_sessions: int = field(default=1000, metadata={"ge": 1})
     # Each session may run its own stdio servers: one principal cannot take every slot.
     max_sessions_per_principal: int = field(default=16, metadata={"ge": 1})
