@@ -13,6 +13,8 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters, types
 
+from conftest import free_loopback_port
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
 # What macOS gives an app launched from the Dock; Linux desktops are no richer.
@@ -71,3 +73,22 @@ async def test_a_server_that_cannot_start_is_reported_to_the_client_not_only_on_
         assert instructions is not None and "notes: command 'no-such-mcp-server' not found" in instructions
         assert heard[0].level == "error"
         assert "notes" in str(heard[0].data) and "not found" in str(heard[0].data)
+
+
+async def test_an_unreachable_remote_server_is_reported_with_its_url_and_cause(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    closed = free_loopback_port()  # nothing listens there
+    config = write_config(
+        {
+            "servers": {
+                "time": {"command": "mcp-server-time"},
+                "remote": {"url": f"http://127.0.0.1:{closed}/mcp?token=x"},
+            }
+        }
+    )
+    async with Client(_host_launch(config, tmp_path), mode="legacy") as client:
+        listed = await client.list_tools()
+    reason = (listed.meta or {})["ostiary/unavailable"]["remote"]
+    assert f"http://127.0.0.1:{closed}/mcp" in reason
+    assert "unreachable" in reason and "token=x" not in reason
