@@ -198,7 +198,7 @@ class ClientSession:
         if method == methods.DISCOVER:
             response = messages.result(call.client_id, self._discover_result())
         elif method in LIST_KEYS:
-            response = notices.with_unavailable(await self.router.list(call), self.unavailable)
+            response = notices.with_unavailable(await self.router.list(call), self._missing())
         elif method in NAMED_CALLS:
             response = await self.router.named_call(call)
         elif method in URI_CALLS:
@@ -377,13 +377,21 @@ class ClientSession:
             for n, c in self.live().items()
             if c.hello is not None and c.hello.instructions
         ]
-        missing = notices.unavailable_text(self.unavailable)
+        missing = notices.unavailable_text(self._missing())
         if not parts:
             return missing
         if len(self.config.servers) == 1:
             return parts[0][1]
         text = "\n\n".join(f"## {name}\n{text}" for name, text in parts)
         return f"{text}\n\n{missing}" if missing else text
+
+    def _missing(self) -> dict[str, str]:
+        """The servers that could not be opened and are still not up, with the reason."""
+        return {
+            name: reason
+            for name, reason in self.unavailable.items()
+            if name not in self.connections or self.connections[name].state != "up"
+        }
 
     async def _tell_client(self, message: Message) -> None:
         """A gateway notice to this session's client, held like a server's until its handshake."""
