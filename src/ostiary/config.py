@@ -98,6 +98,9 @@ class ListenConfig(Record):
     # DELETE (a one-shot command line call); its servers are stopped within seconds. A returning
     # client gets 404 and re-initializes, as the protocol requires.
     detached_idle_timeout: float = field(default=30.0, metadata={"gt": 0})
+    # The session 2026-07-28 requests of one principal share: never has a GET stream, is reused
+    # by every stateless request, so it is kept longer than a detached one.
+    stateless_idle_timeout: float = field(default=300.0, metadata={"gt": 0})
     max_sessions: int = field(default=1000, metadata={"ge": 1})
     # Each session may run its own stdio servers: one principal cannot take every slot.
     max_sessions_per_principal: int = field(default=16, metadata={"ge": 1})
@@ -182,6 +185,13 @@ class Config(Record):
             if prefix and prefix in seen:
                 raise ValueError(f"servers {seen[prefix]!r} and {name!r} share the prefix {prefix!r}")
             seen[prefix] = name
+
+    @property
+    def display_name(self) -> str:
+        """The name hosts show: the configured `name`, or "ostiary" when it was derived from the path."""
+        if self.source is not None and self.name == default_name(self.source):
+            return "ostiary"
+        return self.name
 
     def prefix_of(self, server: str) -> str:
         configured = self.servers[server].prefix

@@ -369,7 +369,7 @@ class ClientSession:
             info = live[0].hello.server_info
             if info:
                 return info
-        return {"name": self.config.name, "version": __version__}
+        return {"name": self.config.display_name, "version": __version__}
 
     def _instructions(self) -> str | None:
         parts = [
