@@ -8,6 +8,7 @@ configuration can be shared, diffed and committed without the secret.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -29,15 +30,19 @@ class Moved:
     file: Path
 
 
+@functools.cache
+def _detector() -> Any:
+    from ostiary.detection.secrets import SecretsDetector, SecretsOptions  # noqa: PLC0415
+
+    return SecretsDetector(SecretsOptions(kinds=frozenset({"secret"})))
+
+
 def is_credential(name: str, value: str) -> bool:
     if not value or has_reference(value):
         return False
     if _NAMED.search(name):
         return True
-    from ostiary.detection.secrets import SecretsDetector, SecretsOptions  # noqa: PLC0415
-
-    detector = SecretsDetector(SecretsOptions(kinds=frozenset({"secret"})))
-    return bool(detector.find(value))
+    return bool(_detector().find(value))
 
 
 def _file_name(server: str, section: str, name: str) -> str:
