@@ -9,6 +9,12 @@ first); `fresh` creates it, which loads Alembic for the migration.
     .venv/bin/python benchmarks/bench_serve_memory.py                      # 16 sessions, audit on
     .venv/bin/python benchmarks/bench_serve_memory.py --store fresh --audit off
     .venv/bin/python benchmarks/bench_serve_memory.py --share-tls-context  # what-if, see below
+    .venv/bin/python benchmarks/bench_serve_memory.py --stdio --isolation session    # a process each
+    .venv/bin/python benchmarks/bench_serve_memory.py --stdio --isolation principal  # one, shared
+
+`--stdio` puts the echo server behind the gateway as a stdio command instead, so each session may
+start its own copy: the figures then add the resident size of every process the gateway started
+(its stdio servers) to its own, and `--isolation` chooses whether sessions share them.
 
 `--share-tls-context` measures a change that is not made: every upstream HTTP client builds its
 own TLS context (the CA bundle loaded again, about 1 MB each, even for http:// URLs); sharing one
@@ -45,10 +51,47 @@ def memory_mb(pid: int) -> str:
     return f"VmRSS {found['VmRSS']:.1f} MB, VmHWM {found['VmHWM']:.1f} MB"
 
 
-def config(workdir: Path, echo_port: int, audit: str) -> Path:
+def tree_mb(pid: int) -> str:
+    """The gateway's and its descendants' resident sizes, summed (for stdio servers it started)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    family, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in parents.items() if ppid == parent and child not in family]
+        family.update(children)
+        frontier.extend(children)
+    total = 0.0
+    for member in family:
+        try:
+            status = Path(f"/proc/{member}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0) / 1024
+    return f"gateway and its {len(family) - 1} processes: RSS {total:.1f} MB"
+
+
+def config(
+    workdir: Path,
+    echo_port: int,
+    audit: str,
+    stdio: str | None = None,
+    isolation: str = "session",
+    python: str = sys.executable,
+) -> Path:
     path = workdir / "serve.yaml"
+    if stdio is not None:
+        server = f'{{command: "{python}", args: ["{stdio}"], prefix: "", isolation: {isolation}}}'
+    else:
+        server = f'{{url: "http://127.0.0.1:{echo_port}/mcp", prefix: ""}}'
     path.write_text(
-        f'servers:\n  echo: {{url: "http://127.0.0.1:{echo_port}/mcp", prefix: ""}}\n'
+        f"servers:\n  echo: {server}\n"
         "inspections:\n  - {name: toolfilter, mode: enforce}\n"
         f"store: sqlite+aiosqlite:///{workdir / 'store.db'}\n"
         + ("audit: {enabled: false}\n" if audit == "off" else "")
@@ -60,7 +103,10 @@ async def measure(args: argparse.Namespace, workdir: Path, errlog: TextIO) -> No
     echo_port, port = free_port(), free_port()
     echo = spawn_background([args.python, str(ECHO_SERVER), "--http", str(echo_port)], errlog)
     ostiary = [args.python, "-c", SHARED_TLS] if args.share_tls_context else [ostiary_command(args.python)]
-    argv = [*ostiary, "serve", "--config", str(config(workdir, echo_port, args.audit)), "--port", str(port)]
+    stdio = str(ECHO_SERVER) if args.stdio else None
+    path = config(workdir, echo_port, args.audit, stdio, args.isolation, args.python)
+    argv = [*ostiary, "serve", "--config", str(path), "--port", str(port)]
+    report = tree_mb if args.stdio else memory_mb
     runs = 2 if args.store == "existing" else 1  # the first start creates the store
     try:
         await wait_for_port(echo_port, echo)
@@ -70,7 +116,7 @@ async def measure(args: argparse.Namespace, workdir: Path, errlog: TextIO) -> No
                 await wait_for_port(port, gateway)
                 if run < runs - 1:
                     continue
-                print(f"listening: {memory_mb(gateway.pid)}")
+                print(f"listening: {report(gateway.pid)}")
                 clients = []
                 for n in range(args.sessions):
                     client = RawHttp(f"http://127.0.0.1:{port}/mcp", "legacy")
@@ -78,11 +124,11 @@ async def measure(args: argparse.Namespace, workdir: Path, errlog: TextIO) -> No
                     clients.append(client)
                     if n == 0:
                         await client.echo("first")
-                        print(f"1 session and a call: {memory_mb(gateway.pid)}")
-                print(f"{args.sessions} sessions: {memory_mb(gateway.pid)}")
+                        print(f"1 session and a call: {report(gateway.pid)}")
+                print(f"{args.sessions} sessions: {report(gateway.pid)}")
                 for _ in range(args.rounds):
                     await asyncio.gather(*(c.echo("hello") for c in clients))
-                print(f"after {args.rounds} rounds of calls on each: {memory_mb(gateway.pid)}")
+                print(f"after {args.rounds} rounds of calls on each: {report(gateway.pid)}")
                 await asyncio.gather(*(c.aclose() for c in clients))
             finally:
                 stop_background(gateway)
@@ -97,6 +143,8 @@ def main() -> None:
     parser.add_argument("--audit", choices=["on", "off"], default="on")
     parser.add_argument("--store", choices=["existing", "fresh"], default="existing")
     parser.add_argument("--share-tls-context", action="store_true", help="what-if: one TLS context")
+    parser.add_argument("--stdio", action="store_true", help="the echo server as a stdio command")
+    parser.add_argument("--isolation", choices=["session", "principal", "shared"], default="session")
     parser.add_argument("--python", default=sys.executable)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ostiary-serve-memory-") as tmp:

@@ -57,6 +57,14 @@ def ostiary_command() -> list[str]:
     return [str(Path(sys.executable).parent / "ostiary")]
 
 
+def refusal(result: Any) -> tuple[str, str]:
+    """(code, text) of a tool call the gateway refused: a tool result with isError and the code in
+    `_meta`, which is how the model hears of a denial."""
+    assert result.is_error is True, result
+    meta = result.meta or {}
+    return meta["ostiary/denial"]["code"], result.content[0].text
+
+
 def free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -60,6 +60,9 @@ class ServerConfig(Record):
     # Provenance labels (trust, data, egress, per-tool `tools:`); see docs/provenance.md.
     labels: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    # Which HTTP sessions share one connection (one process, for stdio): each its own (`session`),
+    # those of one principal (`principal`), or all (`shared`): for servers without session state.
+    isolation: Literal["session", "principal", "shared"] = "session"
 
     def check(self) -> None:
         if (self.command is None) == (self.url is None):
@@ -97,8 +100,12 @@ class ListenConfig(Record):
     unsafe_allow_unauthenticated: bool = False
     session_idle_timeout: float = field(default=3600.0, metadata={"gt": 0})
     # A session with no open GET stream and nothing in flight was most likely abandoned without
-    # DELETE; its servers are stopped sooner. A returning client gets 404 and re-initializes.
-    detached_idle_timeout: float = field(default=300.0, metadata={"gt": 0})
+    # DELETE (a one-shot command line call); its servers are stopped within seconds. A returning
+    # client gets 404 and re-initializes, as the protocol requires.
+    detached_idle_timeout: float = field(default=30.0, metadata={"gt": 0})
+    # The session 2026-07-28 requests of one principal share: never has a GET stream, is reused
+    # by every stateless request, so it is kept longer than a detached one.
+    stateless_idle_timeout: float = field(default=300.0, metadata={"gt": 0})
     max_sessions: int = field(default=1000, metadata={"ge": 1})
     # Each session may run its own stdio servers: one principal cannot take every slot.
     max_sessions_per_principal: int = field(default=16, metadata={"ge": 1})
@@ -162,7 +169,8 @@ class PinningConfig(Record):
     """`pinning:`: what a definition seen for the first time gets (docs/pinning.md)."""
 
     mode: Literal["tofu", "quarantine"] = "tofu"
-    tenant: str = "default"
+    # None: the gateway's name, so that two gateways of one user keep their pins apart.
+    tenant: str | None = None
 
 
 class NoOptions(Record):
@@ -226,9 +234,17 @@ class InspectionConfig(Record):
 
 
 def _default_inspections() -> list[InspectionConfig]:
-    """With no `inspections:` list: the configured tool lists, and pins (trust on first use), so a
-    definition that changes after first sight is quarantined without any configuration."""
-    return [InspectionConfig(name="toolfilter"), InspectionConfig(name="pinning")]
+    """With no `inspections:` list (a bare `mcpServers` file): the configured tool lists, pins
+    (trust on first use), and the content inspections, so a poisoned definition is blocked, an
+    injected result carries a warning, and credentials are redacted without any configuration.
+    Personal data is left to an explicit `secrets` entry: it is common in ordinary results."""
+    return [
+        InspectionConfig(name="toolfilter"),
+        InspectionConfig(name="pinning"),
+        InspectionConfig.validate({"name": "poisoning", "action": "block"}),
+        InspectionConfig.validate({"name": "injection", "action": "warn"}),
+        InspectionConfig.validate({"name": "secrets", "action": "redact", "kinds": ["secret"]}),
+    ]
 
 
 def _server_names(servers: dict[str, ServerConfig]) -> None:
@@ -242,6 +258,7 @@ def _server_names(servers: dict[str, ServerConfig]) -> None:
 class Config(Record):
     FIELD_CHECKS: ClassVar[dict[str, Callable[[Any], None]]] = {"servers": _server_names}
 
+    # Scopes pins, inventory and audit records; default: derived from the config file's path.
     name: str = "ostiary"
     servers: dict[str, ServerConfig] = field(default_factory=dict)
     listen: ListenConfig = field(default_factory=ListenConfig)
@@ -257,8 +274,12 @@ class Config(Record):
     auth: dict[str, Any] = field(default_factory=dict)
     detectors: dict[str, Any] = field(default_factory=dict)
     approvals: dict[str, Any] = field(default_factory=dict)
+    # A refused tools/call: a tool result with isError (the model reads why), or a JSON-RPC error.
+    denials: Literal["tool-result", "error"] = "tool-result"
     # Where relative paths in this config are resolved from; set by the loader.
     base_dir: str = "."
+    # The file this configuration was loaded from, if any; set by the loader.
+    source: str | None = None
 
     def check(self) -> None:
         seen: dict[str, str] = {}
@@ -277,6 +298,13 @@ class Config(Record):
             probe = probe[:-1]
         line = lines.get(probe)
         return f"{source}: line {line}: " if source and line else (f"{source}: " if source else "")
+
+    @property
+    def display_name(self) -> str:
+        """The name hosts show: the configured `name`, or "ostiary" when it was derived from the path."""
+        if self.source is not None and self.name == default_name(self.source):
+            return "ostiary"
+        return self.name
 
     def prefix_of(self, server: str) -> str:
         configured = self.servers[server].prefix
@@ -481,7 +509,18 @@ def _check_options(config: Config, lines: dict[tuple[str | int, ...], int], sour
     return problems
 
 
-def parse(text: str, source: str = "<config>", base_dir: str = ".") -> Config:
+def default_name(path: str | Path) -> str:
+    """A gateway name for a config file that sets none: its stem and a digest of its full path,
+    so two gateways whose files share a name keep their pins, inventory and records apart."""
+    import hashlib  # noqa: PLC0415
+
+    resolved = Path(path).expanduser().resolve()
+    stem = re.sub(r"[^A-Za-z0-9-]+", "-", resolved.stem).strip("-")[:40] or "config"
+    return f"{stem}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:6]}"
+
+
+def parse(text: str, source: str = "<config>", base_dir: str = ".", name: str | None = None) -> Config:
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as some Windows editors write
     stripped = text.lstrip()
     if stripped.startswith("{"):
         import json  # noqa: PLC0415
@@ -504,6 +543,9 @@ def parse(text: str, source: str = "<config>", base_dir: str = ".") -> Config:
     if "mcpServers" in data:
         data = {**{k: v for k, v in data.items() if k != "mcpServers"}, **_from_mcp_servers(data)}
     data.setdefault("base_dir", base_dir)
+    if name is not None:
+        data.setdefault("name", name)
+        data.setdefault("source", str(Path(source).resolve()))
     try:
         config = Config.validate(data)
         options = [spec.options for spec in config.inspections]
@@ -535,4 +577,4 @@ def load(path: str | Path) -> Config:
     except UnicodeDecodeError as exc:
         line = file.read_bytes()[: exc.start].count(b"\n") + 1
         raise ConfigError(f"{file}: line {line}: not UTF-8 text (byte {exc.start})") from None
-    return parse(text, str(file), str(file.resolve().parent))
+    return parse(text, str(file), str(file.resolve().parent), default_name(file))

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from ostiary import secretref
 from ostiary.approvals import approval_settings
-from ostiary.config import Config, ServerConfig
+from ostiary.config import Config, ConfigError, ServerConfig
 from ostiary.identity import Principal
 from ostiary.inspections import build_stages
 from ostiary.pipeline import Observer, Pipeline
 from ostiary.pipeline.observer import Approver
+from ostiary.server_side.sharing import SharedServers
 from ostiary.session import ClientChannel, ClientSession, GatewayContext
 from ostiary.transports.base import Transport, TransportClosed
 from ostiary.transports.stdio import ProcessTransport
@@ -70,7 +71,9 @@ class Gateway:
         self.config = config
         self.pipeline = Pipeline(build_stages(config), observers, approver)
         self.approvals = approval_settings(config) if approver is None else None
-        self.context = GatewayContext(config, self.pipeline, self.transport_for)
+        self.context = GatewayContext(
+            config, self.pipeline, self.transport_for, _shared_servers(config, self)
+        )
         self.sessions: dict[str, ClientSession] = {}
         self.store: Store | None = None
         # The audit log, once started: the HTTP front records refused authentications in it.
@@ -89,6 +92,8 @@ class Gateway:
         if self._started:
             return
         self._started = True
+        if not self.config.inspections:
+            log.warning("UNSAFE: no inspections (inspections: []); messages pass the gateway uninspected")
         if not self.config.audit.enabled:
             log.warning("UNSAFE: the audit log is off (audit.enabled: false); decisions are not recorded")
         else:
@@ -109,7 +114,7 @@ class Gateway:
 
         self.store = store = await open_store(self.config)
         audit = build_audit_observer(store, self.config)
-        inventory = build_inventory_observer(store)
+        inventory = build_inventory_observer(store, self.config.name)
         await audit.start()
         await inventory.start()
         # Inventory before audit: the audit record is the last word on a decision.
@@ -134,6 +139,8 @@ class Gateway:
         for session in list(self.sessions.values()):
             await session.close()
         self.sessions.clear()
+        if self.context.shared is not None:
+            await self.context.shared.close()
         await self.pipeline.close()
         for closer in self._closers:
             try:
@@ -169,7 +176,8 @@ class Gateway:
                 cwd = self.config.server_cwd(name)
                 command = secretref.resolve(server.command)
                 args = [secretref.resolve(a) for a in server.args]
-                return ProcessTransport(name, command, args, env, cwd, limit)
+                base = cwd if cwd is not None else self.config.base_dir
+                return ProcessTransport(name, command, args, env, cwd, limit, base)
             assert server.url is not None
             url = secretref.resolve(server.url)
             if server.kind == "sse":
@@ -196,6 +204,21 @@ class Gateway:
         except UpstreamCredentialError as exc:
             raise CredentialUnavailable(str(exc)) from None
         return creds.headers, creds.env
+
+
+def _shared_servers(config: Config, gateway: Gateway) -> SharedServers | None:
+    """The pool of connections sessions share, if any server allows it. A server with per-user
+    credentials (`auth.upstreams`) is never shared across principals."""
+    upstreams = config.auth.get("upstreams") if isinstance(config.auth.get("upstreams"), dict) else {}
+    for name, server in config.servers.items():
+        if server.isolation == "shared" and name in (upstreams or {}):
+            raise ConfigError(
+                f"servers.{name}: isolation 'shared' would give every user one user's credentials "
+                "(auth.upstreams); use 'principal'"
+            )
+    if all(server.isolation == "session" for server in config.servers.values()):
+        return None
+    return SharedServers(gateway.transport_for)
 
 
 class CredentialUnavailable(Exception):

@@ -62,8 +62,9 @@ def server_info(method: str, result: dict[str, Any], negotiated: str) -> dict[st
 
 
 class InventoryObserver:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, gateway: str = "") -> None:
         self.store = store
+        self.gateway = gateway
         self._last: dict[tuple[str, str, str], str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -77,7 +78,7 @@ class InventoryObserver:
         result = decision.original.result
         if exchange.method in HANDSHAKES and result:
             info = server_info(exchange.method, result, exchange.protocol_version)
-            write = functools.partial(self.store.record_server, exchange.server, info)
+            write = functools.partial(self.store.record_server, exchange.server, info, self.gateway)
             self._later(("server", exchange.server, ""), info, write)
             return
         spec = LISTS.get(exchange.method)
@@ -87,7 +88,13 @@ class InventoryObserver:
         _, kind, key = spec
         found = [
             InventoryItem(
-                exchange.server, kind, str(i.get(key)), i, risk_class(i) if kind == "tool" else "", 0
+                exchange.server,
+                kind,
+                str(i.get(key)),
+                i,
+                risk_class(i) if kind == "tool" else "",
+                0,
+                self.gateway,
             )
             for i in items
             if isinstance(i, dict) and i.get(key)
@@ -118,8 +125,8 @@ class InventoryObserver:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def build_inventory_observer(store: Store) -> InventoryObserver:
-    return InventoryObserver(store)
+def build_inventory_observer(store: Store, gateway: str = "") -> InventoryObserver:
+    return InventoryObserver(store, gateway)
 
 
 __all__ = ["RISKS", "InventoryObserver", "build_inventory_observer", "risk_class", "server_info"]

@@ -14,15 +14,14 @@ from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
-from mcp.shared.exceptions import MCPError
+
+from conftest import refusal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
 HOSTILE = Path(__file__).resolve().parent.parent / "fixtures" / "hostile_server.py"
 sys.path.insert(0, str(HOSTILE.parent))
 from hostile_server import LEAKED_KEY, LEAKED_PASSWORD  # noqa: E402
-
-GATEWAY_DENIED = -32010
 
 
 def gateway(ostiary_command: list[str], config: Path) -> Client:
@@ -69,21 +68,18 @@ async def test_calling_the_poisoned_tool_anyway_is_refused(
 ) -> None:
     async with gateway(ostiary_command, config("block")) as client:
         await client.list_tools()
-        with pytest.raises(MCPError) as raised:
-            await client.call_tool("hostile__add", {"a": 1, "b": 2, "sidenote": "x"})
-    assert raised.value.code == GATEWAY_DENIED
-    assert raised.value.error.data["code"] == "poisoning.blocked"
+        refused = await client.call_tool("hostile__add", {"a": 1, "b": 2, "sidenote": "x"})
+    assert refusal(refused)[0] == "poisoning.blocked"
 
 
 async def test_injected_result_is_blocked_under_the_block_action(
     ostiary_command: list[str], config: Callable[[str], Path]
 ) -> None:
     async with gateway(ostiary_command, config("block")) as client:
-        with pytest.raises(MCPError) as raised:
-            await client.call_tool("hostile__fetch_page", {"url": "https://docs.invalid/"})
-    assert raised.value.code == GATEWAY_DENIED
-    assert raised.value.error.data["code"] == "injection.blocked"
-    assert "Ignore all previous" not in raised.value.error.message
+        refused = await client.call_tool("hostile__fetch_page", {"url": "https://docs.invalid/"})
+    code, text = refusal(refused)
+    assert code == "injection.blocked"
+    assert "Ignore all previous" not in text
 
 
 async def test_injected_result_is_marked_as_untrusted_under_the_warn_action(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import shlex
+from pathlib import Path
 from typing import Any
 
 from ostiary import messages
@@ -36,8 +38,12 @@ async def _call(pipeline: Pipeline, tool: str) -> Action:
     return decision.verdict.action
 
 
+# The gateway's name: whose pins these are unless `pinning.tenant` says otherwise.
+GATEWAY = "laptop"
+
+
 async def _pipeline(store: SqlStore, mode: str = "tofu") -> tuple[PinningInspection, Pipeline]:
-    inspection = build({}, Config(pinning={"mode": mode}))
+    inspection = build({}, Config(name=GATEWAY, pinning={"mode": mode}))
     inspection.store = store
     pipeline = Pipeline([Stage(inspection)])
     await pipeline.start()
@@ -53,7 +59,7 @@ async def test_a_changed_description_is_quarantined_and_approval_releases_it(sto
     assert await _call(pipeline, "echo") is Action.DENY
     assert await _call(pipeline, "add") is Action.ALLOW
 
-    [pin] = [p for p in await store.load_pins("default", "calc") if p.name == "echo"]
+    [pin] = [p for p in await store.load_pins(GATEWAY, "calc") if p.name == "echo"]
     assert pin.status == "quarantined"
     await store.save_pin(approve(pin))
     assert await _call(pipeline, "echo") is Action.ALLOW
@@ -95,7 +101,7 @@ async def test_quarantine_mode_holds_new_definitions_until_approved(store: SqlSt
     _, pipeline = await _pipeline(store, mode="quarantine")
     assert await _list(pipeline, TOOLS) == []
     assert await _call(pipeline, "add") is Action.DENY
-    for pin in await store.load_pins("default", "calc"):
+    for pin in await store.load_pins(GATEWAY, "calc"):
         if pin.name == "add":
             await store.save_pin(approve(pin))
     assert await _list(pipeline, TOOLS) == ["add"]
@@ -109,3 +115,37 @@ async def test_pins_belong_to_a_tenant(store: SqlStore):
     team_b = Pipeline([Stage(other)])
     assert await _list(team_b, TOOLS) == []
     assert {p.tenant for p in await store.load_pins("team-b")} == {"team-b"}
+
+
+async def test_two_gateways_of_one_store_keep_their_pins_apart(store: SqlStore):
+    _, pipeline = await _pipeline(store)
+    await _list(pipeline, TOOLS)
+    changed = copy.deepcopy(TOOLS)
+    changed[1]["description"] = "Echo the text, differently."
+    other = build({}, Config(name="second-gateway"))
+    other.store = store
+    second = Pipeline([Stage(other)])
+    await second.start()
+    assert await _list(second, changed) == ["add", "echo"]
+    assert {p.tenant for p in await store.load_pins("second-gateway")} == {"second-gateway"}
+    assert await _list(pipeline, TOOLS) == ["add", "echo"]
+
+
+async def test_a_quarantine_denial_names_the_tool_and_the_command_that_releases_it(
+    store: SqlStore, tmp_path: Path
+):
+    config = Config(name=GATEWAY, source=str(tmp_path / "my gateway.yaml"))
+    inspection = build({}, config)
+    inspection.store = store
+    pipeline = Pipeline([Stage(inspection)])
+    await pipeline.start()
+    await _list(pipeline, TOOLS)
+    changed = copy.deepcopy(TOOLS)
+    changed[1]["description"] = "Echo the text, differently."
+    await _list(pipeline, changed)
+    request = messages.request(2, "tools/call", {"name": "echo", "arguments": {}})
+    decision = await pipeline.run(Hook.CLIENT_REQUEST, request, _exchange("tools/call", "echo"))
+    assert decision.verdict.code == QUARANTINED
+    quoted = shlex.quote(str(tmp_path / "my gateway.yaml"))
+    assert "'echo'" in decision.verdict.reason
+    assert f"`ostiary pins approve calc echo --config {quoted}`" in decision.verdict.reason

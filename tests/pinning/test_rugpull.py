@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import sys
 from pathlib import Path
 
 import orjson
 import pytest
 from mcp import Client, StdioServerParameters
-from mcp.shared.exceptions import MCPError
 
 from audit.traffic import KEY
 from ostiary.inspections.pinning import QUARANTINED
-from ostiary.methods import GATEWAY_DENIED
 from ostiary.store import SqlStore
 from store.cli import KEY_ENV, ostiary, write_config
 
@@ -61,14 +60,18 @@ async def test_a_tool_changed_mid_session_is_quarantined_until_approved(
 
         await client.call_tool("rp__mutate", {"what": change})
         assert await _until_hidden(client, "rp__echo") == {"rp__add", "rp__mutate"}
-        with pytest.raises(MCPError) as refused:
-            await client.call_tool("rp__echo", {"text": "hi"})
-        assert refused.value.error.code == GATEWAY_DENIED, refused.value.error
-        assert (refused.value.error.data or {}).get("code") == QUARANTINED
+        refused = await client.call_tool("rp__echo", {"text": "hi"})
+        assert refused.is_error is True
+        assert (refused.meta or {})["ostiary/denial"]["code"] == QUARANTINED
+        # The model (and the user reading along) is told which tool and the exact command.
+        text = refused.content[0].text  # type: ignore[union-attr]
+        assert "'echo'" in text
+        approve = shlex.split(text.split("`")[1])
+        assert approve[:5] == ["ostiary", "pins", "approve", "rp", "echo"]
         added = await client.call_tool("rp__add", {"a": 2, "b": 3})
         assert added.is_error is False
 
-        code, out, _ = await ostiary("pins", "approve", "rp", "echo", "--config", str(config), "--yes")
+        code, out, _ = await ostiary(*approve[1:], "--yes")
         assert code == 0
         assert "approved tool echo on rp" in out
         assert "rp__echo" in await _tool_names(client)

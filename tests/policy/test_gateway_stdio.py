@@ -14,6 +14,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
+from conftest import refusal
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 GATEWAY_DENIED = -32010
 
@@ -80,21 +82,18 @@ async def test_a_write_that_climbs_out_with_dotdot_is_refused_before_the_server_
 ) -> None:
     escape = tmp_path / "root" / "data" / ".." / "escaped.txt"
     async with gateway as client:
-        with pytest.raises(MCPError) as raised:
-            await client.call_tool("fs__write_file", {"path": str(escape), "content": "x"})
-    assert raised.value.code == GATEWAY_DENIED
-    assert raised.value.error.data["code"] == "policy.denied"
-    assert "escaped.txt" not in raised.value.error.message
+        code, text = refusal(await client.call_tool("fs__write_file", {"path": str(escape), "content": "x"}))
+    assert code == "policy.denied"
+    assert "escaped.txt" not in text
     assert not (tmp_path / "root" / "escaped.txt").exists()
 
 
 async def test_a_hidden_tool_called_anyway_gets_a_clear_denial_naming_the_rule(gateway: Client) -> None:
     async with gateway as client:
-        with pytest.raises(MCPError) as raised:
-            await client.call_tool("fs__move_file", {"source": "/a", "destination": "/b"})
-    assert raised.value.code == GATEWAY_DENIED
-    assert raised.value.error.data["code"] == "policy.denied"
-    assert "never-move" in raised.value.error.message
+        code, text = refusal(await client.call_tool("fs__move_file", {"source": "/a", "destination": "/b"}))
+    assert code == "policy.denied"
+    assert "never-move" in text
+    assert "ask the person who runs the gateway" in text  # what to do, not only what happened
 
 
 async def test_a_policy_changed_while_the_gateway_runs_applies_and_a_broken_one_does_not(
@@ -109,6 +108,8 @@ async def test_a_policy_changed_while_the_gateway_runs_applies_and_a_broken_one_
         {
             "servers": {"fs": {"command": "node", "args": [str(server), str(tmp_path / "root")]}},
             "inspections": [{"name": "policy", "file": "policy.yaml", "interval": 0.1}],
+            # Refusals as JSON-RPC errors, as scripts written against earlier gateways expect.
+            "denials": "error",
         }
     )
 
@@ -135,6 +136,7 @@ async def test_a_policy_changed_while_the_gateway_runs_applies_and_a_broken_one_
         assert "fs__write_file" not in await until(client, lambda found: "fs__write_file" not in found)
         with pytest.raises(MCPError) as raised:
             await client.call_tool("fs__write_file", {"path": str(data / "x"), "content": "x"})
+        assert raised.value.code == GATEWAY_DENIED
         assert "no-writes" in raised.value.error.message
         replace("rules:\n  - {id: broken, effect: allow, when: 'args.('}\n")
         await asyncio.sleep(0.6)

@@ -27,7 +27,7 @@ def test_risk_classes_follow_the_annotations():
 
 
 async def test_inventory_shows_servers_and_their_tools(store_url: str, store: SqlStore, tmp_path: Path):
-    observer = InventoryObserver(store)
+    observer = InventoryObserver(store, "laptop")
     pipeline = Pipeline(observers=[observer])
     hello = messages.result(
         0,
@@ -44,9 +44,10 @@ async def test_inventory_shows_servers_and_their_tools(store_url: str, store: Sq
     await pipeline.run(Hook.SERVER_RESPONSE, listing, Exchange(who, "s1", "tools/list", server="fs"))
     await observer.close()
 
-    config = str(write_config(tmp_path, store_url, b"unused-key-for-inventory-012345"))
+    config = str(write_config(tmp_path, store_url, b"unused-key-for-inventory-012345", name="laptop"))
     code, out, _ = await ostiary("inventory", "--config", config, "--json")
     assert code == 0
+    assert orjson.loads(out)["gateway"] == "laptop"
     server = orjson.loads(out)["servers"]["fs"]
     assert server["serverInfo"] == {"name": "files", "version": "1.4.2"}
     assert (server["protocolVersion"], server["era"]) == ("2025-06-18", "legacy")
@@ -63,3 +64,22 @@ async def test_inventory_shows_servers_and_their_tools(store_url: str, store: Sq
     assert code == 0
     assert "1.4.2" in out
     assert "destructive" in out
+
+
+async def test_each_gateway_sees_its_own_inventory(store_url: str, store: SqlStore, tmp_path: Path):
+    who = Principal(subject="alice")
+    for gateway, tools in (("laptop", TOOLS[:1]), ("quickstart", TOOLS[1:2])):
+        observer = InventoryObserver(store, gateway)
+        listing = messages.result(1, {"tools": tools})
+        exchange = Exchange(who, "s1", "tools/list", server="fs")
+        await Pipeline(observers=[observer]).run(Hook.SERVER_RESPONSE, listing, exchange)
+        await observer.close()
+    config = str(write_config(tmp_path, store_url, b"unused-key-for-inventory-012345", name="laptop"))
+    code, out, _ = await ostiary("inventory", "--config", config, "--json")
+    assert code == 0
+    assert [t["name"] for t in orjson.loads(out)["servers"]["fs"]["tools"]] == [TOOLS[0]["name"]]
+    _, items = await store.inventory()
+    assert {(i.gateway, i.name) for i in items} == {
+        ("laptop", TOOLS[0]["name"]),
+        ("quickstart", TOOLS[1]["name"]),
+    }

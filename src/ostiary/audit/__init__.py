@@ -47,4 +47,5 @@ def build_audit_observer(store: Store, config: Config) -> AuditLog:
         options.batch_max,
         options.spool is not False,
         witness,
+        config.name,
     )

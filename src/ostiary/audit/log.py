@@ -64,6 +64,7 @@ class AuditLog:
         batch_max: int = 1000,
         spool: bool = True,
         witness: Witness | None = None,
+        gateway: str | None = None,
     ) -> None:
         self.store = store
         # With a witness, the checkpoints signed in each commit are caught on the way so that the
@@ -71,6 +72,8 @@ class AuditLog:
         self._capture = CapturingSealer(sealer, []) if witness is not None else None
         self.sealer: Sealer = self._capture if self._capture is not None else sealer
         self.witness = witness
+        # The gateway's name on every record: one store may hold the records of several gateways.
+        self.gateway = gateway
         self._witnessing: set[asyncio.Task[None]] = set()
         self.chain = chain
         self.batch_max = batch_max
@@ -105,7 +108,10 @@ class AuditLog:
             self._task = asyncio.create_task(self._run(), name="ostiary-audit-writer")
 
     async def observe(self, decision: Decision) -> None:
-        await self.append(record_of(decision))
+        body = record_of(decision)
+        if self.gateway is not None:
+            body["gateway"] = self.gateway
+        await self.append(body)
 
     async def append(self, body: dict[str, Any]) -> None:
         """Record one body; returns once it is durable (in the spool, or committed)."""

@@ -2,7 +2,7 @@
 
 A key is `ostk_<id>_<secret>` with 256 random bits of secret, so a plain SHA-256 of it is as good
 as a slow hash (there is nothing to guess) and the id finds the record without trying every hash.
-Comparison is constant-time. `python -m ostiary.auth.apikeys ID` mints one.
+Comparison is constant-time. `ostiary keys create ID` mints one.
 """
 
 from __future__ import annotations

@@ -13,7 +13,12 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["run"]:
+    if args in (["--version"], ["-V"]):
+        from ostiary import __version__  # noqa: PLC0415
+
+        print(f"ostiary {__version__}")
+        return
+    if args[:1] == ["run"] and not ({"--help", "-h"} & set(args)):
         from ostiary.cli.run import main as run_main  # noqa: PLC0415
 
         raise SystemExit(run_main(args[1:]))

@@ -14,13 +14,17 @@ SUBCOMMANDS: dict[str, str] = {
     "approvals": "ostiary.cli.approvals",
     "inventory": "ostiary.cli.inventory",
     "detect": "ostiary.cli.detect",
+    "keys": "ostiary.cli.keys",
 }
 
 # Single commands, each a module exporting `command(...)`, registered under this name.
 COMMANDS: dict[str, str] = {
     "serve": "ostiary.cli.serve",
-    "run": "ostiary.cli.run",
+    "run": "ostiary.cli.runcommand",
     "import": "ostiary.cli.hostimport",
+    "scan": "ostiary.cli.scan",
+    "doctor": "ostiary.cli.doctor",
+    "demo": "ostiary.cli.demo",
 }
 
 
@@ -33,9 +37,10 @@ def build_app(command: str | None = None) -> typer.Typer:
     """
     app = typer.Typer(
         name="ostiary",
-        help="Ostiary: a security gateway for MCP. Every call decided, recorded and explained.",
+        help="Ostiary: a security gateway for MCP. Every call decided, recorded and explained. "
+        "`ostiary --version` prints the version.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
     )
     alone = command in COMMANDS or command in SUBCOMMANDS

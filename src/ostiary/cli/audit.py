@@ -14,7 +14,7 @@ from typing import Annotated, BinaryIO
 import typer
 
 from ostiary.audit import AuditKeyError, HmacSealer, sealer_from_config, verify
-from ostiary.audit.export import iso, jsonl
+from ostiary.audit.export import jsonl
 from ostiary.audit.verify import WitnessedPoint
 from ostiary.cli.storeopts import ConfigOption, fail, load_config, with_store
 from ostiary.config import Config
@@ -32,7 +32,9 @@ Until = Annotated[str | None, typer.Option(help="Before this time: ISO 8601 or r
 Principal = Annotated[str | None, typer.Option(help="Only this principal (subject).")]
 Server = Annotated[str | None, typer.Option(help="Only this server (configured name).")]
 Tool = Annotated[str | None, typer.Option(help="Only this tool, prompt or resource URI.")]
-Verdict = Annotated[str | None, typer.Option(help="Only this verdict: allow, deny, modify, hold.")]
+Verdict = Annotated[
+    str | None, typer.Option(help="Only this verdict: allow, deny (or denied), modify, hold.")
+]
 Code = Annotated[str | None, typer.Option(help="Only this verdict code (e.g. pinning.quarantined).")]
 
 
@@ -221,6 +223,14 @@ async def _rows(store: Store, chain: str, query: AuditQuery, approvals: bool) ->
                 return
 
 
+# What people type for a verdict, as the records spell it.
+VERDICTS = {"denied": "deny", "allowed": "allow", "modified": "modify", "held": "hold"}
+
+
+def _verdict(text: str | None) -> str | None:
+    return None if text is None else VERDICTS.get(text, text)
+
+
 @app.command("search")
 def search_command(
     config: ConfigOption = None,
@@ -232,32 +242,36 @@ def search_command(
     since: Since = None,
     until: Until = None,
     limit: Annotated[int, typer.Option(help="At most this many records.")] = 100,
+    before: Annotated[
+        int | None, typer.Option(help="Only records before this sequence number: the next page.")
+    ] = None,
+    oldest_first: Annotated[bool, typer.Option("--oldest-first", help="Oldest records first.")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column in full, whatever the width.")] = False,
+    pager: Annotated[bool, typer.Option(help="Page the table on a terminal.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines (the export schema).")] = False,
     approvals: Annotated[
         bool, typer.Option("--approvals", help="Only approval events (requested, decided, expired…).")
     ] = False,
 ) -> None:
-    """Find records by principal, server, tool, verdict and time range."""
+    """Find records by principal, server, tool, verdict and time range, newest first."""
     cfg = load_config(config)
-    query = AuditQuery(principal, server, tool, verdict, code, parse_time(since), parse_time(until), limit)
+    query = AuditQuery(
+        principal, server, tool, _verdict(verdict), code, parse_time(since), parse_time(until), limit,
+        newest_first=not oldest_first, before_seq=before,
+    )  # fmt: skip
     if as_json:
         _write_jsonl(cfg, query, sys.stdout.buffer, approvals)
         return
-    from rich.console import Console  # noqa: PLC0415  (only the table output needs rich)
-    from rich.table import Table  # noqa: PLC0415
+    from ostiary.cli.auditview import print_rows  # noqa: PLC0415  (only the table output needs rich)
 
-    table = Table("seq", "time", "principal", "server", "target", "method", "verdict", "code")
-
-    async def collect(store: Store) -> None:
+    async def collect(store: Store) -> tuple[list[AuditRow], int]:
         await _recover(cfg, store)
-        async for row in _rows(store, _chain(cfg), query, approvals):
-            table.add_row(
-                str(row.seq), iso(row.ts_us), row.principal or "", row.server or "", row.target or "",
-                row.method, row.action, row.code,
-            )  # fmt: skip
+        rows = [row async for row in _rows(store, _chain(cfg), query, approvals)]
+        total = len(rows) if approvals else await store.count_audit(_chain(cfg), query)
+        return rows, total
 
-    with_store(cfg, collect)
-    Console().print(table)
+    rows, total = with_store(cfg, collect)
+    print_rows(rows, total, wide=wide, pager=pager, oldest_first=oldest_first)
 
 
 @app.command("export")
@@ -276,7 +290,7 @@ def export_command(
 ) -> None:
     """Write records as JSON Lines in the documented SIEM schema (docs/audit.md)."""
     cfg = load_config(config)
-    query = AuditQuery(principal, server, tool, verdict, code, parse_time(since), parse_time(until))
+    query = AuditQuery(principal, server, tool, _verdict(verdict), code, parse_time(since), parse_time(until))
     if output is None:
         _write_jsonl(cfg, query, sys.stdout.buffer)
         return

@@ -14,14 +14,27 @@ app = typer.Typer(help="Every connected server and its tools, prompts, resources
 
 
 def as_document(
-    servers: list[InventoryServer], items: list[InventoryItem], pins: list[Pin]
+    servers: list[InventoryServer], items: list[InventoryItem], pins: list[Pin], qualify: bool = False
 ) -> dict[str, Any]:
+    """Servers by name; `qualify` names them `gateway/server`, for a store shared by gateways."""
     status = {(p.server, p.kind, p.name): p.status for p in pins}
     out: dict[str, Any] = {}
+
+    def key(gateway: str, server: str) -> str:
+        return f"{gateway}/{server}" if qualify else server
+
     for server in servers:
-        out[server.server] = {**server.info, "tools": [], "prompts": [], "resources": [], "templates": []}
+        out[key(server.gateway, server.server)] = {
+            **server.info,
+            "tools": [],
+            "prompts": [],
+            "resources": [],
+            "templates": [],
+        }
     for item in items:
-        entry = out.setdefault(item.server, {"tools": [], "prompts": [], "resources": [], "templates": []})
+        entry = out.setdefault(
+            key(item.gateway, item.server), {"tools": [], "prompts": [], "resources": [], "templates": []}
+        )
         described = {
             "name": item.name,
             "title": item.definition.get("title"),
@@ -67,16 +80,25 @@ def _print_tables(document: dict[str, Any]) -> None:
 def show(
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of tables.")] = False,
+    gateway: Annotated[
+        str | None, typer.Option(help="Whose inventory (default: this config's gateway name).")
+    ] = None,
 ) -> None:
-    """Print the inventory the gateway recorded."""
+    """Print the inventory a gateway recorded (with --config, that gateway's; else every one)."""
+    from ostiary.inspections.pinning import tenant_of  # noqa: PLC0415
+
     cfg = load_config(config)
-    tenant = cfg.pinning.tenant
+    tenant = tenant_of(cfg)
+    # Without a configuration, every gateway that used the store, each server named gateway/server.
+    name = gateway or (cfg.name if config is not None else None)
 
     async def read(store: Store) -> dict[str, Any]:
-        servers, items = await store.inventory()
-        return as_document(servers, items, await store.load_pins(tenant))
+        servers, items = await store.inventory(name)
+        return as_document(servers, items, await store.load_pins(tenant), qualify=name is None)
 
     document = with_store(cfg, read)
+    if name is not None:
+        document["gateway"] = name
     if as_json:
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:

@@ -9,17 +9,15 @@ from typing import Annotated
 import typer
 
 from ostiary.cli.storeopts import ConfigOption, fail, load_config, with_store
-from ostiary.inspections.pinning import HELD, approve
+from ostiary.inspections.pinning import HELD, approve, tenant_of
 from ostiary.store import Pin, Store
 
 app = typer.Typer(
     help="Pinned tool, prompt and template definitions (the rug-pull defence).", no_args_is_help=True
 )
-Tenant = Annotated[str | None, typer.Option(help="Tenant (default: pinning.tenant or 'default').")]
-
-
-def _tenant(explicit: str | None, configured: object) -> str:
-    return explicit or str(configured or "default")
+Tenant = Annotated[
+    str | None, typer.Option(help="Tenant (default: pinning.tenant, else the gateway's name).")
+]
 
 
 def _pretty(document: str | None) -> list[str]:
@@ -49,7 +47,7 @@ def list_command(
 ) -> None:
     """Show every pin of the tenant, with its status."""
     cfg = load_config(config)
-    who = _tenant(tenant, cfg.pinning.tenant)
+    who = tenant or tenant_of(cfg)
 
     async def load(store: Store) -> list[Pin]:
         return await store.load_pins(who)
@@ -80,7 +78,7 @@ def approve_command(
 ) -> None:
     """Show what changed in a quarantined definition and release it."""
     cfg = load_config(config)
-    who = _tenant(tenant, cfg.pinning.tenant)
+    who = tenant or tenant_of(cfg)
 
     async def find(store: Store) -> Pin | None:
         pins = await store.load_pins(who, server)

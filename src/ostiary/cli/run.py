@@ -67,6 +67,12 @@ async def _serve(config_path: str | None) -> None:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     setup_logging(args.log_level)
+    if sys.stdin.isatty():
+        print(
+            "ostiary run serves one MCP host over stdio: a host (Claude Desktop, Cursor, …) launches it "
+            "and speaks JSON-RPC on stdin/stdout. Waiting for messages here; Ctrl-D ends.",
+            file=sys.stderr,
+        )
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             runner.run(_serve(args.config))
@@ -83,8 +89,3 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
-
-
-def command() -> None:
-    """Serve one MCP host over stdio (what a desktop host launches). Use `ostiary run --help`."""
-    raise SystemExit(main(sys.argv[2:]))

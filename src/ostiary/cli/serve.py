@@ -64,7 +64,24 @@ async def serve(cfg: Config, host: str, port: int) -> None:
             timeout_graceful_shutdown=5,
         )
     )
-    await server.serve()
+    announce = asyncio.create_task(_announce(server, cfg.listen.path))
+    try:
+        await server.serve()
+    finally:
+        announce.cancel()
+
+
+async def _announce(server: Any, path: str) -> None:
+    """One line once the socket is bound, with the port the OS chose for `--port 0`."""
+    for _ in range(600):
+        if server.started:
+            for listener in server.servers:
+                for sock in listener.sockets:
+                    host, port = sock.getsockname()[:2]
+                    shown = f"[{host}]" if ":" in host else host
+                    log.info("listening on http://%s:%d%s", shown, port, path)
+            return
+        await asyncio.sleep(0.05)
 
 
 # The options of `command`, by every spelling; the value is the keyword it is passed as.

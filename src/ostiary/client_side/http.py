@@ -67,6 +67,7 @@ class _HttpSession:
     channel: HttpChannel
     principal_key: str
     last_used: float = field(default_factory=time.monotonic)
+    stateless: bool = False
 
 
 def _rpc_error(
@@ -170,13 +171,19 @@ class HttpFront:
         return principal
 
     async def _reap(self) -> None:
-        shortest = min(self.listen.session_idle_timeout, self.listen.detached_idle_timeout)
+        listen = self.listen
+        limits = (listen.session_idle_timeout, listen.detached_idle_timeout, listen.stateless_idle_timeout)
+        shortest = min(limits)
         while True:
             await asyncio.sleep(min(60.0, shortest / 4))
             now = time.monotonic()
             for sid, entry in list(self.sessions.items()):
-                attached = entry.channel.standalone is not None
-                limit = self.listen.session_idle_timeout if attached else self.listen.detached_idle_timeout
+                if entry.stateless:
+                    limit = listen.stateless_idle_timeout
+                elif entry.channel.standalone is not None:
+                    limit = listen.session_idle_timeout
+                else:
+                    limit = listen.detached_idle_timeout
                 if entry.last_used < now - limit and not entry.session.calls:
                     log.info("session %s idle; closed", sid[:8])
                     self.sessions.pop(sid, None)
@@ -334,7 +341,10 @@ class HttpFront:
         if entry is not None and entry.principal_key == principal.key:
             entry.last_used = time.monotonic()
             return entry
-        return await self._new_session(principal, key)
+        created = await self._new_session(principal, key)
+        if isinstance(created, _HttpSession):
+            created.stateless = True
+        return created
 
     async def _reply(
         self, request: Request, entry: _HttpSession, message: Message, client_id: RequestId | None

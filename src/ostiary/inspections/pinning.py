@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shlex
 from dataclasses import replace
 from typing import Any
 
@@ -159,8 +160,20 @@ class PinningInspection(Inspection):
         if pin is not None and pin.status == TRUSTED:
             self._held[(server, kind)].discard(name)
             return ALLOW
-        return deny(
-            QUARANTINED, "This definition changed since it was approved and is quarantined.", kind=kind
+        return deny(QUARANTINED, self._quarantine_reason(server, kind, name), kind=kind)
+
+    def _quarantine_reason(self, server: str, kind: str, name: str) -> str:
+        """Names the definition and the exact command that reviews and releases it."""
+        command = ["ostiary", "pins", "approve", shlex.quote(server), shlex.quote(name)]
+        if kind != "tool":
+            command += ["--kind", kind]
+        if self.config.source:
+            command += ["--config", shlex.quote(self.config.source)]
+        if self.tenant != self.config.name:
+            command += ["--tenant", shlex.quote(self.tenant)]
+        return (
+            f"The {kind} {name!r} of server {server!r} changed since it was approved and is "
+            f"quarantined. To review the change and release it, run `{' '.join(command)}`."
         )
 
     async def _load_held(self, server: str) -> None:
@@ -188,4 +201,11 @@ def build(options: dict[str, Any], config: Config) -> PinningInspection:
     first_sight = str(options.get("mode") or config.pinning.mode)
     if first_sight not in ("tofu", "quarantine"):
         raise ConfigError(f"pinning.mode must be 'tofu' or 'quarantine', not {first_sight!r}")
-    return PinningInspection(config, str(options.get("tenant") or config.pinning.tenant), first_sight)
+    return PinningInspection(config, tenant_of(config, options.get("tenant")), first_sight)
+
+
+def tenant_of(config: Config, configured: object = None) -> str:
+    """Whose pins these are: `pinning.tenant` if set, else the gateway's name, so that two
+    gateways of one user never share (and quarantine) each other's pins."""
+    configured = configured or config.pinning.tenant
+    return str(configured) if configured else config.name

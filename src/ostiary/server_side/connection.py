@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from ostiary import messages, methods
 from ostiary.config import ServerConfig
@@ -33,6 +34,20 @@ ENVELOPE_KEYS = (
 )
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
+
+
+def _error_text(response: Message, url: str | None) -> str:
+    """An error's code and message (the transport's cause, e.g. a refused connection), and for a
+    remote server its URL as configured, without credentials or query."""
+    text = response.error.get("message")
+    detail = f": {str(text)[:300]}" if isinstance(text, str) and text else ""
+    where = ""
+    if url is not None:
+        parts = urlsplit(url)
+        with contextlib.suppress(ValueError):  # a port that is not a number: leave it out
+            where = f":{parts.port}" if parts.port else ""
+        where = f" from {parts.scheme}://{parts.hostname or ''}{where}{parts.path}"
+    return f"error {response.error.get('code')}{where}{detail}"
 
 
 class ServerUnavailable(Exception):
@@ -112,8 +127,10 @@ class ServerConnection:
 
     async def open(self, hello: ClientHello) -> ServerHello:
         """Start the transport and do the handshake for this client. Raises ServerUnavailable."""
-        self._client_hello = hello
         async with self._lock:
+            if self.state == "up" and self.hello is not None:
+                return self.hello  # shared with another session, which opened it
+            self._client_hello = hello
             return await self._connect()
 
     async def spawn(self) -> None:
@@ -230,7 +247,7 @@ class ServerConnection:
         }
         response = await self._call(methods.INITIALIZE, params, None, PROBE_TIMEOUT * 3, handshake=True)
         if response.kind is not Kind.RESULT:
-            raise _HandshakeRefused(f"initialize answered error {response.error.get('code')}")
+            raise _HandshakeRefused(f"initialize answered {_error_text(response, self.config.url)}")
         result = response.result
         version = result.get("protocolVersion")
         if version not in methods.HANDSHAKE_VERSIONS:
@@ -251,7 +268,7 @@ class ServerConnection:
         params = {"_meta": hello.modern_meta()}
         response = await self._call(methods.DISCOVER, params, None, PROBE_TIMEOUT, handshake=True)
         if response.kind is not Kind.RESULT:
-            raise _HandshakeRefused(f"server/discover answered error {response.error.get('code')}")
+            raise _HandshakeRefused(f"server/discover answered {_error_text(response, self.config.url)}")
         result = response.result
         versions = [v for v in result.get("supportedVersions") or [] if isinstance(v, str)]
         if methods.LATEST_MODERN not in versions:

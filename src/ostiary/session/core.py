@@ -15,13 +15,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ostiary import __version__, messages, methods
+from ostiary import __version__, denials, messages, methods, notices
 from ostiary.config import Config, ServerConfig
 from ostiary.identity import Principal
 from ostiary.messages import JSON, Kind, Message, ProtocolError, RequestId, id_key
 from ostiary.pipeline import Decision, Exchange, Hook, Pipeline, Verdict
 from ostiary.server_side.connection import ServerConnection, ServerTimeout, ServerUnavailable
 from ostiary.server_side.hello import ClientHello, Era, strip_unrelayable_capabilities
+from ostiary.server_side.sharing import SharedServers
 from ostiary.session import bridge
 from ostiary.session.call import Call
 from ostiary.session.catalog import LIST_KEYS, Catalog
@@ -53,6 +54,8 @@ class GatewayContext:
     config: Config
     pipeline: Pipeline
     transport_factory: TransportFactory
+    # Connections sessions share (servers with `isolation: principal | shared`); None: none are.
+    shared: SharedServers | None = None
 
 
 def _releaser(lock: asyncio.Lock) -> Callable[[asyncio.Task[Message]], None]:
@@ -92,6 +95,8 @@ class ClientSession:
         self.initialized = False
         self.connections: dict[str, ServerConnection] = {}
         self.excluded: dict[str, str] = {}
+        # Servers that could not be started or reached, and why: told to the client, not only logged.
+        self.unavailable: dict[str, str] = {}
         self.catalog = Catalog({n: ctx.config.prefix_of(n) for n in ctx.config.servers})
         self.calls: dict[tuple[bool, RequestId], Call] = {}
         self.parking = bridge.Parking(
@@ -151,7 +156,12 @@ class ClientSession:
             task.cancel()
         if self._opening is not None:
             self._opening.cancel()
-        await asyncio.gather(*(c.close() for c in self.connections.values()), return_exceptions=True)
+        shared = self.ctx.shared
+        closing = [
+            shared.detach(c, self) if shared is not None and shared.is_shared(c) else c.close()
+            for c in self.connections.values()
+        ]
+        await asyncio.gather(*closing, return_exceptions=True)
 
     async def _send(self, message: Message, related: RequestId | None) -> None:
         if not self.closed:
@@ -196,7 +206,7 @@ class ClientSession:
         if method == methods.DISCOVER:
             response = messages.result(call.client_id, self._discover_result())
         elif method in LIST_KEYS:
-            response = await self.router.list(call)
+            response = notices.with_unavailable(await self.router.list(call), self._missing())
         elif method in NAMED_CALLS:
             response = await self.router.named_call(call)
         elif method in URI_CALLS:
@@ -289,6 +299,9 @@ class ClientSession:
     def _create_connections(self) -> None:
         for name, server in self.config.servers.items():
             if server.enabled and name not in self.connections:
+                if server.isolation != "session" and self.ctx.shared is not None:
+                    self.connections[name] = self.ctx.shared.attach(name, server, self)
+                    continue
                 maker = self._transport_maker(name, server)
                 self.connections[name] = ServerConnection(name, server, maker, self)
 
@@ -312,7 +325,10 @@ class ClientSession:
             hello = await conn.open(self.hello)
         except ServerUnavailable as exc:
             log.warning("server %s is unavailable: %s", conn.name, exc)
+            self.unavailable[conn.name] = str(exc)
+            await self._tell_client(notices.server_unavailable(conn.name, str(exc)))
             return
+        self.unavailable.pop(conn.name, None)
         if conn.handshake_result is None:
             return
         method = methods.DISCOVER if hello.era == "modern" else methods.INITIALIZE
@@ -361,7 +377,7 @@ class ClientSession:
             info = live[0].hello.server_info
             if info:
                 return info
-        return {"name": self.config.name, "version": __version__}
+        return {"name": self.config.display_name, "version": __version__}
 
     def _instructions(self) -> str | None:
         parts = [
@@ -369,11 +385,31 @@ class ClientSession:
             for n, c in self.live().items()
             if c.hello is not None and c.hello.instructions
         ]
+        missing = notices.unavailable_text(self._missing())
         if not parts:
-            return None
+            return missing
         if len(self.config.servers) == 1:
             return parts[0][1]
-        return "\n\n".join(f"## {name}\n{text}" for name, text in parts)
+        text = "\n\n".join(f"## {name}\n{text}" for name, text in parts)
+        return f"{text}\n\n{missing}" if missing else text
+
+    def _missing(self) -> dict[str, str]:
+        """The servers that could not be opened and are still not up, with the reason."""
+        return {
+            name: reason
+            for name, reason in self.unavailable.items()
+            if name not in self.connections or self.connections[name].state != "up"
+        }
+
+    async def _tell_client(self, message: Message) -> None:
+        """A gateway notice to this session's client, held like a server's until its handshake."""
+        if self.era == "modern":
+            return  # a stateless client has no channel outside its requests; lists carry the notice
+        if not self.initialized:
+            if len(self._early) < EARLY_NOTIFICATIONS:
+                self._early.append(message)
+            return
+        await self._send(message, None)
 
     def _discover_result(self) -> JSON:
         result: JSON = {
@@ -425,15 +461,22 @@ class ClientSession:
         outgoing = messages.request(call.client_id, method, params)
         decision = await self.pipeline.run(Hook.CLIENT_REQUEST, outgoing, exchange)
         if not decision.forwarded:
-            return denial(call.client_id, decision.verdict)
+            return self._refusal(call, method, decision.verdict)
         if conn is None or server in self.excluded:
             response = messages.error(None, methods.UPSTREAM_UNAVAILABLE, f"Server {server} is unavailable")
         else:
             response = await self._exchange_with(conn, call, method, decision.message.params)
         final: Decision = await self.pipeline.run(Hook.SERVER_RESPONSE, response, exchange)
         if not final.forwarded:
-            return denial(call.client_id, final.verdict)
+            return self._refusal(call, method, final.verdict)
         return final.message.with_id(call.client_id)
+
+    def _refusal(self, call: Call, method: str, verdict: Verdict) -> Message:
+        """A refused tool call is a tool result the model can read, unless `denials: error`."""
+        if method == methods.TOOLS_CALL and self.config.denials == "tool-result":
+            name = call.message.params.get("name")
+            return denials.as_tool_result(call.client_id, verdict, name if isinstance(name, str) else None)
+        return denial(call.client_id, verdict)
 
     async def _exchange_with(self, conn: ServerConnection, call: Call, method: str, params: JSON) -> Message:
         try:

@@ -61,6 +61,10 @@ class AuditQuery:
     since_us: int | None = None
     until_us: int | None = None
     limit: int | None = None
+    # Newest first (what a person reading the log wants), and only records before this sequence
+    # number: the next page of a search.
+    newest_first: bool = False
+    before_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,7 @@ class InventoryServer:
     server: str
     info: JSON
     updated_us: int
+    gateway: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,7 @@ class InventoryItem:
     definition: JSON
     risk: str
     updated_us: int
+    gateway: str = ""
 
 
 class Sealer(Protocol):
@@ -138,6 +144,9 @@ class Store(Protocol):
     def audit_rows(self, chain: str, query: AuditQuery | None = None) -> AsyncIterator[AuditRow]:
         """Records in sequence order, streamed."""
 
+    async def count_audit(self, chain: str, query: AuditQuery) -> int:
+        """How many records match `query`, its limit aside."""
+
     async def checkpoints(self, chain: str) -> list[Checkpoint]: ...
 
     async def prune_audit(self, chain: str, before_us: int, sealer: Sealer) -> int:
@@ -147,11 +156,13 @@ class Store(Protocol):
 
     async def save_pin(self, pin: Pin) -> None: ...
 
-    async def record_server(self, server: str, info: JSON) -> None: ...
+    async def record_server(self, server: str, info: JSON, gateway: str = "") -> None: ...
 
     async def record_items(self, items: Sequence[InventoryItem]) -> None: ...
 
-    async def inventory(self) -> tuple[list[InventoryServer], list[InventoryItem]]: ...
+    async def inventory(
+        self, gateway: str | None = None
+    ) -> tuple[list[InventoryServer], list[InventoryItem]]: ...
 
 
 @runtime_checkable

@@ -123,9 +123,9 @@ def create_engine(url: str, sqlite_synchronous: str = "full") -> Database:
 
 
 def _create_private(database: Path) -> None:
-    """Create a new SQLite file 0600 before SQLite does: it holds whole tool arguments, and
-    SQLite gives its WAL and shared-memory files the database file's mode."""
-    database.parent.mkdir(parents=True, exist_ok=True)
+    """Create a new SQLite file 0600, in a new folder 0700, before SQLite does: it holds whole
+    tool arguments, and SQLite gives its WAL and shared-memory files the database file's mode."""
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
         os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
 

@@ -89,9 +89,12 @@ pins = Table(
     Column("updated_us", BigInteger, nullable=False),
 )
 
+# The inventory is kept per gateway (its configured `name`): one store serves every gateway a
+# user runs, and two of them may both call a server `time`.
 inventory_servers = Table(
     "inventory_servers",
     metadata,
+    Column("gateway", String(128), primary_key=True),
     Column("server", String(64), primary_key=True),
     Column("info", Text, nullable=False),
     Column("updated_us", BigInteger, nullable=False),
@@ -100,6 +103,7 @@ inventory_servers = Table(
 inventory_items = Table(
     "inventory_items",
     metadata,
+    Column("gateway", String(128), primary_key=True),
     Column("server", String(64), primary_key=True),
     Column("kind", String(16), primary_key=True),
     Column("name", String(1024), primary_key=True),

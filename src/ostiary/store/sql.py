@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from sqlalchemy import Engine, PoolProxiedConnection, Table, or_, select
+from sqlalchemy import Engine, PoolProxiedConnection, Table, func, or_, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -444,10 +444,9 @@ class SqlStore:
             row = (await conn.execute(select(audit_heads).where(audit_heads.c.chain == chain))).first()
             return None if row is None else (row.seq, row.hash)
 
-    async def audit_rows(self, chain: str, query: AuditQuery | None = None) -> AsyncIterator[AuditRow]:
-        q = query or AuditQuery()
+    def _audit_filter(self, chain: str, q: AuditQuery) -> Any:
         t = audit_records.c
-        base = select(audit_records).where(t.chain == chain)
+        where = [t.chain == chain]
         for column, value in (
             (t.principal, q.principal),
             (t.server, q.server),
@@ -455,22 +454,59 @@ class SqlStore:
             (t.action, q.action),
         ):
             if value is not None:
-                base = base.where(column == value)
-        wanted = _code_filter(q.code)
+                where.append(column == value)
         if q.code is not None:
             # The deciding code is a column; earlier and monitored findings are in the body, found
             # by text and then confirmed on the parsed record.
             quoted = f'"code":{orjson.dumps(q.code).decode()}'
-            base = base.where(or_(t.code == q.code, t.body.contains(quoted, autoescape=True)))
+            where.append(or_(t.code == q.code, t.body.contains(quoted, autoescape=True)))
         if q.since_us is not None:
-            base = base.where(t.ts_us >= q.since_us)
+            where.append(t.ts_us >= q.since_us)
         if q.until_us is not None:
-            base = base.where(t.ts_us < q.until_us)
+            where.append(t.ts_us < q.until_us)
+        if q.before_seq is not None:
+            where.append(t.seq < q.before_seq)
+        return where
+
+    async def count_audit(self, chain: str, query: AuditQuery) -> int:
+        count = select(func.count()).select_from(audit_records).where(*self._audit_filter(chain, query))
+        async with self._reading() as conn:
+            return int((await conn.execute(count)).scalar_one())
+
+    async def audit_rows(self, chain: str, query: AuditQuery | None = None) -> AsyncIterator[AuditRow]:
+        q = query or AuditQuery()
+        t = audit_records.c
+        if q.newest_first:
+            async for row in self._audit_rows_newest(chain, q):
+                yield row
+            return
+        base = select(audit_records).where(*self._audit_filter(chain, q))
+        wanted = _code_filter(q.code)
         last, left = -1, q.limit
         while left is None or left > 0:
             page = min(PAGE, left) if left is not None else PAGE
             async with self._reading() as conn:
                 result = await conn.execute(base.where(t.seq > last).order_by(t.seq).limit(page))
+                batch = [_row_to_audit(r) for r in result]
+            kept = [row for row in batch if wanted(row)]
+            for row in kept:
+                yield row
+            if len(batch) < page:
+                return
+            last = batch[-1].seq
+            left = None if left is None else left - len(kept)
+
+    async def _audit_rows_newest(self, chain: str, q: AuditQuery) -> AsyncIterator[AuditRow]:
+        t = audit_records.c
+        base = select(audit_records).where(*self._audit_filter(chain, q))
+        wanted = _code_filter(q.code)
+        last: int | None = None
+        left = q.limit
+        while left is None or left > 0:
+            page = min(PAGE, left) if left is not None else PAGE
+            query = base if last is None else base.where(t.seq < last)
+            async with self._reading() as conn:
+                result = await conn.execute(query.order_by(t.seq.desc()).limit(page))
                 batch = [_row_to_audit(r) for r in result]
             kept = [row for row in batch if wanted(row)]
             for row in kept:
@@ -538,10 +574,11 @@ class SqlStore:
 
     # ------------------------------------------------------------------ inventory
 
-    async def record_server(self, server: str, info: JSON) -> None:
-        row = {"server": server, "info": orjson.dumps(info).decode(), "updated_us": now_us()}
+    async def record_server(self, server: str, info: JSON, gateway: str = "") -> None:
+        info_text = orjson.dumps(info).decode()
+        row = {"gateway": gateway, "server": server, "info": info_text, "updated_us": now_us()}
         async with self._writing() as conn:
-            await conn.execute(self._upsert(inventory_servers, row, ("server",)))
+            await conn.execute(self._upsert(inventory_servers, row, ("gateway", "server")))
 
     async def record_items(self, items: Sequence[InventoryItem]) -> None:
         if not items:
@@ -549,6 +586,7 @@ class SqlStore:
         async with self._writing() as conn:
             for item in items:
                 row = {
+                    "gateway": item.gateway,
                     "server": item.server,
                     "kind": item.kind,
                     "name": item.name,
@@ -556,16 +594,29 @@ class SqlStore:
                     "risk": item.risk,
                     "updated_us": item.updated_us or now_us(),
                 }
-                await conn.execute(self._upsert(inventory_items, row, ("server", "kind", "name")))
+                key = ("gateway", "server", "kind", "name")
+                await conn.execute(self._upsert(inventory_items, row, key))
 
-    async def inventory(self) -> tuple[list[InventoryServer], list[InventoryItem]]:
+    async def inventory(
+        self, gateway: str | None = None
+    ) -> tuple[list[InventoryServer], list[InventoryItem]]:
+        """What servers offered, of one gateway or (None) of every gateway using this store."""
+        s, t = inventory_servers.c, inventory_items.c
+        servers_query = select(inventory_servers).order_by(s.gateway, s.server)
+        items_query = select(inventory_items).order_by(t.gateway, t.server, t.kind, t.name)
+        if gateway is not None:
+            servers_query = servers_query.where(s.gateway == gateway)
+            items_query = items_query.where(t.gateway == gateway)
         async with self._reading() as conn:
-            servers = await conn.execute(select(inventory_servers).order_by(inventory_servers.c.server))
-            found = [InventoryServer(r.server, orjson.loads(r.info), r.updated_us) for r in servers]
-            t = inventory_items.c
-            items = await conn.execute(select(inventory_items).order_by(t.server, t.kind, t.name))
+            servers = await conn.execute(servers_query)
+            found = [
+                InventoryServer(r.server, orjson.loads(r.info), r.updated_us, r.gateway) for r in servers
+            ]
+            items = await conn.execute(items_query)
             listed = [
-                InventoryItem(r.server, r.kind, r.name, orjson.loads(r.definition), r.risk, r.updated_us)
+                InventoryItem(
+                    r.server, r.kind, r.name, orjson.loads(r.definition), r.risk, r.updated_us, r.gateway
+                )
                 for r in items
             ]
             return found, listed

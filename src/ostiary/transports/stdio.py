@@ -22,6 +22,7 @@ from ostiary.messages import Message, ProtocolError, dumps, error, parse
 from ostiary.methods import INTERNAL_ERROR
 from ostiary.secretref import REDACTOR
 from ostiary.transports.base import TransportClosed
+from ostiary.transports.command import CommandNotFound, child_path, resolve
 from ostiary.transports.framing import Oversize, encode, read_line
 
 log = logging.getLogger("ostiary.transport")
@@ -58,6 +59,7 @@ class ProcessTransport:
         env: dict[str, str],
         cwd: str | None,
         max_message_bytes: int,
+        base_dir: str | None = None,
     ) -> None:
         self.name = name
         self.command = command
@@ -65,19 +67,26 @@ class ProcessTransport:
         self.env = env
         self.cwd = cwd
         self.max_message_bytes = max_message_bytes
+        self.base_dir = base_dir if base_dir is not None else cwd
         self.process: asyncio.subprocess.Process | None = None
         self._stderr_task: asyncio.Task[None] | None = None
         self._server_log = logging.getLogger(f"ostiary.server.{name}")
 
     async def start(self) -> None:
+        env = child_environment(self.env)
+        try:
+            executable = resolve(self.command, env.get("PATH"), self.base_dir)
+        except CommandNotFound as exc:
+            raise TransportClosed(str(exc)) from None
+        env["PATH"] = child_path(executable, env.get("PATH"))
         try:
             self.process = await asyncio.create_subprocess_exec(
-                self.command,
+                executable,
                 *self.args,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                env=child_environment(self.env),
+                env=env,
                 cwd=self.cwd,
                 limit=self.max_message_bytes,
                 start_new_session=True,

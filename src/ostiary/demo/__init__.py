@@ -1,0 +1,1 @@
+"""`ostiary demo`: hostile MCP servers, the attacks they play on a model, and what Ostiary does."""
