@@ -102,6 +102,12 @@ class ListenConfig(Record):
 class LimitsConfig(Record):
     max_message_bytes: int = field(default=16 * 1024 * 1024, metadata={"ge": 1024})
     max_in_flight_per_session: int = field(default=256, metadata={"ge": 1})
+    # What one server may send toward the client inside one call, and per session each minute;
+    # beyond that its notifications are dropped and its requests refused, each kind recorded once.
+    server_notifications_per_call: int = field(default=500, metadata={"ge": 1})
+    server_requests_per_call: int = field(default=16, metadata={"ge": 1})
+    server_notifications_per_minute: int = field(default=3000, metadata={"ge": 1})
+    server_requests_per_minute: int = field(default=120, metadata={"ge": 1})
 
 
 class StdioIdentity(Record):

@@ -29,9 +29,24 @@ class TooLarge(Exception):
     """The message is larger than the scan budget."""
 
 
+# What a client request carries toward a server, by method: arguments, and `_meta` beside them.
+_SENT = {
+    methods.TOOLS_CALL: ("arguments", "_meta"),
+    methods.PROMPTS_GET: ("arguments", "_meta"),
+    methods.COMPLETE: ("argument", "context", "_meta"),
+    methods.RESOURCES_READ: ("_meta",),
+}
+
+
+# Results that are definitions and handshakes, not data: poisoning and pinning judge those.
+DEFINITIONS = methods.LIST_METHODS | {methods.INITIALIZE, methods.DISCOVER}
+
+
 class SecretsInspection(Inspection):
+    """Client->server: arguments and `_meta` of calls, prompts and completions. Server->client:
+    every result (with `_meta`) and error, every server request and notification."""
+
     name = "secrets"
-    methods = frozenset({methods.TOOLS_CALL, methods.RESOURCES_READ, methods.PROMPTS_GET})
 
     def __init__(
         self,
@@ -59,18 +74,45 @@ class SecretsInspection(Inspection):
         except TooLarge:
             return _too_large()
 
+    async def on_server_notification(self, message: Message, exchange: Exchange) -> Verdict:
+        return self._sent_to_client(message, exchange)
+
+    async def on_server_request(self, message: Message, exchange: Exchange) -> Verdict:
+        return self._sent_to_client(message, exchange)
+
+    def _sent_to_client(self, message: Message, exchange: Exchange) -> Verdict:
+        """A log line, a progress message, an elicitation's question: all reach the user."""
+        if not self.results or not message.params:
+            return ALLOW
+        try:
+            findings = self._findings(message.params, exchange, with_meta=True)
+        except TooLarge:
+            return _too_large()
+        if not findings:
+            return ALLOW
+        if self.action == "block":
+            return deny(BLOCKED, "The message contains a secret or personal data.", **_details(findings))
+        params = redact_json(message.params, findings)
+        return modify(
+            message.with_params(params),
+            REDACTED,
+            "Secrets in the message were redacted.",
+            **_details(findings),
+        )
+
     def _request(self, message: Message, exchange: Exchange) -> Verdict:
-        if not self.arguments or exchange.method != methods.TOOLS_CALL:
+        keys = _SENT.get(exchange.method)
+        if not self.arguments or keys is None:
             return ALLOW
-        arguments = message.params.get("arguments")
-        if not isinstance(arguments, dict):
+        sent = {k: message.params[k] for k in keys if isinstance(message.params.get(k), dict)}
+        if not sent:
             return ALLOW
-        findings = self._findings(arguments, exchange)
+        findings = self._findings(sent, exchange, with_meta=True)
         if not findings:
             return ALLOW
         if self.action == "block":
             return deny(BLOCKED, "The arguments contain a secret or personal data.", **_details(findings))
-        params = {**message.params, "arguments": redact_json(arguments, findings)}
+        params = {**message.params, **redact_json(sent, findings)}
         return modify(
             message.with_params(params),
             REDACTED,
@@ -79,13 +121,13 @@ class SecretsInspection(Inspection):
         )
 
     def _response(self, message: Message, exchange: Exchange) -> Verdict:
-        if not self.results:
+        if not self.results or exchange.method in DEFINITIONS:
             return ALLOW
         if message.error:
             return self._error(message, exchange)
         if not message.result:
             return ALLOW
-        findings = self._findings(message.result, exchange)
+        findings = self._findings(message.result, exchange, with_meta=True)
         if not findings:
             return ALLOW
         if self.action == "block":
@@ -108,8 +150,10 @@ class SecretsInspection(Inspection):
         replacement = Message({**message.raw, "error": redact_json(message.error, findings)}, message.kind)
         return modify(replacement, REDACTED, "Secrets in the error were redacted.", **_details(findings))
 
-    def _findings(self, value: dict[str, Any], exchange: Exchange) -> list[Finding]:
-        report = self.detector.scan_json({k: v for k, v in value.items() if k != "_meta"})
+    def _findings(self, value: dict[str, Any], exchange: Exchange, with_meta: bool = False) -> list[Finding]:
+        report = self.detector.scan_json(
+            value if with_meta else {k: v for k, v in value.items() if k != "_meta"}
+        )
         if report.truncated:
             # Beyond the budget nothing was read, so nothing could be redacted: fail closed.
             raise TooLarge
