@@ -143,12 +143,12 @@ class Router:
                 return
 
     @staticmethod
-    def canonical(uri: object) -> str:
+    def canonical(uri: object, template: bool = False) -> str:
         """The URI a request names, in the canonical form it is routed, judged and sent by."""
         if not isinstance(uri, str) or not uri:
             raise ProtocolError(methods.INVALID_PARAMS, "Missing uri")
         try:
-            return canonical_uri(uri)
+            return canonical_uri(uri, template)
         except UriError as exc:
             raise ProtocolError(methods.INVALID_PARAMS, f"Invalid resource URI: {exc}") from None
 
@@ -185,7 +185,7 @@ class Router:
             server, name = await self.resolve_named(methods.PROMPTS_LIST, ref.get("name"))
             return await self.session.forward(call, server, {**params, "ref": {**ref, "name": name}}, name)
         if ref.get("type") == "ref/resource":
-            uri = self.canonical(ref.get("uri"))
+            uri = self.canonical(ref.get("uri"), template=True)
             server = await self.server_for_uri(uri)
             upstream = {**params, "ref": {**ref, "uri": self.catalog.spelling(uri)}}
             return await self.session.forward(call, server, upstream, uri)

@@ -589,7 +589,7 @@ class ClientSession:
         if not methods.is_notification_name(method) or methods.look_alike(method) is not None:
             # A JSON-RPC server runs a notification's method: a `tools/call` without an id would
             # reach it unjudged. What is not a notification by name is never relayed as one.
-            malformed = methods.is_notification_name(method)
+            malformed = methods.look_alike(method) is not None
             code = MALFORMED_METHOD if malformed else REQUEST_AS_NOTIFICATION
             reason = "Malformed method name." if malformed else "A request was sent as a notification."
             log.warning("session %s: %s; dropped", self.session_id, reason)

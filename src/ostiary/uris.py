@@ -20,6 +20,8 @@ _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # Characters no URI carries unescaped (RFC 3986 sections 2 and 3): controls, space and the like.
 _FORBIDDEN = re.compile(r"[\x00-\x20\x7f\"<>\\^`{|}]")
+# The same, for an RFC 6570 template (a completion's `ref/resource`), whose expressions use braces.
+_FORBIDDEN_IN_TEMPLATE = re.compile(r"[\x00-\x20\x7f\"<>\\^`|]")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _SLASHES = re.compile(r"/{2,}")
 MAX_URI = 8192
@@ -63,11 +65,13 @@ def remove_dot_segments(path: str) -> str:
     return joined
 
 
-def canonical_uri(uri: str) -> str:
-    """The canonical spelling of `uri`; raises UriError when it cannot be parsed."""
+def canonical_uri(uri: str, template: bool = False) -> str:
+    """The canonical spelling of `uri` (or of a URI template); raises UriError when it cannot be
+    parsed."""
     if not uri or len(uri) > MAX_URI:
         raise UriError("a resource URI must be 1 to 8192 characters")
-    if _FORBIDDEN.search(uri) or _BAD_ESCAPE.search(uri):
+    forbidden = _FORBIDDEN_IN_TEMPLATE if template else _FORBIDDEN
+    if forbidden.search(uri) or _BAD_ESCAPE.search(uri):
         raise UriError("a resource URI may not contain spaces, control characters or broken escapes")
     match = _URI.match(uri)
     if match is None:

@@ -27,7 +27,6 @@ QUARANTINED = "injection.quarantined"
 FLAGGED = "injection.flagged"
 ACTIONS = ("block", "quarantine", "warn")
 
-_RESULTS = frozenset({methods.TOOLS_CALL, methods.RESOURCES_READ, methods.PROMPTS_GET, methods.COMPLETE})
 # Results that are definitions and handshakes: poisoning and pinning judge those.
 _DEFINITIONS = methods.LIST_METHODS | {methods.INITIALIZE, methods.DISCOVER, methods.PING}
 # Result keys holding what the model reads as content; wrapped under `warn`.
