@@ -21,3 +21,4 @@ class Call:
     # What the servers sent toward the client inside this call (see `flood.py`).
     notices: int = 0
     asks: int = 0
+    progressed: int = 0

@@ -634,7 +634,10 @@ class ClientSession:
             if list_method != methods.RESOURCES_LIST:
                 self._spawn(self.router.refresh(conn.name, list_method))
         exchange = self._exchange(method, conn.name, call.message if call else None)
-        record = method != methods.PROGRESS or call is None or call.notices % PROGRESS_RECORD_EVERY == 1
+        record = True
+        if method == methods.PROGRESS and call is not None:
+            call.progressed += 1
+            record = call.progressed % PROGRESS_RECORD_EVERY == 1
         decision = await self.pipeline.run(Hook.SERVER_NOTIFICATION, message, exchange, record)
         if not decision.forwarded:
             return
