@@ -301,7 +301,9 @@ class ServerConnection:
                 await self._cancel_upstream(request_id, "timed out at the gateway")
                 raise ServerTimeout(f"{method} timed out") from None
             except asyncio.CancelledError:
-                if not pending.future.done():
+                # Cancelling this task cancels the future it awaits: only an answer that already
+                # arrived means there is nothing left to cancel at the server.
+                if pending.future.cancelled() or not pending.future.done():
                     await asyncio.shield(self._cancel_upstream(request_id, "cancelled by the client"))
                 raise
             if isinstance(response, _Lost):
