@@ -6,6 +6,7 @@ runs whatever reaches it and records it, so each test proves what did not reach 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,10 @@ def test_a_modern_listen_acknowledges_only_the_subscriptions_the_policy_allows(
             "subscriptions/listen", {"notifications": {"resourceSubscriptions": wanted}, "_meta": meta}
         )
         ack = client.next_message()
+        # The gateway subscribes upstream once the client has its acknowledgement.
+        deadline = time.monotonic() + 10
+        while not gw.ran("resources/subscribe") and time.monotonic() < deadline:
+            time.sleep(0.05)
     assert ack["method"] == "notifications/subscriptions/acknowledged"
     assert ack["params"]["notifications"]["resourceSubscriptions"] == ["file:///srv/data/readme.txt"]
     assert [m["params"]["uri"] for m in gw.ran("resources/subscribe")] == ["file:///srv/data/readme.txt"]
