@@ -30,6 +30,8 @@ log = logging.getLogger("ostiary.catalog")
 
 SEPARATOR = "__"
 MAX_NAME = 64
+# Names remembered per kind and session: a server that invents names cannot grow it without end.
+MAX_GIVEN = 4096
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 # list method -> (result key, kind of catalog)
@@ -113,8 +115,9 @@ class _Named:
             exposed = renamed
         self.by_exposed[exposed] = key
         self.by_original[key] = exposed
-        self.given.setdefault(exposed, key)
-        self.given_to.setdefault(key, exposed)
+        if len(self.given) < MAX_GIVEN:
+            self.given.setdefault(exposed, key)
+            self.given_to.setdefault(key, exposed)
         self.folded.setdefault(fold(exposed), exposed)
         return exposed
 

@@ -20,6 +20,7 @@ from ostiary.policy.engine import Kind
 from ostiary.policy.reload import PolicySource
 from ostiary.policy.settings import settings_from
 from ostiary.secretref import REDACTED
+from ostiary.uris import UriError, canonical_uri
 
 DENIED = "policy.denied"
 APPROVAL_REQUIRED = "policy.approval_required"
@@ -125,6 +126,12 @@ class PolicyInspection(Inspection):
         name = entry.get(field)
         if not isinstance(name, str):
             return False
+        if field == "uri":
+            # Judged as a read of it would be: in canonical form.
+            try:
+                name = canonical_uri(name)
+            except UriError:
+                return False
         notes = entry.get("annotations")
         annotations = notes if isinstance(notes, dict) and kind == "tool" else {}
         for server, target in self._owners(exchange.server, kind, name):
