@@ -6,13 +6,18 @@ runs whatever reaches it and records it, so each test proves what did not reach 
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from hostile_gateway import Setup, setup
+
+from conftest import free_loopback_port, wait_for_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -231,3 +236,72 @@ def test_a_tool_name_that_only_looks_like_a_listed_one_is_refused(
     assert right["result"]["content"][0]["text"] == "read_file ran on x"
     assert [m["params"]["name"] for m in gw.ran("tools/call")] == ["read_file"]
     assert not gw.ran("prompts/get")
+
+
+def test_the_http_front_judges_every_shape_the_same_way(
+    make: Callable[..., Setup], ostiary_command: list[str], spawn: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    gw = make(policy=DENY_ETC)
+    port = free_loopback_port()
+    proc = spawn(
+        [*ostiary_command, "serve", "--config", str(gw.config), "--host", "127.0.0.1", "--port", str(port)]
+    )
+    wait_for_port(port, proc)
+    url = f"http://127.0.0.1:{port}/mcp"
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    with httpx2.Client(timeout=30.0) as http:
+        hello = {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        }
+        opened = http.post(
+            url, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}, headers=headers
+        )
+        session = {
+            **headers,
+            "Mcp-Session-Id": opened.headers["mcp-session-id"],
+            "MCP-Protocol-Version": "2025-11-25",
+        }
+        http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+        sneaked = http.post(
+            url,
+            json={
+                "jsonrpc": "2.0",
+                "method": "tools/call",
+                "params": {"name": "hostile__read_file", "arguments": {}},
+            },
+            headers=session,
+        )
+        imitated = http.post(
+            url, json={"jsonrpc": "2.0", "id": 2, "method": "Tools/Call", "params": {}}, headers=session
+        )
+        meta = {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+        }
+        stateless = {**headers, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/execute"}
+        unknown = http.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 3, "method": "tools/execute", "params": {"_meta": meta}},
+            headers=stateless,
+        )
+        read = http.post(
+            url,
+            json={
+                "jsonrpc": "2.0",
+                "id": 4,
+                "method": "resources/read",
+                "params": {"uri": "file:///srv/../etc/passwd"},
+            },
+            headers=session,
+        )
+    assert sneaked.status_code == 202
+    assert json.loads(imitated.text.split("data:")[-1])["error"]["code"] == INVALID_REQUEST
+    assert json.loads(unknown.text.split("data:")[-1])["error"]["code"] == GATEWAY_DENIED
+    assert json.loads(read.text.split("data:")[-1])["error"]["code"] == GATEWAY_DENIED
+    assert not [
+        m
+        for m in gw.received()
+        if m.get("method") in ("tools/call", "Tools/Call", "tools/execute", "resources/read")
+    ]
