@@ -536,15 +536,16 @@ class ClientSession:
     async def _server_request_refused(
         self, server: str, request: Message, call: Call | None
     ) -> Verdict | None:
-        """A server->client request the client did not enable, or one too many: refused, recorded."""
+        """One too many server->client requests, or one the client did not enable: refused and
+        recorded (a flood once, so that it cannot fill the audit log either)."""
+        refusal = self.flood.request(call)
+        if refusal is not None:
+            return await self._flooded(Hook.SERVER_REQUEST, request, server, call, refusal)
         needed = _NEEDS.get(request.method)
         capabilities = self.hello.capabilities if self.hello is not None else {}
         if needed is not None and needed not in capabilities:
             reason = f"The client did not enable {needed}."
             return await self._refuse(Hook.SERVER_REQUEST, request, server, NOT_ENABLED, reason, call)
-        refusal = self.flood.request(call)
-        if refusal is not None:
-            return await self._flooded(Hook.SERVER_REQUEST, request, server, call, refusal)
         return None
 
     async def _flooded(
