@@ -74,14 +74,7 @@ class InjectionInspection(Inspection):
                 return ALLOW
             report = found
         source = _source(exchange)
-        wrapped = {
-            k: wrap_untrusted(v, source)
-            if k in _CONTENT_KEYS
-            else mark_strings(v, source)
-            if k == "completion"
-            else v
-            for k, v in message.result.items()
-        }
+        wrapped = {k: _marked_result_field(k, v, source) for k, v in message.result.items()}
         return self._act(report, message.with_result(wrapped))
 
     def _error(self, message: Message, exchange: Exchange) -> Verdict:
@@ -133,6 +126,15 @@ class InjectionInspection(Inspection):
             return False
         names = (exchange.target, f"{exchange.server}/{exchange.target}")
         return any(fnmatch.fnmatchcase(n, p) for n in names for p in self.allow_tools)
+
+
+def _marked_result_field(key: str, value: Any, source: str) -> Any:
+    """Under `warn`: content blocks wrapped, completion values marked, the rest as it was."""
+    if key in _CONTENT_KEYS:
+        return wrap_untrusted(value, source)
+    if key == "completion":
+        return mark_strings(value, source)
+    return value
 
 
 def mark_strings(value: Any, source: str) -> Any:
