@@ -114,6 +114,12 @@ class ListenConfig(Record):
 class LimitsConfig(Record):
     max_message_bytes: int = field(default=16 * 1024 * 1024, metadata={"ge": 1024})
     max_in_flight_per_session: int = field(default=256, metadata={"ge": 1})
+    # What one server may send toward the client inside one call, and per session each minute;
+    # beyond that its notifications are dropped and its requests refused, each kind recorded once.
+    server_notifications_per_call: int = field(default=500, metadata={"ge": 1})
+    server_requests_per_call: int = field(default=16, metadata={"ge": 1})
+    server_notifications_per_minute: int = field(default=3000, metadata={"ge": 1})
+    server_requests_per_minute: int = field(default=120, metadata={"ge": 1})
 
 
 class StdioIdentity(Record):
@@ -201,11 +207,23 @@ class PoisoningOptions(Record):
 
 
 class SecretsOptions(Record):
-    action: Literal["redact", "block"] = "redact"
+    action: Literal["redact", "block", "warn", "allow"] = "redact"
     kinds: list[Literal["secret", "pii"]] = field(default_factory=lambda: ["secret", "pii"])
     allow: dict[str, list[str]] = field(default_factory=dict)
     arguments: bool = True
     results: bool = True
+    # Rule glob -> an action, or {arguments: …, results: …} (checked by the inspection's build).
+    actions: dict[str, Any] = field(default_factory=dict)
+    redact_arguments: list[str] = field(default_factory=list)
+
+
+class ProvenanceOptions(Record):
+    meta: bool = False
+    window: float = field(default=3600.0, metadata={"gt": 0})
+    max_sessions: int = field(default=1000, metadata={"ge": 1})
+    max_results: int = field(default=1000, metadata={"ge": 1})
+    max_fragments: int = field(default=250_000, metadata={"ge": 1})
+    max_total_fragments: int = field(default=500_000, metadata={"ge": 1})
 
 
 # The options each built-in inspection takes, checked when the configuration is loaded.
@@ -216,6 +234,7 @@ INSPECTION_OPTIONS: dict[str, type[Record]] = {
     "injection": InjectionOptions,
     "poisoning": PoisoningOptions,
     "secrets": SecretsOptions,
+    "provenance": ProvenanceOptions,
 }
 
 

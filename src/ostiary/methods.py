@@ -87,3 +87,38 @@ GATEWAY_DENIED: Final = -32010
 UPSTREAM_UNAVAILABLE: Final = -32011
 UPSTREAM_TIMEOUT: Final = -32012
 GATEWAY_UNAVAILABLE: Final = -32013
+
+# Every method a client may send as a request that Ostiary knows by name.
+CLIENT_REQUESTS: Final = frozenset(
+    {
+        INITIALIZE, PING, DISCOVER, TOOLS_LIST, TOOLS_CALL, PROMPTS_LIST, PROMPTS_GET, RESOURCES_LIST,
+        RESOURCES_TEMPLATES_LIST, RESOURCES_READ, RESOURCES_SUBSCRIBE, RESOURCES_UNSUBSCRIBE, COMPLETE,
+        LOGGING_SET_LEVEL, SUBSCRIPTIONS_LISTEN,
+    }
+)  # fmt: skip
+_KNOWN: Final = CLIENT_REQUESTS | SERVER_TO_CLIENT_REQUESTS | {
+    INITIALIZED, CANCELLED, PROGRESS, MESSAGE, TOOLS_LIST_CHANGED, PROMPTS_LIST_CHANGED,
+    RESOURCES_LIST_CHANGED, RESOURCES_UPDATED, ROOTS_LIST_CHANGED, ELICITATION_COMPLETE,
+    SUBSCRIPTIONS_ACKNOWLEDGED,
+}  # fmt: skip
+_FOLDED: Final = {m.casefold(): m for m in _KNOWN}
+
+
+def look_alike(method: str) -> str | None:
+    """The known method that `method` imitates, if it differs from it only by case or whitespace
+    (`Tools/Call`, `"tools/call "`), or any method name that carries whitespace or control
+    characters: such a name is malformed, because a lenient server may still run it."""
+    if method in _KNOWN:
+        return None
+    stripped = "".join(method.split()).casefold()
+    found = _FOLDED.get(stripped)
+    if found is not None:
+        return found
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in method):
+        return method
+    return None
+
+
+def is_notification_name(method: str) -> bool:
+    """Whether a method may arrive without an id: every MCP notification is `notifications/…`."""
+    return method.startswith("notifications/")

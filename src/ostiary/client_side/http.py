@@ -497,6 +497,15 @@ class _Restore:
         return message.is_response and message.id == self.internal
 
     def __call__(self, message: Message) -> Message:
-        if self.client_id != self.internal and self.is_final(message):
-            return message.with_id(self.client_id)
+        if self.client_id == self.internal:
+            return message
+        if self.is_final(message):
+            message = message.with_id(self.client_id)
+        # A `subscriptions/listen` is named by its request id: its acknowledgement, its
+        # notifications and its result carry that id in `_meta`, and must carry the client's.
+        body = message.result if message.is_response else message.params
+        meta = body.get("_meta") if isinstance(body, dict) else None
+        if isinstance(meta, dict) and meta.get(methods.META_SUBSCRIPTION_ID) == self.internal:
+            restored = {**body, "_meta": {**meta, methods.META_SUBSCRIPTION_ID: self.client_id}}
+            message = message.with_result(restored) if message.is_response else message.with_params(restored)
         return message

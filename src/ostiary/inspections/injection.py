@@ -16,8 +16,9 @@ from ostiary import methods
 from ostiary.config import Config, ConfigError
 from ostiary.detection.findings import Report
 from ostiary.detection.injection import InjectionDetector, InjectionOptions
-from ostiary.detection.payload import model_visible, wrap_untrusted
+from ostiary.detection.payload import UNTRUSTED_CLOSE, UNTRUSTED_OPEN, model_visible, wrap_untrusted
 from ostiary.detection.textscan import Extra
+from ostiary.detection.walker import Walk
 from ostiary.messages import Message
 from ostiary.pipeline import ALLOW, Exchange, Inspection, Verdict, deny, hold, modify
 
@@ -26,14 +27,21 @@ QUARANTINED = "injection.quarantined"
 FLAGGED = "injection.flagged"
 ACTIONS = ("block", "quarantine", "warn")
 
-_RESULTS = frozenset({methods.TOOLS_CALL, methods.RESOURCES_READ, methods.PROMPTS_GET})
+# Results that are definitions and handshakes: poisoning and pinning judge those.
+_DEFINITIONS = methods.LIST_METHODS | {methods.INITIALIZE, methods.DISCOVER, methods.PING}
 # Result keys holding what the model reads as content; wrapped under `warn`.
 _CONTENT_KEYS = ("content", "contents", "messages")
+# Server->client requests whose text reaches the model or a human, and where it is.
+_ASKS = {methods.SAMPLING_CREATE: ("messages",), methods.ELICITATION_CREATE: ("message", "requestedSchema")}
+# Notification fields a host shows the model or the user; marked under `warn`.
+_SHOWN = ("data", "message")
 
 
 class InjectionInspection(Inspection):
+    """Scans every server->client channel: results (with `_meta`), errors, completions,
+    sampling and elicitation requests, and notifications (log messages, progress, the rest)."""
+
     name = "injection"
-    methods = _RESULTS | {methods.SAMPLING_CREATE}
 
     def __init__(
         self, detector: InjectionDetector, action: str = "block", allow_tools: tuple[str, ...] = ()
@@ -42,33 +50,63 @@ class InjectionInspection(Inspection):
         self.action = action
         self.allow_tools = allow_tools
 
+    def _scan(self, value: Any) -> Report | None:
+        """The report when `value` is flagged, or could not be read within the budget (treated
+        as flagged: fail closed); None when it is clean."""
+        walk = Walk(value, keys=False)
+        fields = list(walk)
+        report = self.detector.scan_fields(fields, walk.truncated)
+        return report if report.flagged or report.truncated else None
+
     async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
-        if exchange.method not in _RESULTS or not message.result or self._exempt(exchange):
+        if message.error:
+            return self._error(message, exchange)
+        if exchange.method in _DEFINITIONS or not message.result or self._exempt(exchange):
             return ALLOW
         walk = model_visible(message.result)
         fields = list(walk)
         report = self.detector.scan_fields(fields, walk.truncated)
+        meta = message.result.get("_meta")
         # What could not be read within the budget is treated as flagged: fail closed.
         if not report.flagged and not report.truncated:
-            return ALLOW
-        wrapped = {
-            k: wrap_untrusted(v, _source(exchange)) if k in _CONTENT_KEYS else v
-            for k, v in message.result.items()
-        }
+            found = self._scan(meta) if meta else None
+            if found is None:
+                return ALLOW
+            report = found
+        source = _source(exchange)
+        wrapped = {k: _marked_result_field(k, v, source) for k, v in message.result.items()}
         return self._act(report, message.with_result(wrapped))
 
+    def _error(self, message: Message, exchange: Exchange) -> Verdict:
+        """A server's error message and data reach the model as surely as a result does."""
+        report = self._scan(message.error)
+        if report is None:
+            return ALLOW
+        marked = mark_strings({k: v for k, v in message.error.items() if k != "code"}, _source(exchange))
+        return self._act(report, Message({**message.raw, "error": {**message.error, **marked}}, message.kind))
+
     async def on_server_request(self, message: Message, exchange: Exchange) -> Verdict:
-        if message.method != methods.SAMPLING_CREATE:
+        keys = _ASKS.get(message.method)
+        if keys is None:
             return ALLOW
-        walk = model_visible(message.params)
-        fields = list(walk)
-        report = self.detector.scan_fields(fields, walk.truncated)
-        if not report.flagged and not report.truncated:
+        report = self._scan({k: v for k, v in message.params.items() if k != "_meta"})
+        if report is None:
             return ALLOW
+        source = _source(exchange)
         params = {
-            k: wrap_untrusted(v, _source(exchange)) if k == "messages" else v
+            k: (wrap_untrusted(v, source) if k == "messages" else mark_strings(v, source)) if k in keys else v
             for k, v in message.params.items()
         }
+        return self._act(report, message.with_params(params))
+
+    async def on_server_notification(self, message: Message, exchange: Exchange) -> Verdict:
+        if not message.params:
+            return ALLOW
+        report = self._scan(message.params)
+        if report is None:
+            return ALLOW
+        source = _source(exchange)
+        params = {k: mark_strings(v, source) if k in _SHOWN else v for k, v in message.params.items()}
         return self._act(report, message.with_params(params))
 
     def _act(self, report: Report, wrapped: Message) -> Verdict:
@@ -88,6 +126,27 @@ class InjectionInspection(Inspection):
             return False
         names = (exchange.target, f"{exchange.server}/{exchange.target}")
         return any(fnmatch.fnmatchcase(n, p) for n in names for p in self.allow_tools)
+
+
+def _marked_result_field(key: str, value: Any, source: str) -> Any:
+    """Under `warn`: content blocks wrapped, completion values marked, the rest as it was."""
+    if key in _CONTENT_KEYS:
+        return wrap_untrusted(value, source)
+    if key == "completion":
+        return mark_strings(value, source)
+    return value
+
+
+def mark_strings(value: Any, source: str) -> Any:
+    """A copy with every string wrapped in the untrusted-data marker: for channels that carry
+    plain strings rather than content blocks (log data, progress, errors, completions)."""
+    if isinstance(value, str):
+        return UNTRUSTED_OPEN.format(source=source) + value + UNTRUSTED_CLOSE
+    if isinstance(value, list):
+        return [mark_strings(v, source) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k == "_meta" else mark_strings(v, source) for k, v in value.items()}
+    return value
 
 
 def _source(exchange: Exchange) -> str:

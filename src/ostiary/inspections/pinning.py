@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import shlex
 from dataclasses import replace
 from typing import Any
@@ -27,6 +28,7 @@ from ostiary.store import Pin, Store, now_us, open_store
 log = logging.getLogger("ostiary.pinning")
 
 QUARANTINED = "pinning.quarantined"
+COLLISION = "pinning.collision"
 TRUSTED, HELD = "trusted", "quarantined"
 # list method -> (key in the result, kind of definition)
 LISTS = {
@@ -43,11 +45,38 @@ FIELDS = {
 }
 
 
+# The characters a client-visible (namespaced) name keeps; see `catalog.expose`.
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
 def document(kind: str, definition: dict[str, Any], instructions: str | None) -> dict[str, Any]:
-    """What is pinned of a definition: every field the model reads, plus the server's instructions."""
+    """What is pinned of a definition: every field the model or the host reads, plus the server's
+    instructions. `_meta` (a UI resource, a host hint) is pinned when the definition has one, so
+    definitions pinned before it was kept keep their fingerprints."""
     doc = {key: definition.get(key) for key in FIELDS[kind]}
     doc["instructions"] = instructions
+    if "_meta" in definition:
+        doc["_meta"] = definition["_meta"]
     return doc
+
+
+def _established_first(items: list[Any], new: set[str]) -> list[Any] | None:
+    """The list with every definition seen before ahead of a newcomer whose client-visible name
+    would collide with it (`read.file` beside `read_file`), so the established one keeps its name
+    and the newcomer is the one renamed. None when nothing collides."""
+    established = {
+        _UNSAFE.sub("_", str(i.get("name", "")))
+        for i in items
+        if isinstance(i, dict) and i.get("name") not in new
+    }
+    clashing = [
+        i
+        for i in items
+        if isinstance(i, dict) and i.get("name") in new and _UNSAFE.sub("_", str(i["name"])) in established
+    ]
+    if not clashing:
+        return None
+    return [i for i in items if not any(i is c for c in clashing)] + clashing
 
 
 def fingerprint(doc: dict[str, Any]) -> str:
@@ -96,7 +125,19 @@ class PinningInspection(Inspection):
         if key_kind is None or not isinstance(items, list):
             return ALLOW
         kind = key_kind[1]
-        hidden = await self._check(exchange.server, kind, [i for i in items if isinstance(i, dict)])
+        new: set[str] = set()
+        hidden = await self._check(exchange.server, kind, [i for i in items if isinstance(i, dict)], new)
+        reordered = _established_first(items, new) if kind != "template" else None
+        if reordered is not None and not hidden:
+            return modify(
+                message.with_result({**message.result, key_kind[0]: reordered}),
+                COLLISION,
+                "New definitions whose names collide with established ones are listed after them.",
+                server=exchange.server,
+                kind=kind,
+            )
+        if reordered is not None:
+            items = reordered
         if not hidden:
             return ALLOW
         kept = [i for i in items if not (isinstance(i, dict) and i.get("name") in hidden)]
@@ -109,7 +150,9 @@ class PinningInspection(Inspection):
             hidden=sorted(hidden),
         )
 
-    async def _check(self, server: str, kind: str, items: list[dict[str, Any]]) -> set[str]:
+    async def _check(
+        self, server: str, kind: str, items: list[dict[str, Any]], new: set[str] | None = None
+    ) -> set[str]:
         """Compare each definition with its pin; record first sights and changes; return the held."""
         store = self._store()
         pins = {(p.kind, p.name): p for p in await store.load_pins(self.tenant, server)}
@@ -125,6 +168,8 @@ class PinningInspection(Inspection):
             pin = pins.get((kind, name))
             text = canonical(doc).decode()
             if pin is None:
+                if new is not None:
+                    new.add(name)
                 if self.first_sight == "tofu":
                     pin = Pin(self.tenant, server, kind, name, seen, text, TRUSTED)
                 else:

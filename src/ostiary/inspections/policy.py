@@ -21,6 +21,7 @@ from ostiary.policy.flow import PROVENANCE_CALL, deciding_facts, flow_facts, mis
 from ostiary.policy.reload import PolicySource
 from ostiary.policy.settings import settings_from
 from ostiary.secretref import REDACTED
+from ostiary.uris import UriError, canonical_uri
 
 DENIED = "policy.denied"
 APPROVAL_REQUIRED = "policy.approval_required"
@@ -31,7 +32,12 @@ _CALLS: dict[str, Kind] = {
     methods.TOOLS_CALL: "tool",
     methods.PROMPTS_GET: "prompt",
     methods.RESOURCES_READ: "resource",
+    # Who may not read a resource may not subscribe to it either.
+    methods.RESOURCES_SUBSCRIBE: "resource",
+    methods.RESOURCES_UNSUBSCRIBE: "resource",
+    methods.LOGGING_SET_LEVEL: "method",
 }
+_COMPLETION_REFS: dict[object, Kind] = {"ref/prompt": "prompt", "ref/resource": "resource"}
 # list method -> (result key, kind, the entry's name field)
 _LISTS: dict[str, tuple[str, Kind, str]] = {
     methods.TOOLS_LIST: ("tools", "tool", "name"),
@@ -44,7 +50,8 @@ _SEPARATOR = "__"
 
 class PolicyInspection(Inspection):
     name = "policy"
-    methods = frozenset(_CALLS) | frozenset(_LISTS)
+    # Every method: those Ostiary does not know are judged as `methods:` requests.
+    methods = None
 
     def __init__(self, source: PolicySource, config: Config, watch: bool = True) -> None:
         self.source = source
@@ -59,10 +66,16 @@ class PolicyInspection(Inspection):
     async def on_client_request(self, message: Message, exchange: Exchange) -> Verdict:
         kind = _CALLS.get(exchange.method)
         if kind is None:
-            return ALLOW
-        if exchange.server is None or exchange.target is None:
+            if exchange.method == methods.COMPLETE:
+                ref = message.params.get("ref")
+                kind = _COMPLETION_REFS.get(ref.get("type") if isinstance(ref, dict) else None)
+            elif exchange.method not in methods.CLIENT_REQUESTS:
+                kind = "method"
+            else:
+                return ALLOW
+        if kind is None or exchange.server is None or exchange.target is None:
             return deny(DENIED, "The policy cannot judge a request whose server is unknown.", rule=None)
-        arguments = message.params.get("arguments")
+        arguments = message.params if kind == "method" else message.params.get("arguments")
         args = arguments if isinstance(arguments, dict) else {}
         definition = exchange.definition or {}
         notes = definition.get("annotations")
@@ -87,7 +100,7 @@ class PolicyInspection(Inspection):
         redacted, changed = redact_fields(args, decision.fields)
         if not changed:
             return ALLOW
-        params = {**message.params, "arguments": redacted}
+        params = redacted if kind == "method" else {**message.params, "arguments": redacted}
         return modify(
             message.with_params(params), REDACTED_CODE, decision.reason, rule=decision.rule_id, fields=changed
         )
@@ -125,6 +138,12 @@ class PolicyInspection(Inspection):
         name = entry.get(field)
         if not isinstance(name, str):
             return False
+        if field == "uri":
+            # Judged as a read of it would be: in canonical form.
+            try:
+                name = canonical_uri(name)
+            except UriError:
+                return False
         notes = entry.get("annotations")
         annotations = notes if isinstance(notes, dict) and kind == "tool" else {}
         for server, target in self._owners(exchange.server, kind, name):

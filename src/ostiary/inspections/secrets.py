@@ -41,6 +41,19 @@ _LISTED = 32
 TOOL_RESULT = "tool_result"
 
 
+# What a client request carries toward a server, by method: arguments, and `_meta` beside them.
+_SENT = {
+    methods.TOOLS_CALL: ("arguments", "_meta"),
+    methods.PROMPTS_GET: ("arguments", "_meta"),
+    methods.COMPLETE: ("argument", "context", "_meta"),
+    methods.RESOURCES_READ: ("_meta",),
+}
+
+
+# Results that are definitions and handshakes, not data: poisoning and pinning judge those.
+DEFINITIONS = methods.LIST_METHODS | {methods.INITIALIZE, methods.DISCOVER}
+
+
 class TooLarge(Exception):
     """The message is larger than the scan budget."""
 
@@ -55,8 +68,10 @@ class KindAction:
 
 
 class SecretsInspection(Inspection):
+    """Client->server: arguments and `_meta` of calls, prompts and completions. Server->client:
+    every result (with `_meta`) and error, every server request and notification."""
+
     name = "secrets"
-    methods = frozenset({methods.TOOLS_CALL, methods.RESOURCES_READ, methods.PROMPTS_GET})
 
     def __init__(
         self,
@@ -88,6 +103,33 @@ class SecretsInspection(Inspection):
         except TooLarge:
             return _too_large()
 
+    async def on_server_notification(self, message: Message, exchange: Exchange) -> Verdict:
+        return self._sent_to_client(message, exchange)
+
+    async def on_server_request(self, message: Message, exchange: Exchange) -> Verdict:
+        return self._sent_to_client(message, exchange)
+
+    def _sent_to_client(self, message: Message, exchange: Exchange) -> Verdict:
+        """A log line, a progress message, an elicitation's question: all reach the user."""
+        if not self.results or not message.params:
+            return ALLOW
+        try:
+            acted = self._acted(self._findings(message.params, exchange, with_meta=True), "results", exchange)
+        except TooLarge:
+            return _too_large()
+        if not acted:
+            return ALLOW
+        details = _details(acted)
+        if any(action == "block" for _, action in acted):
+            return deny(BLOCKED, "The message contains a secret or personal data.", **details)
+        redacted = [f for f, action in acted if action == "redact"]
+        if not redacted:
+            return allow(WARNED, "The message contains a secret or personal data.", **details)
+        params = redact_json(message.params, redacted)
+        return modify(
+            message.with_params(params), REDACTED, "Secrets in the message were redacted.", **details
+        )
+
     def action_for(self, rule: str, direction: str, exchange: Exchange) -> str:
         """The configured action for a rule in a direction: the first matching `actions` entry,
         else the default (block for arguments, `action` for results). Redacting an argument
@@ -105,36 +147,38 @@ class SecretsInspection(Inspection):
         return str(chosen)
 
     def _request(self, message: Message, exchange: Exchange) -> Verdict:
-        if not self.arguments or exchange.method != methods.TOOLS_CALL:
+        keys = _SENT.get(exchange.method)
+        if not self.arguments or keys is None:
             return ALLOW
-        arguments = message.params.get("arguments")
-        if not isinstance(arguments, dict):
+        sent = {k: message.params[k] for k in keys if isinstance(message.params.get(k), dict)}
+        if not sent:
             return ALLOW
-        acted = self._acted(self._findings(arguments, exchange), "arguments", exchange)
+        acted = self._acted(self._findings(sent, exchange, with_meta=True), "arguments", exchange)
         if not acted:
             return ALLOW
         blocked = [f for f, action in acted if action == "block"]
         details = _details(acted)
         if blocked:
-            text = _blocked_arguments_text(blocked)
-            details[TOOL_RESULT] = {"content": [{"type": "text", "text": text}], "isError": True}
+            if exchange.method == methods.TOOLS_CALL:
+                text = _blocked_arguments_text(blocked)
+                details[TOOL_RESULT] = {"content": [{"type": "text", "text": text}], "isError": True}
             return deny(BLOCKED, "The arguments contain a secret or personal data.", **details)
         redacted = [f for f, action in acted if action == "redact"]
         if not redacted:
             return allow(WARNED, "The arguments contain a secret or personal data.", **details)
-        params = {**message.params, "arguments": redact_json(arguments, redacted)}
+        params = {**message.params, **redact_json(sent, redacted)}
         return modify(
             message.with_params(params), REDACTED, "Secrets in the arguments were redacted.", **details
         )
 
     def _response(self, message: Message, exchange: Exchange) -> Verdict:
-        if not self.results:
+        if not self.results or exchange.method in DEFINITIONS:
             return ALLOW
         if message.error:
             return self._error(message, exchange)
         if not message.result:
             return ALLOW
-        acted = self._acted(self._findings(message.result, exchange), "results", exchange)
+        acted = self._acted(self._findings(message.result, exchange, with_meta=True), "results", exchange)
         if not acted:
             return ALLOW
         details = _details(acted)
@@ -168,8 +212,10 @@ class SecretsInspection(Inspection):
         acted = ((f, self.action_for(f.rule, direction, exchange)) for f in findings)
         return [(f, action) for f, action in acted if action != "allow"]
 
-    def _findings(self, value: dict[str, Any], exchange: Exchange) -> list[Finding]:
-        report = self.detector.scan_json({k: v for k, v in value.items() if k != "_meta"})
+    def _findings(self, value: dict[str, Any], exchange: Exchange, with_meta: bool = False) -> list[Finding]:
+        report = self.detector.scan_json(
+            value if with_meta else {k: v for k, v in value.items() if k != "_meta"}
+        )
         if report.truncated:
             # Beyond the budget nothing was read, so nothing could be redacted: fail closed.
             raise TooLarge

@@ -100,7 +100,9 @@ class Pipeline:
             self._cache.put(key, found)
         return found
 
-    async def run(self, hook: Hook, message: Message, exchange: Exchange) -> Decision:
+    async def run(self, hook: Hook, message: Message, exchange: Exchange, record: bool = True) -> Decision:
+        """Judge one message. `record=False` lets a plain allow go unrecorded (progress beyond the
+        first of a call is coalesced); whatever a stage acted on is always recorded."""
         started = time.perf_counter()
         decision = Decision(hook, exchange, message, message, ALLOW)
         if self._ready is not None and not self._ready.is_set():
@@ -136,12 +138,28 @@ class Pipeline:
             decision.verdict = verdict
             break
         decision.elapsed = time.perf_counter() - started
+        if not record and not decision.verdicts:
+            return decision
         for observer in self.observers:
             try:
                 await observer.observe(decision)
             except Exception:
                 log.exception("observer %s failed; the message is stopped", type(observer).__name__)
                 decision.verdict = deny("observer.failed", "The gateway could not record this message.")
+        return decision
+
+    async def refuse(self, hook: Hook, message: Message, exchange: Exchange, verdict: Verdict) -> Decision:
+        """Record a message the gateway itself refuses before any stage could see it (a request
+        sent as a notification, a malformed method name, a flood): refused, yet never unrecorded."""
+        decision = Decision(hook, exchange, message, message, replace(verdict, inspection="gateway"))
+        if self._ready is not None and not self._ready.is_set():
+            await self._ready.wait()
+        decision.verdicts.append(decision.verdict)
+        for observer in self.observers:
+            try:
+                await observer.observe(decision)
+            except Exception:
+                log.exception("observer %s failed on a refused message", type(observer).__name__)
         return decision
 
     async def _judge(self, stage: Stage, hook: Hook, message: Message, exchange: Exchange) -> Verdict:

@@ -27,8 +27,15 @@ from ostiary.policy.conditions import (
 )
 from ostiary.policy.model import PRECEDENCE, Effect, PolicyDocument, Rule
 
-Kind = Literal["tool", "prompt", "resource"]
-_KIND_FIELD: dict[str, str] = {"tool": "tools", "prompt": "prompts", "resource": "resources"}
+Kind = Literal["tool", "prompt", "resource", "method"]
+_KIND_FIELD: dict[str, str] = {
+    "tool": "tools",
+    "prompt": "prompts",
+    "resource": "resources",
+    "method": "methods",
+}
+# Methods judged as "method" requests that Ostiary knows: they default like a read-only request.
+KNOWN_METHODS = frozenset({"logging/setLevel"})
 _GLOB = re.compile(r"[*?\[]")
 _CACHE_LIMIT = 8192
 
@@ -297,6 +304,12 @@ class CompiledPolicy:
 
     def _default(self, request: Request) -> PolicyDecision:
         defaults = self.document.defaults
+        if request.kind == "method" and request.name not in KNOWN_METHODS:
+            effect = defaults.unknown_methods
+            reason = (
+                f"No policy rule matched; the default for methods Ostiary does not know is {effect.value}."
+            )
+            return PolicyDecision(effect, None, reason)
         if self.is_read_only(request):
             effect = defaults.read_only
             reason = f"No policy rule matched; the default for read-only requests is {effect.value}."

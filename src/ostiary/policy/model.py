@@ -52,12 +52,14 @@ class Rule(_Model):
     principals: Principals = Field(default_factory=Principals)
     # Server names as configured; globs allowed. Empty: every server.
     servers: list[str] = Field(default_factory=list)
-    # Names as the server knows them (globs allowed). A rule naming none of the three applies to
-    # every tool, prompt and resource; naming some, only to those kinds.
+    # Names as the server knows them (globs allowed). A rule naming none of the four applies to
+    # every tool, prompt, resource and method; naming some, only to those kinds.
     tools: list[str] | None = None
     prompts: list[str] | None = None
     # Resource URIs (globs allowed): an allowlist when the effect is allow.
     resources: list[str] | None = None
+    # Methods Ostiary does not know (globs), and `logging/setLevel`: what may pass to the server.
+    methods: list[str] | None = None
     # Tool annotations that must all be equal. For allow and redact they are read only from
     # servers whose annotations are trusted; from other servers they are hints, never grants.
     annotations: dict[str, bool | str | int | float] = Field(default_factory=dict)
@@ -109,8 +111,11 @@ class Defaults(_Model):
     read_only: Effect = Effect.ALLOW
     # Every other tool: its risk is unknown or destructive, so it is denied unless a rule allows.
     other: Effect = Effect.DENY
+    # Methods Ostiary does not know (`tools/execute`): they reach a server only when a rule or
+    # this default allows it, so a new protocol method is a decision, not a side door.
+    unknown_methods: Effect = Effect.DENY
 
-    @field_validator("read_only", "other")
+    @field_validator("read_only", "other", "unknown_methods")
     @classmethod
     def _no_redact(cls, value: Effect) -> Effect:
         if value is Effect.REDACT:

@@ -424,7 +424,8 @@ class ServerConnection:
                 pending.future.set_result(message)
             return
         if kind is Kind.NOTIFICATION:
-            context = None
+            # The call a notification belongs to, where that can be known: its bounds apply.
+            context = self._context_for(message)
             if message.method == methods.PROGRESS:
                 message, context = self._restore_progress(message)
                 if message is None:

@@ -18,3 +18,7 @@ class Call:
     era: Era
     task: asyncio.Task[None] | None = None
     done: bool = False
+    # What the servers sent toward the client inside this call (see `flood.py`).
+    notices: int = 0
+    asks: int = 0
+    progressed: int = 0

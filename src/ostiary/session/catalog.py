@@ -16,6 +16,7 @@ import base64
 import hashlib
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +24,14 @@ import orjson
 
 from ostiary import methods
 from ostiary.messages import ProtocolError
+from ostiary.uris import UriError, canonical_uri
 
 log = logging.getLogger("ostiary.catalog")
 
 SEPARATOR = "__"
 MAX_NAME = 64
+# Names remembered per kind and session: a server that invents names cannot grow it without end.
+MAX_GIVEN = 4096
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 # list method -> (result key, kind of catalog)
@@ -59,6 +63,19 @@ def expose(prefix: str, name: str) -> str:
     return full
 
 
+def fold(name: str) -> str:
+    """What a name looks like to a reader: NFKC, case-folded. Two names with the same fold are
+    confusable (`read_file`, `Read_File`, `ｒｅａｄ_file`), so only the listed one is ever called."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def _canonical_or_raw(uri: str) -> str:
+    try:
+        return canonical_uri(uri)
+    except UriError:
+        return uri
+
+
 def _template_regex(template: str) -> re.Pattern[str]:
     """An RFC 6570 template as a matcher: each expression matches any run of characters."""
     parts = re.split(r"\{[^}]*\}", template)
@@ -72,6 +89,11 @@ class _Named:
     by_exposed: dict[str, tuple[str, str]] = field(default_factory=dict)
     by_original: dict[tuple[str, str], str] = field(default_factory=dict)
     definitions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # Every exposed name ever given in this session, kept across relists: a name keeps its
+    # meaning, so a newcomer can never take over the name of a definition seen before it.
+    given: dict[str, tuple[str, str]] = field(default_factory=dict)
+    given_to: dict[tuple[str, str], str] = field(default_factory=dict)
+    folded: dict[str, str] = field(default_factory=dict)
 
     def add(self, server: str, prefix: str, definition: dict[str, Any]) -> str | None:
         name = definition.get("name")
@@ -82,8 +104,8 @@ class _Named:
         known = self.by_original.get(key)
         if known is not None:
             return known
-        exposed = expose(prefix, name)
-        holder = self.by_exposed.get(exposed)
+        exposed = self.given_to.get(key) or expose(prefix, name)
+        holder = self.by_exposed.get(exposed) or self.given.get(exposed)
         if holder is not None and holder != key:
             renamed = f"{exposed[: MAX_NAME - 7]}-{_short_hash(server + SEPARATOR + name)}"
             log.warning(
@@ -93,12 +115,19 @@ class _Named:
             exposed = renamed
         self.by_exposed[exposed] = key
         self.by_original[key] = exposed
+        if len(self.given) < MAX_GIVEN:
+            self.given.setdefault(exposed, key)
+            self.given_to.setdefault(key, exposed)
+        self.folded.setdefault(fold(exposed), exposed)
         return exposed
 
     def forget(self, server: str) -> None:
         for key in [k for k in self.by_original if k[0] == server]:
-            self.by_exposed.pop(self.by_original.pop(key), None)
+            exposed = self.by_original.pop(key)
+            self.by_exposed.pop(exposed, None)
             self.definitions.pop(key, None)
+            if self.folded.get(fold(exposed)) == exposed:
+                del self.folded[fold(exposed)]
 
 
 class Catalog:
@@ -108,7 +137,8 @@ class Catalog:
         self.prefixes = prefixes
         self.tools = _Named()
         self.prompts = _Named()
-        self.resources: dict[str, str] = {}
+        self.resources: dict[str, str] = {}  # canonical URI -> server
+        self.spellings: dict[str, str] = {}  # canonical URI -> as the server listed it
         self.templates: list[tuple[str, re.Pattern[str]]] = []
         self.complete: set[tuple[str, str]] = set()  # (server, list method) fully listed
 
@@ -133,7 +163,9 @@ class Catalog:
                 out.append(item if exposed == item["name"] else {**item, "name": exposed})
                 continue
             if method == methods.RESOURCES_LIST and isinstance(item.get("uri"), str):
-                self.resources.setdefault(item["uri"], server)
+                uri = _canonical_or_raw(item["uri"])
+                if self.resources.setdefault(uri, server) == server:
+                    self.spellings.setdefault(uri, item["uri"])
             elif method == methods.RESOURCES_TEMPLATES_LIST and isinstance(item.get("uriTemplate"), str):
                 entry = (server, _template_regex(item["uriTemplate"]))
                 if all(e[0] != server or e[1].pattern != entry[1].pattern for e in self.templates):
@@ -151,8 +183,25 @@ class Catalog:
             named.forget(server)
         elif method == methods.RESOURCES_LIST:
             self.resources = {u: s for u, s in self.resources.items() if s != server}
+            self.spellings = {u: t for u, t in self.spellings.items() if u in self.resources}
             self.complete.discard((server, methods.RESOURCES_TEMPLATES_LIST))
             self.templates = [t for t in self.templates if t[0] != server]
+
+    def listed(self, method: str, exposed: str) -> bool:
+        named = self.tools if method == methods.TOOLS_LIST else self.prompts
+        return exposed in named.by_exposed
+
+    def look_alike(self, method: str, exposed: str) -> str | None:
+        """The listed name `exposed` imitates by case or Unicode form, if any."""
+        named = self.tools if method == methods.TOOLS_LIST else self.prompts
+        if exposed in named.by_exposed:
+            return None
+        like = named.folded.get(fold(exposed))
+        return like if like is not None and like != exposed else None
+
+    def spelling(self, uri: str) -> str:
+        """How to send a canonical URI: as its server listed it, or else canonical."""
+        return self.spellings.get(uri, uri)
 
     def resolve(self, method: str, exposed: str) -> tuple[str, str] | None:
         """(server, name at the server) for a tool or prompt name as the client sent it."""

@@ -19,13 +19,14 @@ from ostiary import __version__, denials, messages, methods, notices
 from ostiary.config import Config, ServerConfig
 from ostiary.identity import Principal
 from ostiary.messages import JSON, Kind, Message, ProtocolError, RequestId, id_key
-from ostiary.pipeline import Decision, Exchange, Hook, Pipeline, Verdict
+from ostiary.pipeline import Decision, Exchange, Hook, Pipeline, Verdict, deny
 from ostiary.server_side.connection import ServerConnection, ServerTimeout, ServerUnavailable
 from ostiary.server_side.hello import ClientHello, Era, strip_unrelayable_capabilities
 from ostiary.server_side.sharing import SharedServers
 from ostiary.session import bridge
 from ostiary.session.call import Call
 from ostiary.session.catalog import LIST_KEYS, Catalog
+from ostiary.session.flood import FloodGuard, Refusal
 from ostiary.session.routing import NAMED_CALLS, URI_CALLS, Router
 from ostiary.session.subscriptions import Listeners
 from ostiary.transports.base import Transport
@@ -33,6 +34,16 @@ from ostiary.transports.base import Transport
 log = logging.getLogger("ostiary.session")
 
 EARLY_NOTIFICATIONS = 100  # held for a 2025-era client until its handshake is complete
+PROGRESS_RECORD_EVERY = 100  # progress of one call is coalesced in the audit log: the first, then 1 in N
+MALFORMED_METHOD = "gateway.malformed_method"
+REQUEST_AS_NOTIFICATION = "gateway.request_as_notification"
+NOT_ENABLED = "gateway.capability_not_enabled"
+# The client capability a server->client request needs.
+_NEEDS = {
+    methods.SAMPLING_CREATE: "sampling",
+    methods.ELICITATION_CREATE: "elicitation",
+    methods.ROOTS_LIST: "roots",
+}
 
 TransportFactory = Callable[[str, ServerConfig, Principal], Awaitable[Transport]]
 _CHANGED_LIST = {
@@ -110,6 +121,7 @@ class ClientSession:
         self._next_ask = 1
         self._opening: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.flood = FloodGuard(ctx.config.limits)
         self.closed = False
 
     # ------------------------------------------------------------------ entry points
@@ -197,6 +209,12 @@ class ClientSession:
     async def _handle(self, call: Call) -> Message:
         message = call.message
         method = message.method
+        if methods.look_alike(method) is not None:
+            await self._refuse(Hook.CLIENT_REQUEST, message, None, MALFORMED_METHOD, "Malformed method name.")
+            raise ProtocolError(
+                methods.INVALID_REQUEST,
+                "Malformed method name: it differs from a known method only by case or whitespace",
+            )
         if method == methods.INITIALIZE:
             return await self._initialize(message)
         call.era = self._request_era(message)
@@ -443,6 +461,30 @@ class ClientSession:
             conversation=self,
         )
 
+    async def _refuse(
+        self,
+        hook: Hook,
+        message: Message,
+        server: str | None,
+        code: str,
+        reason: str,
+        call: Call | None = None,
+    ) -> Verdict:
+        """Record a message the gateway refuses on its own (its shape, a flood, a capability)."""
+        verdict = deny(code, reason)
+        request = call.message if call is not None else None
+        await self.pipeline.refuse(hook, message, self._exchange(message.method, server, request), verdict)
+        return verdict
+
+    async def judge(self, call: Call, server: str, method: str, params: JSON, target: str | None) -> bool:
+        """Whether the pipeline lets this client request through, without sending it anywhere:
+        for what the gateway sends on the client's behalf (the subscriptions of a listen)."""
+        exchange = self._exchange(method, server, call.message, target)
+        decision = await self.pipeline.run(
+            Hook.CLIENT_REQUEST, messages.request(call.client_id, method, params), exchange
+        )
+        return decision.forwarded
+
     # ------------------------------------------------------------------ forwarding
 
     async def forward(
@@ -543,8 +585,34 @@ class ClientSession:
             response = await conn.request(method, retry, call)
         return messages.error(None, methods.INTERNAL_ERROR, "Too many input rounds")
 
+    async def _server_request_refused(
+        self, server: str, request: Message, call: Call | None
+    ) -> Verdict | None:
+        """One too many server->client requests, or one the client did not enable: refused and
+        recorded (a flood once, so that it cannot fill the audit log either)."""
+        refusal = self.flood.request(call)
+        if refusal is not None:
+            return await self._flooded(Hook.SERVER_REQUEST, request, server, call, refusal)
+        needed = _NEEDS.get(request.method)
+        capabilities = self.hello.capabilities if self.hello is not None else {}
+        if needed is not None and needed not in capabilities:
+            reason = f"The client did not enable {needed}."
+            return await self._refuse(Hook.SERVER_REQUEST, request, server, NOT_ENABLED, reason, call)
+        return None
+
+    async def _flooded(
+        self, hook: Hook, message: Message, server: str, call: Call | None, refusal: Refusal
+    ) -> Verdict:
+        if refusal.first:
+            log.warning("server %s: %s", server, refusal.reason)
+            return await self._refuse(hook, message, server, refusal.code, refusal.reason, call)
+        return deny(refusal.code, refusal.reason)
+
     async def ask_client(self, server: str, request: Message, call: Call | None) -> Message:
         """Relay a server->client request to this session's client and return its answer."""
+        refused = await self._server_request_refused(server, request, call)
+        if refused is not None:
+            return denial(None, refused)
         exchange = self._exchange(request.method, server, call.message if call else None)
         decision = await self.pipeline.run(Hook.SERVER_REQUEST, request, exchange)
         if not decision.forwarded:
@@ -583,6 +651,15 @@ class ClientSession:
 
     async def _client_notification(self, message: Message) -> None:
         method = message.method
+        if not methods.is_notification_name(method) or methods.look_alike(method) is not None:
+            # A JSON-RPC server runs a notification's method: a `tools/call` without an id would
+            # reach it unjudged. What is not a notification by name is never relayed as one.
+            malformed = methods.look_alike(method) is not None
+            code = MALFORMED_METHOD if malformed else REQUEST_AS_NOTIFICATION
+            reason = "Malformed method name." if malformed else "A request was sent as a notification."
+            log.warning("session %s: %s; dropped", self.session_id, reason)
+            await self._refuse(Hook.CLIENT_NOTIFICATION, message, None, code, reason)
+            return
         if method == methods.INITIALIZED:
             self.initialized = True
             early, self._early = self._early, []
@@ -612,13 +689,21 @@ class ClientSession:
         call = call if isinstance(call, Call) else None
         if method == methods.PROGRESS and (call is None or call.done):
             return
+        refusal = self.flood.notification(call)
+        if refusal is not None:
+            await self._flooded(Hook.SERVER_NOTIFICATION, message, conn.name, call, refusal)
+            return
         list_method = _CHANGED_LIST.get(method)
         if list_method is not None:
             self.catalog.forget(conn.name, list_method)
             if list_method != methods.RESOURCES_LIST:
                 self._spawn(self.router.refresh(conn.name, list_method))
         exchange = self._exchange(method, conn.name, call.message if call else None)
-        decision = await self.pipeline.run(Hook.SERVER_NOTIFICATION, message, exchange)
+        record = True
+        if method == methods.PROGRESS and call is not None:
+            call.progressed += 1
+            record = call.progressed % PROGRESS_RECORD_EVERY == 1
+        decision = await self.pipeline.run(Hook.SERVER_NOTIFICATION, message, exchange, record)
         if not decision.forwarded:
             return
         out = decision.message
@@ -640,6 +725,9 @@ class ClientSession:
         server_id = message.id
         if isinstance(context, bridge.ParkedCall):
             call = context.call if isinstance(context.call, Call) else None
+            refused = await self._server_request_refused(conn.name, message, call)
+            if refused is not None:
+                return denial(server_id, refused)
             exchange = self._exchange(message.method, conn.name, call.message if call else None)
             decision = await self.pipeline.run(Hook.SERVER_REQUEST, message, exchange)
             if not decision.forwarded:

@@ -17,6 +17,7 @@ from ostiary.messages import JSON, Kind, Message, ProtocolError
 from ostiary.server_side.hello import Era
 from ostiary.session.call import Call
 from ostiary.session.catalog import LIST_CAPABILITY, LIST_KEYS, Catalog, decode_cursor, encode_cursor
+from ostiary.uris import UriError, canonical_uri
 
 log = logging.getLogger("ostiary.routing")
 
@@ -111,9 +112,20 @@ class Router:
     async def resolve_named(self, list_method: str, exposed: object) -> tuple[str, str]:
         if not isinstance(exposed, str) or not exposed:
             raise ProtocolError(methods.INVALID_PARAMS, "Missing name")
+        kind = "tool" if list_method == methods.TOOLS_LIST else "prompt"
+        if not self.catalog.listed(list_method, exposed):
+            # A name nobody listed: list first, so a look-alike of a listed name is recognised.
+            for server in self.session.offering(LIST_CAPABILITY[list_method]):
+                if (server, list_method) not in self.catalog.complete:
+                    await self.refresh(server, list_method)
+            like = self.catalog.look_alike(list_method, exposed)
+            if like is not None:
+                raise ProtocolError(
+                    methods.INVALID_PARAMS,
+                    f"Unknown {kind}: the name differs from {like!r} only by case or Unicode form",
+                )
         found = self.catalog.resolve(list_method, exposed)
         if found is None or found[0] not in self.session.connections:
-            kind = "tool" if list_method == methods.TOOLS_LIST else "prompt"
             raise ProtocolError(methods.INVALID_PARAMS, f"Unknown {kind}: {exposed}")
         return found
 
@@ -158,9 +170,17 @@ class Router:
             if cursor is None:
                 return
 
-    async def server_for_uri(self, uri: object) -> str:
+    @staticmethod
+    def canonical(uri: object, template: bool = False) -> str:
+        """The URI a request names, in the canonical form it is routed, judged and sent by."""
         if not isinstance(uri, str) or not uri:
             raise ProtocolError(methods.INVALID_PARAMS, "Missing uri")
+        try:
+            return canonical_uri(uri, template)
+        except UriError as exc:
+            raise ProtocolError(methods.INVALID_PARAMS, f"Invalid resource URI: {exc}") from None
+
+    async def server_for_uri(self, uri: str) -> str:
         server = self.catalog.server_for_uri(uri)
         if server is not None:
             return server
@@ -179,8 +199,10 @@ class Router:
 
     async def uri_call(self, call: Call) -> Message:
         params = call.message.params
-        server = await self.server_for_uri(params.get("uri"))
-        return await self.session.forward(call, server, params, str(params.get("uri")))
+        uri = self.canonical(params.get("uri"))
+        server = await self.server_for_uri(uri)
+        upstream = {**params, "uri": self.catalog.spelling(uri)}
+        return await self.session.forward(call, server, upstream, uri)
 
     async def complete(self, call: Call) -> Message:
         params = call.message.params
@@ -191,14 +213,16 @@ class Router:
             server, name = await self.resolve_named(methods.PROMPTS_LIST, ref.get("name"))
             return await self.session.forward(call, server, {**params, "ref": {**ref, "name": name}}, name)
         if ref.get("type") == "ref/resource":
-            server = await self.server_for_uri(ref.get("uri"))
-            return await self.session.forward(call, server, params, str(ref.get("uri")))
+            uri = self.canonical(ref.get("uri"), template=True)
+            server = await self.server_for_uri(uri)
+            upstream = {**params, "ref": {**ref, "uri": self.catalog.spelling(uri)}}
+            return await self.session.forward(call, server, upstream, uri)
         raise ProtocolError(methods.INVALID_PARAMS, "Unknown ref type")
 
     async def set_level(self, call: Call) -> Message:
         targets = self.session.offering("logging")
         for name in targets:
-            response = await self.session.forward(call, name, call.message.params)
+            response = await self.session.forward(call, name, call.message.params, methods.LOGGING_SET_LEVEL)
             if response.kind is Kind.ERROR:
                 return response
         return messages.result(call.client_id, {})
@@ -207,7 +231,7 @@ class Router:
         """A method Ostiary does not know: relay it when there is exactly one server to relay to."""
         live = list(self.session.live())
         if len(live) == 1:
-            return await self.session.forward(call, live[0], call.message.params)
+            return await self.session.forward(call, live[0], call.message.params, call.message.method)
         return messages.error(
             call.client_id, methods.METHOD_NOT_FOUND, f"Method not found: {call.message.method}"
         )

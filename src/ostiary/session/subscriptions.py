@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ostiary import messages, methods
 from ostiary.messages import JSON, Message, ProtocolError, RequestId
+from ostiary.uris import UriError, canonical_uri
 
 if TYPE_CHECKING:
     from ostiary.session.call import Call
@@ -50,6 +51,8 @@ class Listeners:
     async def listen(self, call: Call) -> Message:
         wanted = call.message.params.get("notifications")
         ack = self._honoured(wanted if isinstance(wanted, dict) else {})
+        if "resourceSubscriptions" in ack:
+            ack["resourceSubscriptions"] = await self._permitted(call, ack["resourceSubscriptions"])
         sub_id = call.client_id
         meta = {methods.META_SUBSCRIPTION_ID: sub_id}
         await self.session.channel.send(
@@ -66,6 +69,22 @@ class Listeners:
                 task.cancel()
         return messages.result(sub_id, {"_meta": meta})
 
+    async def _permitted(self, call: Call, uris: list[str]) -> list[str]:
+        """The URIs, canonical, that this principal may subscribe to: each judged by the pipeline
+        as a `resources/subscribe` of its own. What cannot be parsed or is denied is left out."""
+        kept: list[str] = []
+        for raw in uris:
+            try:
+                uri = canonical_uri(raw)
+                server = await self.session.router.server_for_uri(uri)
+            except (UriError, ProtocolError):
+                continue
+            if uri not in kept and await self.session.judge(
+                call, server, methods.RESOURCES_SUBSCRIBE, {"uri": uri}, uri
+            ):
+                kept.append(uri)
+        return kept
+
     async def _open_on_servers(self, call: Call, ack: JSON) -> list[asyncio.Task[Any]]:
         tasks: list[asyncio.Task[Any]] = []
         for conn in self.session.live().values():
@@ -80,7 +99,8 @@ class Listeners:
             target = self.session.connections.get(server)
             if target is not None and target.era == "legacy":
                 with contextlib.suppress(Exception):
-                    await target.request(methods.RESOURCES_SUBSCRIBE, {"uri": uri}, None)
+                    spelling = self.session.catalog.spelling(uri)
+                    await target.request(methods.RESOURCES_SUBSCRIBE, {"uri": spelling}, None)
         return tasks
 
     async def deliver(self, message: Message) -> None:
@@ -91,7 +111,12 @@ class Listeners:
                 if not ack.get(_WANTS[method][0]):
                     continue
             elif method == methods.RESOURCES_UPDATED:
-                if message.params.get("uri") not in ack.get("resourceSubscriptions", []):
+                uri = message.params.get("uri")
+                try:
+                    uri = canonical_uri(uri) if isinstance(uri, str) else None
+                except UriError:
+                    uri = None
+                if uri not in ack.get("resourceSubscriptions", []):
                     continue
             else:
                 continue
