@@ -4,16 +4,23 @@ A flagged message is handled by the configured action: `block` refuses it
 (`injection.blocked`), `quarantine` holds it for a reviewer (`injection.quarantined`), `warn`
 passes it with every text block wrapped in an untrusted-data marker (`injection.flagged`).
 Tools matched by `allow_tools` (globs on `server/tool` or `tool`) are not scanned.
+
+The rules run inline; the learned tier (`detectors.model`), which reads what the rules neither
+flag nor clear, runs on a small thread pool so the event loop keeps serving other calls while a
+large result is scored. Thresholds may differ per server (`detectors.injection.servers`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ostiary import methods
 from ostiary.config import Config, ConfigError
+from ostiary.detection import settings
 from ostiary.detection.findings import Report
 from ostiary.detection.injection import InjectionDetector, InjectionOptions
 from ostiary.detection.payload import model_visible, wrap_untrusted
@@ -36,18 +43,35 @@ class InjectionInspection(Inspection):
     methods = _RESULTS | {methods.SAMPLING_CREATE}
 
     def __init__(
-        self, detector: InjectionDetector, action: str = "block", allow_tools: tuple[str, ...] = ()
+        self,
+        detector: InjectionDetector,
+        action: str = "block",
+        allow_tools: tuple[str, ...] = (),
+        per_server: dict[str, InjectionDetector] | None = None,
     ) -> None:
         self.detector = detector
         self.action = action
         self.allow_tools = allow_tools
+        self.per_server = per_server or {}
+
+    def _detector(self, exchange: Exchange) -> InjectionDetector:
+        return self.per_server.get(exchange.server or "", self.detector)
+
+    async def _scan(
+        self, detector: InjectionDetector, fields: list[tuple[str, str]], truncated: bool
+    ) -> Report:
+        report, pending = detector.first_pass(fields, truncated)
+        if pending is None:
+            return report
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_pool(), detector.second_pass, report, pending)
 
     async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
         if exchange.method not in _RESULTS or not message.result or self._exempt(exchange):
             return ALLOW
         walk = model_visible(message.result)
         fields = list(walk)
-        report = self.detector.scan_fields(fields, walk.truncated)
+        report = await self._scan(self._detector(exchange), fields, walk.truncated)
         # What could not be read within the budget is treated as flagged: fail closed.
         if not report.flagged and not report.truncated:
             return ALLOW
@@ -62,7 +86,7 @@ class InjectionInspection(Inspection):
             return ALLOW
         walk = model_visible(message.params)
         fields = list(walk)
-        report = self.detector.scan_fields(fields, walk.truncated)
+        report = await self._scan(self._detector(exchange), fields, walk.truncated)
         if not report.flagged and not report.truncated:
             return ALLOW
         params = {
@@ -95,6 +119,17 @@ def _source(exchange: Exchange) -> str:
     return f"{where} ({exchange.method})"
 
 
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One small pool per process for the learned tier: numpy releases the GIL in its loops."""
+    global _POOL  # noqa: PLW0603
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ostiary-model")
+    return _POOL
+
+
 def build(options: dict[str, Any], config: Config) -> InjectionInspection:
     action = str(options.get("action", "block"))
     if action not in ACTIONS:
@@ -104,8 +139,18 @@ def build(options: dict[str, Any], config: Config) -> InjectionInspection:
     threshold = float(options.get("threshold", 0.5))
     allow_tools = tuple(str(p) for p in options.get("allow_tools", ()))
     classifier = _classifier(options.get("classifier"))
-    detector = InjectionDetector(InjectionOptions(threshold=threshold), classifier=classifier)
-    return InjectionInspection(detector, action, allow_tools)
+    chosen = settings.parse(config.detectors, threshold)
+    model = settings.model_for("injection", chosen.model)
+
+    def detector(t: settings.Thresholds, where: str) -> InjectionDetector:
+        cut = settings.model_threshold(model, t.model_threshold, where)
+        return InjectionDetector(InjectionOptions(t.threshold, cut), classifier=classifier, model=model)
+
+    kind = chosen.injection
+    per_server = {
+        name: detector(t, f"detectors.injection.servers.{name}") for name, t in kind.servers.items()
+    }
+    return InjectionInspection(detector(kind.default, "detectors.injection"), action, allow_tools, per_server)
 
 
 def _classifier(spec: Any) -> Extra | None:
