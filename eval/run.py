@@ -82,7 +82,7 @@ class RulesAndModel:
         self.labels = np.array([it["label"] == "malicious" for it in items], dtype=np.int64)
         self.groups = [train.origin(it) for it in items]
         self.rules = train.rule_verdicts(kind, items)
-        self.features = train.Features(self.texts)
+        self.features = train.features(kind, items)
         self._cache: dict[tuple[int, ...], tuple[Any, dict[str, float]]] = {}
 
     def _model(self, train_rows: np.ndarray) -> tuple[Any, dict[str, float]]:

@@ -29,7 +29,8 @@ HERE = pathlib.Path(__file__).parent
 CORPUS = HERE / "corpus"
 DIM = 1 << 18
 SEED = 13
-L2 = float(os.environ.get("OSTIARY_TRAIN_L2", "3e-4"))
+L2 = float(os.environ.get("OSTIARY_TRAIN_L2", "1e-3"))
+BALANCE_SOURCES = os.environ.get("OSTIARY_TRAIN_BALANCE", "1") == "1"
 STEPS = int(os.environ.get("OSTIARY_TRAIN_STEPS", "160"))
 TARGETS = {"fpr1": 0.01, "fpr2": 0.02}
 
@@ -63,11 +64,22 @@ def load(kind: str) -> list[dict[str, Any]]:
     ]
 
 
-class Features:
-    """The corpus as a sparse matrix (CSR arrays), built once and sliced by row sets."""
+def segments(kind: str, item: dict[str, Any]) -> list[str]:
+    """What the model is trained on for one item, in the windows it reads at run time: for an
+    injected result, the injected text (the carrier around it is benign); otherwise the text."""
+    text = text_of(kind, item)
+    if kind == "injection" and item["label"] == "malicious" and item.get("payload"):
+        text = str(item["payload"])
+    return [text[s:e] for s, e in learned.windows(len(text))]
 
-    def __init__(self, texts: Sequence[str], dim: int = DIM, seed: int = SEED) -> None:
+
+class Features:
+    """The training segments as a sparse matrix, built once; `item` maps a segment to its item."""
+
+    def __init__(self, texts: Sequence[str], dim: int = DIM, seed: int = SEED, item: Sequence[int] = ()) -> None:
         rows, cols, vals = [], [], []
+        self.item = np.asarray(item if item else range(len(texts)), dtype=np.int64)
+        self.groups: np.ndarray | None = None
         for r, text in enumerate(texts):
             idx, v = learned.vectorize(text, dim, seed)
             rows.append(np.full(len(idx), r, dtype=np.int64))
@@ -82,16 +94,46 @@ class Features:
         self.seed = seed
 
 
+def features(kind: str, items: list[dict[str, Any]]) -> Features:
+    texts: list[str] = []
+    owner: list[int] = []
+    for row, it in enumerate(items):
+        for segment in segments(kind, it):
+            texts.append(segment)
+            owner.append(row)
+    feats = Features(texts, item=owner)
+    feats.groups = np.array([origin(it) for it in items])
+    return feats
+
+
+def _balance(y: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """Sample weights: each class half the total, and within a class each source an equal share,
+    so the largest source does not decide what 'malicious' looks like."""
+    sw = np.zeros(len(y))
+    for label in (0, 1):
+        mask = y == label
+        if not mask.any():
+            continue
+        if groups is None or not BALANCE_SOURCES:
+            sw[mask] = 0.5 / mask.sum()
+            continue
+        names = np.unique(groups[mask])
+        for name in names:
+            sel = mask & (groups == name)
+            sw[sel] = 0.5 / len(names) / sel.sum()
+    return sw
+
+
 def fit(
     feats: Features, subset: np.ndarray, labels: np.ndarray, steps: int = STEPS
 ) -> tuple[np.ndarray, float]:
-    """L2-regularised logistic regression, classes weighted equally, full-batch Adam."""
-    x = feats.matrix[subset]
+    """L2-regularised logistic regression, classes weighted equally, full-batch Adam. `subset`
+    and `labels` are by item; every segment of a chosen item is trained on."""
+    chosen = np.flatnonzero(np.isin(feats.item, subset))
+    x = feats.matrix[chosen]
     xt = x.T.tocsr()
-    y = labels[subset].astype(np.float64)
-    pos = max(y.sum(), 1.0)
-    neg = max(len(y) - y.sum(), 1.0)
-    sw = np.where(y == 1, 0.5 / pos, 0.5 / neg)
+    y = labels[feats.item[chosen]].astype(np.float64)
+    sw = _balance(y, feats.groups[feats.item[chosen]] if feats.groups is not None else None)
     w = np.zeros(feats.dim)
     b = 0.0
     m, v = np.zeros(feats.dim), np.zeros(feats.dim)
@@ -169,7 +211,7 @@ def train(
     texts = [text_of(kind, it) for it in items]
     labels = np.array([it["label"] == "malicious" for it in items], dtype=np.int64)
     groups = [origin(it) for it in items]
-    feats = Features(texts)
+    feats = features(kind, items)
     everything = np.arange(len(items))
     thresholds = out_of_fold_thresholds(kind, texts, feats, labels, groups, everything, rule_flags)
     w, b = fit(feats, everything, labels)

@@ -244,11 +244,13 @@ def model_finding(kind: str, rule: str, model: LinearModel, threshold: float, te
         return None
     path, start, end = "", scored.start, scored.end
     if locate:
-        base = 0
-        for field_path, field_start in locate:
-            if field_start <= scored.start:
-                path, base = field_path, field_start
-        start, end = scored.start - base, scored.end - base
+        # The field the window overlaps most, and the window clipped to that field.
+        bounds = [
+            (p, b, nxt - 1)
+            for (p, b), (_, nxt) in zip(locate, [*locate[1:], ("", len(text) + 1)], strict=True)
+        ]
+        path, base, stop = max(bounds, key=lambda f: min(f[2], scored.end) - max(f[1], scored.start))
+        start, end = max(scored.start, base) - base, min(scored.end, stop) - base
     return Finding(kind, rule, Severity.of_weight(scored.probability), path, start, end, scored.probability)
 
 

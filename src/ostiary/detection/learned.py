@@ -26,14 +26,16 @@ import numpy.typing as npt
 
 MODELS = Path(__file__).parent / "models"
 NGRAMS = (3, 4, 5)
-# Texts up to this many characters are scored whole; longer ones in windows of WINDOW, STRIDE apart.
-WHOLE = 2048
-WINDOW = 1024
-STRIDE = 512
+# Texts up to WINDOW characters are scored whole; longer ones in windows STRIDE apart. A window
+# is about a paragraph: an injected instruction is most of one, never diluted by a whole page.
+WINDOW = 512
+STRIDE = 256
+WHOLE = WINDOW
 
 _MULT = np.uint64(0x100000001B3)
 _MIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
+_INV = np.uint64(pow(0x100000001B3, -1, 2**64))
 _WHITESPACE = np.array([9, 10, 11, 12, 13, 0xA0, 0x2028, 0x2029], dtype=np.uint64)
 
 Array = npt.NDArray[Any]
@@ -54,35 +56,63 @@ def codes(text: str) -> Array:
     return out
 
 
-def gram_indices(points: Array, dim: int, seed: int) -> list[Array]:
-    """For each n in NGRAMS, the hashed bucket of the n-gram starting at every position."""
-    out = []
+def _mix(h: Array, mask: np.uint64) -> Array:
+    h = h ^ (h >> np.uint64(33))
+    h = h * _MIX1
+    h = h ^ (h >> np.uint64(29))
+    h = h * _MIX2
+    h = h ^ (h >> np.uint64(32))
+    return (h & mask).astype(np.int64)
+
+
+def grams(points: Array, dim: int, seed: int) -> list[tuple[Array, Array]]:
+    """(start positions, hashed buckets) of every character 3-, 4- and 5-gram, every word and
+    every pair of adjacent words of `points`; all vector arithmetic, wrapping modulo 2**64."""
+    out: list[tuple[Array, Array]] = []
     mask = np.uint64(dim - 1)
+    size = len(points)
     with np.errstate(over="ignore"):
         for n in NGRAMS:
-            if len(points) < n:
-                out.append(np.zeros(0, dtype=np.int64))
+            if size < n:
                 continue
-            h = np.full(len(points) - n + 1, np.uint64(seed * 1_000_003 + n), dtype=np.uint64)
+            h = np.full(size - n + 1, np.uint64(seed * 1_000_003 + n), dtype=np.uint64)
             for k in range(n):
-                h = h * _MULT + points[k : len(points) - n + 1 + k]
-            h ^= h >> np.uint64(33)
-            h *= _MIX1
-            h ^= h >> np.uint64(29)
-            h *= _MIX2
-            h ^= h >> np.uint64(32)
-            out.append((h & mask).astype(np.int64))
+                h = h * _MULT + points[k : size - n + 1 + k]
+            out.append((np.arange(size - n + 1), _mix(h, mask)))
+        # Words: runs of letters or digits (anything beyond Latin-1 punctuation counts as a letter).
+        word = ((points >= 97) & (points <= 122)) | (points == 48) | (points >= 0xC0)
+        edges = np.diff(np.concatenate(([0], word.astype(np.int8), [0])))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        if len(starts):
+            # Polynomial hash of each word from prefix sums: sum c_j M^-j, times M^(end-1).
+            ones = np.ones(size, dtype=np.uint64)
+            up = np.cumprod(np.concatenate(([np.uint64(1)], ones[:-1] * _MULT)))
+            down = np.cumprod(np.concatenate(([np.uint64(1)], ones[:-1] * _INV)))
+            prefix = np.concatenate(([np.uint64(0)], np.cumsum(points * down)))
+            words = (prefix[ends] - prefix[starts]) * up[ends - 1] + np.uint64(seed * 7 + 1)
+            out.append((starts, _mix(words, mask)))
+            if len(words) > 1:
+                pairs = words[:-1] * _MULT * _MULT + words[1:] + np.uint64(seed * 7 + 2)
+                out.append((starts[:-1], _mix(pairs, mask)))
     return out
 
 
 def vectorize(text: str, dim: int, seed: int) -> tuple[Array, Array]:
     """Sparse features of a whole text: bucket indices and counts scaled by 1/sqrt(total)."""
-    grams = gram_indices(codes(text), dim, seed)
-    flat = np.concatenate(grams) if grams else np.zeros(0, dtype=np.int64)
+    found = [idx for _, idx in grams(codes(text), dim, seed)]
+    flat = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
     if len(flat) == 0:
         return flat, np.zeros(0, dtype=np.float32)
     idx, counts = np.unique(flat, return_counts=True)
     return idx, (counts / math.sqrt(len(flat))).astype(np.float32)
+
+
+def windows(length: int) -> list[tuple[int, int]]:
+    """The (start, end) spans `LinearModel.score` reads in a text of `length` characters."""
+    if length <= WHOLE:
+        return [(0, length)]
+    starts = sorted({min(s, length - WINDOW) for s in range(0, length - WINDOW + STRIDE, STRIDE)})
+    return [(s, s + WINDOW) for s in starts]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,17 +173,18 @@ class LinearModel:
         points = codes(text)
         if len(points) < NGRAMS[0]:
             return Score(_sigmoid(self.bias), 0, len(text))
-        grams = gram_indices(points, self.dim, self.seed)
+        found = grams(points, self.dim, self.seed)
         if len(points) <= WHOLE:
-            total = sum(len(g) for g in grams)
-            s = sum(float(self.weights[g].sum()) for g in grams)
-            return Score(_sigmoid(self.bias + s / math.sqrt(total)), 0, len(text))
-        # Per-position contribution of every n-gram that starts there, then window sums.
-        contrib = np.zeros(len(points) + 1, dtype=np.float64)
-        counts = np.zeros(len(points) + 1, dtype=np.float64)
-        for g in grams:
-            contrib[1 : len(g) + 1] += self.weights[g]
-            counts[1 : len(g) + 1] += 1.0
+            total = sum(len(g) for _, g in found)
+            s = sum(float(self.weights[g].sum()) for _, g in found)
+            return Score(_sigmoid(self.bias + s / math.sqrt(max(total, 1))), 0, len(text))
+        # Per-position contribution of every feature that starts there, then window sums.
+        size = len(points) + 1
+        contrib = np.zeros(size, dtype=np.float64)
+        counts = np.zeros(size, dtype=np.float64)
+        for pos, g in found:
+            contrib += np.bincount(pos + 1, weights=self.weights[g], minlength=size)
+            counts += np.bincount(pos + 1, minlength=size)
         csum, ccount = np.cumsum(contrib), np.cumsum(counts)
         starts = np.arange(0, len(points) - WINDOW + STRIDE, STRIDE)
         starts = np.minimum(starts, len(points) - WINDOW)
