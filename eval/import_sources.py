@@ -305,7 +305,9 @@ def readmes(per_package: int = 8) -> None:
             continue
         seen.add(name)
         licence = (dist.metadata.get("License-Expression") or dist.metadata.get("License") or "").splitlines()
-        classifiers = " ".join(c for c in dist.metadata.get_all("Classifier") or [] if c.startswith("License"))
+        classifiers = " ".join(
+            c for c in dist.metadata.get_all("Classifier") or [] if c.startswith("License")
+        )
         licence_text = (licence[0] if licence else "") + " " + classifiers
         if not any(p in licence_text.lower() for p in PERMISSIVE):
             continue
@@ -325,10 +327,13 @@ def readmes(per_package: int = 8) -> None:
         for text in [c for c in chunks if len(c) > 200][:per_package]:
             records.append({"kind": "benign", "family": name, "package": package, "text": text})
     OUT.mkdir(parents=True, exist_ok=True)
-    doc = {"source": "readmes", "package": "installed PyPI distributions, permissive licences", "licence": "per package",
+    doc = {"source": "readmes", "package": "installed PyPI distributions, permissive licences", "licence": "per package",  # noqa: E501
            "note": "README (long description) chunks of installed distributions", "files": [], "records": records}  # fmt: skip  # noqa: E501
     (OUT / "readmes.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
-    print(f"readmes: {len(records)} records from {len({r['family'] for r in records})} packages", file=sys.stderr)
+    print(
+        f"readmes: {len(records)} records from {len({r['family'] for r in records})} packages",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -76,7 +76,9 @@ def segments(kind: str, item: dict[str, Any]) -> list[str]:
 class Features:
     """The training segments as a sparse matrix, built once; `item` maps a segment to its item."""
 
-    def __init__(self, texts: Sequence[str], dim: int = DIM, seed: int = SEED, item: Sequence[int] = ()) -> None:
+    def __init__(
+        self, texts: Sequence[str], dim: int = DIM, seed: int = SEED, item: Sequence[int] = ()
+    ) -> None:
         rows, cols, vals = [], [], []
         self.item = np.asarray(item if item else range(len(texts)), dtype=np.int64)
         self.groups: np.ndarray | None = None
