@@ -188,7 +188,8 @@ def poisoning_items(
     def poison(origin: str, family: str, payload: str, source: str) -> None:
         carrier = rng.choice(definitions)
         poisoned, where = place(carrier["item"], payload, rng)
-        b.add(origin, "malicious", family, f"{source}; placed in {where} of {carrier['source']}", **poisoned)
+        b.add(origin, "malicious", family, f"{source}; placed in {where} of {carrier['source']}", **poisoned,
+              payload=payload)  # fmt: skip
 
     for cls, payload in payloads.POISONING_DEV + payloads.POISONING_HELDOUT:
         poison("written", cls, obfuscate(payload), f"{WRITTEN}; class: {payloads.CLASSES[cls]}")

@@ -66,9 +66,10 @@ def load(kind: str) -> list[dict[str, Any]]:
 
 def segments(kind: str, item: dict[str, Any]) -> list[str]:
     """What the model is trained on for one item, in the windows it reads at run time: for an
-    injected result, the injected text (the carrier around it is benign); otherwise the text."""
+    injected result or definition, the injected text (the carrier around it is benign); otherwise
+    the text."""
     text = text_of(kind, item)
-    if kind == "injection" and item["label"] == "malicious" and item.get("payload"):
+    if item["label"] == "malicious" and item.get("payload"):
         text = str(item["payload"])
     return [text[s:e] for s, e in learned.windows(len(text))]
 

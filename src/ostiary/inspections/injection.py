@@ -36,6 +36,8 @@ ACTIONS = ("block", "quarantine", "warn")
 _RESULTS = frozenset({methods.TOOLS_CALL, methods.RESOURCES_READ, methods.PROMPTS_GET})
 # Result keys holding what the model reads as content; wrapped under `warn`.
 _CONTENT_KEYS = ("content", "contents", "messages")
+# Up to this much text the learned tier runs inline; above it, on the thread pool.
+INLINE_CHARS = 8 * 1024
 
 
 class InjectionInspection(Inspection):
@@ -63,6 +65,9 @@ class InjectionInspection(Inspection):
         report, pending = detector.first_pass(fields, truncated)
         if pending is None:
             return report
+        if sum(len(text) for _, text in pending) <= INLINE_CHARS:
+            # Scoring this little costs less than a hand-off to another thread.
+            return detector.second_pass(report, pending)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(_pool(), detector.second_pass, report, pending)
 
