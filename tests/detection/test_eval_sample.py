@@ -18,9 +18,10 @@ import train  # noqa: E402
 from ostiary.cli.detect import scanner  # noqa: E402
 
 PER_GROUP = 12
-# Measured on this sample with the shipped models at their 1% operating point (in-sample for the
-# model, which was trained on the whole corpus); a drop below these is a quality regression.
-FLOORS = {"injection": (0.0, 1.0), "poisoning": (0.0, 1.0)}
+# Recall and FPR floors on this sample, the shipped models at their 1% operating point (in-sample
+# for the model, which was trained on the whole corpus; measured 0.69 and 0.58 recall, 0% FPR);
+# a drop below these is a quality regression.
+FLOORS = {"injection": (0.62, 0.03), "poisoning": (0.5, 0.03)}
 
 
 def fixed_sample(kind: str) -> list[dict[str, object]]:
@@ -48,15 +49,17 @@ def test_the_shipped_detector_keeps_its_quality_on_a_fixed_sample(kind: str) -> 
 
 
 def test_leave_one_source_out_never_trains_on_the_source_it_scores() -> None:
-    """Each source's attacks share a made-up word no other source has: trained with the source,
-    the model learns the word; held out, it cannot, so LOSO recall must fall."""
+    """Each source's attacks share a made-up word no other source has (its benign items another):
+    trained with the source, the model learns the word; held out, it cannot, so recall falls."""
     items = []
     filler = "the report lists the figures for each region and the totals for the year"
+    marks = ["zqxvw", "plokij", "mnbvcx", "qwertz"]  # letters only: digits are folded together
     for s in range(4):
         for n in range(12):
             items.append({"id": f"m{s}{n}", "label": "malicious", "origin": f"s{s}",
-                          "text": f"{filler} zq{s}x{s}vw{s} {n}"})  # fmt: skip
-            items.append({"id": f"b{s}{n}", "label": "benign", "origin": f"s{s}", "text": f"{filler} {n}"})
+                          "text": f"{filler} {marks[s]} {n}"})  # fmt: skip
+            items.append({"id": f"b{s}{n}", "label": "benign", "origin": f"s{s}",
+                          "text": f"{filler} {marks[s][::-1]} {n}"})  # fmt: skip
     evaluation = run.RulesAndModel("injection", items, steps=40)
     everything = np.arange(len(items))
     inside = evaluation.fit(everything, "fpr2")
