@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
+
 from ostiary.detection import injection, unicode
-from ostiary.detection.findings import Report, score_findings
+from ostiary.detection.findings import Finding, Report, Severity, score_findings
 from ostiary.detection.learned import LinearModel
 from ostiary.detection.ruleset import Rule
 from ostiary.detection.textscan import LayerWeights, TextScanner, scan_fields
@@ -130,6 +132,60 @@ _EXPECTED_IN_INSTRUCTIONS = frozenset(
 
 
 MODEL_RULE = "poisoning.model"
+HARVEST_RULE = "poisoning.harvest"
+
+# A definition's own context: a sentence that names one of the tool's parameters (or a
+# parameter in general), something the tool has no business reading (the conversation, the
+# user's files, earlier messages, configuration, the environment) and a verb that moves it in.
+_SENTENCE = re2.compile(r"[^.!?\n]+")
+_OUT_OF_BAND = re2.compile(
+    r"(?i)\b(?:conversation|chat\s+history|history\s+of|(?:previous|earlier|last|recent|prior)\s+"
+    r"(?:\w+\s+)?(?:messages?|documents?|e-?mails?|files?|notes?|turns?|outputs?|answers?|requests?)"
+    r"|system\s+prompt|the\s+user'?s\s+(?:\w+\s+)?(?:messages?|files?|notes?|home|directory|inbox|e-?mails?|"
+    r"documents?|data|settings|history|credentials?|contacts?)|home\s+directory|notes\s+the\s+user|"
+    r"shared\s+earlier|environment\s+variables?|output\s+of\s+`?(?:env|printenv|set)\b|inbox|"
+    r"\.git/config|\.config/|settings\.json|~/)"
+)
+_HARVEST_VERB = re2.compile(
+    r"(?i)\b(?:read|include|pass|put|provide|fill|set|gather|look\s+up|collect|attach|copy|paste|"
+    r"store|place|insert|add|append|hold|contain)\b"
+)
+_PARAM_WORD = re2.compile(r"(?i)\b(?:parameter|argument|param|field)s?\b")
+
+
+def _parameters(definition: dict[str, Any]) -> list[str]:
+    schema = definition.get("inputSchema")
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    names = [str(k) for k in props] if isinstance(props, dict) else []
+    args = definition.get("arguments")
+    if isinstance(args, list):
+        names += [str(a.get("name")) for a in args if isinstance(a, dict) and a.get("name")]
+    return [n for n in names if len(n) >= 3]
+
+
+def harvest_findings(definition: dict[str, Any], fields: list[tuple[str, str]]) -> list[Finding]:
+    """Sentences that ask for something out of band to be put into a parameter: a description
+    read against the tool's own schema, which a rule over the text alone cannot do."""
+    names = _parameters(definition)
+    named = (
+        re2.compile(r"(?i)(?:^|[^\w])(?:" + "|".join(re2.escape(n) for n in names) + r")(?:[^\w]|$)")
+        if names
+        else None
+    )
+    out = []
+    for path, text in fields:
+        if path.endswith("#key") or not _OUT_OF_BAND.search(text):
+            continue
+        for sentence in _SENTENCE.finditer(text):
+            s = sentence.group()
+            if not (_OUT_OF_BAND.search(s) and _HARVEST_VERB.search(s)):
+                continue
+            if _PARAM_WORD.search(s) or (named is not None and named.search(s)):
+                out.append(
+                    Finding(KIND, HARVEST_RULE, Severity.HIGH, path, sentence.start(), sentence.end(), 0.6)
+                )
+                break
+    return out
 
 
 def definition_text(definition: dict[str, Any], budget: Budget | None = None) -> str:
@@ -177,7 +233,7 @@ class PoisoningDetector:
         """All model-visible strings of one definition, read as one text."""
         walk = Walk({k: v for k, v in definition.items() if k != "_meta"}, root, self.options.budget)
         fields = list(walk)
-        findings = scan_fields(self.scanner, fields)
+        findings = scan_fields(self.scanner, fields) + harvest_findings(definition, fields)
         score = score_findings(findings)
         # A definition too large to read whole is itself a reason not to show it to a model.
         flagged = score >= self.options.threshold or walk.truncated
