@@ -173,6 +173,7 @@ def main() -> None:
     print(f"| poisoning rules | {p50_ms(lambda: poisoning.scan_text(text), large):.1f} |")
     print(f"\n(json size of the 1 MB result: {len(json.dumps(result_of(text))) // KB} KB)")
     secrets_pass(rng, small, large)
+    learned_tier(rng, small, large)
 
 
 # Configuration files and code, where key names (`token`, `api_key`, `secret`) are everywhere:
@@ -208,6 +209,76 @@ def secrets_pass(rng: random.Random, small: int, large: int) -> None:
             repeat if size <= 16 * KB else 3,
         )
         print(f"| {label} | {screened:.3f} | {unscreened:.3f} |")
+
+
+# Prose the rules neither flag nor clear: every word is ordinary, so the learned tier must read it.
+UNCLEARED = (
+    "Thanks for the update on the migration. The remaining consumers move next sprint, and the "
+    "dashboards will follow once the new queue has run a full week without incidents. "
+)
+
+
+def learned_tier(rng: random.Random, small: int, large: int) -> None:
+    """Both tiers: the rules alone, the learned model alone, and both as the inspection runs them
+    (rules inline, model on its thread pool) on a result the first pass cannot clear."""
+    import asyncio  # noqa: PLC0415
+    import resource  # noqa: PLC0415
+
+    from ostiary.config import Config  # noqa: PLC0415
+    from ostiary.detection import learned  # noqa: PLC0415
+    from ostiary.inspections import injection as inspection  # noqa: PLC0415
+    from ostiary.testing import judge, tool_result  # noqa: PLC0415
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    model = learned.LinearModel.load(learned.shipped("injection"))
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rules = InjectionDetector()
+    both = InjectionDetector(model=model)
+    prose_4k = (UNCLEARED * 40)[: 4 * KB]
+    assert not rules.scan(prose_4k).flagged
+    mixed_1m = mixed_text(MB, rng)
+    print("\n### Learned tier (injection model), CPU time, one core\n")
+    print("| input | rules p50 ms | model p50 ms | rules + model p50 ms |")
+    print("|---|---:|---:|---:|")
+    for label, text, repeat in (
+        ("4 KB prose, not cleared", prose_4k, small),
+        ("1 MB mixed", mixed_1m, large),
+    ):
+        fields = list(model_visible(result_of(text)))
+        joined = "\n".join(t for _, t in fields)
+        r = p50_ms(lambda f=fields: rules.scan_fields(f), repeat)
+        m = p50_ms(lambda j=joined: model.score(j), repeat)
+        b = p50_ms(lambda f=fields: both.scan_fields(f), repeat)
+        print(f"| {label} | {r:.3f} | {m:.3f} | {b:.3f} |")
+    print(f"\nPeak RSS of this process: {after / 1024:.1f} MB after loading the model "
+          f"({(after - before) / 1024:.1f} MB for loading it)")  # fmt: skip
+
+    async def wall(config: Config, repeat: int) -> float:
+        built = inspection.build({}, config)
+        case = tool_result("srv", "fetch", prose_4k)
+        await judge(built, case)
+        samples = []
+        for _ in range(repeat):
+            started = time.perf_counter_ns()
+            await judge(built, case)
+            samples.append((time.perf_counter_ns() - started) / 1e6)
+        return statistics.median(samples)
+
+    async def compare() -> tuple[float, float]:
+        off: list[float] = []
+        on: list[float] = []
+        for _ in range(5):  # alternate, so load on the shared machine hits both alike
+            off.append(await wall(Config(detectors={"model": "off"}), small // 5))
+            on.append(await wall(Config(detectors={"model": "on"}), small // 5))
+        return statistics.median(off), statistics.median(on)
+
+    off, on = asyncio.run(compare())
+    print("\n### Injection inspection on a 4 KB result the first pass cannot clear (wall time)\n")
+    print("| learned tier | p50 ms |")
+    print("|---|---:|")
+    print(f"| off | {off:.3f} |")
+    print(f"| on (inline up to 8 KB, thread pool above) | {on:.3f} |")
+    print(f"\nAdded by the learned tier: {on - off:.3f} ms")
 
 
 if __name__ == "__main__":

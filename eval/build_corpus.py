@@ -22,7 +22,7 @@ from typing import Any
 HERE = pathlib.Path(__file__).parent
 sys.path.insert(0, str(HERE / "sources"))
 
-import payloads  # noqa: E402
+import corpus_sources as sources  # noqa: E402
 import secret_samples  # noqa: E402
 import written_benign  # noqa: E402
 
@@ -97,36 +97,8 @@ def insert(carrier: str, payload: str, rng: random.Random) -> str:
 
 
 def injection_items() -> list[dict[str, Any]]:
-    rng = random.Random(4)
-    benign = benign_texts()
-    out = [
-        {
-            "id": f"inj-b-{n:04d}",
-            "label": "benign",
-            "split": split_of(b["key"]),
-            "text": b["text"],
-            "source": b["source"],
-        }
-        for n, b in enumerate(benign)
-    ]
-    for split, pool in (("dev", payloads.INJECTION_DEV), ("heldout", payloads.INJECTION_HELDOUT)):
-        carriers = [b for b in benign if split_of(b["key"]) == split]
-        for n, (cls, payload) in enumerate(pool):
-            for copy_no in range(2):
-                carrier = rng.choice(carriers)
-                text = insert(carrier["text"], obfuscate(payload), rng) if copy_no else obfuscate(payload)
-                out.append(
-                    {
-                        "id": f"inj-m-{split}-{n:03d}-{copy_no}",
-                        "label": "malicious",
-                        "split": split,
-                        "class": cls,
-                        "text": text,
-                        "source": f"{WRITTEN}; class: {payloads.CLASSES[cls]}"
-                        + (f"; carrier: {carrier['source']}" if copy_no else ""),
-                    }
-                )
-    return out
+    """Every item names its `origin`: the source a leave-one-source-out run holds out whole."""
+    return sources.injection_items(benign_texts(), obfuscate, insert)
 
 
 def definitions() -> list[dict[str, Any]]:
@@ -169,36 +141,7 @@ def place(item: dict[str, Any], payload: str, rng: random.Random) -> tuple[dict[
 
 
 def poisoning_items() -> list[dict[str, Any]]:
-    rng = random.Random(7)
-    defs = definitions()
-    out = [
-        {
-            "id": f"poi-b-{n:04d}",
-            "label": "benign",
-            "split": split_of(d["key"]),
-            **d["item"],
-            "source": d["source"],
-        }
-        for n, d in enumerate(defs)
-    ]
-    for split, pool in (("dev", payloads.POISONING_DEV), ("heldout", payloads.POISONING_HELDOUT)):
-        carriers = [d for d in defs if split_of(d["key"]) == split]
-        for n, (cls, payload) in enumerate(pool):
-            for copy_no in range(2):
-                carrier = rng.choice(carriers)
-                poisoned, where = place(carrier["item"], obfuscate(payload), rng)
-                out.append(
-                    {
-                        "id": f"poi-m-{split}-{n:03d}-{copy_no}",
-                        "label": "malicious",
-                        "split": split,
-                        "class": cls,
-                        **poisoned,
-                        "source": f"{WRITTEN}; class: {payloads.CLASSES[cls]}; "
-                        f"placed in {where} of {carrier['source']}",
-                    }
-                )
-    return out
+    return sources.poisoning_items(definitions(), obfuscate, place)
 
 
 def secrets_items() -> list[dict[str, Any]]:

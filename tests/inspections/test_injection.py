@@ -86,3 +86,49 @@ async def test_a_result_larger_than_the_scan_budget_is_handled_as_flagged() -> N
     verdict = await judge(inspection(), tool_result("srv", "dump", huge))
     assert verdict.code == injection.BLOCKED
     assert verdict.details["truncated"] is True
+
+
+def test_detectors_section_is_validated_when_the_inspection_is_built() -> None:
+    with pytest.raises(ConfigError, match="unknown key"):
+        injection.build({}, Config(detectors={"injection": {"treshold": 0.3}}))
+
+
+def _model_only_attack() -> str:
+    """A corpus item the rules let through and the shipped model flags at its 1% operating point."""
+    import json
+    from pathlib import Path
+
+    from ostiary.detection import learned
+    from ostiary.detection.injection import InjectionDetector
+
+    model = learned.LinearModel.load(learned.shipped("injection"))
+    rules = InjectionDetector()
+    corpus = Path(__file__).parents[2] / "eval" / "corpus" / "injection.jsonl"
+    for line in corpus.read_text().split("\n"):
+        item = json.loads(line) if line else {}
+        text = item.get("text", "")
+        if (
+            item.get("label") == "malicious"
+            and 80 < len(text) < 1500
+            and not rules.scan(text).flagged
+            and model.score(text).probability >= model.thresholds["fpr1"]
+        ):
+            return str(text)
+    raise AssertionError("the shipped model flags nothing the rules miss")
+
+
+async def test_the_learned_tier_blocks_what_the_rules_let_through_and_says_so() -> None:
+    attack = _model_only_attack()
+    verdict = await judge(inspection(), tool_result("srv", "fetch", attack))
+    assert verdict.code == injection.BLOCKED
+    assert verdict.details["rules"] == ["injection.model"]
+    off = injection.build({}, Config(detectors={"model": "off"}))
+    assert (await judge(off, tool_result("srv", "fetch", attack))).is_allow
+
+
+async def test_model_thresholds_apply_per_server() -> None:
+    attack = _model_only_attack()
+    config = Config(detectors={"injection": {"servers": {"lenient": {"model_threshold": 1.0}}}})
+    built = injection.build({}, config)
+    assert (await judge(built, tool_result("lenient", "fetch", attack))).is_allow
+    assert (await judge(built, tool_result("strict", "fetch", attack))).code == injection.BLOCKED

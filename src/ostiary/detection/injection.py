@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ostiary.detection import unicode
-from ostiary.detection.findings import Finding, Report, score_findings
+from ostiary.detection.findings import Finding, Report, Severity, score_findings
+from ostiary.detection.learned import LinearModel
 from ostiary.detection.ruleset import Rule
 from ostiary.detection.textscan import Extra, LayerWeights, TextScanner, scan_fields
 
@@ -220,28 +221,89 @@ _WEIGHTS = LayerWeights(
 @dataclass(frozen=True, slots=True)
 class InjectionOptions:
     threshold: float = 0.5
+    # Probability at or above which the learned tier flags what the rules let through.
+    model_threshold: float = 0.5
+
+
+MODEL_RULE = "injection.model"
+# Text with no run of three words holds no sentence to obey: the first pass clears it.
+_PROSE = re.compile(r"[^\W\d_]{2,}[\s,;:'\"-]+[^\W\d_]{2,}[\s,;:'\"-]+[^\W\d_]{2,}")
+
+
+def needs_model(text: str) -> bool:
+    """True when the first pass cannot clear the text: it has prose a model should read."""
+    return _PROSE.search(text) is not None
+
+
+def model_finding(kind: str, rule: str, model: LinearModel, threshold: float, text: str,
+                  locate: list[tuple[str, int]] | None = None) -> Finding | None:  # fmt: skip
+    """The learned tier's finding on `text`, or None under its threshold. `locate` maps offsets
+    of a joined text back to (path, start) of its fields."""
+    scored = model.score(text)
+    if scored.probability < threshold:
+        return None
+    path, start, end = "", scored.start, scored.end
+    if locate:
+        # The field the window overlaps most, and the window clipped to that field.
+        bounds = [
+            (p, b, nxt - 1)
+            for (p, b), (_, nxt) in zip(locate, [*locate[1:], ("", len(text) + 1)], strict=True)
+        ]
+        path, base, stop = max(bounds, key=lambda f: min(f[2], scored.end) - max(f[1], scored.start))
+        start, end = max(scored.start, base) - base, min(scored.end, stop) - base
+    return Finding(kind, rule, Severity.of_weight(scored.probability), path, start, end, scored.probability)
 
 
 class InjectionDetector:
-    """Scores text for instructions addressed to the model. Build once; `scan` is pure."""
+    """Scores text for instructions addressed to the model. Build once; `scan` is pure.
+
+    The rules are the first pass. With a learned model, text the rules neither flag nor clear
+    (it has prose in it) goes to the model; `first_pass` and `second_pass` let a caller run the
+    second on a worker thread."""
 
     def __init__(
         self,
         options: InjectionOptions | None = None,
         extra_rules: Iterable[Rule] = (),
         classifier: Extra | None = None,
+        model: LinearModel | None = None,
     ) -> None:
         self.options = options or InjectionOptions()
         self.scanner = TextScanner(KIND, [*rules(), *extra_rules], _WEIGHTS, extra=classifier)
+        self.model = model
 
     def scan(self, text: str, path: str = "") -> Report:
-        return self._report(self.scanner.scan(text, path))
+        report, pending = self.first_pass([(path, text)])
+        return self.second_pass(report, pending)
 
     def scan_fields(self, fields: Iterable[tuple[str, str]], truncated: bool = False) -> Report:
         """Scan several fields as one text, so a phrase split across fields still matches."""
+        report, pending = self.first_pass(fields, truncated)
+        return self.second_pass(report, pending)
+
+    def first_pass(
+        self, fields: Iterable[tuple[str, str]], truncated: bool = False
+    ) -> tuple[Report, list[tuple[str, str]] | None]:
+        """The rules' report, and the fields still to show the model (None: nothing to do)."""
+        fields = list(fields)
         report = self._report(scan_fields(self.scanner, fields))
         report.truncated = truncated
-        return report
+        if report.flagged or self.model is None or not any(needs_model(t) for _, t in fields):
+            return report, None
+        return report, fields
+
+    def second_pass(self, report: Report, pending: list[tuple[str, str]] | None) -> Report:
+        if pending is None or self.model is None:
+            return report
+        locate, size = [], 0
+        for path, text in pending:
+            locate.append((path, size))
+            size += len(text) + 1
+        joined = "\n".join(t for _, t in pending)
+        finding = model_finding(KIND, MODEL_RULE, self.model, self.options.model_threshold, joined, locate)
+        if finding is None:
+            return report
+        return Report([*report.findings, finding], max(report.score, finding.weight), True, report.truncated)
 
     def _report(self, findings: list[Finding]) -> Report:
         score = score_findings(findings)

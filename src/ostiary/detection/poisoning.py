@@ -14,8 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
+
 from ostiary.detection import injection, unicode
-from ostiary.detection.findings import Report, score_findings
+from ostiary.detection.findings import Finding, Report, Severity, score_findings
+from ostiary.detection.learned import LinearModel
 from ostiary.detection.ruleset import Rule
 from ostiary.detection.textscan import LayerWeights, TextScanner, scan_fields
 from ostiary.detection.walker import Budget, Walk
@@ -128,27 +131,100 @@ _EXPECTED_IN_INSTRUCTIONS = frozenset(
 )
 
 
+MODEL_RULE = "poisoning.model"
+HARVEST_RULE = "poisoning.harvest"
+
+# A definition's own context: a sentence that names one of the tool's parameters (or a
+# parameter in general), something the tool has no business reading (the conversation, the
+# user's files, earlier messages, configuration, the environment) and a verb that moves it in.
+_SENTENCE = re2.compile(r"[^.!?\n]+")
+_OUT_OF_BAND = re2.compile(
+    r"(?i)\b(?:conversation|chat\s+history|history\s+of|(?:previous|earlier|last|recent|prior)\s+"
+    r"(?:\w+\s+)?(?:messages?|documents?|e-?mails?|files?|notes?|turns?|outputs?|answers?|requests?)"
+    r"|system\s+prompt|the\s+user'?s\s+(?:\w+\s+)?(?:messages?|files?|notes?|home|directory|inbox|e-?mails?|"
+    r"documents?|data|settings|history|credentials?|contacts?)|home\s+directory|notes\s+the\s+user|"
+    r"shared\s+earlier|environment\s+variables?|output\s+of\s+`?(?:env|printenv|set)\b|inbox|"
+    r"\.git/config|\.config/|settings\.json|~/)"
+)
+_HARVEST_VERB = re2.compile(
+    r"(?i)\b(?:read|include|pass|put|provide|fill|set|gather|look\s+up|collect|attach|copy|paste|"
+    r"store|place|insert|add|append|hold|contain)\b"
+)
+_PARAM_WORD = re2.compile(r"(?i)\b(?:parameter|argument|param|field)s?\b")
+
+
+def _parameters(definition: dict[str, Any]) -> list[str]:
+    schema = definition.get("inputSchema")
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    names = [str(k) for k in props] if isinstance(props, dict) else []
+    args = definition.get("arguments")
+    if isinstance(args, list):
+        names += [str(a.get("name")) for a in args if isinstance(a, dict) and a.get("name")]
+    return [n for n in names if len(n) >= 3]
+
+
+def harvest_findings(definition: dict[str, Any], fields: list[tuple[str, str]]) -> list[Finding]:
+    """Sentences that ask for something out of band to be put into a parameter: a description
+    read against the tool's own schema, which a rule over the text alone cannot do."""
+    names = _parameters(definition)
+    named = (
+        re2.compile(r"(?i)(?:^|[^\w])(?:" + "|".join(re2.escape(n) for n in names) + r")(?:[^\w]|$)")
+        if names
+        else None
+    )
+    out = []
+    for path, text in fields:
+        if path.endswith("#key") or not _OUT_OF_BAND.search(text):
+            continue
+        for sentence in _SENTENCE.finditer(text):
+            s = sentence.group()
+            if not (_OUT_OF_BAND.search(s) and _HARVEST_VERB.search(s)):
+                continue
+            if _PARAM_WORD.search(s) or (named is not None and named.search(s)):
+                out.append(
+                    Finding(KIND, HARVEST_RULE, Severity.HIGH, path, sentence.start(), sentence.end(), 0.6)
+                )
+                break
+    return out
+
+
+def definition_text(definition: dict[str, Any], budget: Budget | None = None) -> str:
+    """What the learned tier reads of a definition: its model-visible strings, one per line."""
+    walk = Walk({k: v for k, v in definition.items() if k != "_meta"}, "", budget or Budget())
+    return "\n".join(text for _, text in walk)
+
+
 @dataclass(frozen=True, slots=True)
 class PoisoningOptions:
     threshold: float = 0.5
     budget: Budget = field(default_factory=lambda: Budget(chars=1024 * 1024, nodes=50_000, depth=32))
+    model_threshold: float = 0.5
 
 
 class PoisoningDetector:
-    """Scores one definition (tool, prompt, resource) or a server's instructions."""
+    """Scores one definition (tool, prompt, resource) or a server's instructions.
 
-    def __init__(self, options: PoisoningOptions | None = None, extra_rules: Iterable[Rule] = ()) -> None:
+    Rules first; with a learned model, a definition the rules let through is read by the model
+    too (definitions are few and listed rarely, so there is no need to defer it)."""
+
+    def __init__(
+        self,
+        options: PoisoningOptions | None = None,
+        extra_rules: Iterable[Rule] = (),
+        model: LinearModel | None = None,
+    ) -> None:
         self.options = options or PoisoningOptions()
         self.scanner = TextScanner(KIND, [*injection.rules(), *rules(), *extra_rules], _WEIGHTS)
+        self.model = model
 
     def scan_text(self, text: str, path: str = "") -> Report:
         findings = self.scanner.scan(text, path)
         score = score_findings(findings)
-        return Report(findings, score, score >= self.options.threshold)
+        return self._second(Report(findings, score, score >= self.options.threshold), [(path, text)])
 
     def scan_instructions(self, text: str, path: str = "/instructions") -> Report:
         """A server's instructions are addressed to the model by design; being addressed is not
-        a signal there, everything else is."""
+        a signal there, everything else is. The model, trained on definitions, is not used."""
         findings = [f for f in self.scanner.scan(text, path) if f.rule not in _EXPECTED_IN_INSTRUCTIONS]
         score = score_findings(findings)
         return Report(findings, score, score >= self.options.threshold)
@@ -156,8 +232,24 @@ class PoisoningDetector:
     def scan_definition(self, definition: dict[str, Any], root: str = "") -> Report:
         """All model-visible strings of one definition, read as one text."""
         walk = Walk({k: v for k, v in definition.items() if k != "_meta"}, root, self.options.budget)
-        findings = scan_fields(self.scanner, walk)
+        fields = list(walk)
+        findings = scan_fields(self.scanner, fields) + harvest_findings(definition, fields)
         score = score_findings(findings)
         # A definition too large to read whole is itself a reason not to show it to a model.
         flagged = score >= self.options.threshold or walk.truncated
-        return Report(findings, score, flagged, walk.truncated)
+        return self._second(Report(findings, score, flagged, walk.truncated), fields)
+
+    def _second(self, report: Report, fields: list[tuple[str, str]]) -> Report:
+        if report.flagged or self.model is None or not fields:
+            return report
+        locate, size = [], 0
+        for path, text in fields:
+            locate.append((path, size))
+            size += len(text) + 1
+        joined = "\n".join(t for _, t in fields)
+        finding = injection.model_finding(
+            KIND, MODEL_RULE, self.model, self.options.model_threshold, joined, locate
+        )
+        if finding is None:
+            return report
+        return Report([*report.findings, finding], max(report.score, finding.weight), True, report.truncated)

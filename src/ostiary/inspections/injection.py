@@ -4,16 +4,23 @@ A flagged message is handled by the configured action: `block` refuses it
 (`injection.blocked`), `quarantine` holds it for a reviewer (`injection.quarantined`), `warn`
 passes it with every text block wrapped in an untrusted-data marker (`injection.flagged`).
 Tools matched by `allow_tools` (globs on `server/tool` or `tool`) are not scanned.
+
+The rules run inline; the learned tier (`detectors.model`), which reads what the rules neither
+flag nor clear, runs on a small thread pool so the event loop keeps serving other calls while a
+large result is scored. Thresholds may differ per server (`detectors.injection.servers`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ostiary import methods
 from ostiary.config import Config, ConfigError
+from ostiary.detection import settings
 from ostiary.detection.findings import Report
 from ostiary.detection.injection import InjectionDetector, InjectionOptions
 from ostiary.detection.payload import UNTRUSTED_CLOSE, UNTRUSTED_OPEN, model_visible, wrap_untrusted
@@ -35,6 +42,8 @@ _CONTENT_KEYS = ("content", "contents", "messages")
 _ASKS = {methods.SAMPLING_CREATE: ("messages",), methods.ELICITATION_CREATE: ("message", "requestedSchema")}
 # Notification fields a host shows the model or the user; marked under `warn`.
 _SHOWN = ("data", "message")
+# Up to this much text the learned tier runs inline; above it, on the thread pool.
+INLINE_CHARS = 8 * 1024
 
 
 class InjectionInspection(Inspection):
@@ -44,32 +53,51 @@ class InjectionInspection(Inspection):
     name = "injection"
 
     def __init__(
-        self, detector: InjectionDetector, action: str = "block", allow_tools: tuple[str, ...] = ()
+        self,
+        detector: InjectionDetector,
+        action: str = "block",
+        allow_tools: tuple[str, ...] = (),
+        per_server: dict[str, InjectionDetector] | None = None,
     ) -> None:
         self.detector = detector
         self.action = action
         self.allow_tools = allow_tools
+        self.per_server = per_server or {}
 
-    def _scan(self, value: Any) -> Report | None:
+    def _detector(self, exchange: Exchange) -> InjectionDetector:
+        return self.per_server.get(exchange.server or "", self.detector)
+
+    async def _scan(
+        self, detector: InjectionDetector, fields: list[tuple[str, str]], truncated: bool
+    ) -> Report:
+        report, pending = detector.first_pass(fields, truncated)
+        if pending is None:
+            return report
+        if sum(len(text) for _, text in pending) <= INLINE_CHARS:
+            # Scoring this little costs less than a hand-off to another thread.
+            return detector.second_pass(report, pending)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_pool(), detector.second_pass, report, pending)
+
+    async def _flagged(self, value: Any, exchange: Exchange) -> Report | None:
         """The report when `value` is flagged, or could not be read within the budget (treated
         as flagged: fail closed); None when it is clean."""
         walk = Walk(value, keys=False)
-        fields = list(walk)
-        report = self.detector.scan_fields(fields, walk.truncated)
+        report = await self._scan(self._detector(exchange), list(walk), walk.truncated)
         return report if report.flagged or report.truncated else None
 
     async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
         if message.error:
-            return self._error(message, exchange)
+            return await self._error(message, exchange)
         if exchange.method in _DEFINITIONS or not message.result or self._exempt(exchange):
             return ALLOW
         walk = model_visible(message.result)
         fields = list(walk)
-        report = self.detector.scan_fields(fields, walk.truncated)
+        report = await self._scan(self._detector(exchange), fields, walk.truncated)
         meta = message.result.get("_meta")
         # What could not be read within the budget is treated as flagged: fail closed.
         if not report.flagged and not report.truncated:
-            found = self._scan(meta) if meta else None
+            found = await self._flagged(meta, exchange) if meta else None
             if found is None:
                 return ALLOW
             report = found
@@ -77,9 +105,9 @@ class InjectionInspection(Inspection):
         wrapped = {k: _marked_result_field(k, v, source) for k, v in message.result.items()}
         return self._act(report, message.with_result(wrapped))
 
-    def _error(self, message: Message, exchange: Exchange) -> Verdict:
+    async def _error(self, message: Message, exchange: Exchange) -> Verdict:
         """A server's error message and data reach the model as surely as a result does."""
-        report = self._scan(message.error)
+        report = await self._flagged(message.error, exchange)
         if report is None:
             return ALLOW
         marked = mark_strings({k: v for k, v in message.error.items() if k != "code"}, _source(exchange))
@@ -89,7 +117,7 @@ class InjectionInspection(Inspection):
         keys = _ASKS.get(message.method)
         if keys is None:
             return ALLOW
-        report = self._scan({k: v for k, v in message.params.items() if k != "_meta"})
+        report = await self._flagged({k: v for k, v in message.params.items() if k != "_meta"}, exchange)
         if report is None:
             return ALLOW
         source = _source(exchange)
@@ -102,7 +130,7 @@ class InjectionInspection(Inspection):
     async def on_server_notification(self, message: Message, exchange: Exchange) -> Verdict:
         if not message.params:
             return ALLOW
-        report = self._scan(message.params)
+        report = await self._flagged(message.params, exchange)
         if report is None:
             return ALLOW
         source = _source(exchange)
@@ -126,6 +154,17 @@ class InjectionInspection(Inspection):
             return False
         names = (exchange.target, f"{exchange.server}/{exchange.target}")
         return any(fnmatch.fnmatchcase(n, p) for n in names for p in self.allow_tools)
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One small pool per process for the learned tier: numpy releases the GIL in its loops."""
+    global _POOL  # noqa: PLW0603
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ostiary-model")
+    return _POOL
 
 
 def _marked_result_field(key: str, value: Any, source: str) -> Any:
@@ -163,8 +202,18 @@ def build(options: dict[str, Any], config: Config) -> InjectionInspection:
     threshold = float(options.get("threshold", 0.5))
     allow_tools = tuple(str(p) for p in options.get("allow_tools", ()))
     classifier = _classifier(options.get("classifier"))
-    detector = InjectionDetector(InjectionOptions(threshold=threshold), classifier=classifier)
-    return InjectionInspection(detector, action, allow_tools)
+    chosen = settings.parse(config.detectors, threshold)
+    model = settings.model_for("injection", chosen.model)
+
+    def detector(t: settings.Thresholds, where: str) -> InjectionDetector:
+        cut = settings.model_threshold(model, t.model_threshold, where)
+        return InjectionDetector(InjectionOptions(t.threshold, cut), classifier=classifier, model=model)
+
+    kind = chosen.injection
+    per_server = {
+        name: detector(t, f"detectors.injection.servers.{name}") for name, t in kind.servers.items()
+    }
+    return InjectionInspection(detector(kind.default, "detectors.injection"), action, allow_tools, per_server)
 
 
 def _classifier(spec: Any) -> Extra | None:

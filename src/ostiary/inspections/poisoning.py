@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ostiary import methods
+from ostiary.boundedcache import BoundedCache
 from ostiary.config import Config, ConfigError
+from ostiary.detection import settings
 from ostiary.detection.findings import Report
 from ostiary.detection.poisoning import PoisoningDetector, PoisoningOptions
 from ostiary.messages import Message
@@ -49,17 +51,25 @@ class PoisoningInspection(Inspection):
     name = "poisoning"
     methods = frozenset(_LISTS) | _HANDSHAKES | _USES
 
-    def __init__(self, detector: PoisoningDetector, enforce: bool = True) -> None:
+    def __init__(
+        self,
+        detector: PoisoningDetector,
+        enforce: bool = True,
+        per_server: dict[str, PoisoningDetector] | None = None,
+    ) -> None:
         self.detector = detector
         self.enforce = enforce
+        self.per_server = per_server or {}
         # (server, request method) -> names of definitions found poisoned in that server's lists.
         self._flagged: dict[tuple[str | None, str], set[str]] = {}
         # (server, request method, name) -> the definition last scanned at a call, and its report.
-        self._scanned: dict[tuple[str | None, str, str | None], tuple[dict[str, Any], Report]] = {}
+        self._scanned: BoundedCache[tuple[str | None, str, str | None], tuple[dict[str, Any], Report]] = (
+            BoundedCache(REMEMBERED_DEFINITIONS)
+        )
 
     async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
         if exchange.method in _HANDSHAKES:
-            return self._instructions(message)
+            return self._instructions(message, exchange)
         listing = _LISTS.get(exchange.method)
         if listing is None:
             return ALLOW
@@ -75,7 +85,7 @@ class PoisoningInspection(Inspection):
             if not isinstance(entry, dict):
                 kept.append(entry)
                 continue
-            report = self.detector.scan_definition(entry, f"/{key}/{index}")
+            report = self._detector(exchange).scan_definition(entry, f"/{key}/{index}")
             ident = str(entry.get(id_field, ""))
             if report.flagged:
                 hidden.append(ident)
@@ -101,11 +111,14 @@ class PoisoningInspection(Inspection):
             **_summary(reports),
         )
 
-    def _instructions(self, message: Message) -> Verdict:
+    def _detector(self, exchange: Exchange) -> PoisoningDetector:
+        return self.per_server.get(exchange.server or "", self.detector)
+
+    def _instructions(self, message: Message, exchange: Exchange) -> Verdict:
         text = message.result.get("instructions")
         if not isinstance(text, str) or not text:
             return ALLOW
-        report = self.detector.scan_instructions(text)
+        report = self._detector(exchange).scan_instructions(text)
         if not report.flagged:
             return ALLOW
         if not self.enforce:
@@ -138,10 +151,8 @@ class PoisoningInspection(Inspection):
         seen = self._scanned.get(key)
         if seen is not None and seen[0] is definition:
             return seen[1]
-        report = self.detector.scan_definition(definition)
-        if len(self._scanned) >= REMEMBERED_DEFINITIONS:
-            self._scanned.clear()
-        self._scanned[key] = (definition, report)
+        report = self._detector(exchange).scan_definition(definition)
+        self._scanned.put(key, (definition, report))
         return report
 
     def _refuse(self, details: dict[str, Any]) -> Verdict:
@@ -157,6 +168,17 @@ def build(options: dict[str, Any], config: Config) -> PoisoningInspection:
     if action not in {"block", "warn"}:
         raise ConfigError(f"inspections: poisoning action must be block or warn, not {action!r}")
     threshold = float(options.get("threshold", 0.5))
+    chosen = settings.parse(config.detectors, threshold)
+    model = settings.model_for("poisoning", chosen.model)
+
+    def detector(t: settings.Thresholds, where: str) -> PoisoningDetector:
+        cut = settings.model_threshold(model, t.model_threshold, where)
+        return PoisoningDetector(PoisoningOptions(threshold=t.threshold, model_threshold=cut), model=model)
+
+    kind = chosen.poisoning
+    per_server = {
+        name: detector(t, f"detectors.poisoning.servers.{name}") for name, t in kind.servers.items()
+    }
     return PoisoningInspection(
-        PoisoningDetector(PoisoningOptions(threshold=threshold)), enforce=action == "block"
+        detector(kind.default, "detectors.poisoning"), enforce=action == "block", per_server=per_server
     )

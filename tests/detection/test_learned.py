@@ -1,0 +1,121 @@
+"""The learned tier: the shipped linear model, its windows and spans, and its file contract."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ostiary.detection import learned
+from ostiary.detection.injection import InjectionDetector, InjectionOptions
+from ostiary.detection.poisoning import PoisoningDetector, PoisoningOptions
+from ostiary.detection.walker import Walk
+
+CORPUS = Path(__file__).parents[2] / "eval" / "corpus"
+PARAGRAPH = (
+    "The quarterly report covers revenue, costs and headcount for each region. Figures are in "
+    "thousands of euros and rounded to the nearest whole number; totals may differ slightly.\n\n"
+)
+
+
+@pytest.fixture(scope="module")
+def model() -> learned.LinearModel:
+    return learned.LinearModel.load(learned.shipped("injection"))
+
+
+def strongest_attack(model: learned.LinearModel) -> str:
+    """A short malicious corpus item the shipped model scores highest, so the tests below do not
+    depend on one phrasing."""
+    items = [json.loads(line) for line in (CORPUS / "injection.jsonl").read_text().split("\n") if line]
+    short = [i["text"] for i in items if i["label"] == "malicious" and 80 < len(i["text"]) < 400]
+    return max(short, key=lambda t: model.score(t).probability)
+
+
+def test_the_shipped_models_carry_their_operating_points(model: learned.LinearModel) -> None:
+    poisoning = learned.LinearModel.load(learned.shipped("poisoning"))
+    for m in (model, poisoning):
+        assert set(m.thresholds) == {"fpr1", "fpr2"}
+        # Allowing more false positives never raises the threshold.
+        assert m.thresholds["fpr2"] <= m.thresholds["fpr1"]
+
+
+def test_an_instruction_buried_in_a_long_document_is_found_in_its_window(model: learned.LinearModel) -> None:
+    attack = strongest_attack(model)
+    text = PARAGRAPH * 40 + attack + "\n\n" + PARAGRAPH * 40
+    at = text.index(attack)
+    scored = model.score(text)
+    assert scored.probability >= model.thresholds["fpr1"]
+    assert scored.start <= at + len(attack) and scored.end >= at
+    assert 0 <= scored.start < scored.end <= len(text)
+    assert model.score(PARAGRAPH * 80).probability < model.thresholds["fpr1"]
+
+
+def test_spans_stay_inside_text_whose_lower_case_is_longer(model: learned.LinearModel) -> None:
+    text = "İstanbul " * 400
+    scored = model.score(text)
+    assert 0 <= scored.start < scored.end <= len(text)
+
+
+def test_features_do_not_depend_on_the_process_hash_seed() -> None:
+    code = (
+        "from ostiary.detection import learned; "
+        "print(learned.vectorize('Ignore that, please', 1 << 18, 13)[0].tolist())"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(runs) == 1
+
+
+@pytest.mark.parametrize("name", ["https://models.invalid/x.npz", "missing.npz"])
+def test_a_model_must_be_an_existing_local_file(tmp_path: Path, name: str) -> None:
+    with pytest.raises(learned.ModelError):
+        learned.LinearModel.load(tmp_path / name if "://" not in name else Path(name))
+
+
+def test_a_model_of_another_format_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.npz"
+    np.savez(path, weights=np.zeros(1000, dtype=np.float32), meta=json.dumps({"format": 1}))
+    with pytest.raises(learned.ModelError):
+        learned.LinearModel.load(path)
+
+
+def test_the_detector_names_the_model_its_span_and_score(model: learned.LinearModel) -> None:
+    attack = strongest_attack(model)
+    rules_only = InjectionDetector(InjectionOptions(threshold=1.0))
+    assert not rules_only.scan(attack, "/text").flagged
+    detector = InjectionDetector(
+        InjectionOptions(threshold=1.0, model_threshold=model.thresholds["fpr1"]), model=model
+    )
+    report = detector.scan_fields([("/a", PARAGRAPH * 10), ("/b", attack)])
+    assert report.flagged
+    [finding] = [f for f in report.findings if f.rule == "injection.model"]
+    assert finding.path == "/b"
+    assert 0 <= finding.start < finding.end <= len(attack)
+    assert finding.weight == pytest.approx(report.score)
+
+
+def test_text_without_prose_is_cleared_by_the_first_pass(model: learned.LinearModel) -> None:
+    detector = InjectionDetector(model=model)
+    for text in ('{"id": 42, "ok": true}', "2026-12-07T12:00:00Z", "a1b2c3d4 " * 100):
+        report, pending = detector.first_pass([("/t", text)])
+        assert pending is None and not report.flagged
+
+
+def test_poisoning_model_reads_every_model_visible_string() -> None:
+    model = learned.LinearModel.load(learned.shipped("poisoning"))
+    detector = PoisoningDetector(PoisoningOptions(threshold=1.0, model_threshold=0.0), model=model)
+    definition = {"name": "t", "inputSchema": {"properties": {"q": {"description": "x"}}}}
+    report = detector.scan_definition(definition)
+    [finding] = report.findings
+    assert finding.rule == "poisoning.model"
+    assert finding.path in {path for path, _ in Walk(definition)}
