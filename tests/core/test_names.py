@@ -5,9 +5,9 @@ before it."""
 from __future__ import annotations
 
 import pytest
-from ostiary.catalog import Catalog
 
 from ostiary import methods
+from ostiary.session.catalog import Catalog
 
 
 @pytest.mark.parametrize(
