@@ -48,6 +48,9 @@ def held_gateway(tmp_path: Path, write_config: Callable[..., Path]) -> Callable[
             "inspections": [*(before or []), {"name": "policy", "file": "policy.yaml"}],
             "approvals": {"poll_interval": 0.1, "progress_interval": 0.2, **(approvals or {})},
             "audit": {"key_file": str(tmp_path / "audit.key")},
+            # These tests read the refusal's code from the JSON-RPC error; the default tool-result
+            # form of a refusal is tested in tests/desktop and by the quick start's test here.
+            "denials": "error",
         }
         if store is not None:
             spec["store"] = store
@@ -84,7 +87,9 @@ async def pending_request(ostiary_command: list[str], config: Path) -> dict[str,
 
 def approval_events(ostiary_command: list[str], config: Path) -> list[dict[str, Any]]:
     """The approval events in the audit chain, as `ostiary audit search --approvals --json` exports them."""
-    out = run_ostiary(ostiary_command, "audit", "search", "--config", str(config), "--approvals", "--json")
+    out = run_ostiary(
+        ostiary_command, "audit", "search", "--config", str(config), "--approvals", "--json", "--oldest-first"
+    )
     events = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
     return [
         {"code": e["event"]["code"], "principal": e["user"]["name"], "approval": e["ostiary"].get("approval")}

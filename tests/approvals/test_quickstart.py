@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 from mcp import Client
-from mcp.shared.exceptions import MCPError
 
 from approvals.gateways import approval_events, pending_request, run_ostiary, serve
+from conftest import refusal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -52,9 +52,8 @@ async def test_the_quick_start_holds_a_write_until_approved_and_records_the_revi
     async with Client(f"{base}/mcp", mode="legacy") as client:
         status = await client.call_tool("git__git_status", {"repo_path": repo})
         assert not status.is_error  # read-only: runs at once
-        with pytest.raises(MCPError) as never:
-            await client.call_tool("git__git_reset", {"repo_path": repo})
-        assert never.value.error.data["code"] == "policy.denied"
+        never, _ = refusal(await client.call_tool("git__git_reset", {"repo_path": repo}))
+        assert never == "policy.denied"
         write = asyncio.create_task(
             client.call_tool("git__git_create_branch", {"repo_path": repo, "branch_name": "reviewed"})
         )

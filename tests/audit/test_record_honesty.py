@@ -41,7 +41,9 @@ async def test_both_findings_are_kept_when_two_stages_act_on_one_result(
     config = str(write_config(tmp_path, store_url, KEY))
     found = {}
     for code in ("injection.flagged", "secrets.redacted"):
-        _, out, _ = await ostiary("audit", "search", "--config", config, "--code", code, "--json")
+        _, out, _ = await ostiary(
+            "audit", "search", "--config", config, "--code", code, "--json", "--oldest-first"
+        )
         found[code] = [orjson.loads(line) for line in out.splitlines()]
     assert len(found["injection.flagged"]) == 1, "the first stage's finding is not searchable"
     assert found["injection.flagged"] == found["secrets.redacted"]

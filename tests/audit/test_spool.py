@@ -542,7 +542,7 @@ async def test_search_chains_a_killed_gateways_spool_and_still_reads_when_it_can
     where = _sqlite(tmp_path)
     _killed_gateway(where, 2)
     config = str(write_config(tmp_path, where.url, KEY))
-    code, out, err = await ostiary_process("audit", "search", "--config", config, "--json")
+    code, out, err = await ostiary_process("audit", "search", "--config", config, "--json", "--oldest-first")
     assert code == 0, err
     assert len(out.splitlines()) == 2  # the killed gateway's records, chained by the search
     _killed_gateway(where, 3)
@@ -552,7 +552,7 @@ async def test_search_chains_a_killed_gateways_spool_and_still_reads_when_it_can
             await conn.execute(text("ALTER TABLE audit_spools RENAME TO audit_spools_away"))
     finally:
         await store.close()
-    code, out, err = await ostiary_process("audit", "search", "--config", config, "--json")
+    code, out, err = await ostiary_process("audit", "search", "--config", config, "--json", "--oldest-first")
     assert code == 0, err
     assert len(out.splitlines()) == 2  # what is chained is still read...
     assert "could not be chained" in err  # ...and the user is told what is not

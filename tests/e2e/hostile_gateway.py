@@ -49,6 +49,7 @@ class Setup:
                 "--config",
                 str(self.config),
                 "--json",
+                "--oldest-first",
                 "--limit",
                 "100000",
                 *options,

@@ -114,7 +114,7 @@ def ostiary(config: Path, *args: str) -> str:
 
 def records(config: Path) -> list[dict[str, Any]]:
     """The audit log's records (the `ostiary` part of the export, with the record's number)."""
-    lines = ostiary(config, "audit", "search", "--json", "--limit", "1000").splitlines()
+    lines = ostiary(config, "audit", "search", "--json", "--oldest-first", "--limit", "1000").splitlines()
     events = [json.loads(line) for line in lines]
     return [{**e["ostiary"], "seq": e["event"]["sequence"], "code": e["event"]["code"]} for e in events]
 

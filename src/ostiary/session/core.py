@@ -514,7 +514,11 @@ class ClientSession:
         return final.message.with_id(call.client_id)
 
     def _refusal(self, call: Call, method: str, verdict: Verdict) -> Message:
-        """A refused tool call is a tool result the model can read, unless `denials: error`."""
+        """A refused tool call is a tool result the model can read, unless `denials: error`; a
+        verdict that carries its own answer (an approval's question, a stage's tool result) keeps it."""
+        answered = verdict.replacement is not None and verdict.replacement.kind is Kind.RESULT
+        if answered or isinstance(verdict.details.get("tool_result"), dict):
+            return denial(call.client_id, verdict)
         if method == methods.TOOLS_CALL and self.config.denials == "tool-result":
             name = call.message.params.get("name")
             return denials.as_tool_result(call.client_id, verdict, name if isinstance(name, str) else None)
