@@ -119,3 +119,13 @@ def test_poisoning_model_reads_every_model_visible_string() -> None:
     [finding] = report.findings
     assert finding.rule == "poisoning.model"
     assert finding.path in {path for path, _ in Walk(definition)}
+
+
+def test_a_long_run_of_letters_without_a_separator_is_read_in_one_pass(model: learned.LinearModel) -> None:
+    # A backtracking search for "three words" takes quadratic time here: a 256 KiB echo hung the
+    # gateway. The first pass must clear such text (no prose) as fast as any other.
+    block = "0123456789abcdef-ünï-🦀"
+    payload = block * 4096 + "x" * 262_144
+    detector = InjectionDetector(InjectionOptions(), model=model)
+    report = detector.scan(payload)
+    assert not report.flagged

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import re2
+
 from ostiary.detection import unicode
 from ostiary.detection.findings import Finding, Report, Severity, score_findings
 from ostiary.detection.learned import LinearModel
@@ -227,7 +229,8 @@ class InjectionOptions:
 
 MODEL_RULE = "injection.model"
 # Text with no run of three words holds no sentence to obey: the first pass clears it.
-_PROSE = re.compile(r"[^\W\d_]{2,}[\s,;:'\"-]+[^\W\d_]{2,}[\s,;:'\"-]+[^\W\d_]{2,}")
+# RE2: a backtracking engine takes quadratic time on a long run of letters with no separator.
+_PROSE = re2.compile(r"\pL{2,}[\s,;:'\"-]+\pL{2,}[\s,;:'\"-]+\pL{2,}")
 
 
 def needs_model(text: str) -> bool:
