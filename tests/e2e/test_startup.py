@@ -126,7 +126,15 @@ def test_serve_with_the_default_audit_log_loads_no_pydantic_cel_or_async_databas
     assert proc.wait(timeout=60) in (0, 130), stderr[-2000:]
     modules = _loaded(stderr)
     assert "ostiary.store" in modules and "uvicorn" in modules
-    unwanted = ("pydantic", "celpy", "ostiary.policy", "sqlalchemy.ext.asyncio", "aiosqlite", "asyncpg")
+    unwanted = (
+        "pydantic",
+        "celpy",
+        "ostiary.policy",
+        "sqlalchemy.ext.asyncio",
+        "aiosqlite",
+        "asyncpg",
+        "typer",
+    )
     assert _tops(modules, unwanted) == []
 
 
