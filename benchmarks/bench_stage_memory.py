@@ -5,6 +5,8 @@
 For 0 to 6 stages of examples/quickstart.yaml's pipeline (in its order), a fresh interpreter
 builds and starts a gateway with no servers and the audit log on (SQLite in a scratch
 directory), then reports its resident memory and the top-level packages the stage brought in.
+The last row signs one audit witness entry in the full pipeline's gateway: what a gateway holds
+from its first checkpoint on.
 Memory does not depend on the machine's load, so one run suffices.
 """
 
@@ -32,7 +34,14 @@ def status(key):
 async def main():
     gateway = Gateway(parse(sys.argv[1]))
     await gateway.start()
-    print(json.dumps({"rss": status("VmRSS"), "hwm": status("VmHWM"), "modules": sorted(sys.modules)}))
+    started = {"rss": status("VmRSS"), "hwm": status("VmHWM"), "modules": sorted(sys.modules)}
+    # What the audit witness adds from a gateway's first signed checkpoint on.
+    from ostiary.audit.witness import entry_of, public_key_of
+    from ostiary.store import Checkpoint
+    seed = bytes(32)
+    entry_of(Checkpoint("c", "periodic", 1, "h", 1, "k", "s"), "sqlite", seed, public_key_of(seed))
+    witnessed = {"rss": status("VmRSS"), "hwm": status("VmHWM"), "modules": sorted(sys.modules)}
+    print(json.dumps({**started, "witnessed": witnessed}))
     await gateway.close()
 
 uvloop.run(main())
@@ -61,6 +70,11 @@ def main() -> None:
             packages = " ".join(sorted({m.split(".")[0] for m in new}))
         print(f"| + {name} | {result['rss']:.1f} | {step} | {packages} |")
         previous = result
+    assert previous is not None
+    witnessed = previous["witnessed"]  # type: ignore[index]
+    new = " ".join(sorted({m.split(".")[0] for m in set(witnessed["modules"]) - set(previous["modules"])}))  # type: ignore[arg-type]
+    step = f"{witnessed['rss'] - previous['rss']:+.1f}"  # type: ignore[operator]
+    print(f"| + the first witnessed checkpoint | {witnessed['rss']:.1f} | {step} | {new} |")
 
 
 if __name__ == "__main__":

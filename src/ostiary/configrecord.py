@@ -21,6 +21,7 @@ and `FIELD_CHECKS` holds validators of single fields.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import importlib
 import types
 import typing
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import field
 from typing import Any, ClassVar, Literal, Self, TypeVar, dataclass_transform
 
-__all__ = ["Record", "extra_of", "field", "fields_of", "validate_with_pydantic"]
+__all__ = ["Record", "extra_of", "field", "fields_of", "pydantic_model", "validate_with_pydantic"]
 
 BOUNDS = ("gt", "ge", "le")
 R = TypeVar("R", bound="Record")
@@ -168,7 +169,7 @@ def _fast(cls: type[Record], data: Any) -> tuple[dict[str, Any], dict[str, Any]]
             continue
         value = _value(f.annotation, data[name])
         for bound, limit in f.bounds.items():
-            if not _within(bound, value, limit):
+            if value is not None and not _within(bound, value, limit):
                 raise _Defer
         checker = cls.FIELD_CHECKS.get(name)
         if checker is not None:
@@ -208,6 +209,13 @@ def _value(annotation: Any, value: Any) -> Any:
             return value
         if type(value) is int:
             return float(value)
+        raise _Defer
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        # A member from its value, the one form YAML can give (pydantic's conversion too).
+        if isinstance(value, annotation):
+            return value
+        if type(value) is str and value in annotation._value2member_map_:
+            return annotation._value2member_map_[value]
         raise _Defer
     if isinstance(annotation, type) and issubclass(annotation, Record):
         if isinstance(value, annotation):
@@ -253,6 +261,11 @@ def validate_with_pydantic(cls: type[R], data: Any) -> R:
     made = cls.__new__(cls)
     _fill(made, *_slow(cls, data))
     return made
+
+
+def pydantic_model(cls: type[Record]) -> Any:
+    """The pydantic model equivalent to `cls`, for a JSON Schema (loads pydantic)."""
+    return _model_of(cls)
 
 
 def _slow(cls: type[Record], data: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -27,6 +27,21 @@ def test_every_translated_rule_compiles_and_every_other_is_listed_with_a_reason(
     assert len(rules.rules) == len(data["rules"]) >= 200
     assert all(item["reason"] for item in data["skipped"])
     assert {r.id for r in rules.rules}.isdisjoint({f"secret.{s['id']}" for s in data["skipped"]})
+    patterns = [r.regex for r in rules.rules] + [
+        x for r in rules.rules for a in r.allowlists for x in a.regexes
+    ]
+    patterns += rules.global_allowlist.regexes
+    assert all(p.compiled is not None for p in patterns)  # re2 raises on a pattern it cannot take
+
+
+def test_a_rule_is_compiled_only_when_its_keyword_occurs() -> None:
+    fresh = GitleaksRules(pack())
+    assert not any(r.regex._compiled for r in fresh.rules)
+    text = 'adafruit_key = "a8fk29dlqp0zx7vb3nm1a8fk29dlqp0z"'
+    assert list(fresh.find(text))
+    compiled = {r.id for r in fresh.rules if r.regex._compiled}
+    assert compiled == {fresh.rules[i].id for i in fresh.candidates(text.encode())}
+    assert "secret.adafruit-api-key" in compiled and len(compiled) < len(fresh.rules) // 4
 
 
 def test_text_naming_no_keyword_runs_no_rule(rules: GitleaksRules) -> None:

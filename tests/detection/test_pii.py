@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 
 from ostiary.detection.secrets import SecretsDetector
@@ -102,3 +105,17 @@ def test_versions_networks_and_failed_checks_are_not_personal_data(
     detector: SecretsDetector, text: str
 ) -> None:
     assert rules(detector, text) == []
+
+
+def test_libphonenumber_loads_with_the_first_candidate_number_not_before() -> None:
+    probe = (
+        "import sys\n"
+        "from ostiary.detection.secrets import SecretsDetector\n"
+        "detector = SecretsDetector()\n"
+        "assert detector.scan('the build is green; mail anna.novak@posteo.de').findings\n"
+        "print('phonenumbers' in sys.modules)\n"
+        "print([f.rule for f in detector.scan('call +49 151 2345 6789').findings])\n"
+        "print('phonenumbers' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:3] == ["False", "['pii.phone']", "True"]

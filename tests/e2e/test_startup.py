@@ -88,6 +88,30 @@ def test_run_with_the_default_audit_log_loads_no_http_stack_cli_or_async_databas
     assert _tops(modules, (*NOT_FOR_RUN, "alembic")) == []
 
 
+def test_run_with_every_inspection_loads_no_pydantic_cel_or_unused_detection_data(
+    write_config: Callable[..., Path], spawn: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """The quick start's pipeline: its policy (no conditions) is read without pydantic or CEL,
+    libphonenumber waits for a candidate number, and the witness never loads `cryptography`."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "defaults: {other: approve}\nrules:\n  - {id: no-reset, effect: deny, tools: [git_reset]}\n"
+    )
+    inspections = [
+        {"name": "toolfilter"},
+        {"name": "pinning", "mode": "enforce"},
+        {"name": "poisoning", "action": "block"},
+        {"name": "policy", "file": str(policy)},
+        {"name": "injection", "action": "warn"},
+        {"name": "secrets", "action": "redact"},
+    ]
+    config = write_config({"servers": {}, "inspections": inspections})
+    _run_once(config, spawn)
+    modules = _run_once(config, spawn)
+    assert {"ostiary.policy", "ostiary.detection.secrets", "re2"} <= modules
+    assert _tops(modules, ("pydantic", "celpy", "phonenumbers", "cryptography", "jwt")) == []
+
+
 def test_serve_with_the_default_audit_log_loads_no_pydantic_cel_or_async_database_layer(
     write_config: Callable[..., Path], spawn: Callable[..., subprocess.Popen[bytes]], free_port: int
 ) -> None:
@@ -102,7 +126,15 @@ def test_serve_with_the_default_audit_log_loads_no_pydantic_cel_or_async_databas
     assert proc.wait(timeout=60) in (0, 130), stderr[-2000:]
     modules = _loaded(stderr)
     assert "ostiary.store" in modules and "uvicorn" in modules
-    unwanted = ("pydantic", "celpy", "ostiary.policy", "sqlalchemy.ext.asyncio", "aiosqlite", "asyncpg")
+    unwanted = (
+        "pydantic",
+        "celpy",
+        "ostiary.policy",
+        "sqlalchemy.ext.asyncio",
+        "aiosqlite",
+        "asyncpg",
+        "typer",
+    )
     assert _tops(modules, unwanted) == []
 
 

@@ -14,8 +14,10 @@ public key can check it, and nobody without the private key can write an entry t
 private key lives in its own file (0600), never in the database; `audit.witness.public_key`
 lets a verifier that has no private key check the file.
 
-`cryptography` is imported only when an entry is signed or checked, on a worker thread: a
-checkpoint comes every thousand records or every minute, never on a message's path.
+PyNaCl (libsodium) signs and checks, imported only when an entry is signed or checked, on a
+worker thread: a checkpoint comes every thousand records or every minute, never on a message's
+path. Once loaded it stays, so it is libsodium rather than `cryptography`, which would hold
+several times its memory in a long-running gateway (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -28,13 +30,16 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ostiary.audit.canonical import canonical
 from ostiary.config import AuditConfig
 from ostiary.store import Checkpoint, StoreError
+
+if TYPE_CHECKING:
+    from nacl.signing import SigningKey, VerifyKey
 
 log = logging.getLogger("ostiary.audit")
 KEY_FILE = "audit-witness.key"
@@ -51,18 +56,15 @@ class WitnessError(StoreError):
 # ---------------------------------------------------------------- keys
 
 
-def _private_key(seed: bytes) -> Any:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415
+def _private_key(seed: bytes) -> SigningKey:
+    from nacl.signing import SigningKey  # noqa: PLC0415
 
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    return SigningKey(seed)
 
 
 def public_key_of(seed: bytes) -> str:
     """The public key (base64url of its 32 bytes) that checks what `seed` signs."""
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat  # noqa: PLC0415
-
-    raw = _private_key(seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return _b64(raw)
+    return _b64(bytes(_private_key(seed).verify_key))
 
 
 def _b64(data: bytes) -> str:
@@ -120,7 +122,7 @@ def entry_of(cp: Checkpoint, store: str, seed: bytes, public_key: str) -> bytes:
         "ts_us": cp.ts_us,
         "key": public_key,
     }
-    entry["sig"] = _b64(_private_key(seed).sign(_signed_part(entry)))
+    entry["sig"] = _b64(_private_key(seed).sign(_signed_part(entry)).signature)
     return orjson.dumps(entry) + b"\n"
 
 
@@ -158,15 +160,14 @@ def read_witness(path: Path, public_key: str, store: str) -> WitnessReading:
     A last line without its newline is a write cut short by a crash and is left out; any other
     line that is not a well-formed entry signed by `public_key` is a problem (forged or altered),
     reported with its line number."""
-    from cryptography.exceptions import InvalidSignature  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: PLC0415
+    from nacl.signing import VerifyKey  # noqa: PLC0415
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise WitnessError(f"the witness {path} cannot be read ({exc.strerror})") from None
     try:
-        verifier = Ed25519PublicKey.from_public_bytes(_unb64(public_key))
+        verifier = VerifyKey(_unb64(public_key))
     except ValueError:
         raise WitnessError("the witness public key is not a base64url Ed25519 key") from None
     entries: list[Witnessed] = []
@@ -180,18 +181,30 @@ def read_witness(path: Path, public_key: str, store: str) -> WitnessReading:
             if entry.get("key") != public_key:
                 problem = f"line {number} is signed by another key ({entry.get('key')})"
                 return WitnessReading(str(path), public_key, entries, problem)
-            verifier.verify(_unb64(str(entry["sig"])), _signed_part(entry))
+            if not _signed_by(verifier, _unb64(str(entry["sig"])), _signed_part(entry)):
+                return WitnessReading(
+                    str(path), public_key, entries, f"line {number}: its signature is invalid"
+                )
             found = Witnessed(
                 str(entry["chain"]), str(entry["kind"]), int(entry["seq"]), str(entry["hash"]),
                 int(entry["ts_us"]), number,
             )  # fmt: skip
-        except InvalidSignature:
-            return WitnessReading(str(path), public_key, entries, f"line {number}: its signature is invalid")
         except (ValueError, KeyError, TypeError):
             return WitnessReading(str(path), public_key, entries, f"line {number} is not a witness entry")
         if entry.get("store") == store:
             entries.append(found)
     return WitnessReading(str(path), public_key, entries)
+
+
+def _signed_by(verifier: VerifyKey, signature: bytes, data: bytes) -> bool:
+    """Whether `signature` over `data` checks; a signature of the wrong length does not."""
+    from nacl.exceptions import BadSignatureError  # noqa: PLC0415
+
+    try:
+        verifier.verify(data, signature)
+    except (BadSignatureError, ValueError):
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- sinks

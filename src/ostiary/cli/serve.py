@@ -10,8 +10,6 @@ import re
 import sys
 from typing import Annotated, Any
 
-import typer
-
 from ostiary.cli.run import DEFAULT_CONFIG_ENV, event_loop_factory, setup_logging
 from ostiary.config import Config, ConfigError
 
@@ -123,11 +121,19 @@ def plain_arguments(argv: list[str]) -> dict[str, Any] | None:
     return found
 
 
+def _option(*names: str, **settings: Any) -> Any:
+    """`typer.Option`, made when Typer reads `command`'s signature: with plain options `serve`
+    never loads Typer and Click, which it would hold for its whole life."""
+    import typer  # noqa: PLC0415
+
+    return typer.Option(*names, **settings)
+
+
 def command(
-    config: Annotated[str | None, typer.Option("--config", "-c", help="YAML or mcpServers JSON")] = None,
-    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8765)", min=0, max=MAX_PORT)] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+    config: Annotated[str | None, _option("--config", "-c", help="YAML or mcpServers JSON")] = None,
+    host: Annotated[str | None, _option(help="Address to bind (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, _option(help="Port (default 8765)", min=0, max=MAX_PORT)] = None,
+    log_level: Annotated[str, _option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Serve Streamable HTTP at /mcp for many clients (Origin/Host checks on, loopback by default)."""
     from ostiary import config as config_module  # noqa: PLC0415

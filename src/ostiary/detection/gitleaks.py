@@ -28,7 +28,7 @@ PREFIX = "secret."
 @dataclass(frozen=True, slots=True)
 class Allowlist:
     target: str  # "secret", "match" or "line"
-    regexes: tuple[Any, ...]
+    regexes: tuple[LazyRegex, ...]
     stopwords: tuple[str, ...]
 
     def holds(self, secret: str, match: str, line: str) -> bool:
@@ -42,7 +42,7 @@ class Allowlist:
 @dataclass(frozen=True, slots=True)
 class GitleaksRule:
     id: str
-    regex: Any
+    regex: LazyRegex
     keywords: tuple[str, ...]
     entropy: float
     secret_group: int
@@ -69,10 +69,37 @@ def _options() -> re2.Options:
     return options
 
 
+class LazyRegex:
+    """A pattern compiled on first use. Most of the pack's rules never run in a gateway's life
+    (their keywords never occur), and compiled they would hold a share of its memory budget;
+    the pack ships with Ostiary and its tests compile every pattern."""
+
+    __slots__ = ("_compiled", "_options", "pattern")
+
+    def __init__(self, pattern: str, options: re2.Options) -> None:
+        self.pattern = pattern
+        self._options = options
+        self._compiled: Any = None
+
+    @property
+    def compiled(self) -> Any:
+        if self._compiled is None:
+            self._compiled = re2.compile(self.pattern, self._options)
+        return self._compiled
+
+    @property
+    def groups(self) -> int:
+        groups: int = self.compiled.groups
+        return groups
+
+    def search(self, data: Any, pos: int = 0) -> Any:
+        return self.compiled.search(data, pos)
+
+
 def _allowlist(raw: dict[str, Any], options: re2.Options) -> Allowlist:
     return Allowlist(
         str(raw.get("target", "secret")),
-        tuple(re2.compile(r, options) for r in raw.get("regexes", [])),
+        tuple(LazyRegex(r, options) for r in raw.get("regexes", [])),
         tuple(raw.get("stopwords", [])),
     )
 
@@ -91,7 +118,7 @@ class GitleaksRules:
             rules.append(
                 GitleaksRule(
                     PREFIX + raw["id"],
-                    re2.compile(core, options),
+                    LazyRegex(core, options),
                     tuple(raw["keywords"]),
                     float(raw["entropy"]),
                     int(raw["secret_group"]),
@@ -104,7 +131,7 @@ class GitleaksRules:
         glob = data.get("global_allowlist", {})
         self.global_allowlist = Allowlist(
             "secret",
-            tuple(re2.compile(r, options) for r in glob.get("regexes", [])),
+            tuple(LazyRegex(r, options) for r in glob.get("regexes", [])),
             tuple(glob["stopwords"]),
         )
         keywords = sorted({k for rule in self.rules for k in rule.keywords})

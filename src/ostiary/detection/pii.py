@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ipaddress
 
-import phonenumbers
 import re2
 
 from ostiary.detection import checksums
@@ -59,6 +58,10 @@ def _fictional(digits: str) -> bool:
 
 
 def _phone_international(value: str) -> bool:
+    # libphonenumber loads when the first candidate number is checked, not with the gateway:
+    # most gateways see few numbers, and it holds a share of the memory budget.
+    import phonenumbers  # noqa: PLC0415
+
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
@@ -86,6 +89,8 @@ def _phone_national(value: str) -> bool:
     digits = "".join(c for c in value if c.isdigit())
     if len(digits) < 7 or _fictional(digits):
         return False
+    import phonenumbers  # noqa: PLC0415  (on the first candidate, as above)
+
     for region in _REGIONS:
         try:
             if phonenumbers.is_valid_number(phonenumbers.parse(value, region)):

@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from ostiary.config import ConfigError, _describe, parse_yaml_lines
 from ostiary.policy.conditions import ConditionError
 from ostiary.policy.engine import CompiledPolicy
@@ -38,8 +36,13 @@ def parse(text: str, source: str = "<policy>") -> CompiledPolicy:
     if not isinstance(data, dict):
         raise PolicyError(f"{source}: a policy must be a mapping with 'rules'")
     try:
-        document = PolicyDocument.model_validate(data)
-    except ValidationError as exc:
+        document = PolicyDocument.validate(data)
+    except Exception as exc:
+        # Raised only where pydantic decided (see configrecord.py), so it is loaded by then.
+        from pydantic import ValidationError  # noqa: PLC0415
+
+        if not isinstance(exc, ValidationError):
+            raise
         raise PolicyError(_describe(exc, lines, source)) from None
     try:
         return CompiledPolicy(document, source)
