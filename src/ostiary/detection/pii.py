@@ -67,6 +67,22 @@ def _phone_international(value: str) -> bool:
     return phonenumbers.is_valid_number(number) and not _fictional(str(number.country_code) + digits)
 
 
+def _phone_international_possible(value: str) -> bool:
+    """A `+CC` number of a length the country's plan allows, in a block of the plan not (yet)
+    assigned: written in international form, it is still meant as a phone number. The North
+    American plan's own structure still applies (`+1-911-…` is no one's number)."""
+    compact = value.replace("(0)", " ")
+    try:
+        number = phonenumbers.parse(compact, None)
+    except phonenumbers.NumberParseException:
+        return False
+    if phonenumbers.is_valid_number(number) or not phonenumbers.is_possible_number(number):
+        return False  # a valid one is the stronger rule's finding
+    if number.country_code == 1:
+        return _phone_north_american(str(number.national_number))
+    return not _fictional(str(number.country_code) + str(number.national_number))
+
+
 def _phone_north_american(value: str) -> bool:
     """The North American plan's published structure: area code and exchange each start 2-9
     and are not N11 codes. Written in its own format, that is a phone number, whether or not
@@ -92,6 +108,40 @@ def _phone_national(value: str) -> bool:
                 return True
         except phonenumbers.NumberParseException:
             continue
+    return False
+
+
+# Digit groups that are something else: a date, a span of years, a standard and its year
+# (`IEEE 1800-2009`), a ZIP+4 code, the US SSN's shape, a decimal (a coordinate) or decimals in
+# a row, a round number with thousands separators, and bytes printed in hex (`<Buffer 88 13 70
+# 17>`; a phone number in pairs is five pairs led by a trunk `0`, as France writes them).
+_NOT_A_PHONE = re2.compile(
+    r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{3,5}\s?[-–]\s?(?:19|20)\d\d"
+    r"|\d{5}-\d{4}|\d{3}-\d{2}-\d{4}|\d+[.,]\d+|\d+\.\d+ .*|.* \d+\.\d+|\d{1,3}(?: \d{3})* 000"
+    r"|\d\d(?: \d\d){1,3}|[1-9]\d(?: \d\d)+)$"
+)
+
+
+_STRICT_GROUPING = phonenumbers.Leniency.STRICT_GROUPING
+
+
+def _phone_grouped(value: str) -> bool:
+    """A national number with nothing naming it: valid in one of the regions, and grouped as that
+    region groups its numbers (libphonenumber's STRICT_GROUPING: `070-4763-7971` in Japan, `04 67
+    77 66 91` in France), never a bare digit run, a date or a number with thousands separators."""
+    digits = "".join(c for c in value if c.isdigit())
+    if not 8 <= len(digits) <= 12 or _NOT_A_PHONE.search(value) or _fictional(digits):
+        return False
+    for region in _REGIONS:
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if not phonenumbers.is_valid_number(number):
+            continue
+        grouped = phonenumbers.PhoneNumberMatcher(value, region, leniency=_STRICT_GROUPING)
+        if any(m.start == 0 and m.end == len(value) for m in grouped):
+            return True
     return False
 
 
@@ -187,6 +237,38 @@ def _standalone(text: str, start: int, end: int) -> bool:
     )
 
 
+_BEFORE_LONE = re2.compile(r"(?:[\w.,:/#=+\-@$]|\d[ .,-])$")
+_AFTER_LONE = re2.compile(r"^(?:\w|[.,:/\-+%][\w]|[ ]\d)")
+
+
+def _lone(text: str, start: int, end: int) -> bool:
+    """A number standing by itself in prose or a value: not the tail of a decimal, a version, a
+    path, a hash, a key or a longer run of digit groups (a hex dump, thousands separators)."""
+    return not (
+        _BEFORE_LONE.search(text[max(0, start - 2) : start]) or _AFTER_LONE.search(text[end : end + 2])
+    )
+
+
+_OTHER_NUMBER = re2.compile(
+    r"(?i)(?:order|invoice|tracking|shipment|parcel|ticket|ref\b|reference|transaction|txn|serial|isbn|ean|gtin"
+    r"|sku|\bid\b|_id\b|timestamp|epoch|nonce|seed|bestellung|rechnung|commande|factura|pedido)[^\n\d]{0,24}$"
+)
+
+
+def _lone_unnamed(text: str, start: int, end: int) -> bool:
+    """A lone number that no word just before names as another kind of number (an order, an
+    invoice, a tracking or transaction number, an id, a seed)."""
+    return _lone(text, start, end) and not _OTHER_NUMBER.search(text[max(0, start - 40) : start])
+
+
+def _lone_plus(text: str, start: int, end: int) -> bool:
+    """A `+CC` number after a space, a quote, a bracket or `tel:`, not a sum or a diff count."""
+    before = text[start - 1 : start]
+    return (not before or not (before.isalnum() or before in "+-=*/.")) and not _AFTER_LONE.search(
+        text[end : end + 2]
+    )
+
+
 def rules() -> list[Rule]:
     return [
         Rule(
@@ -201,6 +283,20 @@ def rules() -> list[Rule]:
             r"\+[1-9][\d\s().-]{6,22}\d\b",
             0.9,
             _phone_international,
+        ),
+        Rule(
+            "pii.phone",
+            r"\+[1-9][\d\s().-]{6,22}\d\b",
+            0.6,
+            _phone_international_possible,
+            check=_lone_plus,
+        ),
+        Rule(
+            "pii.phone",
+            r"(?:\(\d{1,5}\)[ .-]?|\b\d{2,5}[ .-])\d{2,8}(?:[ .-]\d{2,8}){0,3}\b",
+            0.6,
+            _phone_grouped,
+            check=_lone,
         ),
         Rule(
             "pii.phone",
@@ -232,6 +328,9 @@ def rules() -> list[Rule]:
             group="value",
         ),
         Rule("pii.card_number", r"^\s*\d{12,19}\s*$", 0.95, checksums.card_number),
+        # A bare digit run, as Presidio's card recogniser takes one: in an issuer's range, at a
+        # length that network issues, with a Luhn digit, and standing by itself.
+        Rule("pii.card_number", r"\b[2-6]\d{11,18}\b", 0.6, checksums.card_issued, check=_lone_unnamed),
         Rule("pii.iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", 0.95, _iban),
         Rule(
             "pii.ip_address",
@@ -352,6 +451,7 @@ def rules() -> list[Rule]:
             checksums.pl_pesel,
             group="value",
         ),
+        Rule("pii.pl_pesel", r"\b\d{11}\b", 0.35, checksums.pl_pesel_born, check=_lone_unnamed),
         Rule(
             "pii.crypto_address",
             r"\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b",
