@@ -156,3 +156,22 @@ def test_numbers_in_code_and_data_do_not_become_cards_phones_or_pesels(
     detector: SecretsDetector, text: str
 ) -> None:
     assert rules(detector, text) == []
+
+
+def _phone_shaped(count: int) -> str:
+    """Distinct digit groups shaped like a national number that no region's plan assigns."""
+    return "\n".join(f"row {n}: 0{100 + n % 900} {1000 + n} {100 + n % 7}9" for n in range(count))
+
+
+def test_a_message_of_more_phone_shaped_decoys_than_are_read_is_refused(detector: SecretsDetector) -> None:
+    # Each decoy costs libphonenumber a parse per region; past the budget the message is
+    # reported incomplete (and so refused), not read on nor passed unread.
+    assert detector.scan(_phone_shaped(2000)).truncated
+    assert detector.scan_fields([(f"/content/{n}", _phone_shaped(200)) for n in range(10)]).truncated
+
+
+def test_the_decoy_budget_is_per_message(detector: SecretsDetector) -> None:
+    for _ in range(5):
+        report = detector.scan(_phone_shaped(100))
+        assert not report.truncated
+    assert rules(detector, _phone_shaped(100) + "\ncall 0151 496 0728 today") == ["pii.phone"]

@@ -12,7 +12,10 @@ The rule id is the category: `pii.<category>`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
+import threading
 
 import phonenumbers
 import re2
@@ -63,8 +66,9 @@ def _phone_international(value: str) -> bool:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
         return False
-    digits = str(number.national_number)
-    return phonenumbers.is_valid_number(number) and not _fictional(str(number.country_code) + digits)
+    if not phonenumbers.is_valid_number(number):
+        return _rejected()
+    return not _fictional(str(number.country_code) + str(number.national_number))
 
 
 def _phone_international_possible(value: str) -> bool:
@@ -75,9 +79,11 @@ def _phone_international_possible(value: str) -> bool:
     try:
         number = phonenumbers.parse(compact, None)
     except phonenumbers.NumberParseException:
-        return False
-    if phonenumbers.is_valid_number(number) or not phonenumbers.is_possible_number(number):
-        return False  # a valid one is the stronger rule's finding
+        return _rejected()
+    if phonenumbers.is_valid_number(number):
+        return False  # the stronger rule's finding
+    if not phonenumbers.is_possible_number(number):
+        return _rejected()
     if number.country_code == 1:
         return _phone_north_american(str(number.national_number))
     return not _fictional(str(number.country_code) + str(number.national_number))
@@ -115,6 +121,7 @@ def _phone_national(value: str) -> bool:
 # (`IEEE 1800-2009`), a ZIP+4 code, the US SSN's shape, a decimal (a coordinate) or decimals in
 # a row, a round number with thousands separators, and bytes printed in hex (`<Buffer 88 13 70
 # 17>`; a phone number in pairs is five pairs led by a trunk `0`, as France writes them).
+_DIGIT_GROUPS = re2.compile(r"\d+")
 _NOT_A_PHONE = re2.compile(
     r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{3,5}\s?[-–]\s?(?:19|20)\d\d"
     r"|\d{5}-\d{4}|\d{3}-\d{2}-\d{4}|\d+[.,]\d+|\d+\.\d+ .*|.* \d+\.\d+|\d{1,3}(?: \d{3})* 000"
@@ -122,25 +129,86 @@ _NOT_A_PHONE = re2.compile(
 )
 
 
-_STRICT_GROUPING = phonenumbers.Leniency.STRICT_GROUPING
+class TooManyCandidates(Exception):
+    """More phone-shaped candidates failed libphonenumber in one message than are read."""
+
+
+# Candidates that libphonenumber rejected, per message: each costs up to a few hundred
+# microseconds, so a hostile megabyte of phone-shaped digit groups must not be read to its end.
+# Numbers that validate are findings, bounded as findings are.
+MAX_REJECTED_PHONES = 256
+_spent = threading.local()
+
+
+def new_message() -> None:
+    """Starts the rejected-candidate count of one message (called where a scan begins)."""
+    _spent.phones = 0
+
+
+def _rejected() -> bool:
+    spent = getattr(_spent, "phones", 0) + 1
+    _spent.phones = spent
+    if spent > MAX_REJECTED_PHONES:
+        raise TooManyCandidates
+    return False
+
+
+@functools.cache
+def _plans() -> tuple[tuple[str, str, frozenset[int], re.Pattern[str]], ...]:
+    """Per region: its trunk prefix, the lengths and the pattern of its national numbers, from
+    libphonenumber's metadata, to skip the regions a digit run cannot belong to before parsing."""
+    plans = []
+    for region in _REGIONS:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if meta is None or meta.general_desc is None:
+            continue
+        general = meta.general_desc
+        plans.append(
+            (
+                region,
+                meta.national_prefix or "",
+                frozenset(general.possible_length or ()),
+                re.compile(general.national_number_pattern or ".*"),
+            )
+        )
+    return tuple(plans)
+
+
+def _cuts(groups: list[str]) -> set[int]:
+    """Where digit groups end, counted in digits from the start."""
+    cuts, total = set(), 0
+    for group in groups[:-1]:
+        total += len(group)
+        cuts.add(total)
+    return cuts
 
 
 def _phone_grouped(value: str) -> bool:
     """A national number with nothing naming it: valid in one of the regions, and grouped as that
-    region groups its numbers (libphonenumber's STRICT_GROUPING: `070-4763-7971` in Japan, `04 67
-    77 66 91` in France), never a bare digit run, a date or a number with thousands separators."""
+    region groups its numbers (libphonenumber's national format may join groups, never split
+    them: `070-4763-7971` in Japan, `04 67 77 66 91` in France, `0117 4960400` in Britain), never
+    a bare digit run, a date or a number with thousands separators."""
     digits = "".join(c for c in value if c.isdigit())
     if not 8 <= len(digits) <= 12 or _NOT_A_PHONE.search(value) or _fictional(digits):
         return False
-    for region in _REGIONS:
+    cuts = _cuts(_DIGIT_GROUPS.findall(value))
+    return _grouped_in_a_region(value, digits, cuts) or _rejected()
+
+
+def _grouped_in_a_region(value: str, digits: str, cuts: set[int]) -> bool:
+    for region, prefix, lengths, pattern in _plans():
+        national = digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
+        if len(national) not in lengths or pattern.fullmatch(national) is None:
+            continue
         try:
             number = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:
             continue
         if not phonenumbers.is_valid_number(number):
             continue
-        grouped = phonenumbers.PhoneNumberMatcher(value, region, leniency=_STRICT_GROUPING)
-        if any(m.start == 0 and m.end == len(value) for m in grouped):
+        formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        groups = _DIGIT_GROUPS.findall(formatted)
+        if "".join(groups) == digits and cuts <= _cuts(groups):
             return True
     return False
 
@@ -237,16 +305,31 @@ def _standalone(text: str, start: int, end: int) -> bool:
     )
 
 
-_BEFORE_LONE = re2.compile(r"(?:[\w.,:/#=+\-@$]|\d[ .,-])$")
-_AFTER_LONE = re2.compile(r"^(?:\w|[.,:/\-+%][\w]|[ ]\d)")
+_TOUCHING = frozenset(".,:/#=+-@$_")
+
+
+def _nothing_after(text: str, end: int) -> bool:
+    """No word character next, nor punctuation or a space that joins another group to it."""
+    after = text[end : end + 2]
+    if not after:
+        return True
+    first = after[0]
+    if first.isalnum() or first == "_":
+        return False
+    if len(after) < 2 or not (after[1].isalnum() or after[1] == "_"):
+        return True
+    return not (first in ".,:/-+%" or (first == " " and after[1].isdigit()))
 
 
 def _lone(text: str, start: int, end: int) -> bool:
     """A number standing by itself in prose or a value: not the tail of a decimal, a version, a
     path, a hash, a key or a longer run of digit groups (a hex dump, thousands separators)."""
-    return not (
-        _BEFORE_LONE.search(text[max(0, start - 2) : start]) or _AFTER_LONE.search(text[end : end + 2])
-    )
+    before = text[max(0, start - 2) : start]
+    if before:
+        last = before[-1]
+        if last.isalnum() or last in _TOUCHING or (last in " .,-" and before[:1].isdigit()):
+            return False
+    return _nothing_after(text, end)
 
 
 _OTHER_NUMBER = re2.compile(
@@ -264,9 +347,7 @@ def _lone_unnamed(text: str, start: int, end: int) -> bool:
 def _lone_plus(text: str, start: int, end: int) -> bool:
     """A `+CC` number after a space, a quote, a bracket or `tel:`, not a sum or a diff count."""
     before = text[start - 1 : start]
-    return (not before or not (before.isalnum() or before in "+-=*/.")) and not _AFTER_LONE.search(
-        text[end : end + 2]
-    )
+    return (not before or not (before.isalnum() or before in "+-=*/.")) and _nothing_after(text, end)
 
 
 def rules() -> list[Rule]:
@@ -293,7 +374,8 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "pii.phone",
-            r"(?:\(\d{1,5}\)[ .-]?|\b\d{2,5}[ .-])\d{2,8}(?:[ .-]\d{2,8}){0,3}\b",
+            r"\(\d{1,5}\)[ .-]?\d{2,8}(?:[ .-]\d{2,8}){0,3}\b|\b\d{2,5}[ .-]\d{5,8}\b"
+            r"|\b\d{2,5}(?:[ .-]\d{2,8}){2,4}\b",
             0.6,
             _phone_grouped,
             check=_lone,
