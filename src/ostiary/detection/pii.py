@@ -6,7 +6,9 @@ alphanumerics fail mod-97, a digit run is a phone number only if Google's libpho
 (Base58Check, bech32/bech32m, EIP-55) holds, and addresses and numbers reserved for
 documentation (example.com, 555-01xx, 192.0.2.0/24, 2001:db8::/32, published test cards and
 IBANs) are not a person's data. Identifiers with a weak check (one in ten or eleven random
-numbers passes) are only taken beside a word naming them, as Presidio's recognisers do.
+numbers passes) are taken beside a word naming them, as Presidio's recognisers do; with no such
+word, only where the value itself says more: a card number in an issuer's range at its network's
+length, a phone number grouped as its region writes it, a PESEL holding a real birth date.
 The rule id is the category: `pii.<category>`.
 """
 
