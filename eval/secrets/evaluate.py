@@ -10,6 +10,10 @@ threshold per kind. Leave-one-source-out chooses it on every other source (the l
 keeps the kind's false-positive rate at or under 2%, i.e. the most recall) and measures the
 left-out source with it, so no source is measured with a threshold it helped choose.
 
+Every figure is given twice: on all items, and without the positives that carry nothing telling
+their value from an ordinary number (`labels.py`: a bare US passport number, a phone number as a
+plain digit run), which stay in the corpus.
+
     .venv/bin/python eval/secrets/evaluate.py             # per kind, LOSO, per source
     .venv/bin/python eval/secrets/evaluate.py --misses    # ids of misses and false alarms
 """
