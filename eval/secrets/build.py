@@ -54,6 +54,7 @@ from typing import Any
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent / "sources"))
+sys.path.insert(0, str(HERE))
 
 import base58  # noqa: E402
 import bech32  # noqa: E402
@@ -61,6 +62,7 @@ import secret_samples  # noqa: E402
 import stdnum  # noqa: E402
 from Crypto.Hash import keccak  # noqa: E402
 from faker import Faker  # noqa: E402
+from labels import SENTENCES  # noqa: E402  (eval/secrets/labels.py)
 from stdnum.au import abn, tfn  # noqa: E402
 from stdnum.es import nie  # noqa: E402
 from stdnum.gb import nhs  # noqa: E402
@@ -109,12 +111,6 @@ FAKER_PII = [
     ("ja_JP", "phone_number", "pii.phone", "phone_number"),
     ("pt_BR", "phone_number", "pii.phone", "telefone"),
     ("en_CA", "phone_number", "pii.phone", "phone_number"),
-]
-
-SENTENCES = [
-    "Following up on the ticket: the customer confirmed {v} when we spoke this morning.",
-    "Row 14 of the export has {v} in the last column; the other rows look fine.",
-    "Bitte prüfen Sie den Eintrag {v} vor der Freigabe.",
 ]
 
 PACKAGES = [

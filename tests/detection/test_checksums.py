@@ -78,3 +78,33 @@ def test_a_card_number_needs_an_issuer_digit_and_luhn() -> None:
     assert checksums.card_number("676381161022")  # twelve digits: Maestro's shortest
     assert not checksums.card_number("7759649826438450")
     assert not checksums.card_number("4242424242424242")  # a processor's published test card
+
+
+@pytest.mark.parametrize(
+    ("number", "issued"),
+    [
+        ("4526018159083012", True),  # Visa, 16
+        ("4378657975432319486", True),  # Visa, 19
+        ("376613186091399", True),  # American Express, 15
+        ("3548099603082467", True),  # JCB, 16
+        ("36281948219930", True),  # Diners Club, 14
+        ("501851819091", True),  # Maestro, 12
+        ("4526018159083013", False),  # Luhn fails
+        ("452601815908301", False),  # Visa issues no 15-digit card
+        ("3766131860913991", False),  # Amex issues 15 digits only
+        ("9526018159083014", False),  # no issuer's range
+        ("6450000000000002", False),  # made up for a test
+        ("4007000000027", False),  # a processor's published test card
+    ],
+)
+def test_a_bare_card_number_must_be_in_an_issuers_range_at_its_length(number: str, issued: bool) -> None:
+    assert checksums.card_issued(number) is issued
+
+
+def test_a_bare_pesel_needs_a_real_birth_date_not_in_the_future() -> None:
+    assert checksums.pl_pesel_born("53072748079")
+    assert checksums.pl_pesel("61852863333") and not checksums.pl_pesel_born(
+        "61852863333"
+    )  # born in the 1800s
+    assert checksums.pl_pesel("30242527362") and not checksums.pl_pesel_born("30242527362")  # born in 2030
+    assert not checksums.pl_pesel_born("53072748078")

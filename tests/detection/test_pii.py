@@ -119,3 +119,76 @@ def test_libphonenumber_loads_with_the_first_candidate_number_not_before() -> No
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:3] == ["False", "['pii.phone']", "True"]
+
+
+# Values with no word naming them, as Presidio's recognisers take them: a card number of an
+# issuer's range and length, a phone number in international form or grouped as its country
+# groups it, a PESEL with a real birth date.
+@pytest.mark.parametrize(
+    ("rule", "text"),
+    [
+        ("pii.card_number", "the customer confirmed 4526018159083012 this morning"),
+        ("pii.card_number", "Eintrag 376613186091399 prüfen"),
+        ("pii.card_number", "row has 36281948219930 in the last column"),
+        ("pii.card_number", '{"value": "501851819091"}'),
+        ("pii.phone", "confirmed 070-4763-7971 yesterday"),
+        ("pii.phone", "Row 14 has 04 67 77 66 91 in it"),
+        ("pii.phone", "reach her on 0151 496 0728."),
+        ("pii.phone", "(03) 4943 8970"),
+        ("pii.phone", "the customer gave +4428 9018521"),
+        ("pii.phone", "Eintrag +49(0)3897 01759 prüfen"),
+        ("pii.pl_pesel", "Row 14 has 53072748079 in it"),
+    ],
+)
+def test_values_that_show_what_they_are_need_no_word_naming_them(
+    detector: SecretsDetector, rule: str, text: str
+) -> None:
+    assert rules(detector, text) == [rule]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x = 0.4526018159083012",  # the digits of a decimal
+        "GET /items/4526018159083012/",  # a path segment
+        "invoice 4526018159083012 paid",  # named as another number
+        "seed=4526018159083012",
+        "ts 1733572800 and 1733572800123",  # timestamps
+        "7512166745",  # a plain digit run: any integer of that size (eval/secrets/labels.py)
+        "call +1-911-599-5217",  # no one's number in the North American plan
+        "# 02110-1301  USA",  # a ZIP+4 code
+        "keywords from IEEE 1800-2009 standard, JIS X 0208-1983",
+        "Copyright (C) 2010-2026 the authors",
+        '("49.561543", "16.074288")',  # coordinates
+        "[13.      13.40625 14.      14.5]",
+        "<Buffer 88 13 70 17>, 08 09 98 44  21 29",  # bytes in hex
+        "more than 256 000 000 B",
+        "a diff: +12345678 -9",
+        "build 2025.4.12-8812, 1 234 567 890 rows",
+        "row has 61852863333 in it",  # a PESEL check digit, but born in the 1800s
+        "Luhn-valid 9526018159083014",  # no issuer's range
+    ],
+)
+def test_numbers_in_code_and_data_do_not_become_cards_phones_or_pesels(
+    detector: SecretsDetector, text: str
+) -> None:
+    assert rules(detector, text) == []
+
+
+def _phone_shaped(count: int) -> str:
+    """Distinct digit groups shaped like a national number that no region's plan assigns."""
+    return "\n".join(f"row {n}: 0{100 + n % 900} {1000 + n} {100 + n % 7}9" for n in range(count))
+
+
+def test_a_message_of_more_phone_shaped_decoys_than_are_read_is_refused(detector: SecretsDetector) -> None:
+    # Each decoy costs libphonenumber a parse per region; past the budget the message is
+    # reported incomplete (and so refused), not read on nor passed unread.
+    assert detector.scan(_phone_shaped(2000)).truncated
+    assert detector.scan_fields([(f"/content/{n}", _phone_shaped(200)) for n in range(10)]).truncated
+
+
+def test_the_decoy_budget_is_per_message(detector: SecretsDetector) -> None:
+    for _ in range(5):
+        report = detector.scan(_phone_shaped(100))
+        assert not report.truncated
+    assert rules(detector, _phone_shaped(100) + "\ncall 0151 496 0728 today") == ["pii.phone"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
 import math
 from collections import Counter
@@ -33,6 +34,8 @@ _TEST_CARDS = frozenset(
         "6011111111111117", "6011000990139424", "3056930009020004", "36227206271667",
         "3566002020360505", "6200000000000005", "4111111111111111", "4012888888881881",
         "5431111111111111", "4000000000000002", "4000000000009995", "4000000000000077",
+        "4007000000027", "4222222222222", "3530111333300000", "30569309025904", "38520000023237",
+        "6011000000000004", "5019717010103742",
     }
 )  # fmt: skip
 
@@ -64,6 +67,45 @@ def card_number(text: str) -> bool:
         return False
     issuer = digits[0] in "3456" or "2221" <= digits[:4] <= "2720" or digits[:4] in ("2131", "1800")
     return issuer and luhn(digits)
+
+
+# Issuer identification number ranges and the lengths each network issues, from the networks'
+# published tables (as Presidio's and python-stdnum's card code read them). A bare digit run is
+# taken as a card only inside one of these, which most order numbers and ids are not.
+_CARD_RANGES: tuple[tuple[str, str, frozenset[int]], ...] = (
+    ("4", "4", frozenset({13, 16, 19})),  # Visa
+    ("51", "55", frozenset({16})),  # Mastercard
+    ("2221", "2720", frozenset({16})),  # Mastercard 2-series
+    ("34", "34", frozenset({15})),  # American Express
+    ("37", "37", frozenset({15})),
+    ("300", "305", frozenset({14, 15, 16, 17, 18, 19})),  # Diners Club
+    ("36", "36", frozenset({14, 15, 16, 17, 18, 19})),
+    ("38", "39", frozenset({16, 17, 18, 19})),
+    ("3528", "3589", frozenset({16, 17, 18, 19})),  # JCB
+    ("6011", "6011", frozenset({16, 17, 18, 19})),  # Discover
+    ("644", "649", frozenset({16, 17, 18, 19})),
+    ("65", "65", frozenset({16, 17, 18, 19})),
+    ("62", "62", frozenset({16, 17, 18, 19})),  # UnionPay
+    ("50", "50", frozenset({12, 13, 14, 15, 16, 17, 18, 19})),  # Maestro
+    ("56", "58", frozenset({12, 13, 14, 15, 16, 17, 18, 19})),
+    ("6304", "6304", frozenset({12, 13, 14, 15, 16, 17, 18, 19})),
+    ("6390", "6390", frozenset({12, 13, 14, 15, 16, 17, 18, 19})),
+    ("67", "67", frozenset({12, 13, 14, 15, 16, 17, 18, 19})),
+)
+
+
+def card_issued(text: str) -> bool:
+    """A number a card network issues: inside an issuer's range at a length that network uses,
+    with a Luhn digit. Stricter than `card_number`, for digit runs with nothing naming a card."""
+    digits = "".join(c for c in text if c.isdigit())
+    # Seven zeros in a row: a number made up for a test (`6450000000000002`), not an account.
+    if digits in _TEST_CARDS or len(set(digits)) < 4 or "0000000" in digits:
+        return False
+    length = len(digits)
+    issued = any(
+        low <= digits[: len(low)] <= high and length in lengths for low, high, lengths in _CARD_RANGES
+    )
+    return issued and luhn(digits)
 
 
 def iban(text: str) -> bool:
@@ -241,6 +283,22 @@ def pl_pesel(text: str) -> bool:
     check = (10 - _weighted(digits[:10], (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)) % 10) % 10
     month = int(digits[2:4]) % 20
     return check == int(digits[10]) and 1 <= month <= 12 and 1 <= int(digits[4:6]) <= 31
+
+
+def pl_pesel_born(text: str) -> bool:
+    """A PESEL whose check digit holds and whose date is a real birth date of the 1900s or 2000s
+    (month plus 0 or 20), not in the future: one random eleven-digit number in some 210 passes
+    where `pl_pesel` lets one in 55 through; what a PESEL with no word naming it must meet."""
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) != 11 or not pl_pesel(digits) or len(set(digits)) < 4:
+        return False
+    month = int(digits[2:4])
+    year = int(digits[:2]) + (1900 if month <= 12 else 2000)
+    try:
+        born = datetime.date(year, month % 20, int(digits[4:6]))
+    except ValueError:
+        return False
+    return month < 40 and born <= datetime.date.today()
 
 
 def uk_nhs(text: str) -> bool:

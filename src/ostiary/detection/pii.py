@@ -6,13 +6,18 @@ alphanumerics fail mod-97, a digit run is a phone number only if Google's libpho
 (Base58Check, bech32/bech32m, EIP-55) holds, and addresses and numbers reserved for
 documentation (example.com, 555-01xx, 192.0.2.0/24, 2001:db8::/32, published test cards and
 IBANs) are not a person's data. Identifiers with a weak check (one in ten or eleven random
-numbers passes) are only taken beside a word naming them, as Presidio's recognisers do.
+numbers passes) are taken beside a word naming them, as Presidio's recognisers do; with no such
+word, only where the value itself says more: a card number in an issuer's range at its network's
+length, a phone number grouped as its region writes it, a PESEL holding a real birth date.
 The rule id is the category: `pii.<category>`.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
+import threading
 
 import re2
 
@@ -66,8 +71,27 @@ def _phone_international(value: str) -> bool:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
         return False
-    digits = str(number.national_number)
-    return phonenumbers.is_valid_number(number) and not _fictional(str(number.country_code) + digits)
+    if not phonenumbers.is_valid_number(number):
+        return _rejected()
+    return not _fictional(str(number.country_code) + str(number.national_number))
+
+
+def _phone_international_possible(value: str) -> bool:
+    """A `+CC` number of a length the country's plan allows, in a block of the plan not (yet)
+    assigned: written in international form, it is still meant as a phone number. The North
+    American plan's own structure still applies (`+1-911-…` is no one's number)."""
+    compact = value.replace("(0)", " ")
+    try:
+        number = phonenumbers.parse(compact, None)
+    except phonenumbers.NumberParseException:
+        return _rejected()
+    if phonenumbers.is_valid_number(number):
+        return False  # the stronger rule's finding
+    if not phonenumbers.is_possible_number(number):
+        return _rejected()
+    if number.country_code == 1:
+        return _phone_north_american(str(number.national_number))
+    return not _fictional(str(number.country_code) + str(number.national_number))
 
 
 def _phone_north_american(value: str) -> bool:
@@ -97,6 +121,102 @@ def _phone_national(value: str) -> bool:
                 return True
         except phonenumbers.NumberParseException:
             continue
+    return False
+
+
+# Digit groups that are something else: a date, a span of years, a standard and its year
+# (`IEEE 1800-2009`), a ZIP+4 code, the US SSN's shape, a decimal (a coordinate) or decimals in
+# a row, a round number with thousands separators, and bytes printed in hex (`<Buffer 88 13 70
+# 17>`; a phone number in pairs is five pairs led by a trunk `0`, as France writes them).
+_DIGIT_GROUPS = re2.compile(r"\d+")
+_NOT_A_PHONE = re2.compile(
+    r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{3,5}\s?[-–]\s?(?:19|20)\d\d"
+    r"|\d{5}-\d{4}|\d{3}-\d{2}-\d{4}|\d+[.,]\d+|\d+\.\d+ .*|.* \d+\.\d+|\d{1,3}(?: \d{3})* 000"
+    r"|\d\d(?: \d\d){1,3}|[1-9]\d(?: \d\d)+)$"
+)
+
+
+class TooManyCandidates(Exception):
+    """More phone-shaped candidates failed libphonenumber in one message than are read."""
+
+
+# Candidates that libphonenumber rejected, per message: each costs up to a few hundred
+# microseconds, so a hostile megabyte of phone-shaped digit groups must not be read to its end.
+# Numbers that validate are findings, bounded as findings are.
+MAX_REJECTED_PHONES = 256
+_spent = threading.local()
+
+
+def new_message() -> None:
+    """Starts the rejected-candidate count of one message (called where a scan begins)."""
+    _spent.phones = 0
+
+
+def _rejected() -> bool:
+    spent = getattr(_spent, "phones", 0) + 1
+    _spent.phones = spent
+    if spent > MAX_REJECTED_PHONES:
+        raise TooManyCandidates
+    return False
+
+
+@functools.cache
+def _plans() -> tuple[tuple[str, str, frozenset[int], re.Pattern[str]], ...]:
+    """Per region: its trunk prefix, the lengths and the pattern of its national numbers, from
+    libphonenumber's metadata, to skip the regions a digit run cannot belong to before parsing."""
+    plans = []
+    for region in _REGIONS:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if meta is None or meta.general_desc is None:
+            continue
+        general = meta.general_desc
+        plans.append(
+            (
+                region,
+                meta.national_prefix or "",
+                frozenset(general.possible_length or ()),
+                re.compile(general.national_number_pattern or ".*"),
+            )
+        )
+    return tuple(plans)
+
+
+def _cuts(groups: list[str]) -> set[int]:
+    """Where digit groups end, counted in digits from the start."""
+    cuts, total = set(), 0
+    for group in groups[:-1]:
+        total += len(group)
+        cuts.add(total)
+    return cuts
+
+
+def _phone_grouped(value: str) -> bool:
+    """A national number with nothing naming it: valid in one of the regions, and grouped as that
+    region groups its numbers (libphonenumber's national format may join groups, never split
+    them: `070-4763-7971` in Japan, `04 67 77 66 91` in France, `0117 4960400` in Britain), never
+    a bare digit run, a date or a number with thousands separators."""
+    digits = "".join(c for c in value if c.isdigit())
+    if not 8 <= len(digits) <= 12 or _NOT_A_PHONE.search(value) or _fictional(digits):
+        return False
+    cuts = _cuts(_DIGIT_GROUPS.findall(value))
+    return _grouped_in_a_region(value, digits, cuts) or _rejected()
+
+
+def _grouped_in_a_region(value: str, digits: str, cuts: set[int]) -> bool:
+    for region, prefix, lengths, pattern in _plans():
+        national = digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
+        if len(national) not in lengths or pattern.fullmatch(national) is None:
+            continue
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if not phonenumbers.is_valid_number(number):
+            continue
+        formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        groups = _DIGIT_GROUPS.findall(formatted)
+        if "".join(groups) == digits and cuts <= _cuts(groups):
+            return True
     return False
 
 
@@ -192,6 +312,51 @@ def _standalone(text: str, start: int, end: int) -> bool:
     )
 
 
+_TOUCHING = frozenset(".,:/#=+-@$_")
+
+
+def _nothing_after(text: str, end: int) -> bool:
+    """No word character next, nor punctuation or a space that joins another group to it."""
+    after = text[end : end + 2]
+    if not after:
+        return True
+    first = after[0]
+    if first.isalnum() or first == "_":
+        return False
+    if len(after) < 2 or not (after[1].isalnum() or after[1] == "_"):
+        return True
+    return not (first in ".,:/-+%" or (first == " " and after[1].isdigit()))
+
+
+def _lone(text: str, start: int, end: int) -> bool:
+    """A number standing by itself in prose or a value: not the tail of a decimal, a version, a
+    path, a hash, a key or a longer run of digit groups (a hex dump, thousands separators)."""
+    before = text[max(0, start - 2) : start]
+    if before:
+        last = before[-1]
+        if last.isalnum() or last in _TOUCHING or (last in " .,-" and before[:1].isdigit()):
+            return False
+    return _nothing_after(text, end)
+
+
+_OTHER_NUMBER = re2.compile(
+    r"(?i)(?:order|invoice|tracking|shipment|parcel|ticket|ref\b|reference|transaction|txn|serial|isbn|ean|gtin"
+    r"|sku|\bid\b|_id\b|timestamp|epoch|nonce|seed|bestellung|rechnung|commande|factura|pedido)[^\n\d]{0,24}$"
+)
+
+
+def _lone_unnamed(text: str, start: int, end: int) -> bool:
+    """A lone number that no word just before names as another kind of number (an order, an
+    invoice, a tracking or transaction number, an id, a seed)."""
+    return _lone(text, start, end) and not _OTHER_NUMBER.search(text[max(0, start - 40) : start])
+
+
+def _lone_plus(text: str, start: int, end: int) -> bool:
+    """A `+CC` number after a space, a quote, a bracket or `tel:`, not a sum or a diff count."""
+    before = text[start - 1 : start]
+    return (not before or not (before.isalnum() or before in "+-=*/.")) and _nothing_after(text, end)
+
+
 def rules() -> list[Rule]:
     return [
         Rule(
@@ -206,6 +371,21 @@ def rules() -> list[Rule]:
             r"\+[1-9][\d\s().-]{6,22}\d\b",
             0.9,
             _phone_international,
+        ),
+        Rule(
+            "pii.phone",
+            r"\+[1-9][\d\s().-]{6,22}\d\b",
+            0.6,
+            _phone_international_possible,
+            check=_lone_plus,
+        ),
+        Rule(
+            "pii.phone",
+            r"\(\d{1,5}\)[ .-]?\d{2,8}(?:[ .-]\d{2,8}){0,3}\b|\b\d{2,5}[ .-]\d{5,8}\b"
+            r"|\b\d{2,5}(?:[ .-]\d{2,8}){2,4}\b",
+            0.6,
+            _phone_grouped,
+            check=_lone,
         ),
         Rule(
             "pii.phone",
@@ -237,6 +417,9 @@ def rules() -> list[Rule]:
             group="value",
         ),
         Rule("pii.card_number", r"^\s*\d{12,19}\s*$", 0.95, checksums.card_number),
+        # A bare digit run, as Presidio's card recogniser takes one: in an issuer's range, at a
+        # length that network issues, with a Luhn digit, and standing by itself.
+        Rule("pii.card_number", r"\b[2-6]\d{11,18}\b", 0.6, checksums.card_issued, check=_lone_unnamed),
         Rule("pii.iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", 0.95, _iban),
         Rule(
             "pii.ip_address",
@@ -357,6 +540,7 @@ def rules() -> list[Rule]:
             checksums.pl_pesel,
             group="value",
         ),
+        Rule("pii.pl_pesel", r"\b\d{11}\b", 0.35, checksums.pl_pesel_born, check=_lone_unnamed),
         Rule(
             "pii.crypto_address",
             r"\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b",

@@ -273,9 +273,10 @@ MAX_FINDINGS = 2048
 def _guarded(find: Callable[[], list[Finding]]) -> Report:
     """A report that says it is incomplete (`truncated`) when a rule reached its cap, so the
     inspection refuses the message rather than pass what it could not redact."""
+    pii.new_message()
     try:
         return _report(find())
-    except TooManyFindings:
+    except (TooManyFindings, pii.TooManyCandidates):
         report = _report([])
         report.truncated = True
         return report
