@@ -80,6 +80,8 @@ def _phone_international_possible(value: str) -> bool:
     """A `+CC` number of a length the country's plan allows, in a block of the plan not (yet)
     assigned: written in international form, it is still meant as a phone number. The North
     American plan's own structure still applies (`+1-911-…` is no one's number)."""
+    import phonenumbers  # noqa: PLC0415  (on the first candidate, as above)
+
     compact = value.replace("(0)", " ")
     try:
         number = phonenumbers.parse(compact, None)
@@ -164,6 +166,8 @@ def _rejected() -> bool:
 def _plans() -> tuple[tuple[str, str, frozenset[int], re.Pattern[str]], ...]:
     """Per region: its trunk prefix, the lengths and the pattern of its national numbers, from
     libphonenumber's metadata, to skip the regions a digit run cannot belong to before parsing."""
+    import phonenumbers  # noqa: PLC0415  (on the first candidate, as above)
+
     plans = []
     for region in _REGIONS:
         meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
@@ -203,6 +207,8 @@ def _phone_grouped(value: str) -> bool:
 
 
 def _grouped_in_a_region(value: str, digits: str, cuts: set[int]) -> bool:
+    import phonenumbers  # noqa: PLC0415  (on the first candidate, as above)
+
     for region, prefix, lengths, pattern in _plans():
         national = digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
         if len(national) not in lengths or pattern.fullmatch(national) is None:

@@ -18,7 +18,7 @@ globs permitted there, e.g. `{"mail/*": ["pii.email"]}`; `kinds` picks `secret`,
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ostiary import methods
@@ -150,10 +150,17 @@ class SecretsInspection(Inspection):
         keys = _SENT.get(exchange.method)
         if not self.arguments or keys is None:
             return ALLOW
-        sent = {k: message.params[k] for k in keys if isinstance(message.params.get(k), dict)}
-        if not sent:
-            return ALLOW
-        acted = self._acted(self._findings(sent, exchange, with_meta=True), "arguments", exchange)
+        # Each part scanned on its own, so that a finding's path in `arguments` is a path in the
+        # arguments: the audit record masks the arguments it keeps by those paths.
+        parts = [(k, message.params[k]) for k in keys if isinstance(message.params.get(k), dict)]
+        found = [
+            (key, self._acted(self._findings(value, exchange), "arguments", exchange)) for key, value in parts
+        ]
+        acted = [
+            (f if key == "arguments" else replace(f, path=f"/{key}{f.path}"), action)
+            for key, pairs in found
+            for f, action in pairs
+        ]
         if not acted:
             return ALLOW
         blocked = [f for f, action in acted if action == "block"]
@@ -163,10 +170,13 @@ class SecretsInspection(Inspection):
                 text = _blocked_arguments_text(blocked)
                 details[TOOL_RESULT] = {"content": [{"type": "text", "text": text}], "isError": True}
             return deny(BLOCKED, "The arguments contain a secret or personal data.", **details)
-        redacted = [f for f, action in acted if action == "redact"]
-        if not redacted:
+        if not any(action == "redact" for _, action in acted):
             return allow(WARNED, "The arguments contain a secret or personal data.", **details)
-        params = {**message.params, **redact_json(sent, redacted)}
+        params = dict(message.params)
+        for (key, value), (_, pairs) in zip(parts, found, strict=True):
+            redacted = [f for f, action in pairs if action == "redact"]
+            if redacted:
+                params[key] = redact_json(value, redacted)
         return modify(
             message.with_params(params), REDACTED, "Secrets in the arguments were redacted.", **details
         )
