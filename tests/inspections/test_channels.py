@@ -54,5 +54,6 @@ async def test_secrets_are_redacted_in_an_elicitation_and_in_a_requests_meta() -
     )
     called = await judge(redact, (call, exchange(methods.TOOLS_CALL, target="t")))
     assert asked.replacement is not None and LEAKED_KEY not in str(asked.replacement.raw)
-    assert called.replacement is not None and LEAKED_KEY not in str(called.replacement.raw)
-    assert called.replacement.params["name"] == "t"
+    # A secret the client sends, in `_meta` as in the arguments, blocks the call by default.
+    assert called.code == secrets.BLOCKED
+    assert called.details["findings"][0]["path"].startswith("/_meta")
