@@ -118,6 +118,9 @@ def setup(
                 **(server or {}),
             }
         },
+        # These tests read a refusal's code from the JSON-RPC error (`denials: error`); the
+        # default tool-result form is tested in tests/desktop.
+        "denials": "error",
         **extra,
     }
     stages = list(inspections or [])

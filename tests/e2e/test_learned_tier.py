@@ -55,6 +55,7 @@ def setup(tmp_path: Path, peers_dir: Path, write_config: Callable[..., Path]) ->
             "servers": {"files": {"command": node, "args": [entry, str(root)]}},
             "inspections": [{"name": "injection", "action": "block"}],
             "detectors": {"model": mode},
+            "denials": "error",  # the refusal's code read from the JSON-RPC error
         }
         return write_config(spec)
 

@@ -127,7 +127,7 @@ async def test_log_messages_and_progress_are_scanned(make: Callable[..., Setup])
     assert logged == [
         {"config": "postgresql://app:[REDACTED:secret.connection_password]@db.internal:5432/orders"}
     ]
-    assert progress == ["[REDACTED:secret.aws_access_key]"]
+    assert progress == ["[REDACTED:secret.aws-access-token]"]
     blocked = {r["event"]["action"] for r in gw.audit("--code", "injection.blocked")}
     assert blocked == {"notifications/message", "notifications/progress"}
 
@@ -173,7 +173,7 @@ async def test_secrets_in_result_meta_and_completions_are_redacted(make: Callabl
             types.ResourceTemplateReference(uri="file:///{path}"), {"name": "path", "value": "r"}
         )
     assert meta.meta is not None
-    assert meta.meta["key"] == "[REDACTED:secret.aws_access_key]"
+    assert meta.meta["key"] == "[REDACTED:secret.aws-access-token]"
     assert LEAKED_PASSWORD not in json.dumps(completion.completion.values)
 
 
@@ -196,7 +196,8 @@ def test_client_secrets_in_prompt_arguments_completions_and_meta_never_reach_the
         )
     received = json.dumps(gw.received())
     assert LEAKED_KEY not in received
-    assert len(gw.ran("prompts/get")) == len(gw.ran("completion/complete")) == len(gw.ran("tools/call")) == 1
+    # A credential the client sends is blocked by default, in whichever part of the request.
+    assert len(gw.ran("prompts/get")) == len(gw.ran("completion/complete")) == len(gw.ran("tools/call")) == 0
 
 
 # ---------------------------------------------------------------------------- floods are bounded

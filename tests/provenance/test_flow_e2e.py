@@ -80,6 +80,7 @@ def gateway_spec(attacker: Attacker) -> dict[str, Any]:
             "web": {"command": sys.executable, "args": [str(FIXTURES / "web_server.py")]},
         },
         "identity": {"subject": "dana"},
+        "denials": "error",  # the refusal's code read from the JSON-RPC error
         "inspections": [
             {"name": "injection", "action": "warn"},
             {"name": "provenance"},

@@ -246,7 +246,9 @@ async def test_a_denying_inspection_stops_the_call_before_the_server() -> None:
         listed = await client.request(methods.TOOLS_LIST)
         assert [t["name"] for t in listed.result["tools"]] == ["alpha__say"]
         denied = await client.request(methods.TOOLS_CALL, {"name": "alpha__rm", "arguments": {}})
-        assert denied.error["code"] == methods.GATEWAY_DENIED
+        # The model reads the refusal as a tool result, the stable code in `_meta`.
+        assert denied.result["isError"] is True
+        assert denied.result["_meta"]["ostiary/denial"]["inspection"] == "toolfilter"
         assert not [m for m in alpha.received if m.params.get("name") == "rm"]
 
 

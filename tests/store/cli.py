@@ -16,7 +16,10 @@ KEY_ENV = "OSTIARY_TEST_AUDIT_KEY"
 def write_config(directory: Path, store_url: str, key: bytes, **sections: Any) -> Path:
     """A configuration naming the store and the chain key (as a secret reference, never inline)."""
     path = directory / "ostiary.yaml"
-    config = {"store": store_url, "audit": {"checkpoint_key": f"${{env:{KEY_ENV}}}"}, **sections}
+    # The witness beside this test's files: a PostgreSQL store's default witness is in the user's
+    # data folder, shared by every test database (and emptied between tests behind its back).
+    audit = {"checkpoint_key": f"${{env:{KEY_ENV}}}", "witness": {"file": str(directory / "witness.jsonl")}}
+    config = {"store": store_url, "audit": audit, **sections}
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     os.environ[KEY_ENV] = key.decode()
     return path
