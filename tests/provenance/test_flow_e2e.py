@@ -81,6 +81,7 @@ def gateway_spec(attacker: Attacker) -> dict[str, Any]:
         },
         "identity": {"subject": "dana"},
         "denials": "error",  # the refusal's code read from the JSON-RPC error
+        "approvals": {"mode": "deferred"},  # a held call answers at once, with its request
         "inspections": [
             {"name": "injection", "action": "warn"},
             {"name": "provenance"},
@@ -179,10 +180,11 @@ async def test_after_untrusted_content_any_egress_is_held_for_approval(
         before = await client.call_tool("web__fetch", {"url": elsewhere})
         assert not before.is_error
         await client.call_tool("issues__get_issue", {"number": 7})
-        with pytest.raises(MCPError) as raised:
-            await client.call_tool("web__fetch", {"url": elsewhere})
-    # Held by `egress-after-untrusted-needs-approval`; with no approval service a hold is refused.
-    assert raised.value.error.data["code"] == "approval.unavailable"
+        held = await client.call_tool("web__fetch", {"url": elsewhere})
+    # Held by `egress-after-untrusted-needs-approval`: an approval request, answered at once
+    # (`approvals.mode: deferred`), and the fetch did not run.
+    assert held.is_error
+    assert (held.meta or {})["io.ostiary/approval"]["status"] == "pending"
     assert attacker.hits == ["/status"]
 
 
