@@ -29,7 +29,7 @@ def test_every_attack_reaches_the_model_without_ostiary_and_is_stopped_with_it(t
         "injected-result": "injection.blocked",
         "secret-in-arguments": "secrets.redacted",
         "destructive-call": "policy.denied",
-        "held-write": "approval.unavailable",
+        "held-write": "approval.deferred",
     }
     assert {key: a["code"] for key, a in attacks.items()} == expected
     for attack in attacks.values():

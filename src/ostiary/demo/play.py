@@ -174,6 +174,8 @@ def _config(folder: Path) -> Path:
         "servers": {"demo": server},
         "store": f"sqlite+aiosqlite:///{folder / 'demo.db'}",
         "audit": {"key_file": str(folder / "audit.key")},
+        # A held write becomes an approval request answered at once, so the demo does not wait.
+        "approvals": {"mode": "deferred"},
         # An audit record carries the last change made to a message: poisoning after policy, so
         # that a list's record names the poisoned tool it withheld.
         "inspections": [
