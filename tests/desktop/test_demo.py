@@ -27,9 +27,9 @@ def test_every_attack_reaches_the_model_without_ostiary_and_is_stopped_with_it(t
         "poisoned-description": "poisoning.hidden",
         "rug-pull": "pinning.quarantined",
         "injected-result": "injection.blocked",
-        "secret-in-arguments": "secrets.redacted",
+        "secret-in-arguments": "secrets.blocked",
         "destructive-call": "policy.denied",
-        "held-write": "approval.deferred",
+        "held-write": "approval.requested",
     }
     assert {key: a["code"] for key, a in attacks.items()} == expected
     for attack in attacks.values():
@@ -42,7 +42,7 @@ def test_every_attack_reaches_the_model_without_ostiary_and_is_stopped_with_it(t
     assert "collect.invalid" in injected["without"] and "collect.invalid" not in injected["with_ostiary"]
     secret = attacks["secret-in-arguments"]
     assert "AKIAZ3XQ7PLMWERT5YHU" in secret["without"]
-    assert "AKIA" not in secret["with_ostiary"] and "[REDACTED" in secret["with_ostiary"]
+    assert "AKIA" not in secret["with_ostiary"] and "did not send this call" in secret["with_ostiary"]
     assert attacks["destructive-call"]["without"] == "deleted 1,204 files"
     assert attacks["destructive-call"]["with_ostiary"].startswith("[tool error] Ostiary refused")
     assert attacks["held-write"]["without"] == "wrote notes.txt"
