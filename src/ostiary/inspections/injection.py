@@ -121,10 +121,7 @@ class InjectionInspection(Inspection):
         if report is None:
             return ALLOW
         source = _source(exchange)
-        params = {
-            k: (wrap_untrusted(v, source) if k == "messages" else mark_strings(v, source)) if k in keys else v
-            for k, v in message.params.items()
-        }
+        params = {k: _marked_ask_field(k, v, source) if k in keys else v for k, v in message.params.items()}
         return self._act(report, message.with_params(params))
 
     async def on_server_notification(self, message: Message, exchange: Exchange) -> Verdict:
@@ -174,6 +171,29 @@ def _marked_result_field(key: str, value: Any, source: str) -> Any:
     if key == "completion":
         return mark_strings(value, source)
     return value
+
+
+def _marked_ask_field(key: str, value: Any, source: str) -> Any:
+    """Under `warn`: a sampling request's messages wrapped; in an elicitation's schema only the
+    texts a person reads (titles, descriptions), so the schema stays a valid schema."""
+    if key == "messages":
+        return wrap_untrusted(value, source)
+    if key == "requestedSchema":
+        return _marked_schema(value, source)
+    return mark_strings(value, source)
+
+
+def _marked_schema(value: Any, source: str) -> Any:
+    if isinstance(value, list):
+        return [_marked_schema(v, source) for v in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        k: mark_strings(v, source)
+        if k in ("title", "description") and isinstance(v, str)
+        else _marked_schema(v, source)
+        for k, v in value.items()
+    }
 
 
 def mark_strings(value: Any, source: str) -> Any:
