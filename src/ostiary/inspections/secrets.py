@@ -18,6 +18,7 @@ globs permitted there, e.g. `{"mail/*": ["pii.email"]}`; `kinds` picks `secret`,
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -117,17 +118,8 @@ class SecretsInspection(Inspection):
             acted = self._acted(self._findings(message.params, exchange, with_meta=True), "results", exchange)
         except TooLarge:
             return _too_large()
-        if not acted:
-            return ALLOW
-        details = _details(acted)
-        if any(action == "block" for _, action in acted):
-            return deny(BLOCKED, "The message contains a secret or personal data.", **details)
-        redacted = [f for f, action in acted if action == "redact"]
-        if not redacted:
-            return allow(WARNED, "The message contains a secret or personal data.", **details)
-        params = redact_json(message.params, redacted)
-        return modify(
-            message.with_params(params), REDACTED, "Secrets in the message were redacted.", **details
+        return _toward_client(
+            acted, "message", lambda found: message.with_params(redact_json(message.params, found))
         )
 
     def action_for(self, rule: str, direction: str, exchange: Exchange) -> str:
@@ -189,32 +181,18 @@ class SecretsInspection(Inspection):
         if not message.result:
             return ALLOW
         acted = self._acted(self._findings(message.result, exchange, with_meta=True), "results", exchange)
-        if not acted:
-            return ALLOW
-        details = _details(acted)
-        if any(action == "block" for _, action in acted):
-            return deny(BLOCKED, "The result contains a secret or personal data.", **details)
-        redacted = [f for f, action in acted if action == "redact"]
-        if not redacted:
-            return allow(WARNED, "The result contains a secret or personal data.", **details)
-        result = redact_json(message.result, redacted)
-        return modify(
-            message.with_result(result), REDACTED, "Secrets in the result were redacted.", **details
+        return _toward_client(
+            acted, "result", lambda found: message.with_result(redact_json(message.result, found))
         )
 
     def _error(self, message: Message, exchange: Exchange) -> Verdict:
         """A server's error message and data reach the client too, and leak keys just as well."""
         acted = self._acted(self._findings(message.error, exchange), "results", exchange)
-        if not acted:
-            return ALLOW
-        details = _details(acted)
-        if any(action == "block" for _, action in acted):
-            return deny(BLOCKED, "The error contains a secret or personal data.", **details)
-        redacted = [f for f, action in acted if action == "redact"]
-        if not redacted:
-            return allow(WARNED, "The error contains a secret or personal data.", **details)
-        replacement = Message({**message.raw, "error": redact_json(message.error, redacted)}, message.kind)
-        return modify(replacement, REDACTED, "Secrets in the error were redacted.", **details)
+        return _toward_client(
+            acted,
+            "error",
+            lambda found: Message({**message.raw, "error": redact_json(message.error, found)}, message.kind),
+        )
 
     def _acted(
         self, findings: list[Finding], direction: str, exchange: Exchange
@@ -251,6 +229,22 @@ class SecretsInspection(Inspection):
             return False
         names = (exchange.target, f"{exchange.server}/{exchange.target}")
         return any(fnmatch.fnmatchcase(n, glob) for glob in globs for n in names)
+
+
+def _toward_client(
+    acted: list[tuple[Finding, str]], what: str, redacted: Callable[[list[Finding]], Message]
+) -> Verdict:
+    """The verdict on what a server sends toward the client (`what`: result, error, message):
+    blocked if any finding blocks, else its redactable findings redacted, else passed and noted."""
+    if not acted:
+        return ALLOW
+    details = _details(acted)
+    if any(action == "block" for _, action in acted):
+        return deny(BLOCKED, f"The {what} contains a secret or personal data.", **details)
+    found = [f for f, action in acted if action == "redact"]
+    if not found:
+        return allow(WARNED, f"The {what} contains a secret or personal data.", **details)
+    return modify(redacted(found), REDACTED, f"Secrets in the {what} were redacted.", **details)
 
 
 def _too_large() -> Verdict:
