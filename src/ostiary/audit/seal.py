@@ -59,7 +59,7 @@ def load_key(config: Config, create: bool = True) -> bytes:
     if not path.exists():
         if not create:
             raise AuditKeyError(f"no audit key: {path} does not exist and audit.checkpoint_key is not set")
-        if _create_key_file(path):
+        if create_key_file(path):
             log.warning(
                 "audit: no audit.checkpoint_key configured; generated a chain key in %s (mode 0600). "
                 "Gateways sharing one store must share one key: set audit.checkpoint_key.",
@@ -72,7 +72,7 @@ def load_key(config: Config, create: bool = True) -> bytes:
     return value.encode()
 
 
-def _create_key_file(path: Path) -> bool:
+def create_key_file(path: Path) -> bool:
     """Write a new random key to `path` unless one appears meanwhile; True if this call made it.
 
     The key is written to a private temporary file and linked into place, so a gateway starting

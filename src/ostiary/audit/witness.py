@@ -26,7 +26,6 @@ import asyncio
 import base64
 import logging
 import os
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ostiary.audit.canonical import canonical
+from ostiary.audit.seal import create_key_file
 from ostiary.config import AuditConfig
 from ostiary.store import Checkpoint, StoreError
 
@@ -80,20 +80,8 @@ def load_seed(path: Path, create: bool) -> bytes:
     if not path.exists():
         if not create:
             raise WitnessError(f"no witness key: {path} does not exist")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(temporary, path)  # a gateway starting at the same moment keeps the first key
+        if create_key_file(path):  # a gateway starting at the same moment keeps the first key
             log.warning("audit: generated the witness signing key %s (mode 0600)", path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
     try:
         seed = bytes.fromhex(path.read_text(encoding="utf-8").strip())
     except (OSError, ValueError, UnicodeDecodeError):
