@@ -76,14 +76,21 @@ def _releaser(lock: asyncio.Lock) -> Callable[[asyncio.Task[Message]], None]:
     return release
 
 
-def denial(request_id: RequestId | None, verdict: Verdict) -> Message:
+def own_answer(request_id: RequestId | None, verdict: Verdict) -> Message | None:
+    """The answer a refusing verdict carries itself, if any: the gateway's result in the server's
+    stead (an approval's question), or a tool result a stage wrote for the model (isError: true)."""
     if verdict.replacement is not None and verdict.replacement.kind is Kind.RESULT:
-        # The gateway answers in the server's stead (an approval was requested): its result.
         return verdict.replacement.with_id(request_id if request_id is not None else 0)
-    # An inspection may refuse a tools/call with a tool result the model reads (isError: true).
     tool_result = verdict.details.get("tool_result")
     if request_id is not None and isinstance(tool_result, dict):
         return messages.result(request_id, tool_result)
+    return None
+
+
+def denial(request_id: RequestId | None, verdict: Verdict) -> Message:
+    answer = own_answer(request_id, verdict)
+    if answer is not None:
+        return answer
     data = {"code": verdict.code, "inspection": verdict.inspection}
     return messages.error(
         request_id, methods.GATEWAY_DENIED, verdict.reason or "Denied by the gateway.", data
@@ -516,9 +523,9 @@ class ClientSession:
     def _refusal(self, call: Call, method: str, verdict: Verdict) -> Message:
         """A refused tool call is a tool result the model can read, unless `denials: error`; a
         verdict that carries its own answer (an approval's question, a stage's tool result) keeps it."""
-        answered = verdict.replacement is not None and verdict.replacement.kind is Kind.RESULT
-        if answered or isinstance(verdict.details.get("tool_result"), dict):
-            return denial(call.client_id, verdict)
+        answer = own_answer(call.client_id, verdict)
+        if answer is not None:
+            return answer
         if method == methods.TOOLS_CALL and self.config.denials == "tool-result":
             name = call.message.params.get("name")
             return denials.as_tool_result(call.client_id, verdict, name if isinstance(name, str) else None)
