@@ -27,9 +27,11 @@ def model() -> learned.LinearModel:
 
 def strongest_attack(model: learned.LinearModel) -> str:
     """A short malicious corpus item the shipped model scores highest, so the tests below do not
-    depend on one phrasing."""
+    depend on one phrasing. Longer than half the model's window: the window that holds it then
+    overlaps it more than a long neighbouring field, whose path the finding would otherwise name."""
     items = [json.loads(line) for line in (CORPUS / "injection.jsonl").read_text().split("\n") if line]
-    short = [i["text"] for i in items if i["label"] == "malicious" and 80 < len(i["text"]) < 400]
+    shortest = learned.WINDOW // 2 + 8
+    short = [i["text"] for i in items if i["label"] == "malicious" and shortest < len(i["text"]) < 400]
     return max(short, key=lambda t: model.score(t).probability)
 
 
