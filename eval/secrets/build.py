@@ -297,7 +297,7 @@ def rule_pack_items() -> Iterator[dict[str, Any]]:
     seen: set[str] = set()
     for pack in RULE_PACKS:
         doc = json.loads((HERE.parent / "sources" / "public" / f"secret-rules-{pack}.json").read_text())
-        licence = f"{doc['licence']} ({doc['repo'].removeprefix('github:')[:-32]})"
+        licence = f"{doc['licence']} ({doc['package'].removeprefix('github:')[:-32]})"
         for rule in doc["rules"]:
             credential = _credential_rule(pack, rule)
             for example in rule["examples"]:

@@ -92,7 +92,7 @@ def extract(source: str, gitdir: str) -> None:
         rules.extend(rules_of(git(gitdir, "show", f"{pack['commit']}:{pack['dir']}/{name}")))
     doc = {
         "source": source,
-        "repo": f"github:{pack['repo']}@{pack['commit']}",
+        "package": f"github:{pack['repo']}@{pack['commit']}",
         "licence": pack["licence"],
         "note": "rule examples and negative examples written by the pack's authors",
         "files": [f"{pack['dir']}/{n}" for n in files],
