@@ -4,7 +4,8 @@ Provider tokens come from the gitleaks rule pack (`gitleaks.py`, generated from 
 upstream release): its regexes, keywords, entropy floors and allowlists, including its
 generic rule for high-entropy values next to a key name. Ostiary adds what a gateway needs
 beside it: a private key's whole PEM block (so redaction removes the body, not only the
-header), the password in a URL's userinfo, JWTs whose header decodes to JSON, bearer tokens,
+header), the password in a URL's userinfo, crypt(3) password hashes, the key of an Azure
+connection string, JWTs whose header decodes to JSON, bearer tokens,
 password assignments whose value is not a placeholder, a few bare token formats that the
 pack only finds beside a keyword (Google OAuth client secrets, Telegram bot tokens), and the
 look-alikes no rule pack knows from a single value (`checksums.placeholder`). Every finding is
@@ -62,10 +63,13 @@ def _look_alike(text: str, found: GitleaksHit) -> bool:
     return any(word in key for word in _NOT_SECRET_KEY_WORDS) or _UUID.match(value) is not None
 
 
+_VARIABLE = re2.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _code_reference(value: str) -> bool:
     """A value that is code, not a literal: `self.cfg.password`, `get_password(…`,
-    `ssl_keyfile_password`, `DB_PASSWORD`."""
-    if "(" in value:
+    `ssl_keyfile_password`, `DB_PASSWORD`, a shell or PHP variable (`$db_password`), a path."""
+    if "(" in value or value.startswith("/") or _VARIABLE.search(value):
         return True
     parts = value.replace("->", ".").replace("::", ".").split(".")
     if len(parts) > 1 and all(part.isidentifier() for part in parts):
@@ -89,7 +93,11 @@ _DOC_PASSWORDS = frozenset(
 
 
 def _userinfo_password(value: str) -> bool:
-    return not checksums.placeholder(value) and value.lower() not in _DOC_PASSWORDS
+    return (
+        not checksums.placeholder(value)
+        and value.lower() not in _DOC_PASSWORDS
+        and not _VARIABLE.search(value)
+    )
 
 
 def rules() -> list[Rule]:
@@ -105,6 +113,24 @@ def rules() -> list[Rule]:
             checksums.jwt,
         ),
         Rule("secret.private_key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", 0.99),
+        # crypt(3)'s modular formats, as /etc/shadow and htpasswd hold them: MD5-crypt, bcrypt,
+        # SHA-256-crypt and SHA-512-crypt. A hash is not the password, but one read is one
+        # guessed offline.
+        Rule(
+            "secret.password_hash",
+            r"\$(?:1\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}|2[abxy]?\$\d\d\$[./A-Za-z0-9]{53}"
+            r"|[56]\$(?:rounds=\d{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43}(?:[./A-Za-z0-9]{43})?)",
+            0.8,
+        ),
+        # The key of an Azure connection string (Storage, Service Bus, Event Hubs, IoT Hub):
+        # base64, which the pack's generic rule cuts at its first `/` or `+`.
+        Rule(
+            "secret.azure_connection_key",
+            r"(?i)\b(?:AccountKey|SharedAccessKey)\s*=\s*(?P<value>[A-Za-z0-9+/]{20,}={0,2})",
+            0.9,
+            checksums.random_token,
+            group="value",
+        ),
         Rule(
             "secret.connection_password",
             r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,30}://[^\s:/@\"'<>]{1,128}:(?P<value>[^\s@/\"'<>]{1,256})@[\w.-]+",
