@@ -51,6 +51,9 @@ class GitleaksRule:
     generic: bool
     # The regex runs without gitleaks' leading key-name part (see `_core`).
     lead: bool
+    # The longest match in characters, where the generator could bound it: a screen of many
+    # fields then searches only near the rule's keywords.
+    max_length: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,7 @@ class GitleaksRules:
                     tuple(_allowlist(a, options) for a in raw["allowlists"]),
                     "generic" in raw["id"],
                     lead,
+                    raw.get("max_length"),
                 )
             )
         self.rules = tuple(rules)
@@ -143,6 +147,24 @@ class GitleaksRules:
         for word in keywords:
             self._keywords.Add("(?i)" + re2.escape(word))
         self._keywords.Compile()
+        self._options = options
+        self._frequent = frozenset(i for i, rule in enumerate(self.rules) if _frequent(rule))
+        self._screen_regex: Any = None
+
+    def _screened(self, utf8: bytes, chosen: list[int]) -> list[int]:
+        """`chosen` without the rules keyed on words most text holds (`key`, `token`, `api`, a
+        three-letter prefix), when one pass of their regexes joined as alternatives finds none of
+        them: one pass instead of one per rule, on the text where they run most and match least.
+        The joined regex is compiled on first use."""
+        frequent = [i for i in chosen if i in self._frequent]
+        if len(frequent) < _SCREEN_MIN:
+            return chosen
+        if self._screen_regex is None:
+            joined = "|".join(f"(?:{self.rules[i].regex.pattern})" for i in sorted(self._frequent))
+            self._screen_regex = re2.compile(joined, self._options)
+        if self._screen_regex.search(utf8) is not None:
+            return chosen
+        return [i for i in chosen if i not in self._frequent]
 
     def candidates(self, utf8: bytes) -> list[int]:
         """The rules whose keywords occur in the text, from one pass."""
@@ -155,7 +177,19 @@ class GitleaksRules:
     def matching(self, utf8: bytes) -> list[int]:
         """The rules whose regex matches somewhere in the text: screens many fields at once,
         where a short keyword (`ey` of a JWT, `sk` of a Twilio key) occurs in most text."""
-        return [i for i in self.candidates(utf8) if self.rules[i].regex.search(utf8) is not None]
+        found = []
+        lowered: bytes | None = None
+        for index in self._screened(utf8, self.candidates(utf8)):
+            rule = self.rules[index]
+            if rule.max_length is None or not rule.keywords:
+                if rule.regex.search(utf8) is not None:
+                    found.append(index)
+                continue
+            if lowered is None:
+                lowered = utf8.lower()
+            if _near_keywords(rule, utf8, lowered):
+                found.append(index)
+        return found
 
     def find(
         self,
@@ -171,7 +205,7 @@ class GitleaksRules:
         the caller's own test of a hit (a placeholder, a digest's key name)."""
         data = text.encode("utf-8") if utf8 is None else utf8
         offsets = _Offsets(data, len(text))
-        for index in self.candidates(data) if rules is None else rules:
+        for index in self._screened(data, self.candidates(data)) if rules is None else rules:
             rule = self.rules[index]
             hits = retries = pos = 0
             while hits < max_hits and pos <= len(data):
@@ -201,7 +235,7 @@ class GitleaksRules:
             return None
         start, end = span
         secret = data[start:end].decode("utf-8", "replace")
-        if rule.entropy and entropy(secret) <= rule.entropy:
+        if rule.entropy and entropy(_last_part(rule, match, data, secret)) <= rule.entropy:
             return None
         lead = _context_start(rule, data, match.start())
         whole = data[lead : match.end()].decode("utf-8", "replace").strip("\n")
@@ -222,6 +256,12 @@ class GitleaksRules:
             while end > start and data[end - 1] == 0x0A:
                 end -= 1
             return (start, end) if end > start else None
+        if rule.secret_group < 0:
+            # A credential in parts (a user and a password, a client id and its secret): from
+            # the first group that took part to the last, so redaction removes every part.
+            spans = [match.span(g) for g in range(1, groups + 1)]
+            spans = [(a, b) for a, b in spans if a >= 0 and b > a]
+            return (spans[0][0], spans[-1][1]) if spans else None
         if rule.secret_group:
             if rule.secret_group > groups:
                 return None
@@ -232,6 +272,64 @@ class GitleaksRules:
             if span[0] >= 0 and span[1] > span[0]:
                 return span
         return None
+
+
+def _last_part(rule: GitleaksRule, match: Any, data: bytes, secret: str) -> str:
+    """What the entropy floor is for: the secret, or of a credential in parts the last part
+    (the key after its account name, the password after its user)."""
+    if rule.secret_group >= 0:
+        return secret
+    for group in range(rule.regex.groups, 0, -1):
+        start, end = match.span(group)
+        if start >= 0 and end > start:
+            return data[start:end].decode("utf-8", "replace")
+    return secret
+
+
+# Keywords most configuration, code and prose hold: a rule keyed on one (or on three letters or
+# fewer) is a candidate in most text, and is screened with the others like it (`_screened`).
+FREQUENT_WORDS = frozenset({
+    "key", "secret", "token", "password", "pass", "passwd", "pwd", "api", "app", "access",
+    "private", "client", "auth", "user", "username", "session", "value", "http://", "https://",
+    "bearer", "login", "credential", "credentials", "uid", "consumer", "customer", "account",
+})  # fmt: skip
+# Candidates of that kind from which the joined screen is cheaper than their own passes.
+_SCREEN_MIN = 3
+
+
+def _frequent(rule: GitleaksRule) -> bool:
+    return any(len(w) <= 3 or w.strip("_-.:=\"' ") in FREQUENT_WORDS for w in rule.keywords)
+
+
+# Keyword occurrences searched around one by one; beyond them the whole text is searched once.
+_WINDOWS = 8
+
+
+def _near_keywords(rule: GitleaksRule, data: bytes, lowered: bytes) -> bool:
+    """Whether the rule matches in `data`, searching only the text within its longest match of
+    an occurrence of one of its keywords (every match holds one). Cheaper than one pass over a
+    64 KB batch when the keywords are rare; a window's edge may let `^` or `\\b` hold where
+    the whole text would not, which only makes a field be read that need not be."""
+    assert rule.max_length is not None
+    needles = [word.encode("utf-8") for word in rule.keywords]
+    if sum(lowered.count(needle) for needle in needles) > _WINDOWS:
+        return rule.regex.search(data) is not None
+    reach = rule.max_length * (1 if data.isascii() else 4)
+    spans: list[tuple[int, int]] = []
+    for needle in needles:
+        pos = lowered.find(needle)
+        while pos >= 0:
+            spans.append((max(0, pos + len(needle) - reach), pos + reach))
+            pos = lowered.find(needle, pos + 1)
+    spans.sort()
+    start = end = -1
+    for a, b in spans:
+        if a > end:
+            if end > start and rule.regex.search(data[start:end]) is not None:
+                return True
+            start = a
+        end = max(end, b)
+    return end > start and rule.regex.search(data[start:end]) is not None
 
 
 # Searches again after rejected matches, per rule and text: keeps the pass linear.
@@ -287,9 +385,31 @@ def _line(data: bytes, start: int, end: int) -> bytes:
     return data[begin : len(data) if stop < 0 else stop]
 
 
+# The maintained rule packs Ostiary ships, each generated from its pinned upstream commit:
+# gitleaks (scripts/gen_gitleaks_rules.py), Nosey Parker and Kingfisher (scripts/gen_rule_packs.py).
+PACKS = ("gitleaks", "noseyparker", "kingfisher")
+
+
 @functools.cache
-def pack() -> dict[str, Any]:
-    """The generated rule file, read once."""
-    source = importlib.resources.files("ostiary.detection").joinpath("rules/gitleaks.json")
+def pack(name: str = "gitleaks") -> dict[str, Any]:
+    """One generated rule file, read once."""
+    source = importlib.resources.files("ostiary.detection").joinpath(f"rules/{name}.json")
     data: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))
     return data
+
+
+def packs(names: tuple[str, ...] = PACKS) -> dict[str, Any]:
+    """The named packs as one rule file. gitleaks' global allowlist (documentation values,
+    placeholders) holds for every rule; a rule whose regex and entropy floor an earlier pack
+    already has is run once (Kingfisher adopted many of Nosey Parker's rules verbatim)."""
+    rules: list[dict[str, Any]] = []
+    seen: set[tuple[str, float]] = set()
+    for name in names:
+        for rule in pack(name)["rules"]:
+            key = (rule["regex"], float(rule["entropy"]))
+            if key not in seen:
+                seen.add(key)
+                rules.append(rule)
+    glob = pack("gitleaks")["global_allowlist"]
+    versions = ", ".join(f"{n} {pack(n)['version']}" for n in names)
+    return {"version": versions, "global_allowlist": glob, "rules": rules}

@@ -23,7 +23,7 @@ import re2
 
 from ostiary.detection import checksums, pii
 from ostiary.detection.findings import Finding, Report, Severity
-from ostiary.detection.gitleaks import GitleaksHit, GitleaksRules, pack
+from ostiary.detection.gitleaks import PACKS, GitleaksHit, GitleaksRules, packs
 from ostiary.detection.ruleset import Rule, RuleSet
 from ostiary.detection.walker import Budget, Walk
 
@@ -50,20 +50,32 @@ _NOT_SECRET_KEY_WORDS = (
 _UUID = re2.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+_VARIABLE = re2.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*")
+_USERINFO = re2.compile(r"^[^\s:@/]*:([^\s@/]+)@")
+
+
+def _filler(value: str) -> bool:
+    """One character making up half the value or more: `aaaaaaaaaaaaaaaaaaaaaaaaend`."""
+    return len(value) >= 8 and max(Counter(value).values()) * 2 >= len(value)
+
+
 def _look_alike(text: str, found: GitleaksHit) -> bool:
     """A placeholder or documented example anywhere; for the generic rule also a value whose
     key names a digest or an identifier, or a UUID: what no rule pack can tell from the value."""
     value = text[found.start : found.end]
-    if checksums.placeholder(value):
+    if checksums.placeholder(value) or value.lower() in _DOC_PASSWORDS:
+        return True
+    # A connection string's documentation password (`postgres://user:password@localhost`).
+    userinfo = _USERINFO.search(value)
+    if userinfo is not None and not _userinfo_password(userinfo.group(1)):
         return True
     if not found.generic:
         return False
+    if _filler(value) or _VARIABLE.search(value):
+        return True
     line_start = text.rfind("\n", 0, found.match_start) + 1
     key = text[max(line_start, found.match_start - 24) : found.start].lower()
     return any(word in key for word in _NOT_SECRET_KEY_WORDS) or _UUID.match(value) is not None
-
-
-_VARIABLE = re2.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _code_reference(value: str) -> bool:
@@ -159,6 +171,9 @@ def rules() -> list[Rule]:
 
 
 _PRIVATE_KEY = "secret.private_key"
+
+# Rule ids of the packs added beside gitleaks.
+_ADDED_PACKS = ("secret.np.", "secret.kingfisher.")
 _ARMOUR_MAX = 64 * 1024
 _ARMOUR_BODY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=: -\r\n\t")
 
@@ -186,6 +201,8 @@ class SecretsOptions:
     kinds: frozenset[str] = frozenset({"secret", "pii"})
     disabled: frozenset[str] = frozenset()
     budget: Budget = field(default_factory=Budget)
+    # The maintained rule packs to run (`gitleaks.PACKS`); the evaluation leaves one out.
+    packs: tuple[str, ...] = PACKS
 
 
 class SecretsDetector:
@@ -199,7 +216,11 @@ class SecretsDetector:
             if _kind(r.id) in self.options.kinds and r.id not in self.options.disabled
         ]
         self.rules = RuleSet(chosen, max_hits_per_rule=MAX_HITS, lines=True)
-        self.pack = GitleaksRules(pack(), self.options.disabled) if KIND in self.options.kinds else None
+        self.pack = (
+            GitleaksRules(packs(self.options.packs), self.options.disabled)
+            if KIND in self.options.kinds and self.options.packs
+            else None
+        )
 
     def find(
         self, text: str, path: str = "", pack_rules: list[int] | None = None, own: bool = True
@@ -315,13 +336,17 @@ def _report(findings: list[Finding]) -> Report:
 
 def _without_overlaps(findings: list[Finding]) -> list[Finding]:
     """Where rules overlap, credentials win over personal data (a password in a URL's userinfo
-    also looks like an e-mail address), then the longest span, then the strongest rule."""
+    also looks like an e-mail address), gitleaks' and Ostiary's own rules over the packs added
+    beside them (Ostiary's say which part of a connection string or a crypt(3) line is the
+    secret, where a Nosey Parker rule may cover its user and host too; a token both name keeps
+    the name it had), then the longest span, then the strongest rule."""
     if len(findings) < 2:
         return findings
     kept: list[Finding] = []
     for kind in (KIND, pii.KIND):
         ordered = sorted(
-            (f for f in findings if f.kind == kind), key=lambda f: (f.start, f.start - f.end, -f.weight)
+            (f for f in findings if f.kind == kind),
+            key=lambda f: (f.rule.startswith(_ADDED_PACKS), f.start, f.start - f.end, -f.weight),
         )
         for finding in ordered:
             if not any(finding.start < k.end and k.start < finding.end for k in kept):
