@@ -300,19 +300,6 @@ def _for_python(pattern: str) -> str:
     return pattern
 
 
-def max_length(pattern: str) -> int | None:
-    """The longest text (in characters) a match can span, or None when unbounded or long: the
-    screen of many fields then searches only around the rule's keywords (gitleaks.py)."""
-    try:
-        longest = int(sre_parse.parse(_for_python(pattern)).getwidth()[1])
-    except (re.error, OverflowError):
-        return None
-    return longest if longest <= _MAX_WINDOW else None
-
-
-_MAX_WINDOW = 1000
-
-
 def keywords(pattern: str) -> list[str]:
     """Lower-cased literals one of which every match contains; [] when there are none of at
     least MIN_KEYWORD characters. Literals in sequence are joined (`gh` `[pousr]` `_` gives
@@ -379,7 +366,6 @@ def translate(pack: str, raw_rules: list[dict[str, Any]], commit: str) -> dict[s
                 "description": str(raw.get("name", "")),
                 "regex": pattern,
                 "keywords": words,
-                "max_length": max_length(pattern),
                 "entropy": float(raw.get("min_entropy", 0.0) or 0.0),
                 # Several groups (a user name and its password, an account and its key): -1
                 # reports from the first group that took part to the last.

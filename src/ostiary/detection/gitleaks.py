@@ -51,9 +51,6 @@ class GitleaksRule:
     generic: bool
     # The regex runs without gitleaks' leading key-name part (see `_core`).
     lead: bool
-    # The longest match in characters, where the generator could bound it: a screen of many
-    # fields then searches only near the rule's keywords.
-    max_length: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +125,6 @@ class GitleaksRules:
                     tuple(_allowlist(a, options) for a in raw["allowlists"]),
                     "generic" in raw["id"],
                     lead,
-                    raw.get("max_length"),
                 )
             )
         self.rules = tuple(rules)
@@ -148,23 +144,36 @@ class GitleaksRules:
             self._keywords.Add("(?i)" + re2.escape(word))
         self._keywords.Compile()
         self._options = options
-        self._frequent = frozenset(i for i, rule in enumerate(self.rules) if _frequent(rule))
-        self._screen_regex: Any = None
+        # Rules keyed on the words config and code hold are candidates together there: they
+        # share groups; those keyed on a short literal are grouped apart.
+        worded = [i for i, rule in enumerate(self.rules) if _worded(rule)]
+        short = [i for i, rule in enumerate(self.rules) if _frequent(rule) and not _worded(rule)]
+        self._groups = [worded[k : k + _WORDED_GROUP] for k in range(0, len(worded), _WORDED_GROUP)]
+        self._groups += [short[k : k + _SCREEN_GROUP] for k in range(0, len(short), _SCREEN_GROUP)]
+        self._group_of = {i: g for g, members in enumerate(self._groups) for i in members}
+        self._screens: list[Any] = [None] * len(self._groups)
 
     def _screened(self, utf8: bytes, chosen: list[int]) -> list[int]:
         """`chosen` without the rules keyed on words most text holds (`key`, `token`, `api`, a
-        three-letter prefix), when one pass of their regexes joined as alternatives finds none of
-        them: one pass instead of one per rule, on the text where they run most and match least.
-        The joined regex is compiled on first use."""
-        frequent = [i for i in chosen if i in self._frequent]
-        if len(frequent) < _SCREEN_MIN:
-            return chosen
-        if self._screen_regex is None:
-            joined = "|".join(f"(?:{self.rules[i].regex.pattern})" for i in sorted(self._frequent))
-            self._screen_regex = re2.compile(joined, self._options)
-        if self._screen_regex.search(utf8) is not None:
-            return chosen
-        return [i for i in chosen if i not in self._frequent]
+        three-letter prefix) that one pass of their group's regexes, joined as alternatives,
+        finds none of: a pass per group instead of one per rule, on the text where they run most
+        and match least. Groups are small, so that a joined regex's automaton stays small; each
+        is compiled on first use."""
+        by_group: dict[int, list[int]] = {}
+        for i in chosen:
+            group = self._group_of.get(i)
+            if group is not None:
+                by_group.setdefault(group, []).append(i)
+        dropped: set[int] = set()
+        for group, members in by_group.items():
+            if len(members) < _SCREEN_MIN:
+                continue
+            if self._screens[group] is None:
+                joined = "|".join(f"(?:{self.rules[i].regex.pattern})" for i in self._groups[group])
+                self._screens[group] = re2.compile(joined, self._options)
+            if self._screens[group].search(utf8) is None:
+                dropped.update(members)
+        return [i for i in chosen if i not in dropped] if dropped else chosen
 
     def candidates(self, utf8: bytes) -> list[int]:
         """The rules whose keywords occur in the text, from one pass."""
@@ -177,19 +186,8 @@ class GitleaksRules:
     def matching(self, utf8: bytes) -> list[int]:
         """The rules whose regex matches somewhere in the text: screens many fields at once,
         where a short keyword (`ey` of a JWT, `sk` of a Twilio key) occurs in most text."""
-        found = []
-        lowered: bytes | None = None
-        for index in self._screened(utf8, self.candidates(utf8)):
-            rule = self.rules[index]
-            if rule.max_length is None or not rule.keywords:
-                if rule.regex.search(utf8) is not None:
-                    found.append(index)
-                continue
-            if lowered is None:
-                lowered = utf8.lower()
-            if _near_keywords(rule, utf8, lowered):
-                found.append(index)
-        return found
+        chosen = self._screened(utf8, self.candidates(utf8))
+        return [i for i in chosen if self.rules[i].regex.search(utf8) is not None]
 
     def find(
         self,
@@ -293,43 +291,20 @@ FREQUENT_WORDS = frozenset({
     "private", "client", "auth", "user", "username", "session", "value", "http://", "https://",
     "bearer", "login", "credential", "credentials", "uid", "consumer", "customer", "account",
 })  # fmt: skip
-# Candidates of that kind from which the joined screen is cheaper than their own passes.
-_SCREEN_MIN = 3
+# Rules of that kind joined in one screen (those keyed on a word, those keyed on a short
+# literal): one joined regex of all of them would hold ~10 MB more of automaton on varied text,
+# groups of this size ~2 MB. From two candidates of a group on, its screen is the cheaper.
+_SCREEN_GROUP = 8
+_WORDED_GROUP = 12
+_SCREEN_MIN = 2
+
+
+def _worded(rule: GitleaksRule) -> bool:
+    return any(w.strip("_-.:=\"' ") in FREQUENT_WORDS for w in rule.keywords)
 
 
 def _frequent(rule: GitleaksRule) -> bool:
-    return any(len(w) <= 3 or w.strip("_-.:=\"' ") in FREQUENT_WORDS for w in rule.keywords)
-
-
-# Keyword occurrences searched around one by one; beyond them the whole text is searched once.
-_WINDOWS = 8
-
-
-def _near_keywords(rule: GitleaksRule, data: bytes, lowered: bytes) -> bool:
-    """Whether the rule matches in `data`, searching only the text within its longest match of
-    an occurrence of one of its keywords (every match holds one). Cheaper than one pass over a
-    64 KB batch when the keywords are rare; a window's edge may let `^` or `\\b` hold where
-    the whole text would not, which only makes a field be read that need not be."""
-    assert rule.max_length is not None
-    needles = [word.encode("utf-8") for word in rule.keywords]
-    if sum(lowered.count(needle) for needle in needles) > _WINDOWS:
-        return rule.regex.search(data) is not None
-    reach = rule.max_length * (1 if data.isascii() else 4)
-    spans: list[tuple[int, int]] = []
-    for needle in needles:
-        pos = lowered.find(needle)
-        while pos >= 0:
-            spans.append((max(0, pos + len(needle) - reach), pos + reach))
-            pos = lowered.find(needle, pos + 1)
-    spans.sort()
-    start = end = -1
-    for a, b in spans:
-        if a > end:
-            if end > start and rule.regex.search(data[start:end]) is not None:
-                return True
-            start = a
-        end = max(end, b)
-    return end > start and rule.regex.search(data[start:end]) is not None
+    return _worded(rule) or any(len(w) <= 3 for w in rule.keywords)
 
 
 # Searches again after rejected matches, per rule and text: keeps the pass linear.
