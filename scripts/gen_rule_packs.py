@@ -340,9 +340,8 @@ def translate(pack: str, raw_rules: list[dict[str, Any]], commit: str) -> dict[s
     seen: set[str] = set()
     for raw in raw_rules:
         rule_id = str(raw["id"])
-        if rule_id in seen:
-            skipped.append({"id": rule_id, "reason": "a second rule with the same id"})
-            continue
+        if rule_id in seen:  # a pack's id given to a second rule: numbered on from the first
+            rule_id = next(f"{rule_id}-{n}" for n in range(2, 100) if f"{rule_id}-{n}" not in seen)
         seen.add(rule_id)
         reason = _not_a_secret(pack, raw)
         if reason is not None:
