@@ -1,4 +1,6 @@
-"""The gitleaks rule pack, run the way gitleaks runs it, over text instead of files.
+"""The gitleaks rule pack, run the way gitleaks runs it, over text instead of files; the Nosey
+Parker and Kingfisher packs, generated into the same form (`scripts/gen_rule_packs.py`), run
+with it.
 
 `rules/gitleaks.json` is generated from gitleaks' own configuration by
 `scripts/gen_gitleaks_rules.py` (pinned upstream version, MIT notice inside). Keywords make it

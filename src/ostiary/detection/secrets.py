@@ -1,8 +1,9 @@
 """Credentials and personal data in arguments and results.
 
-Provider tokens come from the gitleaks rule pack (`gitleaks.py`, generated from the pinned
-upstream release): its regexes, keywords, entropy floors and allowlists, including its
-generic rule for high-entropy values next to a key name. Ostiary adds what a gateway needs
+Provider tokens come from maintained rule packs run by `gitleaks.py`: gitleaks' (its regexes,
+keywords, entropy floors and allowlists, including its generic rule for high-entropy values next
+to a key name), and Nosey Parker's and Kingfisher's, each generated from a pinned upstream
+commit (`SecretsOptions.packs` chooses them; the evaluation leaves one out). Ostiary adds what a gateway needs
 beside it: a private key's whole PEM block (so redaction removes the body, not only the
 header), the password in a URL's userinfo, crypt(3) password hashes, the key of an Azure
 connection string, JWTs whose header decodes to JSON, bearer tokens,
