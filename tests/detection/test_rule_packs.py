@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import re2
 
-from ostiary.detection.gitleaks import PACKS, GitleaksRules, pack, packs
+from ostiary.detection.gitleaks import PACKS, GitleaksRules, _joined, pack, packs
 from ostiary.detection.secrets import SecretsDetector, SecretsOptions
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -152,3 +152,11 @@ def test_documentation_passwords_in_a_packs_match_are_no_secret() -> None:
     detector = SecretsDetector()
     assert detector.scan("postgresql://postgres:postgres@localhost:5432/postgres").findings == []
     assert detector.scan('String password = "password";').findings == []
+
+
+@pytest.mark.parametrize("left_out", [None, *PACKS])
+def test_every_screen_of_rules_keyed_on_frequent_words_compiles(left_out: str | None) -> None:
+    rules = GitleaksRules(packs(tuple(p for p in PACKS if p != left_out)))
+    assert all(screen.compiled is not None for screen in rules._screens)
+    # Two rules naming a group alike still join into one screen.
+    assert re2.compile(_joined(["(?P<key>a+)", "(?P<key>b+)"])).search("b")

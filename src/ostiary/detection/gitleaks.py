@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +145,6 @@ class GitleaksRules:
         for word in keywords:
             self._keywords.Add("(?i)" + re2.escape(word))
         self._keywords.Compile()
-        self._options = options
         # Rules keyed on the words config and code hold are candidates together there: they
         # share groups; those keyed on a short literal are grouped apart.
         worded = [i for i, rule in enumerate(self.rules) if _worded(rule)]
@@ -153,7 +152,9 @@ class GitleaksRules:
         self._groups = [worded[k : k + _WORDED_GROUP] for k in range(0, len(worded), _WORDED_GROUP)]
         self._groups += [short[k : k + _SCREEN_GROUP] for k in range(0, len(short), _SCREEN_GROUP)]
         self._group_of = {i: g for g, members in enumerate(self._groups) for i in members}
-        self._screens: list[Any] = [None] * len(self._groups)
+        self._screens = [
+            LazyRegex(_joined(self.rules[i].regex.pattern for i in g), options) for g in self._groups
+        ]
 
     def _screened(self, utf8: bytes, chosen: list[int]) -> list[int]:
         """`chosen` without the rules keyed on words most text holds (`key`, `token`, `api`, a
@@ -170,9 +171,6 @@ class GitleaksRules:
         for group, members in by_group.items():
             if len(members) < _SCREEN_MIN:
                 continue
-            if self._screens[group] is None:
-                joined = "|".join(f"(?:{self.rules[i].regex.pattern})" for i in self._groups[group])
-                self._screens[group] = re2.compile(joined, self._options)
             if self._screens[group].search(utf8) is None:
                 dropped.update(members)
         return [i for i in chosen if i not in dropped] if dropped else chosen
@@ -299,6 +297,15 @@ FREQUENT_WORDS = frozenset({
 _SCREEN_GROUP = 8
 _WORDED_GROUP = 12
 _SCREEN_MIN = 2
+
+
+_NAMED_GROUP = re2.compile(r"\(\?P<\w+>")
+
+
+def _joined(patterns: Iterable[str]) -> str:
+    """The patterns as alternatives of one regex, their named groups unnamed (two rules may
+    name a group alike, which one regex cannot hold; a screen reads no group)."""
+    return "|".join(f"(?:{_NAMED_GROUP.sub('(', p)})" for p in patterns)
 
 
 def _worded(rule: GitleaksRule) -> bool:
