@@ -11,19 +11,23 @@ Each rule is read from a git clone at the pinned commit (`git show`, so every ru
 file) and translated to what `ostiary.detection.gitleaks.GitleaksRules` runs:
 
 - the pattern: extended mode (`(?x)`: whitespace and `#` comments, which Rust ignores also
-  inside a character class) written out, `(?<name>` as `(?P<name>`; a pattern RE2 still cannot
-  compile is listed under `skipped` with RE2's reason;
+  inside a character class) and `(?# ...)` comments written out, `(?<name>` as `(?P<name>`, a
+  repeat bound over RE2's 1000 cut to 1000; a pattern RE2 still cannot compile is listed under
+  `skipped` with RE2's reason;
 - keywords, which neither pack has: the literal strings one of which every match must contain
-  (read from the pattern's syntax tree, lower-cased, at least 3 characters). A rule runs only
-  when one of its keywords is in the text, as in gitleaks. A pattern with no such literal (a
-  bare alphabet and length) would run on every text: it is skipped, with that reason;
-- Kingfisher's `min_entropy` as the entropy floor of the secret: the pattern's group, or, where
-  it has several (a user name and its password), the span from the first to the last;
+  (read from the pattern's syntax tree, lower-cased, at least 3 characters; where the pattern
+  requires both a word most text holds and a rarer literal, the rarer). A rule runs only when
+  one of its keywords is in the text, as in gitleaks. A pattern with no such literal (a bare
+  alphabet and length) would run on every text: it is skipped, with that reason;
+- Kingfisher's `min_entropy` as the rule's entropy floor. A pattern with several groups (a user
+  name and its password) gets `secret_group: -1`: reported from its first group to its last,
+  the floor applying to the last;
 - rules that find what is no secret are skipped, with the reason: a Kingfisher rule it does not
   report on its own (`visible: false`, an identifier other rules' validation uses) or of
   `confidence: low`; a Nosey Parker rule whose categories say `identifier` and not `secret`; a
   rule whose name says it finds an ID, a host, a URL, a user name, an e-mail address, a bucket
-  or a public value.
+  or a public value;
+- a pack's id given to a second rule is kept for it as `<id>-2`.
 
     .venv/bin/python scripts/gen_rule_packs.py --noseyparker <git dir> --kingfisher <git dir>
     # update: fetch the new upstream commits, set COMMIT in PACKS below (or pass --commit-<pack>)
@@ -31,7 +35,7 @@ file) and translated to what `ostiary.detection.gitleaks.GitleaksRules` runs:
 
 The output, src/ostiary/detection/rules/{noseyparker,kingfisher}.json, carries the upstream
 repository, commit, licence and NOTICE; `tests/detection/test_rule_packs.py` checks they load,
-every rule compiles and a sample of rules matches its own pack's examples.
+every rule compiles, and every rule matches the examples its pack's authors wrote for it.
 """
 
 from __future__ import annotations
