@@ -18,6 +18,21 @@ Positive sources
   pycryptodome's Keccak-256, from random keys.
 - `vendor-formats`: credentials in the formats their issuers document, from
   eval/sources/secret_samples.py (written for Ostiary's first corpus, same random values).
+- `rules:noseyparker`, `rules:kingfisher`: the `examples` of two secret scanners' rule packs,
+  written by their authors (praetorian-inc/noseyparker and mongodb/kingfisher, Apache-2.0, at
+  the commits eval/secrets/import_rules.py pins), each as the pack gives it (a config line, a
+  code snippet, a bare token), kind `credential`, with the rule's id and name (`rule`,
+  `provider`). Left out, and counted nowhere: an example of a rule finding what is no secret
+  (its name says ID, Domain, Host, URL, Username, Email, Bucket, Public...; a Nosey Parker rule
+  whose categories say `identifier` and not `secret`; a Kingfisher rule it does not report on
+  its own, `visible: false`); an example after a `FIXME` comment of the authors in its list;
+  an example whose value, as the rule's own pattern captures it, is a documented placeholder
+  (`EXAMPLE`, `xxxx`, `fake`, `dummy`, `sample`, `your`, `abcdefgh`, `12345678`, `deadbeef`,
+  a character six times running; and, added after the first measurement showed them among the
+  misses, filler runs `a1b2c3`, `ab12cd`, `qwerty`, `asdfgh`, `123456`, a variable reference
+  `$x`/`%x%`/`{x}`/`<x>`, or the bare word `password`/`secret`/`pass`/`changeme`); a text already taken (Kingfisher repeats many of Nosey
+  Parker's examples: the copy goes to `rules:noseyparker`, read first). The two packs stay two
+  sources, so leaving one out measures the detector on examples its threshold never saw.
 
 Negative sources (look-alikes nobody here wrote)
 - `faker:invalid-ids`: what Faker generates as UK NI numbers (always the never-issued `ZZ`
@@ -30,10 +45,17 @@ Negative sources (look-alikes nobody here wrote)
 - `faker:look-alikes`: digests, UUIDs, ISBNs, EANs, dates, user agents, URLs, versions.
 - `captured-docs`: package docs and CPython docstrings captured by eval/capture_texts.py.
 - `placeholders`: documented placeholder values from eval/sources/secret_samples.py.
+- `rules:noseyparker`, `rules:kingfisher`: the packs' `negative_examples`, under the same rules
+  as their examples, and without the ones still holding a credential value in another shape
+  than the rule's (labels.py, `NEGATIVE_EXAMPLES_HOLDING_A_VALUE`): what stays holds no value at
+  all (a `$password` reference, `<YOUR_ACCOUNT_KEY>`, `xxx`, a zero GUID, an S3 URL, a digest).
 
-No fixture of gitleaks, trufflehog, detect-secrets or presidio is read or imitated.
+No fixture of gitleaks, trufflehog, detect-secrets or presidio is read or imitated. The rule
+packs' examples are their authors' own; where an author took one from elsewhere, the pack does
+not say.
 
     .venv/bin/pip install faker base58 bech32 python-stdnum   # corpus tools, not dependencies
+    .venv/bin/python eval/secrets/import_rules.py --noseyparker <git dir> --kingfisher <git dir>
     .venv/bin/python eval/secrets/build.py
 """
 
@@ -46,6 +68,7 @@ import json
 import os
 import pathlib
 import random
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -62,7 +85,7 @@ import secret_samples  # noqa: E402
 import stdnum  # noqa: E402
 from Crypto.Hash import keccak  # noqa: E402
 from faker import Faker  # noqa: E402
-from labels import SENTENCES  # noqa: E402  (eval/secrets/labels.py)
+from labels import SENTENCES, holds_a_value  # noqa: E402  (eval/secrets/labels.py)
 from stdnum.au import abn, tfn  # noqa: E402
 from stdnum.es import nie  # noqa: E402
 from stdnum.gb import nhs  # noqa: E402
@@ -78,6 +101,8 @@ PER_PACKAGE = 40
 CHUNK = 1500
 # The history read for `git-log`: fixed, so the corpus does not change as the repository grows.
 GIT_REV = "ca9c2d2"
+# Secret scanners' rule packs, extracted by eval/secrets/import_rules.py at a pinned commit.
+RULE_PACKS = ("noseyparker", "kingfisher")
 # Faker dates are drawn up to "now" unless told otherwise.
 END = dt.datetime(2026, 1, 1)
 
@@ -237,6 +262,61 @@ def vendor_positives(rng: random.Random) -> Iterator[dict[str, Any]]:
                        "credential", context, text)  # fmt: skip
 
 
+# A rule whose name says it finds a value that is no secret (an id, a host, a public key).
+PUBLIC_VALUE = re.compile(
+    r"\b(?:ID|Identifier|Domain|Username|Host|URL|Name|Email|Bucket|Resource Name|Recipient|Public)\b"
+)
+# A value the rule's own pattern captures that is a documented placeholder, not a credential.
+PLACEHOLDER = re.compile(
+    r"(?i)example|xxxx|fake|dummy|sample|placeholder|your|abcdefgh|12345678|deadbeef|(.)\1{5}"
+    # Added after reading the first run's misses: sequences and keyboard runs written as filler,
+    # a reference to a variable (`$password`, `%PASS%`, `${TOKEN}`), a bare word for the value.
+    r"|a1b2c3|ab12cd|qwerty|asdfgh|123456|^[$%{<]|^(?:password|secret|pass|passwd|changeme)$"
+)
+
+
+def _captured(pattern: str, text: str) -> list[str]:
+    """What the rule's own pattern captures in its example (the whole text if Python can't say)."""
+    try:
+        match = re.search(pattern, text)
+    except re.error:
+        return [text]
+    if match is None:
+        return [text]
+    return [g for g in match.groups() if g] or [match.group(0)]
+
+
+def _credential_rule(pack: str, rule: dict[str, Any]) -> bool:
+    if not rule["visible"] or PUBLIC_VALUE.search(rule["name"]):
+        return False
+    categories = rule["categories"]
+    return not (pack == "noseyparker" and "identifier" in categories and "secret" not in categories)
+
+
+def rule_pack_items() -> Iterator[dict[str, Any]]:
+    seen: set[str] = set()
+    for pack in RULE_PACKS:
+        doc = json.loads((HERE.parent / "sources" / "public" / f"secret-rules-{pack}.json").read_text())
+        licence = f"{doc['licence']} ({doc['package'].removeprefix('github:')[:-32]})"
+        for rule in doc["rules"]:
+            credential = _credential_rule(pack, rule)
+            for example in rule["examples"]:
+                text = example["text"]
+                if example["fixme"] or text in seen or not text.strip():
+                    continue
+                if example["list"] == "examples":
+                    if not credential or any(PLACEHOLDER.search(v) for v in _captured(rule["pattern"], text)):
+                        continue
+                    label, kind, context = "positive", "credential", "rule-example"
+                elif holds_a_value(text):
+                    continue
+                else:
+                    label, kind, context = "negative", "none", "rule-negative"
+                seen.add(text)
+                yield {**item(f"rules:{pack}", licence, label, kind, context, text),
+                       "rule": rule["rule"], "provider": rule["name"]}  # fmt: skip
+
+
 def chunks(text: str, size: int = CHUNK) -> list[str]:
     out, current = [], ""
     for line in text.splitlines(keepends=True):
@@ -346,7 +426,7 @@ def main() -> None:
     items = [
         *faker_positives(rng), *stdnum_positives(rng), *crypto_positives(rng), *faker_invalid_ids(), *vendor_positives(rng), *code_negatives(rng),
         *record_negatives(rng), *npm_negatives(rng), *git_negatives(), *faker_negatives(rng),
-        *docs_negatives(), *placeholder_negatives(),
+        *docs_negatives(), *placeholder_negatives(), *rule_pack_items(),
     ]  # fmt: skip
     OUT.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
     sources = sorted({i["source"] for i in items})

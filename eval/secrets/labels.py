@@ -48,3 +48,51 @@ def undecidable(item: dict[str, Any]) -> bool:
     if item["kind"] == "pii.us_passport":
         return True
     return item["kind"] == "pii.phone" and value.isdigit()
+
+
+# The rule packs' `negative_examples` (eval/secrets/import_rules.py) are text one rule must not
+# match, not text free of secrets: many are a real credential in another shape than that rule's
+# (a Slack token for the wrong Slack rule, a legacy Vault token, a password literal for a rule
+# that wants a username beside it). Such an example is no look-alike; `build.py` leaves out each
+# one holding any of these values. What stays is text holding no credential value at all: a
+# reference (`$password`, `ENV[...]`, `{3}`), a documented placeholder (`<YOUR_ACCOUNT_KEY>`,
+# `xxx`, `a1B2c3D4...`, all zeros), an identifier, a URL or a package digest.
+NEGATIVE_EXAMPLES_HOLDING_A_VALUE = [
+    'AUTH0_CLIENT_ID="nUBJjeJElAPmpwBjhWgWX6aJYovpK0n5',
+    "ded7db27a4558e2ea9bbf0bf36ae0e8521618f366c",
+    "6RtqHqPc66Y6DYbkydbrrFJTYnRoA7r40ts7LWS2SkINSFsRABxhJQQJ99BFACAAAAALGcqjAAASAZDO3eq",
+    "zpczok4kqgnw5prpfy3ehiylbqvgbjfkdiqkejsxqamy7qbkep7q",
+    "KTJlDq2AGGGlqG8riKdT7p980AW8RlU5",
+    "ABCDDq2AGxGlqG 4ribBT7p98AOM9TlU8",
+    "FHxhQGh77_JAHHIYpZ818UQ0aYjXIdMIxxgeR",
+    "8f52d1586bd18a18e152289b00ed7d29",
+    "password = 'open_sesame'",
+    'password = "123"',
+    "super$ecret",
+    'new Buffer("feast")',
+    "Password=#gets0m3",
+    "eyJ0eXAiOiAiVENWMiJ9",
+    "Prestigitariu$",
+    "d151c7bc86d545dafe2c1de75e3a174623230a2a",
+    "2e62dee7b9895e3eede6",
+    "JGbZZaCkOSgsZ56uhGlTK2zyC1j2mwhy0VLp4",
+    "b.AAAAAQJgxDgqsGNorpoOR8hPZ5SU",
+    "Z4bTMtngfLeQ18AqVoBBkUAOD1",
+    "iQc.",
+    "D1fficultP%40ssw0rd",
+    "033f2f2072ca3f2cb2ec39019fa9e49cd640NRAL",
+    "007e65c7-635d-4d54-8294-f360cb8e2e3f",
+    '"busybox@"',
+    "00QCjAl4MlV-WPXM-ABCDEFGHIJKL-0HmjFx-vbGu",
+    "user:secret@",
+    "password=secret",
+    "xoxb-",
+    "xoxp-",
+    "IgvUabrXbWSihj2ENnA59G1F8",
+    "MjuHWoGbzYmJv3ZuHaBvSENfyevu00NQuBc40VM",
+]
+
+
+def holds_a_value(text: str) -> bool:
+    """A rule's negative example that still holds a credential value (see above)."""
+    return any(value in text for value in NEGATIVE_EXAMPLES_HOLDING_A_VALUE)

@@ -3,7 +3,7 @@
 import pytest
 
 from ostiary.detection.gitleaks import GitleaksRules, pack
-from ostiary.detection.secrets import SecretsDetector
+from ostiary.detection.secrets import SecretsDetector, SecretsOptions
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +87,9 @@ def test_fingerprints_digests_and_uuids_beside_a_key_name_are_not_secrets(text: 
 
 
 def test_disabled_rules_are_not_run() -> None:
-    detector = SecretsDetector()
+    detector = SecretsDetector(SecretsOptions(packs=("gitleaks",)))
     text = "ghp_Zx9qT4mLp2Rw8YbN3vKcA1sD5fG7hJ0kL2qW"
     assert [f.rule for f in detector.scan(text).findings] == ["secret.github-pat"]
-    from ostiary.detection.secrets import SecretsOptions
 
-    quiet = SecretsDetector(SecretsOptions(disabled=frozenset({"secret.github-pat"})))
+    quiet = SecretsDetector(SecretsOptions(packs=("gitleaks",), disabled=frozenset({"secret.github-pat"})))
     assert quiet.scan(text).findings == []

@@ -98,3 +98,37 @@ def test_a_field_found_whole_is_found_among_many_fields_screened_together() -> N
         ("pii.card_number", "/content/card/text", 0, 18)
     ]
     assert SecretsDetector().scan_fields(fields[:17] + fields[18:]).findings == []
+
+
+# Random values in crypt(3)'s formats and an Azure connection string's; none is real.
+BCRYPT = "$2b$12$" + "PtYgjmUhBel31iEl2hpChYgCfrL1spNxnyVmihA/2O76UMFxFkM/R"
+SHA512_CRYPT = (
+    "$6$rounds=5000$qoE2letU$"
+    + "5Kjp1vRt.1fjORS/6ilI8ihN5KXSc7Tvo/hBKqFYY/kv5ZJr3J1TWDtkwtDDb.xHKas1VOqg6YYZYn9ZhyiA4u"
+)
+AZURE_KEY = "oRgnatmUdjAWtGSU8po+799NksnRH9ucAUsdMlHUvTCQCyEZDz/TddJ8HyS5SUkCnD8zRA9a9SkpXz9w3QlY7Z=="
+
+
+@pytest.mark.parametrize("value", [BCRYPT, SHA512_CRYPT])
+def test_a_password_hash_is_found_by_its_crypt_format(detector: SecretsDetector, value: str) -> None:
+    assert found(detector, f"admin:{value}:19000:0:99999:7:::") == [("secret.password_hash", value)]
+
+
+def test_an_azure_connection_string_yields_its_key(detector: SecretsDetector) -> None:
+    text = f"DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={AZURE_KEY};EndpointSuffix=x"
+    assert found(detector, text) == [("secret.azure_connection_key", AZURE_KEY)]
+    assert found(detector, "AccountName=X;AccountKey=<YOUR_ACCOUNT_KEY>;") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'export PGPASSWORD="$gdcapi_db_password"',
+        "REACT_APP_FORGOT_PASSWORD=$REACT_APP_BASE_URL/classroom/#/forgot_password",
+        '"password_help": "/en/authentication/creating-a-strong-password"',
+        "amqps://username:$password@localhost:5672",
+        "--set global.licenseKey=a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8NRAL",
+    ],
+)
+def test_a_variable_a_path_or_filler_is_no_password(detector: SecretsDetector, text: str) -> None:
+    assert found(detector, text) == []

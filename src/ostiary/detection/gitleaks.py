@@ -1,4 +1,6 @@
-"""The gitleaks rule pack, run the way gitleaks runs it, over text instead of files.
+"""The gitleaks rule pack, run the way gitleaks runs it, over text instead of files; the Nosey
+Parker and Kingfisher packs, generated into the same form (`scripts/gen_rule_packs.py`), run
+with it.
 
 `rules/gitleaks.json` is generated from gitleaks' own configuration by
 `scripts/gen_gitleaks_rules.py` (pinned upstream version, MIT notice inside). Keywords make it
@@ -14,7 +16,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,6 +145,35 @@ class GitleaksRules:
         for word in keywords:
             self._keywords.Add("(?i)" + re2.escape(word))
         self._keywords.Compile()
+        # Rules keyed on the words config and code hold are candidates together there: they
+        # share groups; those keyed on a short literal are grouped apart.
+        worded = [i for i, rule in enumerate(self.rules) if _worded(rule)]
+        short = [i for i, rule in enumerate(self.rules) if _frequent(rule) and not _worded(rule)]
+        self._groups = [worded[k : k + _WORDED_GROUP] for k in range(0, len(worded), _WORDED_GROUP)]
+        self._groups += [short[k : k + _SCREEN_GROUP] for k in range(0, len(short), _SCREEN_GROUP)]
+        self._group_of = {i: g for g, members in enumerate(self._groups) for i in members}
+        self._screens = [
+            LazyRegex(_joined(self.rules[i].regex.pattern for i in g), options) for g in self._groups
+        ]
+
+    def _screened(self, utf8: bytes, chosen: list[int]) -> list[int]:
+        """`chosen` without the rules keyed on words most text holds (`key`, `token`, `api`, a
+        three-letter prefix) that one pass of their group's regexes, joined as alternatives,
+        finds none of: a pass per group instead of one per rule, on the text where they run most
+        and match least. Groups are small, so that a joined regex's automaton stays small; each
+        is compiled on first use."""
+        by_group: dict[int, list[int]] = {}
+        for i in chosen:
+            group = self._group_of.get(i)
+            if group is not None:
+                by_group.setdefault(group, []).append(i)
+        dropped: set[int] = set()
+        for group, members in by_group.items():
+            if len(members) < _SCREEN_MIN:
+                continue
+            if self._screens[group].search(utf8) is None:
+                dropped.update(members)
+        return [i for i in chosen if i not in dropped] if dropped else chosen
 
     def candidates(self, utf8: bytes) -> list[int]:
         """The rules whose keywords occur in the text, from one pass."""
@@ -155,7 +186,8 @@ class GitleaksRules:
     def matching(self, utf8: bytes) -> list[int]:
         """The rules whose regex matches somewhere in the text: screens many fields at once,
         where a short keyword (`ey` of a JWT, `sk` of a Twilio key) occurs in most text."""
-        return [i for i in self.candidates(utf8) if self.rules[i].regex.search(utf8) is not None]
+        chosen = self._screened(utf8, self.candidates(utf8))
+        return [i for i in chosen if self.rules[i].regex.search(utf8) is not None]
 
     def find(
         self,
@@ -171,7 +203,7 @@ class GitleaksRules:
         the caller's own test of a hit (a placeholder, a digest's key name)."""
         data = text.encode("utf-8") if utf8 is None else utf8
         offsets = _Offsets(data, len(text))
-        for index in self.candidates(data) if rules is None else rules:
+        for index in self._screened(data, self.candidates(data)) if rules is None else rules:
             rule = self.rules[index]
             hits = retries = pos = 0
             while hits < max_hits and pos <= len(data):
@@ -201,7 +233,7 @@ class GitleaksRules:
             return None
         start, end = span
         secret = data[start:end].decode("utf-8", "replace")
-        if rule.entropy and entropy(secret) <= rule.entropy:
+        if rule.entropy and entropy(_last_part(rule, match, data, secret)) <= rule.entropy:
             return None
         lead = _context_start(rule, data, match.start())
         whole = data[lead : match.end()].decode("utf-8", "replace").strip("\n")
@@ -222,6 +254,12 @@ class GitleaksRules:
             while end > start and data[end - 1] == 0x0A:
                 end -= 1
             return (start, end) if end > start else None
+        if rule.secret_group < 0:
+            # A credential in parts (a user and a password, a client id and its secret): from
+            # the first group that took part to the last, so redaction removes every part.
+            spans = [match.span(g) for g in range(1, groups + 1)]
+            spans = [(a, b) for a, b in spans if a >= 0 and b > a]
+            return (spans[0][0], spans[-1][1]) if spans else None
         if rule.secret_group:
             if rule.secret_group > groups:
                 return None
@@ -232,6 +270,50 @@ class GitleaksRules:
             if span[0] >= 0 and span[1] > span[0]:
                 return span
         return None
+
+
+def _last_part(rule: GitleaksRule, match: Any, data: bytes, secret: str) -> str:
+    """What the entropy floor is for: the secret, or of a credential in parts the last part
+    (the key after its account name, the password after its user)."""
+    if rule.secret_group >= 0:
+        return secret
+    for group in range(rule.regex.groups, 0, -1):
+        start, end = match.span(group)
+        if start >= 0 and end > start:
+            return data[start:end].decode("utf-8", "replace")
+    return secret
+
+
+# Keywords most configuration, code and prose hold: a rule keyed on one (or on three letters or
+# fewer) is a candidate in most text, and is screened with the others like it (`_screened`).
+FREQUENT_WORDS = frozenset({
+    "key", "secret", "token", "password", "pass", "passwd", "pwd", "api", "app", "access",
+    "private", "client", "auth", "user", "username", "session", "value", "http://", "https://",
+    "bearer", "login", "credential", "credentials", "uid", "consumer", "customer", "account",
+})  # fmt: skip
+# Rules of that kind joined in one screen (those keyed on a word, those keyed on a short
+# literal): one joined regex of all of them would hold ~10 MB more of automaton on varied text,
+# groups of this size ~2 MB. From two candidates of a group on, its screen is the cheaper.
+_SCREEN_GROUP = 8
+_WORDED_GROUP = 12
+_SCREEN_MIN = 2
+
+
+_NAMED_GROUP = re2.compile(r"\(\?P<\w+>")
+
+
+def _joined(patterns: Iterable[str]) -> str:
+    """The patterns as alternatives of one regex, their named groups unnamed (two rules may
+    name a group alike, which one regex cannot hold; a screen reads no group)."""
+    return "|".join(f"(?:{_NAMED_GROUP.sub('(', p)})" for p in patterns)
+
+
+def _worded(rule: GitleaksRule) -> bool:
+    return any(w.strip("_-.:=\"' ") in FREQUENT_WORDS for w in rule.keywords)
+
+
+def _frequent(rule: GitleaksRule) -> bool:
+    return _worded(rule) or any(len(w) <= 3 for w in rule.keywords)
 
 
 # Searches again after rejected matches, per rule and text: keeps the pass linear.
@@ -287,9 +369,31 @@ def _line(data: bytes, start: int, end: int) -> bytes:
     return data[begin : len(data) if stop < 0 else stop]
 
 
+# The maintained rule packs Ostiary ships, each generated from its pinned upstream commit:
+# gitleaks (scripts/gen_gitleaks_rules.py), Nosey Parker and Kingfisher (scripts/gen_rule_packs.py).
+PACKS = ("gitleaks", "noseyparker", "kingfisher")
+
+
 @functools.cache
-def pack() -> dict[str, Any]:
-    """The generated rule file, read once."""
-    source = importlib.resources.files("ostiary.detection").joinpath("rules/gitleaks.json")
+def pack(name: str = "gitleaks") -> dict[str, Any]:
+    """One generated rule file, read once."""
+    source = importlib.resources.files("ostiary.detection").joinpath(f"rules/{name}.json")
     data: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))
     return data
+
+
+def packs(names: tuple[str, ...] = PACKS) -> dict[str, Any]:
+    """The named packs as one rule file. gitleaks' global allowlist (documentation values,
+    placeholders) holds for every rule; a rule whose regex and entropy floor an earlier pack
+    already has is run once (Kingfisher adopted many of Nosey Parker's rules verbatim)."""
+    rules: list[dict[str, Any]] = []
+    seen: set[tuple[str, float]] = set()
+    for name in names:
+        for rule in pack(name)["rules"]:
+            key = (rule["regex"], float(rule["entropy"]))
+            if key not in seen:
+                seen.add(key)
+                rules.append(rule)
+    glob = pack("gitleaks")["global_allowlist"]
+    versions = ", ".join(f"{n} {pack(n)['version']}" for n in names)
+    return {"version": versions, "global_allowlist": glob, "rules": rules}

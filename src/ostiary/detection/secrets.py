@@ -1,10 +1,12 @@
 """Credentials and personal data in arguments and results.
 
-Provider tokens come from the gitleaks rule pack (`gitleaks.py`, generated from the pinned
-upstream release): its regexes, keywords, entropy floors and allowlists, including its
-generic rule for high-entropy values next to a key name. Ostiary adds what a gateway needs
+Provider tokens come from maintained rule packs run by `gitleaks.py`: gitleaks' (its regexes,
+keywords, entropy floors and allowlists, including its generic rule for high-entropy values next
+to a key name), and Nosey Parker's and Kingfisher's, each generated from a pinned upstream
+commit (`SecretsOptions.packs` chooses them; the evaluation leaves one out). Ostiary adds what a gateway needs
 beside it: a private key's whole PEM block (so redaction removes the body, not only the
-header), the password in a URL's userinfo, JWTs whose header decodes to JSON, bearer tokens,
+header), the password in a URL's userinfo, crypt(3) password hashes, the key of an Azure
+connection string, JWTs whose header decodes to JSON, bearer tokens,
 password assignments whose value is not a placeholder, a few bare token formats that the
 pack only finds beside a keyword (Google OAuth client secrets, Telegram bot tokens), and the
 look-alikes no rule pack knows from a single value (`checksums.placeholder`). Every finding is
@@ -22,7 +24,7 @@ import re2
 
 from ostiary.detection import checksums, pii
 from ostiary.detection.findings import Finding, Report, Severity
-from ostiary.detection.gitleaks import GitleaksHit, GitleaksRules, pack
+from ostiary.detection.gitleaks import PACKS, GitleaksHit, GitleaksRules, packs
 from ostiary.detection.ruleset import Rule, RuleSet
 from ostiary.detection.walker import Budget, Walk
 
@@ -49,14 +51,29 @@ _NOT_SECRET_KEY_WORDS = (
 _UUID = re2.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+_VARIABLE = re2.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*")
+_USERINFO = re2.compile(r"^[^\s:@/]*:([^\s@/]+)@")
+
+
+def _filler(value: str) -> bool:
+    """One character making up half the value or more: `aaaaaaaaaaaaaaaaaaaaaaaaend`."""
+    return len(value) >= 8 and max(Counter(value).values()) * 2 >= len(value)
+
+
 def _look_alike(text: str, found: GitleaksHit) -> bool:
     """A placeholder or documented example anywhere; for the generic rule also a value whose
     key names a digest or an identifier, or a UUID: what no rule pack can tell from the value."""
     value = text[found.start : found.end]
-    if checksums.placeholder(value):
+    if checksums.placeholder(value) or value.lower() in _DOC_PASSWORDS:
+        return True
+    # A connection string's documentation password (`postgres://user:password@localhost`).
+    userinfo = _USERINFO.search(value)
+    if userinfo is not None and not _userinfo_password(userinfo.group(1)):
         return True
     if not found.generic:
         return False
+    if _filler(value) or _VARIABLE.search(value):
+        return True
     line_start = text.rfind("\n", 0, found.match_start) + 1
     key = text[max(line_start, found.match_start - 24) : found.start].lower()
     return any(word in key for word in _NOT_SECRET_KEY_WORDS) or _UUID.match(value) is not None
@@ -64,8 +81,8 @@ def _look_alike(text: str, found: GitleaksHit) -> bool:
 
 def _code_reference(value: str) -> bool:
     """A value that is code, not a literal: `self.cfg.password`, `get_password(…`,
-    `ssl_keyfile_password`, `DB_PASSWORD`."""
-    if "(" in value:
+    `ssl_keyfile_password`, `DB_PASSWORD`, a shell or PHP variable (`$db_password`), a path."""
+    if "(" in value or value.startswith("/") or _VARIABLE.search(value):
         return True
     parts = value.replace("->", ".").replace("::", ".").split(".")
     if len(parts) > 1 and all(part.isidentifier() for part in parts):
@@ -89,7 +106,11 @@ _DOC_PASSWORDS = frozenset(
 
 
 def _userinfo_password(value: str) -> bool:
-    return not checksums.placeholder(value) and value.lower() not in _DOC_PASSWORDS
+    return (
+        not checksums.placeholder(value)
+        and value.lower() not in _DOC_PASSWORDS
+        and not _VARIABLE.search(value)
+    )
 
 
 def rules() -> list[Rule]:
@@ -105,6 +126,24 @@ def rules() -> list[Rule]:
             checksums.jwt,
         ),
         Rule("secret.private_key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", 0.99),
+        # crypt(3)'s modular formats, as /etc/shadow and htpasswd hold them: MD5-crypt, bcrypt,
+        # SHA-256-crypt and SHA-512-crypt. A hash is not the password, but one read is one
+        # guessed offline.
+        Rule(
+            "secret.password_hash",
+            r"\$(?:1\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}|2[abxy]?\$\d\d\$[./A-Za-z0-9]{53}"
+            r"|[56]\$(?:rounds=\d{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43}(?:[./A-Za-z0-9]{43})?)",
+            0.8,
+        ),
+        # The key of an Azure connection string (Storage, Service Bus, Event Hubs, IoT Hub):
+        # base64, which the pack's generic rule cuts at its first `/` or `+`.
+        Rule(
+            "secret.azure_connection_key",
+            r"(?i)\b(?:AccountKey|SharedAccessKey)\s*=\s*(?P<value>[A-Za-z0-9+/]{20,}={0,2})",
+            0.9,
+            checksums.random_token,
+            group="value",
+        ),
         Rule(
             "secret.connection_password",
             r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,30}://[^\s:/@\"'<>]{1,128}:(?P<value>[^\s@/\"'<>]{1,256})@[\w.-]+",
@@ -133,6 +172,9 @@ def rules() -> list[Rule]:
 
 
 _PRIVATE_KEY = "secret.private_key"
+
+# Rule ids of the packs added beside gitleaks.
+_ADDED_PACKS = ("secret.np.", "secret.kingfisher.")
 _ARMOUR_MAX = 64 * 1024
 _ARMOUR_BODY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=: -\r\n\t")
 
@@ -160,6 +202,8 @@ class SecretsOptions:
     kinds: frozenset[str] = frozenset({"secret", "pii"})
     disabled: frozenset[str] = frozenset()
     budget: Budget = field(default_factory=Budget)
+    # The maintained rule packs to run (`gitleaks.PACKS`); the evaluation leaves one out.
+    packs: tuple[str, ...] = PACKS
 
 
 class SecretsDetector:
@@ -173,7 +217,11 @@ class SecretsDetector:
             if _kind(r.id) in self.options.kinds and r.id not in self.options.disabled
         ]
         self.rules = RuleSet(chosen, max_hits_per_rule=MAX_HITS, lines=True)
-        self.pack = GitleaksRules(pack(), self.options.disabled) if KIND in self.options.kinds else None
+        self.pack = (
+            GitleaksRules(packs(self.options.packs), self.options.disabled)
+            if KIND in self.options.kinds and self.options.packs
+            else None
+        )
 
     def find(
         self, text: str, path: str = "", pack_rules: list[int] | None = None, own: bool = True
@@ -289,13 +337,17 @@ def _report(findings: list[Finding]) -> Report:
 
 def _without_overlaps(findings: list[Finding]) -> list[Finding]:
     """Where rules overlap, credentials win over personal data (a password in a URL's userinfo
-    also looks like an e-mail address), then the longest span, then the strongest rule."""
+    also looks like an e-mail address), gitleaks' and Ostiary's own rules over the packs added
+    beside them (Ostiary's say which part of a connection string or a crypt(3) line is the
+    secret, where a Nosey Parker rule may cover its user and host too; a token both name keeps
+    the name it had), then the longest span, then the strongest rule."""
     if len(findings) < 2:
         return findings
     kept: list[Finding] = []
     for kind in (KIND, pii.KIND):
         ordered = sorted(
-            (f for f in findings if f.kind == kind), key=lambda f: (f.start, f.start - f.end, -f.weight)
+            (f for f in findings if f.kind == kind),
+            key=lambda f: (f.rule.startswith(_ADDED_PACKS), f.start, f.start - f.end, -f.weight),
         )
         for finding in ordered:
             if not any(finding.start < k.end and k.start < finding.end for k in kept):
