@@ -360,6 +360,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the gateway's inspections: quickstart (default: every built-in inspection, as "
         "examples/quickstart.yaml sets them) or toolfilter (the one-stage pipeline)",
     )
+    parser.add_argument(
+        "--model",
+        choices=["auto", "on", "off"],
+        help="the gateway's detectors.model (default: unset, which is auto): off measures it "
+        "without the learned tier",
+    )
     parser.add_argument("--store", help="the gateway's store URL (default: SQLite in a scratch directory)")
     parser.add_argument("--out", type=Path, help="JSON results file")
     args = parser.parse_args(argv)
@@ -399,7 +405,10 @@ async def main(argv: list[str] | None = None) -> int:
     if args.relay:
         args.ostiary = reference_relay(args.relay, args.python, workdir)
         source = f"reference relay {args.relay!r} (benchmarks/reference_relay.py), not Ostiary"
-    print(f"gateway: {args.ostiary} ({source}), pipeline {args.pipeline}, audit log {args.audit}")
+    print(
+        f"gateway: {args.ostiary} ({source}), pipeline {args.pipeline}, audit log {args.audit}, "
+        f"detectors.model {args.model or 'default'}"
+    )
     with (workdir / "stderr.log").open("w") as errlog:
         setup = Setup(
             args.python,
@@ -411,6 +420,7 @@ async def main(argv: list[str] | None = None) -> int:
             args.audit,
             args.store,
             args.pipeline,
+            args.model,
         )
         cold = await cold_starts(setup, args)
         runs: list[report.Run] = []
