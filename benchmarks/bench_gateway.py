@@ -87,7 +87,23 @@ class Tally:
         run.gateway_peak_rss_kib = max((r for r in rss if r is not None), default=None)
 
 
-async def drive(fleet: Fleet, clients: int, calls: int, warmup: int, cap_s: float, tally: Tally) -> None:
+# What each call sends, echoed back as its result. short: a few characters the injection rules
+# clear at once (no prose), so the learned tier never runs. prose: a benign paragraph of a status
+# update that no rule flags but that has prose in it, so the first pass cannot clear it and, with
+# the learned tier on, the model reads every result (issue #13's case).
+PAYLOADS = {
+    "short": "bench {index}/{n} é",
+    "prose": (
+        "Thanks for the update on the migration. The remaining consumers move next sprint, and the "
+        "dashboards will follow once the new queue has run a full week without incidents "
+        "(bench {index}/{n})."
+    ),
+}
+
+
+async def drive(
+    fleet: Fleet, clients: int, calls: int, warmup: int, cap_s: float, tally: Tally, payload: str = "short"
+) -> None:
     """Warm up the first `clients` clients, then time `calls` echo calls spread evenly over them.
 
     A round also ends after `cap_s` seconds (each client finishes the call in hand), so a slow or
@@ -98,17 +114,19 @@ async def drive(fleet: Fleet, clients: int, calls: int, warmup: int, cap_s: floa
     warm_until = time.perf_counter() + cap_s / 2
     stop_at = math.inf  # set when the measured part starts
 
+    warm_text = "warm-up" if payload == "short" else PAYLOADS[payload].format(index="w", n=0)
+
     async def warm(client: Any) -> None:
         for _ in range(warmup):
             if time.perf_counter() > warm_until:
                 return
-            await asyncio.wait_for(client.echo("warm-up"), CALL_TIMEOUT_S)
+            await asyncio.wait_for(client.echo(warm_text), CALL_TIMEOUT_S)
 
     async def measure(index: int, client: Any) -> None:
         for n in range(per_client):
             if time.perf_counter() > stop_at:
                 return
-            text = f"bench {index}/{n} é"
+            text = PAYLOADS[payload].format(index=index, n=n)
             start = time.perf_counter()
             try:
                 got = await asyncio.wait_for(client.echo(text), CALL_TIMEOUT_S)
@@ -172,6 +190,7 @@ async def measure_pair(
                         args.warmup,
                         args.round_seconds,
                         tallies[path],
+                        args.payload,
                     )
             for path, tally in tallies.items():
                 run = runs[path][level]
@@ -360,6 +379,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the gateway's inspections: quickstart (default: every built-in inspection, as "
         "examples/quickstart.yaml sets them) or toolfilter (the one-stage pipeline)",
     )
+    parser.add_argument(
+        "--model",
+        choices=["auto", "on", "off"],
+        help="the gateway's detectors.model (default: unset, which is auto): off measures it "
+        "without the learned tier",
+    )
+    parser.add_argument(
+        "--payload",
+        choices=sorted(PAYLOADS),
+        default="short",
+        help="what each call echoes: short (default; the rules clear it) or prose (a paragraph the "
+        "first pass cannot clear, so the learned tier reads each result)",
+    )
     parser.add_argument("--store", help="the gateway's store URL (default: SQLite in a scratch directory)")
     parser.add_argument("--out", type=Path, help="JSON results file")
     args = parser.parse_args(argv)
@@ -399,7 +431,10 @@ async def main(argv: list[str] | None = None) -> int:
     if args.relay:
         args.ostiary = reference_relay(args.relay, args.python, workdir)
         source = f"reference relay {args.relay!r} (benchmarks/reference_relay.py), not Ostiary"
-    print(f"gateway: {args.ostiary} ({source}), pipeline {args.pipeline}, audit log {args.audit}")
+    print(
+        f"gateway: {args.ostiary} ({source}), pipeline {args.pipeline}, audit log {args.audit}, "
+        f"detectors.model {args.model or 'default'}"
+    )
     with (workdir / "stderr.log").open("w") as errlog:
         setup = Setup(
             args.python,
@@ -411,6 +446,7 @@ async def main(argv: list[str] | None = None) -> int:
             args.audit,
             args.store,
             args.pipeline,
+            args.model,
         )
         cold = await cold_starts(setup, args)
         runs: list[report.Run] = []

@@ -11,10 +11,15 @@ first); `fresh` creates it, which loads Alembic for the migration.
     .venv/bin/python benchmarks/bench_serve_memory.py --share-tls-context  # what-if, see below
     .venv/bin/python benchmarks/bench_serve_memory.py --stdio --isolation session    # a process each
     .venv/bin/python benchmarks/bench_serve_memory.py --stdio --isolation principal  # one, shared
+    .venv/bin/python benchmarks/bench_serve_memory.py --stdio --pipeline quickstart --model off \
+        --sessions 1 --rounds 20                     # the quick start's gateway, without the model
 
 `--stdio` puts the echo server behind the gateway as a stdio command instead, so each session may
 start its own copy: the figures then add the resident size of every process the gateway started
-(its stdio servers) to its own, and `--isolation` chooses whether sessions share them.
+(its stdio servers) to its own (the gateway's own VmRSS and VmHWM follow), and `--isolation`
+chooses whether sessions share them. `--pipeline quickstart` puts every built-in inspection in
+front, as examples/quickstart.yaml does (the default is the tool filter alone); `--model` sets
+`detectors.model`.
 
 `--share-tls-context` measures a change that is not made: every upstream HTTP client builds its
 own TLS context (the CA bundle loaded again, about 1 MB each, even for http:// URLs); sharing one
@@ -30,7 +35,16 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from fleet import ECHO_SERVER, free_port, ostiary_command, spawn_background, stop_background, wait_for_port
+from fleet import (
+    ECHO_SERVER,
+    QUICKSTART_INSPECTIONS,
+    QUICKSTART_POLICY,
+    free_port,
+    ostiary_command,
+    spawn_background,
+    stop_background,
+    wait_for_port,
+)
 from rawclient import RawHttp
 
 # Runs `ostiary` with every TLS context built once and shared (the what-if of --share-tls-context).
@@ -74,7 +88,7 @@ def tree_mb(pid: int) -> str:
         except OSError:
             continue
         total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0) / 1024
-    return f"gateway and its {len(family) - 1} processes: RSS {total:.1f} MB"
+    return f"gateway and its {len(family) - 1} processes: RSS {total:.1f} MB; the gateway: {memory_mb(pid)}"
 
 
 def config(
@@ -84,16 +98,25 @@ def config(
     stdio: str | None = None,
     isolation: str = "session",
     python: str = sys.executable,
+    pipeline: str = "toolfilter",
+    model: str | None = None,
 ) -> Path:
     path = workdir / "serve.yaml"
     if stdio is not None:
         server = f'{{command: "{python}", args: ["{stdio}"], prefix: "", isolation: {isolation}}}'
     else:
         server = f'{{url: "http://127.0.0.1:{echo_port}/mcp", prefix: ""}}'
+    if pipeline == "quickstart":
+        policy = workdir / "policy.yaml"
+        policy.write_text(QUICKSTART_POLICY)
+        inspections = QUICKSTART_INSPECTIONS.format(policy=policy)
+    else:
+        inspections = "inspections:\n  - {name: toolfilter, mode: enforce}\n"
     path.write_text(
         f"servers:\n  echo: {server}\n"
-        "inspections:\n  - {name: toolfilter, mode: enforce}\n"
-        f"store: sqlite+aiosqlite:///{workdir / 'store.db'}\n"
+        + inspections
+        + (f"detectors: {{model: {model}}}\n" if model else "")
+        + f"store: sqlite+aiosqlite:///{workdir / 'store.db'}\n"
         + ("audit: {enabled: false}\n" if audit == "off" else "")
     )
     return path
@@ -104,7 +127,9 @@ async def measure(args: argparse.Namespace, workdir: Path, errlog: TextIO) -> No
     echo = spawn_background([args.python, str(ECHO_SERVER), "--http", str(echo_port)], errlog)
     ostiary = [args.python, "-c", SHARED_TLS] if args.share_tls_context else [ostiary_command(args.python)]
     stdio = str(ECHO_SERVER) if args.stdio else None
-    path = config(workdir, echo_port, args.audit, stdio, args.isolation, args.python)
+    path = config(
+        workdir, echo_port, args.audit, stdio, args.isolation, args.python, args.pipeline, args.model
+    )
     argv = [*ostiary, "serve", "--config", str(path), "--port", str(port)]
     report = tree_mb if args.stdio else memory_mb
     runs = 2 if args.store == "existing" else 1  # the first start creates the store
@@ -145,6 +170,8 @@ def main() -> None:
     parser.add_argument("--share-tls-context", action="store_true", help="what-if: one TLS context")
     parser.add_argument("--stdio", action="store_true", help="the echo server as a stdio command")
     parser.add_argument("--isolation", choices=["session", "principal", "shared"], default="session")
+    parser.add_argument("--pipeline", choices=["toolfilter", "quickstart"], default="toolfilter")
+    parser.add_argument("--model", choices=["auto", "on", "off"], help="detectors.model (default: unset)")
     parser.add_argument("--python", default=sys.executable)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ostiary-serve-memory-") as tmp:

@@ -1,6 +1,7 @@
 """What each of the quick start's inspections adds to a gateway's memory, stage by stage.
 
-    .venv/bin/python benchmarks/bench_stage_memory.py
+    .venv/bin/python benchmarks/bench_stage_memory.py               # detectors.model: auto (the default)
+    .venv/bin/python benchmarks/bench_stage_memory.py --model off   # without the learned tier
 
 For 0 to 6 stages of examples/quickstart.yaml's pipeline (in its order), a fresh interpreter
 builds and starts a gateway with no servers and the audit log on (SQLite in a scratch
@@ -12,6 +13,7 @@ Memory does not depend on the machine's load, so one run suffices.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -49,6 +51,11 @@ uvloop.run(main())
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model", choices=["auto", "on", "off"], default="auto", help="detectors.model (default auto)"
+    )
+    args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="ostiary-stage-memory-"))
     policy = workdir / "policy.yaml"
     policy.write_text(QUICKSTART_POLICY)
@@ -59,6 +66,7 @@ def main() -> None:
     for count in range(len(stages) + 1):
         listed = "".join(f"{line}\n" for line in stages[:count])
         text = f"servers: {{}}\nstore: sqlite+aiosqlite:///{workdir / f's{count}.db'}\n"
+        text += f"detectors: {{model: {args.model}}}\n"
         text += f"inspections:\n{listed}" if count else "inspections: []\n"
         out = subprocess.run([sys.executable, "-c", CHILD, text], capture_output=True, text=True, check=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -80,6 +80,9 @@ class Setup:
     # quickstart: every built-in inspection as examples/quickstart.yaml configures them (what a
     # user runs); toolfilter: the one-stage pipeline earlier figures were measured with.
     pipeline: str = "quickstart"
+    # detectors.model: None leaves the default (auto: the learned tier when numpy and the shipped
+    # models are there); off measures the gateway without it; on requires it.
+    model: str | None = None
 
     def echo_argv(self) -> list[str]:
         return [self.python, str(ECHO_SERVER)]
@@ -93,6 +96,7 @@ class Setup:
         text = (
             servers
             + self.inspections_yaml()
+            + (f"detectors: {{model: {self.model}}}\n" if self.model else "")
             + f"store: {self.store or self.sqlite_store(name)}\n"
             + {
                 "on": "",

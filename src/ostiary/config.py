@@ -6,7 +6,6 @@ VS Code already use. Errors name the key and the line. Secret references stay un
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import types
@@ -465,6 +464,8 @@ def _step(annotation: Any, part: str | int) -> Any:
 def _problem(err: Any, loc: tuple[str | int, ...], names: list[str]) -> str:
     if err["type"] != "extra_forbidden" or not loc:
         return str(err["msg"]).removeprefix("Value error, ")
+    import difflib  # noqa: PLC0415  (only to explain an unknown key)
+
     nearest = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
     if nearest:
         return f"unknown key; did you mean {nearest[0]!r}?"

@@ -92,7 +92,10 @@ def test_run_with_every_inspection_loads_no_pydantic_cel_or_unused_detection_dat
     write_config: Callable[..., Path], spawn: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
     """The quick start's pipeline: its policy (no conditions) is read without pydantic or CEL,
-    libphonenumber waits for a candidate number, and the witness never loads `cryptography`."""
+    libphonenumber waits for a candidate number, the witness never loads `cryptography`, and the
+    learned tier (`detectors.model: auto`) checks its model files but waits for a text to score
+    before it loads numpy; HTML's entity table waits for an entity, difflib for an unknown key to
+    explain, ctypes for a stdio server to start."""
     policy = tmp_path / "policy.yaml"
     policy.write_text(
         "defaults: {other: approve}\nrules:\n  - {id: no-reset, effect: deny, tools: [git_reset]}\n"
@@ -109,7 +112,18 @@ def test_run_with_every_inspection_loads_no_pydantic_cel_or_unused_detection_dat
     _run_once(config, spawn)
     modules = _run_once(config, spawn)
     assert {"ostiary.policy", "ostiary.detection.secrets", "re2"} <= modules
-    assert _tops(modules, ("pydantic", "celpy", "phonenumbers", "cryptography", "jwt")) == []
+    unused = (
+        "pydantic",
+        "celpy",
+        "phonenumbers",
+        "cryptography",
+        "jwt",
+        "numpy",
+        "html",
+        "difflib",
+        "ctypes",
+    )
+    assert _tops(modules, unused) == []
 
 
 def test_serve_with_the_default_audit_log_loads_no_pydantic_cel_or_async_database_layer(

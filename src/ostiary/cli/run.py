@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ostiary.config import ConfigError
+
+if TYPE_CHECKING:
+    import argparse
 
 DEFAULT_CONFIG_ENV = "OSTIARY_CONFIG"
 
@@ -41,6 +44,8 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def parser() -> argparse.ArgumentParser:
+    import argparse  # noqa: PLC0415  (not for `ostiary serve`, which imports this module too)
+
     p = argparse.ArgumentParser(prog="ostiary run", description="Serve one MCP host over stdio.")
     p.add_argument(
         "--config", "-c", default=os.environ.get(DEFAULT_CONFIG_ENV), help="YAML or mcpServers JSON"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import html
 import re
 import urllib.parse
 from collections.abc import Iterable, Iterator
@@ -265,6 +264,8 @@ def _decode(kind: str, segment: str) -> str | None:
             return None
         return decoded if decoded != segment else None
     if kind == "entity":
+        import html  # noqa: PLC0415  (its entity table, about 1 MB, with the first entity to read)
+
         return html.unescape(segment)
     if kind == "uesc":
         try:

@@ -18,7 +18,7 @@ import re2
 
 from ostiary.detection import unicode
 from ostiary.detection.findings import Finding, Report, Severity, score_findings
-from ostiary.detection.learned import LinearModel
+from ostiary.detection.modelfile import Scorer
 from ostiary.detection.ruleset import Rule
 from ostiary.detection.textscan import Extra, LayerWeights, TextScanner, scan_fields
 
@@ -238,7 +238,7 @@ def needs_model(text: str) -> bool:
     return _PROSE.search(text) is not None
 
 
-def model_finding(kind: str, rule: str, model: LinearModel, threshold: float, text: str,
+def model_finding(kind: str, rule: str, model: Scorer, threshold: float, text: str,
                   locate: list[tuple[str, int]] | None = None) -> Finding | None:  # fmt: skip
     """The learned tier's finding on `text`, or None under its threshold. `locate` maps offsets
     of a joined text back to (path, start) of its fields."""
@@ -269,7 +269,7 @@ class InjectionDetector:
         options: InjectionOptions | None = None,
         extra_rules: Iterable[Rule] = (),
         classifier: Extra | None = None,
-        model: LinearModel | None = None,
+        model: Scorer | None = None,
     ) -> None:
         self.options = options or InjectionOptions()
         self.scanner = TextScanner(KIND, [*rules(), *extra_rules], _WEIGHTS, extra=classifier)

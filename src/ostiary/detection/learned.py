@@ -24,7 +24,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-MODELS = Path(__file__).parent / "models"
+from ostiary.detection.modelfile import MODELS, ModelError, ModelFile, Score, read, shipped, threshold
+
+__all__ = [
+    "MODELS",
+    "LinearModel",
+    "ModelError",
+    "Score",
+    "codes",
+    "grams",
+    "shipped",
+    "vectorize",
+    "windows",
+]
 NGRAMS = (3, 4, 5)
 # Texts up to WINDOW characters are scored whole; longer ones in windows STRIDE apart. A window
 # is about a paragraph: an injected instruction is most of one, never diluted by a whole page.
@@ -39,10 +51,6 @@ _INV = np.uint64(pow(0x100000001B3, -1, 2**64))
 _WHITESPACE = np.array([9, 10, 11, 12, 13, 0xA0, 0x2028, 0x2029], dtype=np.uint64)
 
 Array = npt.NDArray[Any]
-
-
-class ModelError(ValueError):
-    """The model file is missing or not a model this version can read; raised at start-up."""
 
 
 def codes(text: str) -> Array:
@@ -116,13 +124,6 @@ def windows(length: int) -> list[tuple[int, int]]:
 
 
 @dataclass(frozen=True, slots=True)
-class Score:
-    probability: float
-    start: int
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
 class LinearModel:
     kind: str
     weights: Array
@@ -137,19 +138,13 @@ class LinearModel:
 
     @classmethod
     def load(cls, path: Path) -> LinearModel:
-        if "://" in str(path) or not path.is_file():
-            raise ModelError(f"model must be an existing local file: {path}")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                weights = np.asarray(data["weights"], dtype=np.float32)
-                meta = json.loads(str(data["meta"]))
-        except (OSError, KeyError, ValueError) as exc:
-            raise ModelError(f"not a readable model file: {path}: {exc}") from exc
-        dim = len(weights)
-        if dim < 2 or dim & (dim - 1) or meta.get("format") != 1:
-            raise ModelError(f"unsupported model file: {path}")
-        return cls(str(meta["kind"]), weights, float(meta["bias"]), int(meta["seed"]),
-                   {str(k): float(v) for k, v in meta["thresholds"].items()})  # fmt: skip
+        return cls.of_file(read(path))
+
+    @classmethod
+    def of_file(cls, file: ModelFile) -> LinearModel:
+        """The model over a checked file's weights (its bytes, not a copy, when they are float32)."""
+        weights = np.asarray(np.frombuffer(file.weights, dtype=file.dtype), dtype=np.float32)
+        return cls(file.kind, weights, file.bias, file.seed, file.thresholds)
 
     def save(self, path: Path, extra: dict[str, Any] | None = None) -> None:
         meta = {"format": 1, "kind": self.kind, "bias": self.bias, "seed": self.seed,
@@ -160,13 +155,7 @@ class LinearModel:
 
     def threshold(self, spec: str | float) -> float:
         """A probability threshold from a number or a named operating point of this model."""
-        if isinstance(spec, str):
-            if spec not in self.thresholds:
-                raise ModelError(
-                    f"unknown operating point {spec!r} (known: {', '.join(sorted(self.thresholds))})"
-                )
-            return self.thresholds[spec]
-        return float(spec)
+        return threshold(self.thresholds, spec)
 
     def score(self, text: str) -> Score:
         """The best window's probability and its span in characters of `text`."""
@@ -198,8 +187,3 @@ class LinearModel:
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(x, 60.0), -60.0)))
-
-
-def shipped(kind: str) -> Path:
-    """Where the model for `kind` (injection, poisoning) ships inside the package."""
-    return MODELS / f"{kind}.npz"

@@ -18,7 +18,7 @@ import re2
 
 from ostiary.detection import injection, unicode
 from ostiary.detection.findings import Finding, Report, Severity, score_findings
-from ostiary.detection.learned import LinearModel
+from ostiary.detection.modelfile import Scorer
 from ostiary.detection.ruleset import Rule
 from ostiary.detection.textscan import LayerWeights, TextScanner, scan_fields
 from ostiary.detection.walker import Budget, Walk
@@ -211,7 +211,7 @@ class PoisoningDetector:
         self,
         options: PoisoningOptions | None = None,
         extra_rules: Iterable[Rule] = (),
-        model: LinearModel | None = None,
+        model: Scorer | None = None,
     ) -> None:
         self.options = options or PoisoningOptions()
         self.scanner = TextScanner(KIND, [*injection.rules(), *rules(), *extra_rules], _WEIGHTS)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ostiary.config import ConfigError
-from ostiary.detection import learned
+from ostiary.detection import modelfile
 
 MODES = ("auto", "on", "off")
 KINDS = ("injection", "poisoning")
@@ -114,23 +114,30 @@ def parse(raw: Any, base_threshold: float = 0.5) -> DetectorSettings:
     )
 
 
-def model_for(kind: str, mode: str) -> learned.LinearModel | None:
-    """The shipped model for `kind` under `detectors.model`: auto uses it when it is there."""
+def model_for(kind: str, mode: str) -> modelfile.LazyModel | None:
+    """The shipped model for `kind` under `detectors.model`: auto uses it when it is there.
+
+    The file is read and checked here, at start-up; numpy and the model's array come with the
+    first text it scores (`modelfile.LazyModel`)."""
     if mode == "off":
         return None
-    path = learned.shipped(kind)
-    if mode == "auto" and (not path.is_file() or importlib.util.find_spec("numpy") is None):
+    path = modelfile.shipped(kind)
+    has_numpy = importlib.util.find_spec("numpy") is not None
+    if mode == "auto" and (not path.is_file() or not has_numpy):
         return None
     try:
-        return learned.LinearModel.load(path)
-    except learned.ModelError as exc:
+        file = modelfile.read(path)
+    except modelfile.ModelError as exc:
         raise ConfigError(f"detectors.model: {exc}") from exc
+    if not has_numpy:
+        raise ConfigError("detectors.model: on needs numpy (pip install numpy)")
+    return modelfile.LazyModel(file)
 
 
-def model_threshold(model: learned.LinearModel | None, spec: str | float, where: str) -> float:
+def model_threshold(model: modelfile.LazyModel | None, spec: str | float, where: str) -> float:
     if model is None:
         return 0.5
     try:
         return model.threshold(spec)
-    except learned.ModelError as exc:
+    except modelfile.ModelError as exc:
         raise ConfigError(f"{where}: {exc}") from exc

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
+import functools
 import logging
 import os
 import signal
 import stat
 import sys
 import threading
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from ostiary.messages import Message, ProtocolError, dumps, error, parse
 from ostiary.methods import INTERNAL_ERROR
@@ -37,9 +37,23 @@ STDERR_LINE_LIMIT = 64 * 1024
 GRACE_SECONDS = 2.0
 
 
+@functools.cache
+def _libc() -> Any:
+    """libc through ctypes, loaded in the gateway with its first stdio server (never in a child:
+    an import between fork and exec could wait forever on a lock another thread held)."""
+    import ctypes  # noqa: PLC0415
+
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    libc = _libc()
+    if libc is not None:
+        with contextlib.suppress(Exception):
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def child_environment(configured: dict[str, str]) -> dict[str, str]:
@@ -79,6 +93,8 @@ class ProcessTransport:
         except CommandNotFound as exc:
             raise TransportClosed(str(exc)) from None
         env["PATH"] = child_path(executable, env.get("PATH"))
+        if sys.platform == "linux":
+            _libc()  # here, so that the child only calls it
         try:
             self.process = await asyncio.create_subprocess_exec(
                 executable,
