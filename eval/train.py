@@ -34,7 +34,7 @@ BALANCE_SOURCES = os.environ.get("OSTIARY_TRAIN_BALANCE", "1") == "1"
 STEPS = int(os.environ.get("OSTIARY_TRAIN_STEPS", "160"))
 # The context features (learned.py): word classes, sentence starts, tool names, each counted
 # CONTEXT times. 0: n-grams only.
-CONTEXT = int(os.environ.get("OSTIARY_TRAIN_CONTEXT", "1"))
+CONTEXT = int(os.environ.get("OSTIARY_TRAIN_CONTEXT", "4"))
 TARGETS = {"fpr1": 0.01, "fpr2": 0.02}
 
 

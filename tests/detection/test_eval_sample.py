@@ -19,7 +19,7 @@ from ostiary.cli.detect import scanner  # noqa: E402
 
 PER_GROUP = 12
 # Recall and FPR floors on this sample, the shipped models at their 1% operating point (in-sample
-# for the model, which was trained on the whole corpus; measured 0.69 and 0.58 recall, 0% FPR);
+# for the model, which was trained on the whole corpus; measured 0.64 and 0.63 recall, 0% FPR);
 # a drop below these is a quality regression.
 FLOORS = {"injection": (0.62, 0.03), "poisoning": (0.5, 0.03)}
 
