@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,35 +124,48 @@ def grams(
     every pair of adjacent words of `points`, and with `context` the context features, each
     counted `context` times (`tools`: word hashes, from `tool_hashes`, of the session's tool
     names); all vector arithmetic, wrapping modulo 2**64."""
-    out: list[tuple[Array, Array]] = []
+    with np.errstate(over="ignore"):
+        return list(_grams(points, dim, seed, context, tools))
+
+
+def _grams(
+    points: Array, dim: int, seed: int, context: int, tools: Array | None
+) -> Iterator[tuple[Array, Array]]:
+    """`grams` one group at a time, so a caller that folds each group in as it comes never holds
+    all of them (a 1 MB text's groups are about 16 MB each). Callers ignore overflow."""
     mask = np.uint64(dim - 1)
     size = len(points)
-    with np.errstate(over="ignore"):
-        for n in NGRAMS:
-            if size < n:
-                continue
-            h = np.full(size - n + 1, np.uint64(seed * 1_000_003 + n), dtype=np.uint64)
-            for k in range(n):
-                h = h * _MULT + points[k : size - n + 1 + k]
-            out.append((np.arange(size - n + 1), _mix(h, mask)))
-        # Words: runs of letters or digits (anything beyond Latin-1 punctuation counts as a letter).
-        word = ((points >= 97) & (points <= 122)) | (points == 48) | (points >= 0xC0)
-        edges = np.diff(np.concatenate(([0], word.astype(np.int8), [0])))
-        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        if len(starts):
-            # Polynomial hash of each word from prefix sums: sum c_j M^-j, times M^(end-1).
-            ones = np.ones(size, dtype=np.uint64)
-            up = np.cumprod(np.concatenate(([np.uint64(1)], ones[:-1] * _MULT)))
-            down = np.cumprod(np.concatenate(([np.uint64(1)], ones[:-1] * _INV)))
-            prefix = np.concatenate(([np.uint64(0)], np.cumsum(points * down)))
-            words = (prefix[ends] - prefix[starts]) * up[ends - 1] + np.uint64(seed * 7 + 1)
-            out.append((starts, _mix(words, mask)))
-            if len(words) > 1:
-                pairs = words[:-1] * _MULT * _MULT + words[1:] + np.uint64(seed * 7 + 2)
-                out.append((starts[:-1], _mix(pairs, mask)))
-            if context:
-                out += _context(points, starts, ends, words, up, prefix, mask, seed, tools) * context
-    return out
+    for n in NGRAMS:
+        if size < n:
+            continue
+        h = np.full(size - n + 1, np.uint64(seed * 1_000_003 + n), dtype=np.uint64)
+        for k in range(n):
+            h = h * _MULT + points[k : size - n + 1 + k]
+        yield np.arange(size - n + 1), _mix(h, mask)
+        del h
+    # Words: runs of letters or digits (anything beyond Latin-1 punctuation counts as a letter).
+    word = ((points >= 97) & (points <= 122)) | (points == 48) | (points >= 0xC0)
+    edges = np.diff(np.concatenate(([0], word.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    del word, edges
+    if not len(starts):
+        return
+    # Polynomial hash of each word from prefix sums: sum c_j M^-j, times M^(end-1).
+    ones = np.ones(size, dtype=np.uint64)
+    up = np.cumprod(np.concatenate(([np.uint64(1)], ones[:-1] * _MULT)))
+    down = np.cumprod(np.concatenate(([np.uint64(1)], ones[:-1] * _INV)))
+    prefix = np.concatenate(([np.uint64(0)], np.cumsum(points * down)))
+    del ones, down
+    words = (prefix[ends] - prefix[starts]) * up[ends - 1] + np.uint64(seed * 7 + 1)
+    yield starts, _mix(words, mask)
+    if len(words) > 1:
+        pairs = words[:-1] * _MULT * _MULT + words[1:] + np.uint64(seed * 7 + 2)
+        yield starts[:-1], _mix(pairs, mask)
+        del pairs
+    if context:
+        groups = _context(points, starts, ends, words, up, prefix, mask, seed, tools)
+        for _ in range(context):
+            yield from groups
 
 
 def _word_hash(word: str, seed: int) -> int:
@@ -310,8 +323,8 @@ class LinearModel:
         points = codes(text)
         if len(points) < NGRAMS[0]:
             return Score(_sigmoid(self.bias), 0, len(text))
-        found = grams(points, self.dim, self.seed, self.context, tools)
         if len(points) <= WHOLE:
+            found = grams(points, self.dim, self.seed, self.context, tools)
             total = sum(len(g) for _, g in found)
             s = sum(float(self.weights[g].sum()) for _, g in found)
             return Score(_sigmoid(self.bias + s / math.sqrt(max(total, 1))), 0, len(text))
@@ -319,9 +332,10 @@ class LinearModel:
         size = len(points) + 1
         contrib = np.zeros(size, dtype=np.float64)
         counts = np.zeros(size, dtype=np.float64)
-        for pos, g in found:
-            contrib += np.bincount(pos + 1, weights=self.weights[g], minlength=size)
-            counts += np.bincount(pos + 1, minlength=size)
+        with np.errstate(over="ignore"):
+            for pos, g in _grams(points, self.dim, self.seed, self.context, tools):
+                contrib += np.bincount(pos + 1, weights=self.weights[g], minlength=size)
+                counts += np.bincount(pos + 1, minlength=size)
         csum, ccount = np.cumsum(contrib), np.cumsum(counts)
         starts = np.arange(0, len(points) - WINDOW + STRIDE, STRIDE)
         starts = np.minimum(starts, len(points) - WINDOW)
