@@ -8,7 +8,7 @@ published in docs/detectors.md is that one, per source. A rules-only detector (s
 nothing to train, so its LOSO figures are its per-source figures.
 
     .venv/bin/python eval/run.py                       # shipped detectors, per source
-    .venv/bin/python eval/run.py --loso injection      # LOSO for one kind (4 CPU-minutes)
+    .venv/bin/python eval/run.py --loso injection      # LOSO for one kind (a few CPU-minutes)
     .venv/bin/python eval/run.py --loso all --json out.json
     .venv/bin/python eval/run.py --misses injection    # items the shipped detector gets wrong
 
