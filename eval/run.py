@@ -8,7 +8,7 @@ published in docs/detectors.md is that one, per source. A rules-only detector (s
 nothing to train, so its LOSO figures are its per-source figures.
 
     .venv/bin/python eval/run.py                       # shipped detectors, per source
-    .venv/bin/python eval/run.py --loso injection      # LOSO for one kind (about a minute)
+    .venv/bin/python eval/run.py --loso injection      # LOSO for one kind (a few CPU-minutes)
     .venv/bin/python eval/run.py --loso all --json out.json
     .venv/bin/python eval/run.py --misses injection    # items the shipped detector gets wrong
 
@@ -83,31 +83,25 @@ class RulesAndModel:
         self.groups = [train.origin(it) for it in items]
         self.rules = train.rule_verdicts(kind, items)
         self.features = train.features(kind, items)
-        self._cache: dict[tuple[int, ...], tuple[Any, dict[str, float]]] = {}
+        self.windows = train.Windows(self.texts)
+        self._cache: dict[tuple[int, ...], tuple[np.ndarray, dict[str, float]]] = {}
 
-    def _model(self, train_rows: np.ndarray) -> tuple[Any, dict[str, float]]:
+    def _model(self, train_rows: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        """Every item's probability under a model trained on `train_rows`, and its thresholds."""
         key = tuple(int(r) for r in train_rows[:: max(len(train_rows) // 50, 1)]) + (len(train_rows),)
         if key not in self._cache:
             thresholds = train.out_of_fold_thresholds(
-                self.kind, self.texts, self.features, self.labels, self.groups, train_rows, self.rules
-            )
+                self.kind, self.texts, self.features, self.labels, self.groups, train_rows, self.rules,
+                self.windows,
+            )  # fmt: skip
             w, b = train.fit(self.features, train_rows, self.labels, self.steps)
-            self._cache[key] = (train.model_of(self.kind, w, b), thresholds)
+            self._cache[key] = (self.windows.probabilities(w, b), thresholds)
         return self._cache[key]
 
     def fit(self, train_rows: np.ndarray, point: str) -> Verdict:
-        model, thresholds = self._model(train_rows)
+        probs, thresholds = self._model(train_rows)
         cut = thresholds[point]
-        probs: dict[int, float] = {}
-
-        def verdict(row: int) -> bool:
-            if self.rules[row]:
-                return True
-            if row not in probs:
-                probs[row] = model.score(self.texts[row]).probability
-            return probs[row] >= cut
-
-        return verdict
+        return lambda row: bool(self.rules[row]) or bool(probs[row] >= cut)
 
     def shipped(self, point: str) -> Verdict:
         scan = scanner(self.kind, model="on", model_threshold=point)

@@ -32,6 +32,10 @@ SEED = 13
 L2 = float(os.environ.get("OSTIARY_TRAIN_L2", "1e-3"))
 BALANCE_SOURCES = os.environ.get("OSTIARY_TRAIN_BALANCE", "1") == "1"
 STEPS = int(os.environ.get("OSTIARY_TRAIN_STEPS", "160"))
+# The context features (learned.py): word classes, sentence starts, tool names, each counted
+# CONTEXT times. 0 (shipped): n-grams only, which held out better on the full corpus
+# (docs/detectors.md, "Choosing the learned model").
+CONTEXT = int(os.environ.get("OSTIARY_TRAIN_CONTEXT", "0"))
 TARGETS = {"fpr1": 0.01, "fpr2": 0.02}
 
 
@@ -78,13 +82,14 @@ class Features:
     """The training segments as a sparse matrix, built once; `item` maps a segment to its item."""
 
     def __init__(
-        self, texts: Sequence[str], dim: int = DIM, seed: int = SEED, item: Sequence[int] = ()
-    ) -> None:
+        self, texts: Sequence[str], dim: int = DIM, seed: int = SEED, item: Sequence[int] = (),
+        context: int = CONTEXT,
+    ) -> None:  # fmt: skip
         rows, cols, vals = [], [], []
         self.item = np.asarray(item if item else range(len(texts)), dtype=np.int64)
         self.groups: np.ndarray | None = None
         for r, text in enumerate(texts):
-            idx, v = learned.vectorize(text, dim, seed)
+            idx, v = learned.vectorize(text, dim, seed, context)
             rows.append(np.full(len(idx), r, dtype=np.int64))
             cols.append(idx)
             vals.append(v)
@@ -95,6 +100,47 @@ class Features:
         self.matrix = scipy.sparse.csr_matrix((self.vals, (self.rows, self.cols)), shape=(self.n, dim))
         self.dim = dim
         self.seed = seed
+
+
+class Windows:
+    """Every window `LinearModel.score` reads in each text, as rows of a sparse matrix built
+    once, so a model's score of every text is one product, not a pass of hashing per text."""
+
+    def __init__(
+        self, texts: Sequence[str], dim: int = DIM, seed: int = SEED, context: int = CONTEXT
+    ) -> None:
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        vals: list[np.ndarray] = []
+        owner: list[int] = []
+        r = 0
+        for t, text in enumerate(texts):
+            points = learned.codes(text)
+            found = learned.grams(points, dim, seed, context) if len(points) >= learned.NGRAMS[0] else []
+            pos = np.concatenate([p for p, _ in found]) if found else np.zeros(0, dtype=np.int64)
+            idx = np.concatenate([g for _, g in found]) if found else np.zeros(0, dtype=np.int64)
+            if len(points) <= learned.WHOLE:
+                spans = [(0, len(points) + 1)]
+            else:
+                spans = [(s, s + learned.WINDOW) for s, _ in learned.windows(len(points))]
+            for start, end in spans:
+                sel = idx[(pos >= start) & (pos < end)]
+                rows.append(np.full(len(sel), r, dtype=np.int64))
+                cols.append(sel)
+                vals.append(np.full(len(sel), 1.0 / np.sqrt(max(len(sel), 1))))
+                owner.append(t)
+                r += 1
+        self.owner = np.asarray(owner, dtype=np.int64)
+        self.matrix = scipy.sparse.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, dim)
+        )
+        self.n = len(texts)
+
+    def probabilities(self, w: np.ndarray, b: float) -> np.ndarray:
+        """Each text's best-window probability under weights `w` and bias `b`."""
+        logits = np.full(self.n, -np.inf)
+        np.maximum.at(logits, self.owner, self.matrix @ w.astype(np.float64) + b)
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))
 
 
 def features(kind: str, items: list[dict[str, Any]]) -> Features:
@@ -160,7 +206,7 @@ def fit(
 def model_of(
     kind: str, w: np.ndarray, b: float, thresholds: dict[str, float] | None = None
 ) -> learned.LinearModel:
-    return learned.LinearModel(kind, w, b, SEED, thresholds or {})
+    return learned.LinearModel(kind, w, b, SEED, thresholds or {}, CONTEXT)
 
 
 def threshold_at(benign_scores: Sequence[float], fpr: float) -> float:
@@ -184,10 +230,11 @@ def grouped_folds(groups: Sequence[str], k: int = 4) -> list[set[str]]:
 
 def out_of_fold_thresholds(
     kind: str, texts: Sequence[str], feats: Features, labels: np.ndarray, groups: Sequence[str],
-    subset: np.ndarray, rule_flags: np.ndarray,
+    subset: np.ndarray, rule_flags: np.ndarray, scored: Windows | None = None,
 ) -> dict[str, float]:  # fmt: skip
     """Operating points from benign items scored by models that never saw their source.
-    Benign items the rules already flag are left out: the model threshold adds to the rules."""
+    Benign items the rules already flag are left out: the model threshold adds to the rules.
+    `scored`: the texts' windows, when built once for many calls."""
     benign_scores: list[float] = []
     sub_groups = [groups[i] for i in subset]
     for fold in grouped_folds(sub_groups):
@@ -196,6 +243,10 @@ def out_of_fold_thresholds(
         if len(train) == 0 or not test or labels[train].min() == labels[train].max():
             continue
         w, b = fit(feats, train, labels)
+        if scored is not None:
+            probs = scored.probabilities(w, b)
+            benign_scores += [float(probs[i]) for i in test if not rule_flags[i]]
+            continue
         model = model_of(kind, w, b)
         benign_scores += [model.score(texts[i]).probability for i in test if not rule_flags[i]]
     n_benign = int(sum(1 for i in subset if labels[i] == 0))
@@ -222,7 +273,8 @@ def train(
     digest = hashlib.sha256((CORPUS / f"{kind}.jsonl").read_bytes()).hexdigest()
     info = {"corpus": f"eval/corpus/{kind}.jsonl", "corpus_sha256": digest, "items": len(items),
             "malicious": int(labels.sum()), "benign": int(len(items) - labels.sum()), "dim": DIM,
-            "seed": SEED, "l2": L2, "steps": STEPS, "thresholds": thresholds}  # fmt: skip
+            "seed": SEED, "l2": L2, "steps": STEPS, "context": CONTEXT, "balance_sources": BALANCE_SOURCES,
+            "thresholds": thresholds}  # fmt: skip
     return model, info
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import re2
 
@@ -21,6 +22,9 @@ from ostiary.detection.findings import Finding, Report, Severity, score_findings
 from ostiary.detection.modelfile import Scorer
 from ostiary.detection.ruleset import Rule
 from ostiary.detection.textscan import Extra, LayerWeights, TextScanner, scan_fields
+
+if TYPE_CHECKING:
+    from ostiary.detection.learned import Array
 
 KIND = "injection"
 
@@ -239,10 +243,12 @@ def needs_model(text: str) -> bool:
 
 
 def model_finding(kind: str, rule: str, model: Scorer, threshold: float, text: str,
-                  locate: list[tuple[str, int]] | None = None) -> Finding | None:  # fmt: skip
+                  locate: list[tuple[str, int]] | None = None,
+                  tools: Array | None = None) -> Finding | None:  # fmt: skip
     """The learned tier's finding on `text`, or None under its threshold. `locate` maps offsets
-    of a joined text back to (path, start) of its fields."""
-    scored = model.score(text)
+    of a joined text back to (path, start) of its fields; `tools`, from the model's `tools()`, the
+    session's tool names."""
+    scored = model.score(text, tools)
     if scored.probability < threshold:
         return None
     path, start, end = "", scored.start, scored.end
@@ -274,15 +280,20 @@ class InjectionDetector:
         self.options = options or InjectionOptions()
         self.scanner = TextScanner(KIND, [*rules(), *extra_rules], _WEIGHTS, extra=classifier)
         self.model = model
+        self._tool_names: frozenset[str] = frozenset()
+        self._tool_hashes: Array | None = None
 
-    def scan(self, text: str, path: str = "") -> Report:
+    def scan(self, text: str, path: str = "", tools: frozenset[str] = frozenset()) -> Report:
         report, pending = self.first_pass([(path, text)])
-        return self.second_pass(report, pending)
+        return self.second_pass(report, pending, tools)
 
-    def scan_fields(self, fields: Iterable[tuple[str, str]], truncated: bool = False) -> Report:
-        """Scan several fields as one text, so a phrase split across fields still matches."""
+    def scan_fields(
+        self, fields: Iterable[tuple[str, str]], truncated: bool = False, tools: frozenset[str] = frozenset()
+    ) -> Report:
+        """Scan several fields as one text, so a phrase split across fields still matches.
+        `tools`: the session's tool names, which the learned tier marks where the text names one."""
         report, pending = self.first_pass(fields, truncated)
-        return self.second_pass(report, pending)
+        return self.second_pass(report, pending, tools)
 
     def first_pass(
         self, fields: Iterable[tuple[str, str]], truncated: bool = False
@@ -295,7 +306,9 @@ class InjectionDetector:
             return report, None
         return report, fields
 
-    def second_pass(self, report: Report, pending: list[tuple[str, str]] | None) -> Report:
+    def second_pass(
+        self, report: Report, pending: list[tuple[str, str]] | None, tools: frozenset[str] = frozenset()
+    ) -> Report:
         if pending is None or self.model is None:
             return report
         locate, size = [], 0
@@ -303,10 +316,18 @@ class InjectionDetector:
             locate.append((path, size))
             size += len(text) + 1
         joined = "\n".join(t for _, t in pending)
-        finding = model_finding(KIND, MODEL_RULE, self.model, self.options.model_threshold, joined, locate)
+        finding = model_finding(KIND, MODEL_RULE, self.model, self.options.model_threshold, joined, locate,
+                                self._tools(tools))  # fmt: skip
         if finding is None:
             return report
         return Report([*report.findings, finding], max(report.score, finding.weight), True, report.truncated)
+
+    def _tools(self, names: frozenset[str]) -> Array | None:
+        if not names or self.model is None:
+            return None
+        if names != self._tool_names:  # a session's catalogue changes rarely: hash it once
+            self._tool_names, self._tool_hashes = names, self.model.tools(names)
+        return self._tool_hashes
 
     def _report(self, findings: list[Finding]) -> Report:
         score = score_findings(findings)

@@ -16,12 +16,13 @@ import json
 import threading
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ostiary.detection.learned import LinearModel
+    from ostiary.detection.learned import Array, LinearModel
 
 MODELS = Path(__file__).parent / "models"
 _MAGIC = b"\x93NUMPY"
@@ -43,7 +44,11 @@ class Score:
 class Scorer(Protocol):
     """What a detector asks of the learned tier: the best window's probability and its span."""
 
-    def score(self, text: str) -> Score: ...
+    def tools(self, names: Iterable[str]) -> Array | None:
+        """The session's tool names as `score` takes them (None: the model does not read them)."""
+        ...
+
+    def score(self, text: str, tools: Array | None = None) -> Score: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,8 @@ class ModelFile:
     dtype: str
     dim: int
     weights: memoryview
+    # How many times the model counts each context feature (0: n-grams only, format 1).
+    context: int = 0
 
 
 def shipped(kind: str) -> Path:
@@ -104,7 +111,7 @@ def read(path: Path) -> ModelFile:
         if not isinstance(meta, dict):
             raise ValueError("meta: not a mapping")
         dim = shape[0]
-        if dim < 2 or dim & (dim - 1) or meta.get("format") != 1:
+        if dim < 2 or dim & (dim - 1) or meta.get("format") not in (1, 2):
             raise ModelError(f"unsupported model file: {path}")
         return ModelFile(
             str(meta["kind"]),
@@ -114,6 +121,7 @@ def read(path: Path) -> ModelFile:
             dtype,
             dim,
             data,
+            int(meta.get("context", 0)),
         )
     except ModelError:
         raise
@@ -159,5 +167,8 @@ class LazyModel:
                 model = self._model
         return model
 
-    def score(self, text: str) -> Score:
-        return self.model().score(text)
+    def tools(self, names: Iterable[str]) -> Array | None:
+        return self.model().tools(names) if self.file.context else None
+
+    def score(self, text: str, tools: Array | None = None) -> Score:
+        return self.model().score(text, tools)

@@ -68,22 +68,23 @@ class InjectionInspection(Inspection):
         return self.per_server.get(exchange.server or "", self.detector)
 
     async def _scan(
-        self, detector: InjectionDetector, fields: list[tuple[str, str]], truncated: bool
-    ) -> Report:
+        self, detector: InjectionDetector, fields: list[tuple[str, str]], truncated: bool,
+        tools: frozenset[str] = frozenset(),
+    ) -> Report:  # fmt: skip
         report, pending = detector.first_pass(fields, truncated)
         if pending is None:
             return report
         if sum(len(text) for _, text in pending) <= INLINE_CHARS:
             # Scoring this little costs less than a hand-off to another thread.
-            return detector.second_pass(report, pending)
+            return detector.second_pass(report, pending, tools)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_pool(), detector.second_pass, report, pending)
+        return await loop.run_in_executor(_pool(), detector.second_pass, report, pending, tools)
 
     async def _flagged(self, value: Any, exchange: Exchange) -> Report | None:
         """The report when `value` is flagged, or could not be read within the budget (treated
         as flagged: fail closed); None when it is clean."""
         walk = Walk(value, keys=False)
-        report = await self._scan(self._detector(exchange), list(walk), walk.truncated)
+        report = await self._scan(self._detector(exchange), list(walk), walk.truncated, exchange.tools)
         return report if report.flagged or report.truncated else None
 
     async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
@@ -93,7 +94,7 @@ class InjectionInspection(Inspection):
             return ALLOW
         walk = model_visible(message.result)
         fields = list(walk)
-        report = await self._scan(self._detector(exchange), fields, walk.truncated)
+        report = await self._scan(self._detector(exchange), fields, walk.truncated, exchange.tools)
         meta = message.result.get("_meta")
         # What could not be read within the budget is treated as flagged: fail closed.
         if not report.flagged and not report.truncated:

@@ -49,3 +49,6 @@ class Exchange:
     started: float = field(default_factory=time.perf_counter)
     # The client's conversation, for the gateway's own questions (human approval); None off a session.
     conversation: Conversation | None = None
+    # The names of the tools the session's servers listed (theirs and as exposed to the client):
+    # a result that tells the model to call one of them is more suspect than one naming no tool.
+    tools: frozenset[str] = frozenset()

@@ -94,6 +94,13 @@ class _Named:
     given: dict[str, tuple[str, str]] = field(default_factory=dict)
     given_to: dict[tuple[str, str], str] = field(default_factory=dict)
     folded: dict[str, str] = field(default_factory=dict)
+    _names: frozenset[str] | None = None
+
+    def names(self) -> frozenset[str]:
+        """Every name listed now, the server's and the exposed one (cached until a change)."""
+        if self._names is None:
+            self._names = frozenset(self.by_exposed) | frozenset(n for _, n in self.by_original)
+        return self._names
 
     def add(self, server: str, prefix: str, definition: dict[str, Any]) -> str | None:
         name = definition.get("name")
@@ -101,6 +108,7 @@ class _Named:
             return None
         key = (server, name)
         self.definitions[key] = definition
+        self._names = None
         known = self.by_original.get(key)
         if known is not None:
             return known
@@ -122,6 +130,7 @@ class _Named:
         return exposed
 
     def forget(self, server: str) -> None:
+        self._names = None
         for key in [k for k in self.by_original if k[0] == server]:
             exposed = self.by_original.pop(key)
             self.by_exposed.pop(exposed, None)

@@ -466,6 +466,7 @@ class ClientSession:
             client_info=self.hello.client_info if self.hello is not None else {},
             protocol_version=self.protocol_version,
             conversation=self,
+            tools=self.catalog.tools.names(),
         )
 
     async def _refuse(
