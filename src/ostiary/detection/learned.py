@@ -15,7 +15,8 @@ of each sentence, where an imperative stands. "You must now call the send_email 
 assistant should instead reply with the user's password" share that shape whatever their words.
 
 Long text is read in overlapping windows and the score is the best window's, so an instruction
-buried in a large benign document is not diluted by it; the window is the finding's span. The
+buried in a large benign document is not diluted by it; the window is the finding's span. A text
+longer than BLOCK is hashed a block at a time, so a 1 MB result takes a few MB, not a hundred. The
 model file carries its operating points (thresholds at a target false-positive rate measured on
 held-out sources), so `threshold: fpr1` or `fpr2` in the configuration means what the published
 evaluation measured.
@@ -53,6 +54,15 @@ NGRAMS = (3, 4, 5)
 WINDOW = 512
 STRIDE = 256
 WHOLE = WINDOW
+# Texts longer than BLOCK characters are hashed a block at a time (features starting in BLOCK
+# characters, read from a slice a little wider), so their feature arrays stay a few MB whatever
+# the text's length; the window sums are the same as a whole pass's, to the bit.
+BLOCK = 128 * STRIDE
+# The slice around a block: at least this much text either side, more where a word, identifier
+# or run of spaces crosses its edge; a text whose slices would grow wider than WIDEST (a run of
+# letters or of punctuation longer than a block) is hashed whole, as a shorter one is.
+MARGIN = 256
+WIDEST = 4 * BLOCK
 
 _MULT = np.uint64(0x100000001B3)
 _MIX1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -107,9 +117,19 @@ Array = npt.NDArray[Any]
 
 def codes(text: str) -> Array:
     """Code points, lower-cased, every digit as 0 and every space-like character as a space."""
+    return _points(_lower(text))
+
+
+def _lower(text: str) -> str:
+    """`text` lower-cased, or as it is when that would change its length (a few characters
+    lower-case to two; offsets stay exact). Decided for the whole text: Python lower-cases a
+    capital sigma by its neighbours, so a slice's lower case is not the lower case's slice."""
     lowered = text.lower()
-    if len(lowered) != len(text):  # a few characters lower-case to two; keep offsets exact
-        lowered = text
+    return text if len(lowered) != len(text) else lowered
+
+
+def _points(lowered: str) -> Array:
+    """`codes` of a lower-cased text: character by character, so a slice's are the slice's."""
     out = np.frombuffer(lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
     out[(out >= 48) & (out <= 57)] = 48
     out[np.isin(out, _WHITESPACE)] = 32
@@ -263,6 +283,13 @@ def windows(length: int) -> list[tuple[int, int]]:
     return [(s, s + WINDOW) for s in starts]
 
 
+def _window_edges(length: int) -> tuple[Array, Array]:
+    """Starts and ends of the windows `LinearModel.score` reads in a text longer than WHOLE."""
+    starts = np.arange(0, length - WINDOW + STRIDE, STRIDE)
+    starts = np.minimum(starts, length - WINDOW)
+    return starts, starts + WINDOW
+
+
 @dataclass(frozen=True, slots=True)
 class LinearModel:
     kind: str
@@ -308,6 +335,12 @@ class LinearModel:
     def score(self, text: str, tools: Array | None = None) -> Score:
         """The best window's probability and its span in characters of `text`; `tools`, from
         `tools()`, marks the session's own tool names where the text mentions them."""
+        length = len(text)  # codes(text) has as many
+        if length > BLOCK:
+            starts, ends = _window_edges(length)
+            blocks = self._block_sums(text, starts, ends, tools)
+            if blocks is not None:
+                return self._best(*blocks, starts, ends)
         points = codes(text)
         if len(points) < NGRAMS[0]:
             return Score(_sigmoid(self.bias), 0, len(text))
@@ -316,7 +349,21 @@ class LinearModel:
             total = sum(len(g) for _, g in found)
             s = sum(float(self.weights[g].sum()) for _, g in found)
             return Score(_sigmoid(self.bias + s / math.sqrt(max(total, 1))), 0, len(text))
-        # Per-position contribution of every feature that starts there, then window sums.
+        starts, ends = _window_edges(length)
+        csum, ccount = self._prefix_sums(points, tools)
+        sums = csum[ends] - csum[starts]
+        n = np.maximum(ccount[ends] - ccount[starts], 1.0)
+        return self._best(sums, n, starts, ends)
+
+    def _best(self, sums: Array, n: Array, starts: Array, ends: Array) -> Score:
+        """The best window of those whose feature weights sum to `sums` over `n` features."""
+        logits = self.bias + sums / np.sqrt(n)
+        best = int(np.argmax(logits))
+        return Score(_sigmoid(float(logits[best])), int(starts[best]), int(ends[best]))
+
+    def _prefix_sums(self, points: Array, tools: Array | None) -> tuple[Array, Array]:
+        """Running sums of the weights and counts of the features starting before each position."""
+        # Per-position contribution of every feature that starts there, then its running sum.
         size = len(points) + 1
         contrib = np.zeros(size, dtype=np.float64)
         counts = np.zeros(size, dtype=np.float64)
@@ -324,15 +371,110 @@ class LinearModel:
             for pos, g in _grams(points, self.dim, self.seed, self.context, tools):
                 contrib += np.bincount(pos + 1, weights=self.weights[g], minlength=size)
                 counts += np.bincount(pos + 1, minlength=size)
-        csum, ccount = np.cumsum(contrib), np.cumsum(counts)
-        starts = np.arange(0, len(points) - WINDOW + STRIDE, STRIDE)
-        starts = np.minimum(starts, len(points) - WINDOW)
-        ends = starts + WINDOW
-        sums = csum[ends] - csum[starts]
-        n = np.maximum(ccount[ends] - ccount[starts], 1.0)
-        logits = self.bias + sums / np.sqrt(n)
-        best = int(np.argmax(logits))
-        return Score(_sigmoid(float(logits[best])), int(starts[best]), int(ends[best]))
+        return np.cumsum(contrib), np.cumsum(counts)
+
+    def _block_sums(
+        self, text: str, starts: Array, ends: Array, tools: Array | None
+    ) -> tuple[Array, Array] | None:
+        """`_prefix_sums`' window sums and counts, computed BLOCK characters at a time.
+
+        Each block takes the features that start in it from a slice wide enough that they are
+        the whole text's (`_slice`), and continues the running sums from the previous block's
+        last value, adding in the same order, so every sum is the whole pass's to the bit; only
+        the sums at window edges are kept. None when a slice would be wider than WIDEST."""
+        lowered = _lower(text)
+        length = len(lowered)
+        edges = np.unique(np.concatenate((starts, ends)))
+        csum = np.zeros(len(edges), dtype=np.float64)
+        ccount = np.zeros(len(edges), dtype=np.float64)
+        carry, carried = 0.0, 0.0
+        for a in range(0, length, BLOCK):
+            b = min(a + BLOCK, length)
+            sliced = _slice(lowered, a, b, self.context > 0)
+            if sliced is None:
+                return None
+            lo, points = sliced
+            size = b - a
+            contrib = np.zeros(size + 1, dtype=np.float64)
+            counts = np.zeros(size + 1, dtype=np.float64)
+            contrib[0], counts[0] = carry, carried
+            with np.errstate(over="ignore"):
+                for pos, g in _grams(points, self.dim, self.seed, self.context, tools):
+                    keep = (pos >= a - lo) & (pos < b - lo)
+                    at = pos[keep] - (a - lo) + 1
+                    contrib += np.bincount(at, weights=self.weights[g[keep]], minlength=size + 1)
+                    counts += np.bincount(at, minlength=size + 1)
+            del points
+            run, runs = np.cumsum(contrib), np.cumsum(counts)
+            here = (edges >= a) & (edges <= b)
+            csum[here], ccount[here] = run[edges[here] - a], runs[edges[here] - a]
+            carry, carried = float(run[-1]), float(runs[-1])
+        at_start, at_end = np.searchsorted(edges, starts), np.searchsorted(edges, ends)
+        return csum[at_end] - csum[at_start], np.maximum(ccount[at_end] - ccount[at_start], 1.0)
+
+
+def _slice(lowered: str, a: int, b: int, context: bool) -> tuple[int, Array] | None:
+    """(lo, points of lowered[lo:hi]): a slice around [a, b) in which every feature starting in
+    [a, b) is found and hashed as in the whole text.
+
+    A feature starting at p reads to its right: an n-gram 5 characters, a word to its end, a
+    pair of words the next word, and the context features the next two words and the
+    identifiers (send_email) they begin. To its left it reads the character before p (does a
+    word start there) and, with context, the last character before it that is not a space (does
+    a sentence start there). The slice widens until the text it holds settles each of those, or
+    is None past WIDEST characters."""
+    length = len(lowered)
+    left, right = MARGIN, MARGIN
+    while True:
+        lo, hi = max(a - left, 0), min(b + right, length)
+        if hi - lo > WIDEST:
+            return None
+        points = _points(lowered[lo:hi])
+        short_left = lo > 0 and not _left_settled(points, a - lo, b - lo, context)
+        short_right = hi < length and not _right_settled(points, a - lo, b - lo, context)
+        if not (short_left or short_right):
+            return lo, points
+        left, right = (left * 2 if short_left else left), (right * 2 if short_right else right)
+
+
+def _word_starts(points: Array, start: int, end: int) -> Array:
+    """Where words start in points[start:end] (start >= 1: the character before is known)."""
+    word = _letters(points[start - 1 : end])
+    return np.flatnonzero(word[1:] & ~word[:-1]) + start
+
+
+def _letters(points: Array) -> Array:
+    """Which of `points` are word characters, as `grams` reads them."""
+    out: Array = ((points >= 97) & (points <= 122)) | (points == 48) | (points >= 0xC0)
+    return out
+
+
+def _right_settled(points: Array, start: int, end: int, context: bool) -> bool:
+    """Whether `points` holds what the features starting in [start, end) read to their right:
+    the n-grams' characters and, when a word starts there, the next word after `end` (the next
+    two, with context) up to the end of the identifier it begins."""
+    if len(points) < end + NGRAMS[-1]:
+        return False
+    if not len(_word_starts(points, max(start, 1), end)) and not (start == 0 and _letters(points[:1]).any()):
+        return True
+    later = _word_starts(points, end, len(points))
+    need = 2 if context else 1
+    if len(later) < need:
+        return False
+    tail = points[later[need - 1] :]
+    return not bool((_letters(tail) | (tail == 95)).all())
+
+
+def _left_settled(points: Array, start: int, end: int, context: bool) -> bool:
+    """Whether `points` holds what the features starting in [start, end) read to their left: the
+    character before `start` and, with context, a character that is not a space before the first
+    word starting there."""
+    if start < 1:
+        return False
+    if not context:
+        return True
+    first = _word_starts(points, start, end)
+    return not len(first) or bool((points[: first[0]] != 32).any())
 
 
 def _sigmoid(x: float) -> float:
