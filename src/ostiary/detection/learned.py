@@ -68,7 +68,7 @@ _MULT = np.uint64(0x100000001B3)
 _MIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 _INV = np.uint64(pow(0x100000001B3, -1, 2**64))
-_WHITESPACE = np.array([9, 10, 11, 12, 13, 0xA0, 0x2028, 0x2029], dtype=np.uint64)
+_POW = {n: np.uint64(pow(0x100000001B3, n, 2**64)) for n in range(8)}
 # Characters after which the next word starts a sentence or a list item: . ! ? : ; - * > # ( [ "
 _OPENERS = np.array([ord(c) for c in '.!?:;-*>#(["'], dtype=np.uint64)
 
@@ -132,8 +132,14 @@ def _points(lowered: str) -> Array:
     """`codes` of a lower-cased text: character by character, so a slice's are the slice's."""
     out = np.frombuffer(lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
     out[(out >= 48) & (out <= 57)] = 48
-    out[np.isin(out, _WHITESPACE)] = 32
+    # Space-like characters (tab to CR, no-break space, line and paragraph separators), compared
+    # one by one: np.isin costs more than these on the short texts most results are.
+    out[((out >= 9) & (out <= 13)) | (out == 0xA0) | (out == 0x2028) | (out == 0x2029)] = 32
     return out
+
+
+def _raw(h: Array, mask: np.uint64) -> Array:
+    return h
 
 
 def _mix(h: Array, mask: np.uint64) -> Array:
@@ -157,20 +163,28 @@ def grams(
 
 
 def _grams(
-    points: Array, dim: int, seed: int, context: int, tools: Array | None
+    points: Array, dim: int, seed: int, context: int, tools: Array | None, mixed: bool = True
 ) -> Iterator[tuple[Array, Array]]:
     """`grams` one group at a time, so a caller that folds each group in as it comes never holds
-    all of them (a 1 MB text's groups are about 16 MB each). Callers ignore overflow."""
+    all of them (a 1 MB text's groups are about 16 MB each). Callers ignore overflow. `mixed`
+    False: the n-gram, word and pair hashes before `_mix` (no context features), for a caller
+    that mixes them all at once."""
     mask = np.uint64(dim - 1)
+    mix = _mix if mixed else _raw
     size = len(points)
+    # The n-gram hash at i is s_n M^n + sum_k p[i+k] M^(n-1-k), with s_n = seed * 1000003 + n, so
+    # the (n+1)-gram's is M times the n-gram's plus p[i+n] plus M^(n+1) (s_(n+1) - s_n = 1):
+    # one step per length instead of n, the same values modulo 2**64.
+    h = np.full(max(size - NGRAMS[0] + 1, 0), np.uint64(seed * 1_000_003 + NGRAMS[0]), dtype=np.uint64)
+    for k in range(NGRAMS[0]):
+        h = h * _MULT + points[k : size - NGRAMS[0] + 1 + k]
     for n in NGRAMS:
         if size < n:
-            continue
-        h = np.full(size - n + 1, np.uint64(seed * 1_000_003 + n), dtype=np.uint64)
-        for k in range(n):
-            h = h * _MULT + points[k : size - n + 1 + k]
-        yield np.arange(size - n + 1), _mix(h, mask)
-        del h
+            break
+        if n > NGRAMS[0]:
+            h = h[:-1] * _MULT + points[n - 1 :] + _POW[n]
+        yield np.arange(size - n + 1), mix(h, mask)
+    del h
     # Words: runs of letters or digits (anything beyond Latin-1 punctuation counts as a letter).
     word = ((points >= 97) & (points <= 122)) | (points == 48) | (points >= 0xC0)
     edges = np.diff(np.concatenate(([0], word.astype(np.int8), [0])))
@@ -185,10 +199,10 @@ def _grams(
     prefix = np.concatenate(([np.uint64(0)], np.cumsum(points * down)))
     del ones, down
     words = (prefix[ends] - prefix[starts]) * up[ends - 1] + np.uint64(seed * 7 + 1)
-    yield starts, _mix(words, mask)
+    yield starts, mix(words, mask)
     if len(words) > 1:
         pairs = words[:-1] * _MULT * _MULT + words[1:] + np.uint64(seed * 7 + 2)
-        yield starts[:-1], _mix(pairs, mask)
+        yield starts[:-1], mix(pairs, mask)
         del pairs
     if context:
         groups = _context(points, starts, ends, words, up, prefix, mask, seed, tools)
@@ -344,6 +358,17 @@ class LinearModel:
         points = codes(text)
         if len(points) < NGRAMS[0]:
             return Score(_sigmoid(self.bias), 0, len(text))
+        if len(points) <= WHOLE and not self.context:
+            # Most results are this short: every group's hashes mixed and looked up at once (numpy's
+            # cost here is per call, not per element), then summed group by group as below.
+            with np.errstate(over="ignore"):
+                raw = [h for _, h in _grams(points, self.dim, self.seed, 0, None, mixed=False)]
+            looked_up = self.weights[_mix(np.concatenate(raw), np.uint64(self.dim - 1))]
+            s, at = 0.0, 0
+            for group in raw:
+                s += float(looked_up[at : at + len(group)].sum())
+                at += len(group)
+            return Score(_sigmoid(self.bias + s / math.sqrt(max(at, 1))), 0, len(text))
         if len(points) <= WHOLE:
             found = grams(points, self.dim, self.seed, self.context, tools)
             total = sum(len(g) for _, g in found)
