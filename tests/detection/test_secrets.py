@@ -132,3 +132,69 @@ def test_an_azure_connection_string_yields_its_key(detector: SecretsDetector) ->
 )
 def test_a_variable_a_path_or_filler_is_no_password(detector: SecretsDetector, text: str) -> None:
     assert found(detector, text) == []
+
+
+@pytest.fixture(scope="module")
+def own_rules() -> SecretsDetector:
+    """Ostiary's own rules alone: what the keyword rule finds without any rule pack."""
+    return SecretsDetector(SecretsOptions(packs=()))
+
+
+# Random values after a name holding a credential word; none is a real credential.
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("acme_token = Qm7vR2xK9pLw4TzN8bYc3HdF", "Qm7vR2xK9pLw4TzN8bYc3HdF"),
+        ('Widget_key = "PqlmWvzkTrbXcnHdgYsJfwQe"', "PqlmWvzkTrbXcnHdgYsJfwQe"),
+        ("acmeKEY n4Rz8qWm2Xv7Lp5Tk9Yb3Hc", "n4Rz8qWm2Xv7Lp5Tk9Yb3Hc"),
+        ("acme access key r8Tq2mZx7Wv4Kp9Ln3Bc5Hd", "r8Tq2mZx7Wv4Kp9Ln3Bc5Hd"),
+        ("acme_PRIVATE k3Pz9xQw7Rv2Lm8Tn4Yb", "k3Pz9xQw7Rv2Lm8Tn4Yb"),
+        ("widget_secret=sk_live_Z7Q2XK9WVM4PRT8BNJ3C", "sk_live_Z7Q2XK9WVM4PRT8BNJ3C"),
+        ("ACME_AUTH: 'x9v2q7m4z8k3w6p1t5r0y3bd'", "x9v2q7m4z8k3w6p1t5r0y3bd"),
+        ("widget_credential => f3a91c7e5b2d48e0a6c1", "f3a91c7e5b2d48e0a6c1"),
+        ("acme_key = 7c2f9e41-b8d3-4a6e-9f05-2d71c8e3b4a9", "7c2f9e41-b8d3-4a6e-9f05-2d71c8e3b4a9"),
+        (
+            "acme_token = Tq8zR3vW9xKp2Lm7Nc4Bd.Hy5Fg1Js6Qk0Wr3Ze8Xt",
+            "Tq8zR3vW9xKp2Lm7Nc4Bd.Hy5Fg1Js6Qk0Wr3Ze8Xt",
+        ),
+    ],
+)
+def test_a_credential_shaped_value_after_a_credential_name_is_found(
+    own_rules: SecretsDetector, text: str, value: str
+) -> None:
+    assert found(own_rules, text) == [("secret.keyword_assignment", value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Code: calls, identifiers, references, paths.
+        "token = get_token()",
+        'key = "some_identifier"',
+        "cache_key = 'SomeServiceProviderName'",
+        "access_token = self.config.access_token_value",
+        "secret_key = settings.SECRET_KEY_FALLBACK",
+        "auth_backend = django.contrib.auth.backends.ModelBackend",
+        "PrivateKeyLoader rust_openssl.hpke.PrivateKeyLoader",
+        "key_file = /etc/ssl/private/server-cert.pem",
+        "ACCESS_TOKEN_EXPIRE_MINUTES = 1440000000000000",
+        # Placeholders, RFC 4122's example UUID, filler and sequences.
+        "acme_key = 123e4567-e89b-12d3-a456-426614174000",
+        "acme_key = abcdefabcdefabcdefabcdefabcdef",
+        "acme_token = abc123def456ghi789jkl012",
+        "acme_key = 1a2b3c4d5e6f7g8h9i0j1k2l3m4n5o6p",
+        "acme SECRET ZYXWVUTSRQPONMLKJIHGFEDCBA",
+        "acme_token = your_token_goes_here_please",
+        # Names of identifiers and digests, and words that only hold a keyword.
+        "session_token_id = 8f3a2c9e7b1d4f6a0c5e",
+        "Release GPG key: 9554F04D7259F04124DE6B476D5A82AC7E37093B",
+        "token_sha256 = 4b227777d4dd1fc61c6f884f48641d02b4d121d3fd328cb08b5531fcacdabf8a",
+        "author: Zq8xW3vRt7Kp2Lm9Nc4B",
+        # Low entropy.
+        "acme_token = aaaabbbbaaaabbbb1111",
+    ],
+)
+def test_code_and_look_alikes_after_a_credential_name_are_not_found(
+    own_rules: SecretsDetector, text: str
+) -> None:
+    assert [rule for rule, _ in found(own_rules, text)] == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import re2
@@ -113,6 +114,156 @@ def _userinfo_password(value: str) -> bool:
     )
 
 
+# The keyword rule, after Yelp detect-secrets' KeywordDetector and its high-entropy strings
+# read with their context: a name holding one of these words (any case, any separator, a
+# provider's name glued on: `apitemplateKEY`, `edenai_token`, `clarifai access key`), then an
+# assignment, a colon or whitespace, then a value of a credential's shape (`_keyword_value`).
+_KEYWORDS = r"(?:key|token|secret|passw(?:or)?d|private|access|auth|credential)"
+_KEYWORD_NAME = r"(?P<name>[A-Za-z0-9_.-]{0,40}" + _KEYWORDS + r"[A-Za-z0-9_.-]{0,24})"
+_KEYWORD_SEPARATOR = r"(?:[\"']?[ \t]{0,3}(?:[:=]|=>|:=)|[ \t])[ \t]{0,3}[\"'`]?"
+_KEYWORD_CHARS = r"[A-Za-z0-9_+/=.~-]"
+_KEYWORD_RULE = (
+    r"(?i)" + _KEYWORD_NAME + _KEYWORD_SEPARATOR
+    + r"(?P<value>" + _KEYWORD_CHARS + r"{16,})(?:[\s\"'`,;)\]}>]|$)"
+)  # fmt: skip
+_KEYWORD_MATCH = re2.compile(_KEYWORD_RULE)
+# Names that hold a keyword without naming a credential: `author`, `keyboard`, `tokenizer`.
+_NOT_CREDENTIAL_NAMES = (
+    "author", "keyboard", "keyword", "keyframe", "keystroke", "keycode", "keymap", "keyspace",
+    "tokeniz", "monkey", "turkey", "donkey", "hockey", "whiskey", "accessib", "accessor",
+    "access_log", "accesslog", "secretar", "privacy",
+)  # fmt: skip
+# Example UUIDs copied into documentation as every provider's key: RFC 4122's (with its
+# variants' last digits) and the one Wikipedia's UUID article shows.
+_EXAMPLE_UUIDS = ("123e4567-e89b-12d3-a456-4266141740", "550e8400-e29b-41d4-a716-446655440000")
+_HEX = frozenset("0123456789abcdefABCDEF-")
+# Characters before a value read for the words that name it.
+_CONTEXT = 48
+
+
+def _sequential(value: str) -> bool:
+    """Filler typed as a value: a run repeated (`abcdefabcdef…`), or characters counted up or
+    down in turn (`abc123def456…`, `1a2b3c4d…`, `zyxwvu…`)."""
+    size = len(value)
+    for period in range(1, size // 3 + 1):
+        if value[period:] == value[:-period]:
+            return True
+    codes = [ord(c) for c in value.lower()]
+    steps = sum(abs(b - a) == 1 for a, b in pairwise(codes))
+    skips = sum(abs(b - a) == 1 for a, b in zip(codes, codes[2:], strict=False))
+    return max(steps, skips) * 5 >= size * 2
+
+
+def _word(part: str) -> bool:
+    """A part of an identifier: a word of at least two letters with a vowel and no long run
+    of consonants (`Service`, `json`), not a run a generator typed (`Jrtpvyd`)."""
+    if len(part) < 2:
+        return False
+    run = longest = 0
+    for char in part.lower():
+        run = 0 if char in "aeiouy" else run + 1
+        longest = max(longest, run)
+    return longest < len(part) and longest <= 4
+
+
+def _identifier(value: str) -> bool:
+    """A name, not a credential: every part of it, split at `_`, `-`, `.`, `/` and at case
+    changes, is a word or a short number (`SomeServiceName`, `content-type`, `v2_handler`)."""
+    parts: list[str] = []
+    current = ""
+    for char in value:
+        if not char.isalnum():
+            parts.append(current)
+            current = ""
+        elif current and (
+            (char.isupper() and not current[-1].isupper()) or (char.isdigit() != current[-1].isdigit())
+        ):
+            parts.append(current)
+            current = char
+        else:
+            current += char
+    parts.append(current)
+    return any(map(_word, parts)) and all(
+        not part or part.isdigit() or _word(part) or (part.isupper() and len(part) <= 5) for part in parts
+    )
+
+
+def _split(name: str) -> list[str]:
+    """A name's parts, lowercased: split at separators and where lower case turns upper."""
+    parts: list[str] = []
+    current = ""
+    for char in name:
+        if not char.isalnum():
+            parts.append(current)
+            current = ""
+        elif current and char.isupper() and current[-1].islower():
+            parts.append(current)
+            current = char
+        else:
+            current += char
+    parts.append(current)
+    return [part.lower() for part in parts if part]
+
+
+def _not_credential_name(name: str) -> bool:
+    """Words before a value, on its line, that say it is an identifier or a digest
+    (`session_id`, `tokenHash`, `Release GPG key:`), or that hold a keyword without naming a
+    credential (`author`). A word of three letters is a whole part (`sha256`, `id`, `url`), a
+    longer one begins or ends a part, so `courier_key`, `account_key` and `shared_secret` are
+    not read as `uri`, `count` or `sha`."""
+    lowered = name.lower()
+    if any(word in lowered for word in _NOT_CREDENTIAL_NAMES):
+        return True
+    words = [word.strip("_") for word in _NOT_SECRET_KEY_WORDS]
+    short = {word for word in words if len(word) <= 3}
+    long = tuple(word for word in words if len(word) > 3)
+    return any(
+        part.rstrip("0123456789") in short or part.startswith(long) or part.endswith(long)
+        for part in _split(name)
+    )
+
+
+def _keyword_context(text: str, start: int, end: int) -> bool:
+    """The keyword rule's value is not named, on its line, as an identifier or a digest."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return not _not_credential_name(text[max(line_start, start - _CONTEXT) : start])
+
+
+def _code(value: str) -> bool:
+    """A name or a reference in code, not a literal: an identifier, a path of identifiers
+    (`settings.SECRET_KEY`, `./config/keys`), or a path from the root or home."""
+    if value.startswith(("/", "~", "_")):
+        return True  # a path, or a private name (`_ListenerFnKeyType`)
+    parts = value.split(".")
+    if len(parts) > 1 and all(p.isidentifier() for p in parts) and any(map(_identifier, parts)):
+        return True  # `rust_openssl.hpke.SomeKey`, `HTTPResponse.headers`
+    return all(_identifier(part) for part in parts)
+
+
+def _keyword_value(whole: str) -> bool:
+    """The keyword rule's value is a credential: not a placeholder, the RFC's example UUID,
+    filler or a sequence, not code (an identifier, a dotted reference, a path) and not a name
+    that says it holds an identifier or a digest; long and varied (its Shannon entropy above a
+    floor: 3.0 bits a character for hexadecimal, 3.5 for anything else)."""
+    match = _KEYWORD_MATCH.search(whole)
+    if match is None:
+        return False
+    name, value = match.group("name"), match.group("value").rstrip(".-")
+    if name.lower() in value.lower():
+        return False  # `SomeKey module.SomeKey`
+    if len(value) < 16 or value.lower().startswith(_EXAMPLE_UUIDS) or checksums.placeholder(value):
+        return False
+    if _filler(value) or _sequential(value) or _code(value):
+        return False
+    lower = any(c.islower() for c in value)
+    upper = any(c.isupper() for c in value)
+    digit = any(c.isdigit() for c in value)
+    if lower + upper + digit < 2:
+        return False
+    floor = 3.0 if sum(c.isalnum() and c not in _HEX for c in value) <= 2 else 3.5
+    return checksums.entropy(value) > floor
+
+
 def rules() -> list[Rule]:
     """Ostiary's own credential rules: what the gitleaks pack lacks or finds only in part."""
     return [
@@ -167,6 +318,21 @@ def rules() -> list[Rule]:
             group="value",
             whole=True,
             prefilter=r"(?i)" + _PASSWORD_KEYS + _GENERIC_VALUE + r"[^\s\"'`,;()\[\]{}]{8}",
+        ),
+        Rule(
+            "secret.keyword_assignment",
+            _KEYWORD_RULE,
+            0.7,
+            _keyword_value,
+            group="value",
+            whole=True,
+            check=_keyword_context,
+            prefilter=r"(?i)"
+            + _KEYWORDS
+            + r"[A-Za-z0-9_.-]{0,24}"
+            + _KEYWORD_SEPARATOR
+            + _KEYWORD_CHARS
+            + "{16}",
         ),
     ]
 
