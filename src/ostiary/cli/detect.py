@@ -152,7 +152,7 @@ def scanner(
         report = poisoning.scan_definition(definition)
         out = report.to_dict()
         if explain:
-            out["explain"] = _explain(report, dict(Walk(definition)))
+            out["explain"] = _explain(report, dict(iter(Walk(definition))))  # Walk has `keys`: not a mapping
         return out
 
     return scan
