@@ -7,6 +7,10 @@ machine where the servers are installed; the committed corpus holds only its out
     .venv/bin/python eval/capture_definitions.py servers.json > eval/corpus/poisoning_benign_captured.jsonl
 
 `servers.json` maps a provenance label to {"command": ..., "args": [...], "env": {...}}.
+
+The client declares sampling, elicitation and roots (its callbacks refuse every request), since
+some servers list tools only to a client that can answer them (server-everything's elicitation
+and sampling tools): a benign corpus without those would leave them unmeasured.
 """
 
 from __future__ import annotations
@@ -17,14 +21,24 @@ import os
 import sys
 from typing import Any
 
-from mcp import Client, StdioServerParameters
+from mcp import Client, StdioServerParameters, types
 
 
 async def capture(label: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
     env = {**os.environ, **spec.get("env", {})}
     params = StdioServerParameters(command=spec["command"], args=spec.get("args", []), env=env)
     rows: list[dict[str, Any]] = []
-    async with Client(params, read_timeout_seconds=30) as client:
+
+    async def refuse(*_: Any) -> types.ErrorData:
+        return types.ErrorData(code=-32601, message="not answered while capturing definitions")
+
+    async with Client(
+        params,
+        read_timeout_seconds=30,
+        sampling_callback=refuse,
+        elicitation_callback=refuse,
+        list_roots_callback=refuse,
+    ) as client:
         tools = await client.list_tools()
         for tool in tools.tools:
             item = tool.model_dump(by_alias=True, exclude_none=True)
