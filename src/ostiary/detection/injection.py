@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import re2
 
+from ostiary.boundedcache import BoundedCache
 from ostiary.detection import unicode
 from ostiary.detection.findings import Finding, Report, Severity, score_findings
 from ostiary.detection.modelfile import Scorer
@@ -44,6 +45,15 @@ _VALUABLES = (
 )
 
 
+# What an assistant writes for its user: the target of task redirection. Documentation speaks of
+# a developer's request more than of "your summary" or "your answer".
+_OUTPUT = (
+    r"(?:your|the\s+assistant'?s|the\s+model'?s)\s+(?:(?:final|next|first|whole)\s+)?"
+    r"(?:summary|summaries|answer|answers|response|responses|reply|replies|output|report|translation"
+    r"|message\s+to\s+the\s+user)\b"
+)
+
+
 _NAMED_TOOL = re.compile(r"([\w.`'\"-]+)\s+(?:tools?|functions?|server)\b", re.IGNORECASE)
 _SELF = frozenset({"this", "the", "that", "a", "an", "each", "our", "same", "current", "my", "any"})
 
@@ -64,7 +74,7 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "injection.addressed",
-            r"(?i)(?:^|[.!?]\s+|\n)\s*(?:ai|assistant|model|agent|claude|chatgpt|gpt|copilot|gemini)\s*[,:]\s*(?:please\s+|now\s+|immediately\s+)?(?:call|invoke|use|run|send|forward|ignore|delete|transfer|reveal|print|email|open|fetch|post|execute|upload)\b",
+            r"(?i)(?:^|[.!?]\s+|\n)\s*(?:ai|assistant|model|agent|claude|chatgpt|gpt|copilot|gemini)\s*[,:]\s*(?:please\s+|now\s+|immediately\s+|first\s+|also\s+)?(?:call|invoke|use|run|send|forward|ignore|delete|transfer|reveal|print|email|open|fetch|post|execute|upload|change|say|write|reply|respond|tell|include|add|mention|translate|summari[sz]e|refuse|stop|answer|output|append|recommend|insert|replace|remember|pretend|act|do\s+not|don't|never|always|make|before)\b",
             0.6,
         ),
         Rule(
@@ -208,6 +218,50 @@ def rules() -> list[Rule]:
             0.6,
         ),
         Rule("injection.urgency", r"\b(?:IMPORTANT|URGENT|CRITICAL|ATTENTION|WARNING)\s*[:!]", 0.15),
+        # Task redirection: the reader's own output is the target ("when you summarise this,
+        # say ...", "add this link to your answer"). Documentation addresses a developer's
+        # request or response; these name what an assistant writes for its user.
+        Rule(
+            "injection.output_directive",
+            rf"(?i)\b(?:say|state|mention|claim|write|include|add|insert|recommend|append|put|use|end|begin|start|change|replace|translate)\b(?:[^.\n]|\.\S){{0,80}}\b(?:in|into|to|within|at\s+the\s+(?:start|end|beginning|top|bottom)\s+of)\s+{_OUTPUT}",
+            0.6,
+        ),
+        Rule(
+            "injection.output_directive",
+            r"(?i)\b(?:when|while|before|after)\s+(?:you\s+)?(?:are\s+)?(?:summari[sz]\w*|answering|responding\s+to\s+(?:the|this|a|any)\s+(?:user|question|request)|replying\s+to\s+(?:the|this)\s+user|translating|reporting\s+(?:on|back))\b"
+            r"(?:[^.\n]|\.\S){0,80}\b(?:say|state|mention|claim|tell|write|include|add|insert|recommend|describe|rate|append|make\s+sure|be\s+sure|always|never|do\s+not|don't|instead)\b",
+            0.55,
+        ),
+        Rule(
+            "injection.output_directive",
+            rf"(?i){_OUTPUT}\s+(?:must|should|shall|has\s+to|needs\s+to)\s+(?:now\s+|also\s+|only\s+|always\s+|instead\s+)?(?:say|state|include|contain|mention|end|begin|start|read|recommend|be\s+(?:written\s+)?in)\b",
+            0.6,
+        ),
+        # Denial of service: the assistant told to refuse, stall, answer only with a fixed string,
+        # or turn on its user.
+        Rule(
+            "injection.refusal",
+            rf"(?i)(?:^|[.!?:;]\s+|\n\s*\n\s*|\n\s*[-*>]\s*|\b(?:you\s+(?:must|should|will|shall)|always|please|politely)\s+)(?:refuse|decline)\s+to\s+(?:answer|help|respond|reply|assist|continue|complete|process|summari[sz]e|do)\b|\b(?:insult|mock|belittle|curse\s+at|be\s+rude\s+to|swear\s+at|threaten)\s+(?:the\s+)?{_USER}\b",
+            0.55,
+        ),
+        Rule(
+            "injection.fixed_reply",
+            r"(?i)(?:^|[.!?:;]\s+|\n\s*\n\s*|\n\s*[-*>]\s*|\b(?:you\s+(?:must|should|will|shall)|always|please|simply|just|only|instead)\s+)(?:respond|reply|answer|say|output|print|write\s+back)\s+(?:to\s+[^.\n]{0,40}?\s+)?(?:only\s+|just\s+|exactly\s+)?with\s+(?:only\s+|just\s+|exactly\s+)?(?:the\s+(?:word|phrase|text|string|sentence|message)\s+)?[\"'\x{201c}\x{2018}]",
+            0.55,
+        ),
+        # A claim of the user's or an authority's consent, made inside data.
+        Rule(
+            "injection.false_authority",
+            rf"(?i)\bthe\s+{_USER}\s+(?:has\s+)?(?:already\s+(?:approved|authori[sz]ed|confirmed|consented|agreed|allowed)|(?:asked|wants|told|instructed|authori[sz]ed|allowed|expects)\s+you\s+to)\b|\b(?:note|message|instructions?|request|directive|update)\s+from\s+(?:the\s+)?(?:user|developer|admin(?:istrator)?|system|operator|owner|security\s+team)\s*[:\-\x{{2014}}]",
+            0.55,
+        ),
+        # Data put into a URL or template for the reader to fill: "replace [NUM] with a summary
+        # of our conversation".
+        Rule(
+            "injection.markdown_exfil",
+            r"(?i)\b(?:replac\w*|substitut\w*|fill(?:ing)?\s+(?:in\s+)?)\s+\S{1,30}\s+(?:with|by)\s+(?:an?\s+|the\s+|your\s+)?[^.\n]{0,60}?\b(?:summary\s+of|conversation|chat(?:\s+history)?|previous\s+(?:message|messages|answer|response|prompt)|(?:the\s+)?user'?s?\s+(?:message|input|question|data|name|e-?mail|password))",
+            0.6,
+        ),
         Rule(
             "injection.action_request",
             r"(?i)\b(?:please\s+)?(?:immediately|now|first|also|secretly|silently|quietly)\s+(?:send|forward|email|transfer|delete|upload|post|share|wire|pay)\s+(?:the\s+|all\s+|my\s+|your\s+|a\s+|\$)?[^.\n]{0,40}\b(?:to|at)\s+(?:https?://|[\w.+-]+@[\w-]+\.|iban|account|wallet)",
@@ -232,6 +286,56 @@ class InjectionOptions:
 
 
 MODEL_RULE = "injection.model"
+SESSION_TOOL_RULE = "injection.session_tool"
+# A tool result that tells the model to call one of the session's own tools is the step that
+# turns injected text into an action. The rules cannot know the catalogue; the gateway can.
+_SESSION_TOOL_WEIGHT = 0.55
+_DIRECTIVE = (
+    r"(?i)\b(?:call|calling|invoke|invoking|use|using|run|running|execute|executing|trigger|triggering)"
+    r"\s+(?:the\s+|a\s+|your\s+)?[`'\"]?"
+)
+# A name a sentence might use as an ordinary word ("use search to ...") counts only when the
+# text also calls it a tool; names shaped like identifiers (send_email, fetchUrl) always count.
+_IDENTIFIER = re.compile(r"[_\-.:/\d]|[a-z][A-Z]")
+
+
+class SessionTools:
+    """Finds directions to one session's tools. The names are in the pattern, so a text full of
+    "use" and "run" costs one automaton pass, not a Python step per verb; built once per
+    catalogue (InjectionDetector keeps the recent ones)."""
+
+    def __init__(self, tools: frozenset[str]) -> None:
+        names = sorted((n for n in tools if 0 < len(n) <= 128), key=len, reverse=True)
+        shaped = [re.escape(n) for n in names if _IDENTIFIER.search(n)]
+        plain = [re.escape(n) for n in names if not _IDENTIFIER.search(n)]
+        parts = []
+        if shaped:
+            parts.append(f"({'|'.join(shaped)})(?:[^\\w.:/-]|$)")
+        if plain:
+            parts.append(f"({'|'.join(plain)})[`'\"]?\\s+(?:tool|function)\\b")
+        options = re2.Options()
+        options.max_mem = 64 << 20
+        self._pattern = re2.compile(_DIRECTIVE + f"(?:{'|'.join(parts)})", options) if parts else None
+
+    def findings(self, fields: Iterable[tuple[str, str]], own: frozenset[str]) -> list[Finding]:
+        """Where a text directs the model to one of the tools other than `own` (the names of the
+        tool that produced the text: its own usage hint is not a redirection)."""
+        if self._pattern is None:
+            return []
+        skip = {name.lower() for name in own}
+        found = []
+        for path, text in fields:
+            for match in self._pattern.finditer(text):
+                group = 1 if match.group(1) is not None else 2
+                if match.group(group).lower() in skip:
+                    continue
+                found.append(Finding(KIND, SESSION_TOOL_RULE, Severity.of_weight(_SESSION_TOOL_WEIGHT), path,
+                                     match.start(), match.end(group), _SESSION_TOOL_WEIGHT))  # fmt: skip
+                if len(found) >= 32:
+                    return found
+        return found
+
+
 # Text with no run of three words holds no sentence to obey: the first pass clears it.
 # RE2: a backtracking engine takes quadratic time on a long run of letters with no separator.
 _PROSE = re2.compile(r"\pL{2,}[\s,;:'\"-]+\pL{2,}[\s,;:'\"-]+\pL{2,}")
@@ -281,26 +385,46 @@ class InjectionDetector:
         self.scanner = TextScanner(KIND, [*rules(), *extra_rules], _WEIGHTS, extra=classifier)
         self.model = model
         self._tool_names: frozenset[str] = frozenset()
+        self._sessions: BoundedCache[frozenset[str], SessionTools] = BoundedCache(64)
         self._tool_hashes: Array | None = None
 
-    def scan(self, text: str, path: str = "", tools: frozenset[str] = frozenset()) -> Report:
-        report, pending = self.first_pass([(path, text)])
+    def scan(
+        self,
+        text: str,
+        path: str = "",
+        tools: frozenset[str] = frozenset(),
+        own: frozenset[str] = frozenset(),
+    ) -> Report:
+        report, pending = self.first_pass([(path, text)], tools=tools, own=own)
         return self.second_pass(report, pending, tools)
 
     def scan_fields(
-        self, fields: Iterable[tuple[str, str]], truncated: bool = False, tools: frozenset[str] = frozenset()
+        self,
+        fields: Iterable[tuple[str, str]],
+        truncated: bool = False,
+        tools: frozenset[str] = frozenset(),
+        own: frozenset[str] = frozenset(),
     ) -> Report:
         """Scan several fields as one text, so a phrase split across fields still matches.
-        `tools`: the session's tool names, which the learned tier marks where the text names one."""
-        report, pending = self.first_pass(fields, truncated)
+        `tools`: the session's tool names (a text that directs the model to one of them, other
+        than `own`, the names of the tool that produced it, is flagged; the learned tier marks
+        them)."""
+        report, pending = self.first_pass(fields, truncated, tools, own)
         return self.second_pass(report, pending, tools)
 
     def first_pass(
-        self, fields: Iterable[tuple[str, str]], truncated: bool = False
+        self,
+        fields: Iterable[tuple[str, str]],
+        truncated: bool = False,
+        tools: frozenset[str] = frozenset(),
+        own: frozenset[str] = frozenset(),
     ) -> tuple[Report, list[tuple[str, str]] | None]:
         """The rules' report, and the fields still to show the model (None: nothing to do)."""
         fields = list(fields)
-        report = self._report(scan_fields(self.scanner, fields))
+        findings = scan_fields(self.scanner, fields)
+        if tools:
+            findings += self._session(tools).findings(fields, own)
+        report = self._report(findings)
         report.truncated = truncated
         if report.flagged or self.model is None or not any(needs_model(t) for _, t in fields):
             return report, None
@@ -321,6 +445,9 @@ class InjectionDetector:
         if finding is None:
             return report
         return Report([*report.findings, finding], max(report.score, finding.weight), True, report.truncated)
+
+    def _session(self, tools: frozenset[str]) -> SessionTools:
+        return self._sessions.get(tools) or self._sessions.put(tools, SessionTools(tools))
 
     def _tools(self, names: frozenset[str]) -> Array | None:
         if not names or self.model is None:
