@@ -1,7 +1,8 @@
 """`ostiary detect {injection|poisoning|secrets}`: run one detector over JSON Lines on stdin.
 
 Each input line is an object with an `id` and the content fields (`text` for injection and
-secrets; `name`, `description`, `input_schema` for poisoning); each output line is
+secrets; `name`, `description`, `input_schema` for poisoning; for injection, optionally `tools`,
+the session's tool names, and `tool`, the one that returned the text); each output line is
 `{"id", "flagged", "score", "findings"}`. A line that cannot be read produces an `error` line for
 its id (or line number) and the run goes on. Findings carry rule, field path and span, never the
 matched text, so the output is safe to share. `--explain` adds, for injection and poisoning, an
@@ -38,6 +39,20 @@ def _text(item: dict[str, Any]) -> str:
     if not isinstance(text, str):
         raise InputError('"text" must be a string')
     return text
+
+
+def _tools(item: dict[str, Any]) -> frozenset[str]:
+    names = item.get("tools", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError("`tools` must be a list of tool names")
+    return frozenset(names)
+
+
+def _tool(item: dict[str, Any]) -> frozenset[str]:
+    name = item.get("tool")
+    if name is not None and not isinstance(name, str):
+        raise InputError("`tool` must be a tool name")
+    return frozenset({name} if name else ())
 
 
 def run(scan: Scan, source: TextIO, sink: TextIO) -> int:
@@ -135,7 +150,7 @@ def scanner(
 
         def scan_text(item: dict[str, Any]) -> dict[str, Any]:
             text = _text(item)
-            report = injection.scan(text, "/text")
+            report = injection.scan(text, "/text", _tools(item), _tool(item))
             out = report.to_dict()
             if explain:
                 out["explain"] = _explain(report, {"/text": text})

@@ -67,24 +67,22 @@ class InjectionInspection(Inspection):
     def _detector(self, exchange: Exchange) -> InjectionDetector:
         return self.per_server.get(exchange.server or "", self.detector)
 
-    async def _scan(
-        self, detector: InjectionDetector, fields: list[tuple[str, str]], truncated: bool,
-        tools: frozenset[str] = frozenset(),
-    ) -> Report:  # fmt: skip
-        report, pending = detector.first_pass(fields, truncated)
+    async def _scan(self, fields: list[tuple[str, str]], truncated: bool, exchange: Exchange) -> Report:
+        detector = self._detector(exchange)
+        report, pending = detector.first_pass(fields, truncated, exchange.tools, _own(exchange))
         if pending is None:
             return report
         if sum(len(text) for _, text in pending) <= INLINE_CHARS:
             # Scoring this little costs less than a hand-off to another thread.
-            return detector.second_pass(report, pending, tools)
+            return detector.second_pass(report, pending, exchange.tools)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_pool(), detector.second_pass, report, pending, tools)
+        return await loop.run_in_executor(_pool(), detector.second_pass, report, pending, exchange.tools)
 
     async def _flagged(self, value: Any, exchange: Exchange) -> Report | None:
         """The report when `value` is flagged, or could not be read within the budget (treated
         as flagged: fail closed); None when it is clean."""
         walk = Walk(value, keys=False)
-        report = await self._scan(self._detector(exchange), list(walk), walk.truncated, exchange.tools)
+        report = await self._scan(list(walk), walk.truncated, exchange)
         return report if report.flagged or report.truncated else None
 
     async def on_server_response(self, message: Message, exchange: Exchange) -> Verdict:
@@ -94,7 +92,7 @@ class InjectionInspection(Inspection):
             return ALLOW
         walk = model_visible(message.result)
         fields = list(walk)
-        report = await self._scan(self._detector(exchange), fields, walk.truncated, exchange.tools)
+        report = await self._scan(fields, walk.truncated, exchange)
         meta = message.result.get("_meta")
         # What could not be read within the budget is treated as flagged: fail closed.
         if not report.flagged and not report.truncated:
@@ -251,3 +249,14 @@ def _classifier(spec: Any) -> Extra | None:
         return OnnxClassifier(ClassifierOptions(model=Path(str(spec["model"])), **extra)).findings
     except (ClassifierError, TypeError) as exc:
         raise ConfigError(f"inspections: injection classifier: {exc}") from exc
+
+
+def _own(exchange: Exchange) -> frozenset[str]:
+    """The names of the tool whose result this is, as its server and as the client know it."""
+    if exchange.method != methods.TOOLS_CALL:
+        return frozenset()
+    names = {exchange.target} if exchange.target else set()
+    called = exchange.request.params.get("name") if exchange.request is not None else None
+    if isinstance(called, str):
+        names.add(called)
+    return frozenset(names)
