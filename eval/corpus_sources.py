@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import pathlib
 import random
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -54,6 +55,25 @@ def _benign_origin(row: dict[str, Any]) -> str:
     if "tools/call" in source:
         return "captured-results"
     return "captured-docs"
+
+
+def captured_tools() -> list[str]:
+    """The tool names of every captured server: the catalogue of a session with all of them, in
+    which their captured results are read (`tools`, for the rules that know the session)."""
+    names = set()
+    for line in (HERE / "sources/captured/definitions.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if row["kind"] == "tool":
+            names.add(row["definition"]["name"])
+    return sorted(names)
+
+
+def _session(row: dict[str, Any], tools: list[str]) -> dict[str, Any]:
+    """A captured tool result's session: every captured tool, and the one that returned it."""
+    called = re.search(r" tools/call (\S+)", row["source"])
+    if row.get("kind") != "tool_result" or called is None:
+        return {}
+    return {"tools": tools, "tool": called.group(1)}
 
 
 class Builder:
@@ -116,8 +136,10 @@ def injection_items(
     rng = random.Random(13)
     b = Builder("inj")
     carriers = [x for x in benign if len(x["text"]) < 2500]
+    session = captured_tools()
     for row in benign:
-        b.add(_benign_origin(row), "benign", row.get("kind", "text"), row["source"], text=row["text"])
+        b.add(_benign_origin(row), "benign", row.get("kind", "text"), row["source"], text=row["text"],
+              **_session(row, session))  # fmt: skip
 
     def embed(origin: str, family: str, payload: str, source: str, alone_share: float = 0.4) -> None:
         if rng.random() < alone_share:
@@ -354,7 +376,8 @@ def more_injection_items(b: Builder, carriers: list[dict[str, Any]], insert: Ins
     aib = public("agent-injection-bench")
     for r in aib["records"]:  # already whole tool results, documents, pages: taken as they are
         b.add("agent-injection-bench", r["kind"], r["family"], cite(aib, r) + f" {r['id']} ({r['channel']})",
-              text=r["text"], **({"payload": r["text"]} if r["kind"] == "malicious" else {}))  # fmt: skip
+              text=r["text"], **({"payload": r["text"]} if r["kind"] == "malicious" else {}),
+              tools=sorted(t["name"] for t in r.get("tools", [])))  # fmt: skip
 
     for family, text, source, payload in agentprobe_attacks(rng, 160, 0.8):
         b.add("agentprobe", "malicious", family, source, text=text, payload=payload)
