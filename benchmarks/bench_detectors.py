@@ -76,12 +76,24 @@ def result_of(text: str) -> dict[str, Any]:
     return {"content": blocks, "isError": False}
 
 
+# The quick start's session (mcp-server-git and mcp-server-time), by the servers' names and as
+# exposed: the injection rules look for directions to these in every result.
+QUICKSTART_TOOLS = (
+    *("get_current_time", "convert_time"),
+    *("git_status", "git_diff_unstaged", "git_diff_staged", "git_diff", "git_commit", "git_add"),
+    *("git_reset", "git_log", "git_create_branch", "git_checkout", "git_show", "git_branch"),
+)
+SESSION = frozenset(
+    name for tool in QUICKSTART_TOOLS for name in (tool, f"{'time' if 'time' in tool else 'git'}__{tool}")
+)
+
+
 def all_detectors() -> Callable[[dict[str, Any]], None]:
     injection, poisoning, secrets = InjectionDetector(), PoisoningDetector(), SecretsDetector()
 
     def run(result: dict[str, Any]) -> None:
         fields = list(model_visible(result))
-        injection.scan_fields(fields)
+        injection.scan_fields(fields, tools=SESSION)
         secrets.scan_fields(fields)
         poisoning.scan_text("\n".join(text for _, text in fields))
 
@@ -104,6 +116,7 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "one letter": lambda n: "a" * n,
     "repeated trigger word": lambda n: ("ignore " * (n // 7 + 1))[:n],
     "unclosed tags": lambda n: "<" * n,
+    "almost a session tool": lambda n: ("call git_stat, use the git_ tool, " * (n // 34 + 1))[:n],
     "almost an email": lambda n: (("a." * 40 + "@") * (n // 81 + 1))[:n],
     "almost a url password": lambda n: ("x://u:" * (n // 6 + 1))[:n],
     "percent escapes": lambda n: ("%41" * (n // 3 + 1))[:n],
@@ -168,7 +181,7 @@ def main() -> None:
     injection, poisoning, secrets = InjectionDetector(), PoisoningDetector(), SecretsDetector()
     print("| detector | p50 ms |")
     print("|---|---:|")
-    print(f"| injection | {p50_ms(lambda: injection.scan_fields(fields), large):.1f} |")
+    print(f"| injection | {p50_ms(lambda: injection.scan_fields(fields, tools=SESSION), large):.1f} |")
     print(f"| secrets and PII | {p50_ms(lambda: secrets.scan_fields(fields), large):.1f} |")
     print(f"| poisoning rules | {p50_ms(lambda: poisoning.scan_text(text), large):.1f} |")
     print(f"\n(json size of the 1 MB result: {len(json.dumps(result_of(text))) // KB} KB)")
