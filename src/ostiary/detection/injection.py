@@ -203,6 +203,12 @@ def rules() -> list[Rule]:
             0.55,
         ),
         Rule(
+            "injection.role_header",
+            r"(?im)^[ \t]*#{2,6}[ \t]*(?:system|assistant|developer|admin)(?:[ \t]*#{2,6}|[ \t]*:|[ \t]+"
+            r"(?:reply|respond|say|answer|ignore|you|open|report|change|tell|output|print|do|must|override|message|update))\b",
+            0.55,
+        ),
+        Rule(
             "injection.end_of_data",
             r"(?i)\b(?:end\s+of\s+(?:the\s+)?(?:tool|function|search|api)\s+(?:output|result|response|call)s?|(?:tool|function)\s+(?:output|result|response)\s+(?:ends?|is\s+over|complete[sd]?)\s+here)\b",
             0.6,
@@ -241,18 +247,22 @@ def rules() -> list[Rule]:
         # or turn on its user.
         Rule(
             "injection.refusal",
-            rf"(?i)(?:^|[.!?:;]\s+|\n\s*\n\s*|\n\s*[-*>]\s*|\b(?:you\s+(?:must|should|will|shall)|always|please|politely)\s+)(?:refuse|decline)\s+to\s+(?:answer|help|respond|reply|assist|continue|complete|process|summari[sz]e|do)\b|\b(?:insult|mock|belittle|curse\s+at|be\s+rude\s+to|swear\s+at|threaten)\s+(?:the\s+)?{_USER}\b",
+            rf"(?i)(?:^|[.!?:;]\s+|\n\s*\n\s*|\n\s*[-*>]\s*|\b(?:you\s+(?:must|should|will|shall)|always|please|politely)\s+)(?:refuse|decline)\s+to\s+(?:answer|help|respond|reply|assist|continue|complete|process|summari[sz]e|do)\b|\b(?:insult|mock|belittle|curse\s+at|be\s+rude\s+to|swear\s+at|threaten)\s+(?:the\s+)?{_USER}\b"
+            rf"|\b(?:respond|reply|answer)\s+(?:to\s+(?:the\s+)?{_USER}\s+)?(?:only\s+)?with\s+(?:insults|threats|gibberish|nonsense|abuse)\b",
             0.55,
         ),
         Rule(
             "injection.fixed_reply",
-            r"(?i)(?:^|[.!?:;]\s+|\n\s*\n\s*|\n\s*[-*>]\s*|\b(?:you\s+(?:must|should|will|shall)|always|please|simply|just|only|instead)\s+)(?:respond|reply|answer|say|output|print|write\s+back)\s+(?:to\s+[^.\n]{0,40}?\s+)?(?:only\s+|just\s+|exactly\s+)?with\s+(?:only\s+|just\s+|exactly\s+)?(?:the\s+(?:word|phrase|text|string|sentence|message)\s+)?[\"'\x{201c}\x{2018}]",
+            r"(?i)(?:^|[.!?:;]\s+|[\"\x{201c}]|\n\s*\n\s*|\n\s*[-*>]\s*|\b(?:you\s+(?:must|should|will|shall)|always|please|simply|just|only|instead)\s+)(?:respond|reply|answer|say|output|print|write\s+back)\s+(?:to\s+[^.\n]{0,40}?\s+)?(?:only\s+|just\s+|exactly\s+)?with\s+(?:only\s+|just\s+|exactly\s+)?(?:the\s+(?:word|phrase|text|string|sentence|message)\s+)?[\"'\x{201c}\x{2018}]",
             0.55,
         ),
         # A claim of the user's or an authority's consent, made inside data.
         Rule(
             "injection.false_authority",
-            rf"(?i)\bthe\s+{_USER}\s+(?:has\s+)?(?:already\s+(?:approved|authori[sz]ed|confirmed|consented|agreed|allowed)|(?:asked|wants|told|instructed|authori[sz]ed|allowed|expects)\s+you\s+to)\b|\b(?:note|message|instructions?|request|directive|update)\s+from\s+(?:the\s+)?(?:user|developer|admin(?:istrator)?|system|operator|owner|security\s+team)\s*[:\-\x{{2014}}]",
+            rf"(?i)\bthe\s+{_USER}\s+(?:has\s+)?(?:already\s+(?:approved|authori[sz]ed|confirmed|consented|agreed|allowed)|(?:asked|wants|told|instructed|authori[sz]ed|allowed|expects)\s+you\s+to"
+            r"|(?:approved|authori[sz]ed|consented\s+to|agreed\s+to|allowed)\s+(?:this|it|that)\s+(?:in\s+advance|beforehand|already|previously))\b"
+            r"|\b(?:note|message|instructions?|request|directive|update)\s+from\s+(?:the\s+)?(?:user|developer|admin(?:istrator)?|system|operator|owner|security\s+team)(?:\s+to\s+(?:the\s+|you,?\s+)?[\w.-]{1,30})?\s*[:\-\x{2014}]"
+            r"|\bbefore\s+you\s+(?:can\s+)?(?:solve|do|complete|finish|answer|start|handle)\s+(?:the|my|this|your)\s+(?:task|request|question)\s+(?:that\s+)?(?:I|the\s+user|you\s+were)\s+(?:gave|give|given|asked|set)\b",
             0.55,
         ),
         # Data put into a URL or template for the reader to fill: "replace [NUM] with a summary
