@@ -64,6 +64,29 @@ def names_other_tool(match: str) -> bool:
     return named is not None and named.group(1).strip("`'\"").lower() not in _SELF
 
 
+def _typo(word: str) -> str:
+    """A pattern for `word` or a typo of it (a letter dropped, swapped with its neighbour,
+    replaced, or followed by one more): the override family survives misspelling and
+    noise ("ignroe", "instructons", "disreguard") without a backtracking matcher."""
+    forms = {word}
+    for i in range(len(word)):
+        forms.add(word[:i] + word[i + 1 :])
+        if i + 1 < len(word):
+            forms.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])
+    # Never the first letter: the word keeps its initial.
+    loose = [f"{word[:i]}[a-z]{{1,2}}{word[i + 1 :]}" for i in range(1, len(word))]
+    return "(?:" + "|".join(sorted(forms) + loose) + ")"
+
+
+def _typos(*words: str) -> str:
+    return "(?:" + "|".join(_typo(w) for w in words) + ")"
+
+
+_TYPO_VERB = _typos("ignore", "disregard", "forget", "override")
+_TYPO_PRIOR = f"(?:{_typos('previous', 'earlier', 'everything')}|prior|above)"
+_TYPO_ORDERS = _typos("instructions", "directions", "directives", "guidelines")
+
+
 def rules() -> list[Rule]:
     """The injection rules; poisoning reuses them for definitions."""
     return [
@@ -86,6 +109,12 @@ def rules() -> list[Rule]:
             "injection.override",
             rf"(?i)\b(?:ignore|disregard|forget|override|bypass|abandon|discard|drop)\s+(?:(?:all|any|the|your|my|these|those|of|every)\s+)*{_PRIOR}\s+{_ORDERS}",
             0.85,
+        ),
+        Rule(
+            "injection.override",
+            rf"(?i)\b{_TYPO_VERB}\s+(?:(?:all|any|the|your|my|these|those|of|every)\s+)*(?:{_TYPO_PRIOR}\s+{_TYPO_ORDERS}"
+            rf"|{_TYPO_PRIOR}\s+(?:you\s+(?:were|have\s+been)\s+told|(?:you\s+)?(?:were\s+)?(?:given|told)\s+(?:before|earlier|so\s+far)))\b",
+            0.7,
         ),
         Rule(
             "injection.override",

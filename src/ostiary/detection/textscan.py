@@ -89,7 +89,13 @@ class TextScanner:
                 data = folded.text.encode("utf-8")
                 matching = self.rules.matching(data)
         layer = "raw" if outer is None else "decoded"
+        # Two patterns of one rule on one phrase (an exact and a misspelt form) are one finding.
+        taken: dict[str, list[tuple[int, int]]] = {}
         for hit in self.rules.hits(folded.text, matching) if matching else ():
+            spans = taken.setdefault(hit.rule.id, [])
+            if any(hit.start < b and a < hit.end for a, b in spans):
+                continue
+            spans.append((hit.start, hit.end))
             start, end = folded.to_original(hit.start, hit.end)
             hit_layer = layer
             if outer is not None:
