@@ -142,7 +142,8 @@ def test_a_pack_can_be_left_out() -> None:
 
 
 def test_a_credential_in_parts_is_reported_from_its_first_part_to_its_last() -> None:
-    detector = SecretsDetector()
+    # The pack's rule alone: Ostiary's own password rule reports the same span first.
+    detector = SecretsDetector(SecretsOptions(disabled=frozenset({"secret.password_assignment"})))
     text = 'var creds = new NetworkCredential("svc-backup", "Qm7#vT2p!xR9");'
     found = [(f.rule, text[f.start : f.end]) for f in detector.scan(text).findings]
     assert found == [("secret.np.generic.7", 'svc-backup", "Qm7#vT2p!xR9')]

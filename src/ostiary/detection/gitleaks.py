@@ -63,6 +63,8 @@ class GitleaksHit:
     generic: bool
     # Where the whole match begins: before `start` when the rule reads a key's name.
     match_start: int
+    # Of a credential in parts (an account name and its key), where its last part begins.
+    last_start: int | None = None
 
 
 def _options() -> re2.Options:
@@ -242,8 +244,14 @@ class GitleaksRules:
             return None
         if any(a.holds(secret, whole, line) for a in rule.allowlists):
             return None
+        last = _last_start(rule, match)
         return GitleaksHit(
-            rule.id, offsets.chars(start), offsets.chars(end), rule.generic, offsets.chars(lead)
+            rule.id,
+            offsets.chars(start),
+            offsets.chars(end),
+            rule.generic,
+            offsets.chars(lead),
+            None if last is None else offsets.chars(last),
         )
 
     @staticmethod
@@ -282,6 +290,17 @@ def _last_part(rule: GitleaksRule, match: Any, data: bytes, secret: str) -> str:
         if start >= 0 and end > start:
             return data[start:end].decode("utf-8", "replace")
     return secret
+
+
+def _last_start(rule: GitleaksRule, match: Any) -> int | None:
+    """Where the last part of a credential in parts begins; None for a one-part secret."""
+    if rule.secret_group >= 0:
+        return None
+    for group in range(rule.regex.groups, 0, -1):
+        start, end = match.span(group)
+        if start >= 0 and end > start:
+            return int(start)
+    return None
 
 
 # Keywords most configuration, code and prose hold: a rule keyed on one (or on three letters or

@@ -18,25 +18,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 import re2
 
-from ostiary.detection import checksums, pii
+from ostiary.detection import checksums, names, passwords, pii
 from ostiary.detection.findings import Finding, Report, Severity
 from ostiary.detection.gitleaks import PACKS, GitleaksHit, GitleaksRules, packs
 from ostiary.detection.ruleset import Rule, RuleSet
 from ostiary.detection.walker import Budget, Walk
 
 KIND = "secret"
-
-_PASSWORD_KEYS = r"(?:passw(?:or)?d|pwd|passphrase)"  # noqa: S105 (key names, not a password)
-# A literal value, ended by a quote, a separator or the line: `bcrypt(password)` and
-# `os.environ["PASSWORD"]` are code, and stop at their bracket without matching.
-_PASSWORD_VALUE = r"(?P<value>[^\s\"'`,;()\[\]{}]{8,128})(?:[\s\"'`,;)\]}]|$)"  # noqa: S105 (a pattern)
-# From the end of a key name to the start of its value: `_key = "`, `KEY: `, `key => '`.
-_GENERIC_VALUE = r"[\w.-]{0,20}[\"']?\s{0,3}(?:[:=]|=>|:=)\s{0,3}[\"'`]?"
 
 
 def _real(value: str) -> bool:
@@ -52,65 +44,41 @@ _NOT_SECRET_KEY_WORDS = (
 _UUID = re2.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
-_VARIABLE = re2.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*")
 _USERINFO = re2.compile(r"^[^\s:@/]*:([^\s@/]+)@")
-
-
-def _filler(value: str) -> bool:
-    """One character making up half the value or more: `aaaaaaaaaaaaaaaaaaaaaaaaend`."""
-    return len(value) >= 8 and max(Counter(value).values()) * 2 >= len(value)
 
 
 def _look_alike(text: str, found: GitleaksHit) -> bool:
     """A placeholder or documented example anywhere; for the generic rule also a value whose
     key names a digest or an identifier, or a UUID: what no rule pack can tell from the value."""
     value = text[found.start : found.end]
-    if checksums.placeholder(value) or value.lower() in _DOC_PASSWORDS:
+    if checksums.placeholder(value) or value.lower() in passwords.DOC_PASSWORDS:
         return True
     # A connection string's documentation password (`postgres://user:password@localhost`).
     userinfo = _USERINFO.search(value)
     if userinfo is not None and not _userinfo_password(userinfo.group(1)):
         return True
+    if found.last_start is not None and _expression(text[found.last_start : found.end]):
+        return True
     if not found.generic:
         return False
-    if _filler(value) or _VARIABLE.search(value):
+    if names.filler(value) or passwords.VARIABLE.search(value):
         return True
     line_start = text.rfind("\n", 0, found.match_start) + 1
     key = text[max(line_start, found.match_start - 24) : found.start].lower()
     return any(word in key for word in _NOT_SECRET_KEY_WORDS) or _UUID.match(value) is not None
 
 
-def _code_reference(value: str) -> bool:
-    """A value that is code, not a literal: `self.cfg.password`, `get_password(…`,
-    `ssl_keyfile_password`, `DB_PASSWORD`, a shell or PHP variable (`$db_password`), a path."""
-    if "(" in value or value.startswith("/") or _VARIABLE.search(value):
-        return True
-    parts = value.replace("->", ".").replace("::", ".").split(".")
-    if len(parts) > 1 and all(part.isidentifier() for part in parts):
-        return True
-    bare = value.replace("_", "")
-    return "_" in value and bare.isalpha() and (value.islower() or value.isupper())
-
-
-def _password(whole: str) -> bool:
-    _, _, value = whole.partition("=") if "=" in whole.split(":", 1)[0] else whole.partition(":")
-    value = value.strip().strip("\"'`,;")
-    if len(value) < 8 or checksums.placeholder(value) or value.lower() in {"password", "required"}:
-        return False
-    return not _code_reference(value)
-
-
-# Default and documentation passwords in connection-string examples.
-_DOC_PASSWORDS = frozenset(
-    {"password", "pass", "pwd", "secret", "postgres", "root", "admin", "guest", "mysql", "redis", "test"}
-)
+def _expression(value: str) -> bool:
+    """The last part of a credential in parts that is code or prose, not a key: a call
+    (`Buffer.from("accountKey", "base64")`) or words (`[Shared Access key goes here]`)."""
+    return "(" in value or any(c.isspace() for c in value.strip())
 
 
 def _userinfo_password(value: str) -> bool:
     return (
         not checksums.placeholder(value)
-        and value.lower() not in _DOC_PASSWORDS
-        and not _VARIABLE.search(value)
+        and value.lower() not in passwords.DOC_PASSWORDS
+        and not passwords.VARIABLE.search(value)
     )
 
 
@@ -141,70 +109,6 @@ _HEX = frozenset("0123456789abcdefABCDEF-")
 _CONTEXT = 48
 
 
-def _sequential(value: str) -> bool:
-    """Filler typed as a value: a run repeated (`abcdefabcdef…`), or characters counted up or
-    down in turn (`abc123def456…`, `1a2b3c4d…`, `zyxwvu…`)."""
-    size = len(value)
-    for period in range(1, size // 3 + 1):
-        if value[period:] == value[:-period]:
-            return True
-    codes = [ord(c) for c in value.lower()]
-    steps = sum(abs(b - a) == 1 for a, b in pairwise(codes))
-    skips = sum(abs(b - a) == 1 for a, b in zip(codes, codes[2:], strict=False))
-    return max(steps, skips) * 5 >= size * 2
-
-
-def _word(part: str) -> bool:
-    """A part of an identifier: a word of at least two letters with a vowel and no long run
-    of consonants (`Service`, `json`), not a run a generator typed (`Jrtpvyd`)."""
-    if len(part) < 2:
-        return False
-    run = longest = 0
-    for char in part.lower():
-        run = 0 if char in "aeiouy" else run + 1
-        longest = max(longest, run)
-    return longest < len(part) and longest <= 4
-
-
-def _identifier(value: str) -> bool:
-    """A name, not a credential: every part of it, split at `_`, `-`, `.`, `/` and at case
-    changes, is a word or a short number (`SomeServiceName`, `content-type`, `v2_handler`)."""
-    parts: list[str] = []
-    current = ""
-    for char in value:
-        if not char.isalnum():
-            parts.append(current)
-            current = ""
-        elif current and (
-            (char.isupper() and not current[-1].isupper()) or (char.isdigit() != current[-1].isdigit())
-        ):
-            parts.append(current)
-            current = char
-        else:
-            current += char
-    parts.append(current)
-    return any(map(_word, parts)) and all(
-        not part or part.isdigit() or _word(part) or (part.isupper() and len(part) <= 5) for part in parts
-    )
-
-
-def _split(name: str) -> list[str]:
-    """A name's parts, lowercased: split at separators and where lower case turns upper."""
-    parts: list[str] = []
-    current = ""
-    for char in name:
-        if not char.isalnum():
-            parts.append(current)
-            current = ""
-        elif current and char.isupper() and current[-1].islower():
-            parts.append(current)
-            current = char
-        else:
-            current += char
-    parts.append(current)
-    return [part.lower() for part in parts if part]
-
-
 def _not_credential_name(name: str) -> bool:
     """Words before a value, on its line, that say it is an identifier or a digest
     (`session_id`, `tokenHash`, `Release GPG key:`), or that hold a keyword without naming a
@@ -219,7 +123,7 @@ def _not_credential_name(name: str) -> bool:
     long = tuple(word for word in words if len(word) > 3)
     return any(
         part.rstrip("0123456789") in short or part.startswith(long) or part.endswith(long)
-        for part in _split(name)
+        for part in names.split(name)
     )
 
 
@@ -235,9 +139,9 @@ def _code(value: str) -> bool:
     if value.startswith(("/", "~", "_")):
         return True  # a path, or a private name (`_ListenerFnKeyType`)
     parts = value.split(".")
-    if len(parts) > 1 and all(p.isidentifier() for p in parts) and any(map(_identifier, parts)):
+    if len(parts) > 1 and all(p.isidentifier() for p in parts) and any(map(names.identifier, parts)):
         return True  # `rust_openssl.hpke.SomeKey`, `HTTPResponse.headers`
-    return all(_identifier(part) for part in parts)
+    return all(names.identifier(part) for part in parts)
 
 
 def _keyword_value(whole: str) -> bool:
@@ -253,7 +157,7 @@ def _keyword_value(whole: str) -> bool:
         return False  # `SomeKey module.SomeKey`
     if len(value) < 16 or value.lower().startswith(_EXAMPLE_UUIDS) or checksums.placeholder(value):
         return False
-    if _filler(value) or _sequential(value) or _code(value):
+    if names.filler(value) or names.sequential(value) or _code(value):
         return False
     lower = any(c.islower() for c in value)
     upper = any(c.isupper() for c in value)
@@ -310,15 +214,7 @@ def rules() -> list[Rule]:
             checksums.random_token,
             group="value",
         ),
-        Rule(
-            "secret.password_assignment",
-            r"(?i)[\w.-]{0,30}" + _PASSWORD_KEYS + _GENERIC_VALUE + _PASSWORD_VALUE,
-            0.75,
-            _password,
-            group="value",
-            whole=True,
-            prefilter=r"(?i)" + _PASSWORD_KEYS + _GENERIC_VALUE + r"[^\s\"'`,;()\[\]{}]{8}",
-        ),
+        *passwords.rules(),
         Rule(
             "secret.keyword_assignment",
             _KEYWORD_RULE,
