@@ -22,7 +22,7 @@ from typing import Any
 
 import re2
 
-from ostiary.detection import checksums, names, passwords, pii
+from ostiary.detection import checksums, names, passwords, pii, tokens
 from ostiary.detection.findings import Finding, Report, Severity
 from ostiary.detection.gitleaks import PACKS, GitleaksHit, GitleaksRules, packs
 from ostiary.detection.ruleset import Rule, RuleSet
@@ -230,6 +230,7 @@ def rules() -> list[Rule]:
             + _KEYWORD_CHARS
             + "{16}",
         ),
+        *tokens.rules(_keyword_context),
     ]
 
 

@@ -1,0 +1,105 @@
+"""Credentials read from their shape where no rule names their provider: a token with a
+short lower-case prefix before a random body (`tvly-…`, `sbp_…`, `live_<id>_…`, the way most
+providers now issue keys), and a random literal assigned to a name with no credential word
+(`posthog = "phx_…"`), in the manner of Yelp detect-secrets' high-entropy strings. A value
+counts as random when it mixes lower case, upper case and digits, is not a name in code
+(`names.identifier`), not filler, and its Shannon entropy is near what random characters
+of its length give."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+
+import re2
+
+from ostiary.detection import checksums, names
+from ostiary.detection.ruleset import ContextCheck, Rule
+
+# A prefix of up to four short lower-case parts, then a run of 16 letters and digits or more.
+_PREFIXED = (
+    r"(?:^|[^A-Za-z0-9_.+/=-])(?P<value>[a-z][a-z0-9]{1,9}(?:[_-][A-Za-z0-9]{1,10}){0,3}[_-]"
+    r"[A-Za-z0-9]{16,}(?:[_-][A-Za-z0-9]+)*)(?:[^A-Za-z0-9_+/=-]|$)"
+)
+# A name (no credential word needed), an assignment, then a value of 20 characters or more.
+_CHARS = r"[A-Za-z0-9_+/=.~-]"
+_ASSIGNED = (
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,40})[\"']?[ \t]{0,3}(?:[:=]|=>|:=)[ \t]{0,3}"
+    r"(?P<quote>[\"'`])?(?P<value>" + _CHARS + r"{20,})(?P<end>[\s\"'`,;)\]}]|$)"
+)
+_ASSIGNED_MATCH = re2.compile(_ASSIGNED)
+# The share of a random string's entropy a value must reach: random characters of length n
+# give close to log2(n) bits a character (n up to the alphabet's 64).
+_RANDOMNESS = 0.8
+_UUID = re2.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def random(value: str) -> bool:
+    """Random characters, not a word, a name in code, filler or a documented placeholder."""
+    if len(value) < 16 or checksums.placeholder(value) or _UUID.match(value):
+        return False
+    if not (any(c.islower() for c in value) and any(c.isupper() for c in value)):
+        return False
+    if not any(c.isdigit() for c in value):
+        return False
+    if names.filler(value) or names.sequential(value) or names.identifier(value):
+        return False
+    floor = _RANDOMNESS * math.log2(min(len(value), 64))
+    return checksums.entropy(value) >= floor
+
+
+def _prefixed(value: str) -> bool:
+    """The body after the prefix is random (`ion_VNR17uGg…`), not a name (`test_someCase…`)."""
+    body = max(re2.split(r"[_-]", value), key=len)
+    return random(body) and random(value)
+
+
+def _assigned(whole: str) -> bool:
+    match = _ASSIGNED_MATCH.search(whole)
+    if match is None:
+        return False
+    quote, end = match.group("quote"), match.group("end") or ""
+    if quote is not None and end != quote:
+        return False  # a quoted literal that goes on is prose or code, not one value
+    value = match.group("value").rstrip(".")
+    if value.startswith("/") or "//" in value:
+        return False  # a path, or a URL after its scheme (`https://host/RxKUF5JuHs`)
+    if "." in value and all(part.isidentifier() for part in value.split(".")):
+        return False  # `module.Attribute`
+    return random(value) and not _encoded_text(value)
+
+
+def _encoded_text(value: str) -> bool:
+    """Base64 of words (`VGhlc2UgYXJlbid0…`): a key decodes to random bytes, not to text."""
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    printable = sum(32 <= byte < 127 for byte in decoded)
+    return b" " in decoded and printable * 10 >= len(decoded) * 9
+
+
+def rules(named: ContextCheck) -> list[Rule]:
+    """The shape rules; `named` is the keyword rule's test that the words before a value do not
+    name an identifier or a digest (`session_id`, `sha256`), which holds here too."""
+    return [
+        Rule(
+            "secret.prefixed_token",
+            _PREFIXED,
+            0.6,
+            _prefixed,
+            group="value",
+            prefilter=r"[_-][A-Za-z0-9]{16}",
+        ),
+        Rule(
+            "secret.random_assignment",
+            _ASSIGNED,
+            0.5,
+            _assigned,
+            group="value",
+            whole=True,
+            check=named,
+            prefilter=r"[:=>][ \t\"'`]{0,4}" + _CHARS + "{20}",
+        ),
+    ]

@@ -1,0 +1,63 @@
+"""Credentials read from their shape alone or beside any name (`tokens.py`)."""
+
+import pytest
+
+from ostiary.detection.secrets import SecretsDetector
+
+
+def found(detector: SecretsDetector, text: str) -> list[tuple[str, str]]:
+    return [(f.rule, text[f.start : f.end]) for f in detector.scan(text).findings]
+
+
+# Random values in the shape providers issue keys; none is a real credential.
+@pytest.mark.parametrize(
+    "value",
+    [
+        "acme-Q7vR2xK9pLw4TzN8bYc3HdF5",
+        "wdg_live_48213377_kP3xV9qZ7mR2tL8wN4bY",
+        "zq_sa_sk_Lm4T_x8Rv2KpQ9wZ3nB7yC5dF1hJ",
+    ],
+)
+def test_a_prefixed_random_token_is_found_with_no_name_beside_it(
+    own_rules: SecretsDetector, value: str
+) -> None:
+    assert found(own_rules, f"Use {value} for the nightly job.") == [("secret.prefixed_token", value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "test_verifiesSignatureWithRotatedKeys2 passed",
+        "see docs-abcdefabcdefabcdefabcdef for details",
+        "the build-20240131T101500Z1234 artifact",
+        "css-1a2b3c4d5e6f7g8h9i0j",
+    ],
+)
+def test_a_name_or_filler_after_a_prefix_is_no_token(own_rules: SecretsDetector, text: str) -> None:
+    assert found(own_rules, text) == []
+
+
+def test_a_random_literal_assigned_to_any_name_is_found(own_rules: SecretsDetector) -> None:
+    text = 'acme = "Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg"'
+    assert found(own_rules, text) == [("secret.random_assignment", "Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Base64 of words, a URL, a class path, an identifier, a digest's name.
+        "base64_str='VGhlc2UgYXJlbid0IHRoZSBkcm9pZHMgeW91J3JlIGxvb2tpbmcgZm9y'",
+        "[chat](https://discord.gg/RxKUF5JuHs2Lm9Qw)",
+        "handler = app.handlers.RetryingUploadHandler",
+        "execution_context = DefaultExecutionContext2",
+        "session_id = 'Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg'",
+        'etag: "Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg"',
+        # A UUID and a documentation placeholder.
+        "trace = 7c2f9e41-B8d3-4a6e-9f05-2d71c8e3b4a9",
+        "acme = YOUR_API_KEY_GOES_HERE_1234",
+    ],
+)
+def test_an_encoded_text_a_name_or_an_identifier_is_no_random_literal(
+    own_rules: SecretsDetector, text: str
+) -> None:
+    assert found(own_rules, text) == []
