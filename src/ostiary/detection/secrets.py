@@ -7,7 +7,8 @@ commit (`SecretsOptions.packs` chooses them; the evaluation leaves one out). Ost
 beside it: a private key's whole PEM block (so redaction removes the body, not only the
 header), the password in a URL's userinfo, crypt(3) password hashes, the key of an Azure
 connection string, JWTs whose header decodes to JSON, bearer tokens,
-password assignments whose value is not a placeholder, a few bare token formats that the
+password literals in the shapes people write them (`passwords.py`), random tokens by their
+shape (`tokens.py`), a few bare token formats that the
 pack only finds beside a keyword (Google OAuth client secrets, Telegram bot tokens), and the
 look-alikes no rule pack knows from a single value (`checksums.placeholder`). Every finding is
 a candidate for redaction in place.
