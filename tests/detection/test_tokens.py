@@ -61,3 +61,8 @@ def test_an_encoded_text_a_name_or_an_identifier_is_no_random_literal(
     own_rules: SecretsDetector, text: str
 ) -> None:
     assert found(own_rules, text) == []
+
+
+def test_a_wallet_address_under_a_name_is_personal_data_not_a_random_credential() -> None:
+    text = '{"wallet": "1Q7LYYtAmvbrbpGsTToaSegqPL688QV9Th", "amount": 4.39}'
+    assert found(SecretsDetector(), text) == [("pii.crypto_address", "1Q7LYYtAmvbrbpGsTToaSegqPL688QV9Th")]

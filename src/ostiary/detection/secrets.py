@@ -399,14 +399,28 @@ def _report(findings: list[Finding]) -> Report:
     return Report(findings, score, bool(findings))
 
 
+# Credential rules that go by a value's shape alone, with no provider's format behind them.
+_GUESSES = frozenset({"secret.random_assignment"})
+
+
 def _without_overlaps(findings: list[Finding]) -> list[Finding]:
     """Where rules overlap, credentials win over personal data (a password in a URL's userinfo
-    also looks like an e-mail address), gitleaks' and Ostiary's own rules over the packs added
-    beside them (Ostiary's say which part of a connection string or a crypt(3) line is the
-    secret, where a Nosey Parker rule may cover its user and host too; a token both name keeps
-    the name it had), then the longest span, then the strongest rule."""
+    also looks like an e-mail address), except a value only its randomness calls a credential;
+    gitleaks' and Ostiary's own rules win over the packs added beside them (Ostiary's say which
+    part of a connection string or a crypt(3) line is the secret, where a Nosey Parker rule may
+    cover its user and host too; a token both name keeps the name it had), then the longest span,
+    then the strongest rule."""
     if len(findings) < 2:
         return findings
+    # A value that only looks random yields to a checksum that names it (a wallet address, a
+    # card number): what it is beats what it resembles.
+    personal = [f for f in findings if f.kind == pii.KIND]
+    if personal:
+        findings = [
+            f
+            for f in findings
+            if f.rule not in _GUESSES or not any(f.start < p.end and p.start < f.end for p in personal)
+        ]
     kept: list[Finding] = []
     for kind in (KIND, pii.KIND):
         ordered = sorted(
