@@ -33,6 +33,25 @@ _SENSITIVE_FILES = (
     r"|(?:^|[\s'\"`(/\\])\.env(?:\.local|\.production)?\b|claude_desktop_config\.json|\.cursor[/\\]mcp\.json"
     r"|\bmcp\.json\b|\bkeychain\b|\.password-store\b|\bcookies\.sqlite\b|Login\s+Data\b"
 )
+# A name shaped like a tool's identifier: snake_case, kebab-case or camelCase.
+_IDENT = r"(?:[A-Za-z][A-Za-z0-9]*[_-][\w-]*[A-Za-z0-9]|[a-z]+[A-Z]\w*)"
+_QUOTED_IDENT = r"[`'\"]?" + _IDENT + r"[`'\"]?"
+_CROSS_TOOL = (
+    r"\b(?:after|before|whenever|when|each\s+time|every\s+time|once)\s+(?:you\s+)?"
+    r"(?:using|calling|use|call|invoke|invoking|run|running)\s+(?:this|the\s+current)\s+tool\b[^.\n]{0,60}?"
+    + _QUOTED_IDENT
+    + r"\s+(?:must|should|shall|needs\s+to|has\s+to)\s+(?:also\s+|then\s+|always\s+)?(?:be\s+)?"
+    r"(?:called|invoked|run|used|executed)",
+    r"\bevery\s+" + _QUOTED_IDENT + r"\s+(?:call|request|invocation)\s+(?:must|should|shall|needs\s+to)",
+    r"\b(?:do\s+not|don't|never)\s+(?:call|use|invoke|run)\s+" + _QUOTED_IDENT + r"\s+directly\b",
+    r"\broute\s+(?:its|all|their|those)\s+(?:calls|requests)\s+through\s+this\s+tool\b",
+    r"\bthis\s+tool\s+(?:also\s+)?(?:configures|overrides|replaces|supersedes|reconfigures)\s+(?:the\s+)?"
+    + _QUOTED_IDENT,
+    _QUOTED_IDENT + r"\s+(?:should|must)\s+(?:now\s+)?be\s+(?:used|called|run)\s+with\s+(?:its|the)\s+"
+    r"[^.\n]{0,30}?(?:skipped|disabled|bypassed|turned\s+off)",
+    r"\b" + _QUOTED_IDENT + r"\s+tool\s+(?:of|from|on)\s+(?:the\s+)?(?:other|another)\s+server\b",
+    r"\bwhen\s+this\s+tool\s+is\s+(?:available|present|installed|loaded|enabled)\b",
+)
 _TOOLWORD = r"[`'\"]?(?P<target>[\w.-]{2,60})[`'\"]?"
 
 
@@ -112,6 +131,9 @@ def rules() -> list[Rule]:
             r"(?i)\ball\s+(?:emails?|messages?|requests?|payments?|transfers?|calls?|transactions?)\s+(?:must|should|shall|need\s+to)\s+(?:also\s+)?(?:be\s+)?(?:sent|go|routed|forwarded|cc'?d|bcc'?d|copied|redirected)",
             0.7,
         ),
+        # Another tool named by its identifier and told how to behave: called after this one,
+        # every call of it changed, bypassed, or its calls routed here.
+        Rule("poisoning.shadowing", "(?i)" + "|".join(_CROSS_TOOL), 0.7),
         Rule("poisoning.ansi_escape", r"\x1b[\[\]PX^_(]|\x9b", 0.8),
         Rule("poisoning.html_comment", r"<!--", 0.6),
         Rule("poisoning.padding", r"[ \t]{80,}\S|(?:\n[ \t]*){12,}\S", 0.35),
