@@ -11,9 +11,9 @@ scanned as one text joined by newlines, so an instruction split across fields is
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import re2
 
@@ -254,8 +254,7 @@ def rules() -> list[Rule]:
         ),
         Rule("injection.urgency", r"\b(?:IMPORTANT|URGENT|CRITICAL|ATTENTION|WARNING)\s*[:!]", 0.15),
         # Task redirection: the reader's own output is the target ("when you summarise this,
-        # say ...", "add this link to your answer"). Documentation addresses a developer's
-        # request or response; these name what an assistant writes for its user.
+        # say ...", "add this link to your answer", "your reply must be in French").
         Rule(
             "injection.output_directive",
             rf"(?i)\b(?:say|state|mention|claim|write|include|add|insert|recommend|append|put|use|end|begin|start|change|replace|translate)\b(?:[^.\n]|\.\S){{0,80}}\b(?:in|into|to|within|at\s+the\s+(?:start|end|beginning|top|bottom)\s+of)\s+{_OUTPUT}",
@@ -338,6 +337,14 @@ _DIRECTIVE = (
 _IDENTIFIER = re.compile(r"[_\-.:/\d]|[a-z][A-Z]")
 
 
+# A catalogue larger than this is not compiled into one pattern (a server that lists ten thousand
+# names would make each result's scan slow); it is matched name by name after a generic pattern.
+_COMPILED_NAMES = 1024
+_ANY_NAME = re2.compile(_DIRECTIVE + r"([A-Za-z_][\w.:/-]{0,126}\w)[`'\"]?(\s+(?:tool|function)\b)?")
+# How many candidate names the generic path looks at in one text, at most.
+_CANDIDATES = 4096
+
+
 class SessionTools:
     """Finds directions to one session's tools. The names are in the pattern, so a text full of
     "use" and "run" costs one automaton pass, not a Python step per verb; built once per
@@ -345,6 +352,10 @@ class SessionTools:
 
     def __init__(self, tools: frozenset[str]) -> None:
         names = sorted((n for n in tools if 0 < len(n) <= 128), key=len, reverse=True)
+        self._folded = {n.lower() for n in names}
+        self._pattern: Any = None  # a compiled RE2 pattern (the binding exports no type for it)
+        if not names or len(names) > _COMPILED_NAMES:
+            return
         shaped = [re.escape(n) for n in names if _IDENTIFIER.search(n)]
         plain = [re.escape(n) for n in names if not _IDENTIFIER.search(n)]
         parts = []
@@ -354,25 +365,38 @@ class SessionTools:
             parts.append(f"({'|'.join(plain)})[`'\"]?\\s+(?:tool|function)\\b")
         options = re2.Options()
         options.max_mem = 64 << 20
-        self._pattern = re2.compile(_DIRECTIVE + f"(?:{'|'.join(parts)})", options) if parts else None
+        self._pattern = re2.compile(_DIRECTIVE + f"(?:{'|'.join(parts)})", options)
 
     def findings(self, fields: Iterable[tuple[str, str]], own: frozenset[str]) -> list[Finding]:
         """Where a text directs the model to one of the tools other than `own` (the names of the
         tool that produced the text: its own usage hint is not a redirection)."""
-        if self._pattern is None:
+        if not self._folded:
             return []
         skip = {name.lower() for name in own}
         found = []
         for path, text in fields:
-            for match in self._pattern.finditer(text):
-                group = 1 if match.group(1) is not None else 2
-                if match.group(group).lower() in skip:
+            for start, name, end in self._named(text):
+                if text[name:end].lower() in skip:
                     continue
                 found.append(Finding(KIND, SESSION_TOOL_RULE, Severity.of_weight(_SESSION_TOOL_WEIGHT), path,
-                                     match.start(), match.end(group), _SESSION_TOOL_WEIGHT))  # fmt: skip
+                                     start, end, _SESSION_TOOL_WEIGHT))  # fmt: skip
                 if len(found) >= 32:
                     return found
         return found
+
+    def _named(self, text: str) -> Iterator[tuple[int, int, int]]:
+        """(start of the directive, start and end of the name) for each direction to a listed tool."""
+        if self._pattern is not None:
+            for match in self._pattern.finditer(text):
+                group = 1 if match.group(1) is not None else 2
+                yield match.start(), match.start(group), match.end(group)
+            return
+        for seen, match in enumerate(_ANY_NAME.finditer(text)):
+            if seen >= _CANDIDATES:
+                return
+            name = match.group(1)
+            if name.lower() in self._folded and (match.group(2) is not None or _IDENTIFIER.search(name)):
+                yield match.start(), match.start(1), match.end(1)
 
 
 # Text with no run of three words holds no sentence to obey: the first pass clears it.
