@@ -87,6 +87,25 @@ _TYPO_PRIOR = f"(?:{_typos('previous', 'earlier', 'everything')}|prior|above)"
 _TYPO_ORDERS = _typos("instructions", "directions", "directives", "guidelines")
 
 
+_FOREIGN_OVERRIDES = (
+    # German, French, Spanish, Italian, Portuguese, Dutch; accents optional, as the folded text
+    # the rules also read has none.
+    r"\b(?:ignorier\w*|vergiss|vergessen\s+sie|missachte\w*)\s+(?:(?:alle|die|deine|ihre|s[aä]mtliche)\s+)*"
+    r"(?:vorherigen|bisherigen|obigen|vorigen|fr[uü]heren|vorangegangenen)\s+"
+    r"(?:anweisungen|instruktionen|befehle|regeln|anordnungen|vorgaben)",
+    r"\b(?:ignore[zr]?|oublie[zr]?|ne\s+tiens\s+pas\s+compte\s+de)\s+(?:(?:toutes?|les|tes|vos|des)\s+)*"
+    r"(?:instructions|consignes|directives|r[eè]gles|ordres)\s+(?:pr[eé]c[eé]dentes|ant[eé]rieures|ci-dessus|donn[eé]es)",
+    r"\b(?:ignora|ignore|ignorad|olvida|olvide|olvidad)\s+(?:(?:todas|las|tus|sus)\s+)*"
+    r"(?:instrucciones|indicaciones|[oó]rdenes|reglas|directrices)\s+(?:anteriores|previas)",
+    r"\b(?:ignora|ignorate|dimentica|dimenticate)\s+(?:(?:tutte|le|tue|sue)\s+)*"
+    r"(?:istruzioni|indicazioni|regole|direttive)\s+(?:precedenti|di\s+prima)",
+    r"\b(?:ignore|ignora|esque[cç]a|esquece)\s+(?:(?:todas|as|suas|tuas)\s+)*"
+    r"(?:instru[cç][oõ]es|instrucoes|regras|orienta[cç][oõ]es|diretrizes)\s+(?:anteriores|pr[eé]vias)",
+    r"\b(?:negeer|vergeet)\s+(?:(?:alle|de|je|uw)\s+)*(?:vorige|eerdere|voorgaande)\s+"
+    r"(?:instructies|opdrachten|regels|aanwijzingen)",
+)
+
+
 def rules() -> list[Rule]:
     """The injection rules; poisoning reuses them for definitions."""
     return [
@@ -116,6 +135,8 @@ def rules() -> list[Rule]:
             rf"|{_TYPO_PRIOR}\s+(?:you\s+(?:were|have\s+been)\s+told|(?:you\s+)?(?:were\s+)?(?:given|told)\s+(?:before|earlier|so\s+far)))\b",
             0.7,
         ),
+        # The same override in the languages most attacks are translated into.
+        Rule("injection.override", "(?i)" + "|".join(_FOREIGN_OVERRIDES), 0.85),
         Rule(
             "injection.override",
             rf"(?i)\b(?:do\s+not|don't|stop)\s+(?:follow(?:ing)?|obey(?:ing)?)\s+(?:the\s+|your\s+|any\s+)?{_PRIOR}\s+{_ORDERS}",
