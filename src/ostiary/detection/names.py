@@ -6,7 +6,6 @@ key name (`secrets.py`, `passwords.py`)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from itertools import pairwise
 
 
@@ -40,36 +39,23 @@ def word(part: str) -> bool:
     return longest < len(part) and longest <= 4
 
 
-def _parts(value: str, boundary: Callable[[str, str], bool]) -> list[str]:
-    """`value` cut at every character that is neither a letter nor a digit, and between two
-    characters for which `boundary(previous, next)` holds."""
+def identifier(value: str) -> bool:
+    """A name, not a credential: every part of it, split at `_`, `-`, `.`, `/` and at case
+    changes, is a word or a short number (`SomeServiceName`, `content-type`, `v2_handler`)."""
     parts: list[str] = []
     current = ""
     for char in value:
         if not char.isalnum():
             parts.append(current)
             current = ""
-        elif current and boundary(current[-1], char):
+        elif current and (
+            (char.isupper() and not current[-1].isupper()) or (char.isdigit() != current[-1].isdigit())
+        ):
             parts.append(current)
             current = char
         else:
             current += char
     parts.append(current)
-    return parts
-
-
-def _case_or_digits(previous: str, char: str) -> bool:
-    return (char.isupper() and not previous.isupper()) or char.isdigit() != previous.isdigit()
-
-
-def _lower_to_upper(previous: str, char: str) -> bool:
-    return char.isupper() and previous.islower()
-
-
-def identifier(value: str) -> bool:
-    """A name, not a credential: every part of it, split at `_`, `-`, `.`, `/` and at case
-    changes, is a word or a short number (`SomeServiceName`, `content-type`, `v2_handler`)."""
-    parts = _parts(value, _case_or_digits)
     return any(map(word, parts)) and all(
         not part or part.isdigit() or word(part) or (part.isupper() and len(part) <= 5) for part in parts
     )
@@ -77,4 +63,16 @@ def identifier(value: str) -> bool:
 
 def split(name: str) -> list[str]:
     """A name's parts, lowercased: split at separators and where lower case turns upper."""
-    return [part.lower() for part in _parts(name, _lower_to_upper) if part]
+    parts: list[str] = []
+    current = ""
+    for char in name:
+        if not char.isalnum():
+            parts.append(current)
+            current = ""
+        elif current and char.isupper() and current[-1].islower():
+            parts.append(current)
+            current = char
+        else:
+            current += char
+    parts.append(current)
+    return [part.lower() for part in parts if part]
