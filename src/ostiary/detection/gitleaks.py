@@ -235,7 +235,10 @@ class GitleaksRules:
             return None
         start, end = span
         secret = data[start:end].decode("utf-8", "replace")
-        if rule.entropy and entropy(_last_part(rule, match, data, secret)) <= rule.entropy:
+        last = _last_span(rule, match)
+        # The entropy floor is for the secret, or of a credential in parts its last part.
+        part = secret if last is None else data[last[0] : last[1]].decode("utf-8", "replace")
+        if rule.entropy and entropy(part) <= rule.entropy:
             return None
         lead = _context_start(rule, data, match.start())
         whole = data[lead : match.end()].decode("utf-8", "replace").strip("\n")
@@ -244,14 +247,13 @@ class GitleaksRules:
             return None
         if any(a.holds(secret, whole, line) for a in rule.allowlists):
             return None
-        last = _last_start(rule, match)
         return GitleaksHit(
             rule.id,
             offsets.chars(start),
             offsets.chars(end),
             rule.generic,
             offsets.chars(lead),
-            None if last is None else offsets.chars(last),
+            None if last is None else offsets.chars(last[0]),
         )
 
     @staticmethod
@@ -280,26 +282,15 @@ class GitleaksRules:
         return None
 
 
-def _last_part(rule: GitleaksRule, match: Any, data: bytes, secret: str) -> str:
-    """What the entropy floor is for: the secret, or of a credential in parts the last part
-    (the key after its account name, the password after its user)."""
-    if rule.secret_group >= 0:
-        return secret
-    for group in range(rule.regex.groups, 0, -1):
-        start, end = match.span(group)
-        if start >= 0 and end > start:
-            return data[start:end].decode("utf-8", "replace")
-    return secret
-
-
-def _last_start(rule: GitleaksRule, match: Any) -> int | None:
-    """Where the last part of a credential in parts begins; None for a one-part secret."""
+def _last_span(rule: GitleaksRule, match: Any) -> tuple[int, int] | None:
+    """Of a credential in parts (the key after its account name, the password after its user),
+    the span of the last part; None for a one-part secret."""
     if rule.secret_group >= 0:
         return None
     for group in range(rule.regex.groups, 0, -1):
         start, end = match.span(group)
         if start >= 0 and end > start:
-            return int(start)
+            return int(start), int(end)
     return None
 
 
