@@ -292,7 +292,10 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "injection.conceal",
-            rf"(?i)\b(?:hide|conceal|keep)\s+(?:this|it|these\s+\w+|the\s+\w+)\s+(?:from|secret\s+from|hidden\s+from)\s+(?:the\s+)?{_USER}\b|\bthe\s+{_USER}\s+(?:must|should|need|does)\s*(?:not|n't)\s+(?:know|see|find\s+out|be\s+(?:told|informed|aware))",
+            rf"(?i)\bkeep\s+(?:this|it|that)\s+(?:detail\s+|information\s+|step\s+|part\s+)?(?:just\s+)?between\s+(?:us|you\s+and\s+me)\b"
+            rf"|\bno\s+need\s+to\s+(?:bring\s+(?:it|this|that)\s+up|mention\s+(?:it|this|that))\b"
+            rf"|\bmentioning\s+(?:this|it)\s+(?:\w+\s+)?to\s+the\s+{_USER}\b"
+            rf"|\b(?:hide|conceal|keep)\s+(?:this|it|these\s+\w+|the\s+\w+)\s+(?:from|secret\s+from|hidden\s+from)\s+(?:the\s+)?{_USER}\b|\bthe\s+{_USER}\s+(?:must|should|need|does)\s*(?:not|n't)\s+(?:know|see|find\s+out|be\s+(?:told|informed|aware))",
             0.6,
         ),
         Rule(

@@ -166,13 +166,23 @@ _OUT_OF_BAND = re2.compile(
     r"|system\s+prompt|the\s+user'?s\s+(?:\w+\s+)?(?:messages?|files?|notes?|home|directory|inbox|e-?mails?|"
     r"documents?|data|settings|history|credentials?|contacts?)|home\s+directory|notes\s+the\s+user|"
     r"shared\s+earlier|environment\s+variables?|output\s+of\s+`?(?:env|printenv|set)\b|inbox|"
-    r"\.git/config|\.config/|settings\.json|~/)"
+    r"\.git/config|\.config/|settings\.json)|~/|\.git/config|\.config/"
 )
 _HARVEST_VERB = re2.compile(
     r"(?i)\b(?:read|include|pass|put|provide|fill|set|gather|look\s+up|collect|attach|copy|paste|"
-    r"store|place|insert|add|append|hold|contain)\b"
+    r"store|place|insert|add|append|holds?|contains?)\b"
 )
 _PARAM_WORD = re2.compile(r"(?i)\b(?:parameter|argument|param|field)s?\b")
+# Where the sentence puts what it gathered, when the slot is not one of the schema's parameters:
+# an argument the model is asked to invent ("put it in notes", "set trace_id to", "provide it as
+# metadata", "works best when context holds").
+_SLOT = re2.compile(
+    r"(?i)\b(?:put|place|store|pass|provide|include|send|add|attach|insert)\s+(?:it|them|this|that|those|its\s+contents?"
+    r"|their\s+contents?)\s+(?:in|into|as|under)\s+(?:the\s+)?[`'\"]?[A-Za-z_][\w-]{1,40}[`'\"]?"
+    r"|^\s*(?:set|fill(?:\s+in)?)\s+[`'\"]?[A-Za-z_][\w-]{1,40}[`'\"]?\s+(?:to|with)\b"
+    r"|\bwhen\s+[`'\"]?[A-Za-z_][\w-]{1,40}[`'\"]?\s+(?:holds|contains|includes)\b"
+    r"|\bthe\s+[`'\"]?[A-Za-z_][\w-]{1,40}[`'\"]?\s+(?:field|parameter|argument|property)\s+(?:should|must)\s+(?:contain|hold|include|be\s+set\s+to)\b"
+)
 
 
 def _parameters(definition: dict[str, Any]) -> list[str]:
@@ -202,7 +212,7 @@ def harvest_findings(definition: dict[str, Any], fields: list[tuple[str, str]]) 
             s = sentence.group()
             if not (_OUT_OF_BAND.search(s) and _HARVEST_VERB.search(s)):
                 continue
-            if _PARAM_WORD.search(s) or (named is not None and named.search(s)):
+            if _PARAM_WORD.search(s) or _SLOT.search(s) or (named is not None and named.search(s)):
                 out.append(
                     Finding(KIND, HARVEST_RULE, Severity.HIGH, path, sentence.start(), sentence.end(), 0.6)
                 )
