@@ -238,7 +238,7 @@ def rules() -> list[Rule]:
 _PRIVATE_KEY = "secret.private_key"
 
 # Rule ids of the packs added beside gitleaks.
-_ADDED_PACKS = ("secret.np.", "secret.kingfisher.")
+_ADDED_PACKS = ("secret.np.", "secret.kingfisher.", "secret.titus.")
 _ARMOUR_MAX = 64 * 1024
 _ARMOUR_BODY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=: -\r\n\t")
 
