@@ -90,6 +90,12 @@ NEGATIVE_EXAMPLES_HOLDING_A_VALUE = [
     "xoxp-",
     "IgvUabrXbWSihj2ENnA59G1F8",
     "MjuHWoGbzYmJv3ZuHaBvSENfyevu00NQuBc40VM",
+    # Titus's: a hex key after a key name, negative for a provider whose format differs
+    # (Calendly, Iterable, Keen, DeviantArt's rule read on GitHub's and Stripe's client
+    # secrets), and a Slack webhook that is not a workflow webhook.
+    "a3b8f29e4d1c6a05",
+    "76b08c69cfb27f26d6161f9ab6d061a1",
+    "hooks.slack.com/services/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",
 ]
 
 
