@@ -36,7 +36,7 @@ import json
 import pathlib
 from typing import Any
 
-from labels import undecidable  # eval/secrets/labels.py
+from labels import documentation_filler, undecidable  # eval/secrets/labels.py
 
 from ostiary.detection import gitleaks
 from ostiary.detection.gitleaks import PACKS
@@ -163,6 +163,12 @@ def report(misses: bool = False) -> None:
     left_out = len(results) - len(decidable)
     print(f"\n### Per kind, without the {left_out} items no detector can decide (eval/secrets/labels.py)\n")
     per_kind(decidable, kinds, sources)
+    fill = [r for r in results if documentation_filler(r[0])]
+    print(
+        f"\n### Per kind, without the {len(fill)} rule-pack examples whose value is documentation filler"
+        " (eval/secrets/labels.py)\n"
+    )
+    per_kind([r for r in results if not documentation_filler(r[0])], kinds, sources)
 
     print("\n### Recall by how the value is presented\n")
     contexts = sorted({item["context"] for item in items if item["label"] == "positive"})
@@ -182,9 +188,10 @@ def report(misses: bool = False) -> None:
     print("\n### Rule-pack sources by the packs the detector runs\n")
     print(
         "| source | positives | gitleaks + Ostiary's rules (independent) | leave-one-pack-out | "
-        "all packs (in-sample) | FPR on its negatives, leave-one-pack-out |"
+        "all packs (in-sample) | FPR on its negatives, leave-one-pack-out | "
+        "leave-one-pack-out without filler (positives) |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for pack in PACKS[1:]:
         source = f"rules:{pack}"
         subset = [i for i in items if i["source"] == source]
@@ -196,7 +203,9 @@ def report(misses: bool = False) -> None:
         neg = [b for i, b in rows if i["label"] == "negative"]
         fpr = f"{sum(1 for b in neg if b) / len(neg):.2%} of {len(neg)}" if neg else "-"
         pos = sum(1 for i, _ in rows if i["label"] == "positive")
-        print(f"| {source} | {pos} | " + " | ".join(cells) + f" | {fpr} |")
+        real = [(i, b) for i, b in rows if i["label"] == "positive" and not documentation_filler(i)]
+        kept = f"{sum(1 for i, b in real if i['kind'] in b) / len(real):.3f} ({len(real)})"
+        print(f"| {source} | {pos} | " + " | ".join(cells) + f" | {fpr} | {kept} |")
 
     print("\n### Per source (rule-pack sources leave their pack out)\n")
     print("| source | licence | items | positives | recall | negatives | FPR (any finding) |")
@@ -221,7 +230,8 @@ def report(misses: bool = False) -> None:
     if misses:
         for item, best in results:
             if item["label"] == "positive" and item["kind"] not in best:
-                print(f"    FN {item['id']} {item['source']} {item['kind']} {item['text'][:100]!r}")
+                mark = " filler" if documentation_filler(item) else ""
+                print(f"    FN{mark} {item['id']} {item['source']} {item['kind']} {item['text'][:100]!r}")
             if item["label"] == "negative" and best:
                 print(f"    FP {item['id']} {item['source']} {sorted(best)}")
 
