@@ -6,6 +6,11 @@ Apache-2.0, both written for Rust's regex crate (Kingfisher also for Hyperscan):
 - `noseyparker`: praetorian-inc/noseyparker, crates/noseyparker/data/default/builtin/rules/*.yml
 - `kingfisher`: mongodb/kingfisher, data/rules/*.yml (it adopted many of Nosey Parker's rules,
   so the two packs are not independent of each other)
+- `titus`: praetorian-inc/titus, pkg/rule/rules/*.yml, the successor of Nosey Parker: Nosey
+  Parker's rules (`np.*`) and rules derived from Kingfisher's (`kingfisher.*`), many rewritten
+  or new since the commits pinned above. A rule whose pattern (named groups aside) one of those
+  two packs already ships is left out (`skipped`, with that reason); the others keep their id
+  under `titus.` (`titus.np.openai.1`, `titus.kingfisher.xai.1`).
 
 Each rule is read from a git clone at the pinned commit (`git show`, so every run gives the same
 file) and translated to what `ostiary.detection.gitleaks.GitleaksRules` runs:
@@ -29,11 +34,12 @@ file) and translated to what `ostiary.detection.gitleaks.GitleaksRules` runs:
   or a public value;
 - a pack's id given to a second rule is kept for it as `<id>-2`.
 
-    .venv/bin/python scripts/gen_rule_packs.py --noseyparker <git dir> --kingfisher <git dir>
+    .venv/bin/python scripts/gen_rule_packs.py --noseyparker <git dir> --kingfisher <git dir> \
+        --titus <git dir>
     # update: fetch the new upstream commits, set COMMIT in PACKS below (or pass --commit-<pack>)
     .venv/bin/python scripts/gen_rule_packs.py --noseyparker <dir> --commit-noseyparker <sha> ...
 
-The output, src/ostiary/detection/rules/{noseyparker,kingfisher}.json, carries the upstream
+The output, src/ostiary/detection/rules/{noseyparker,kingfisher,titus}.json, carries the upstream
 repository, commit, licence and NOTICE; `tests/detection/test_rule_packs.py` checks they load,
 every rule compiles, and every rule matches the examples its pack's authors wrote for it.
 """
@@ -89,7 +95,29 @@ PACKS: dict[str, dict[str, str]] = {
             "    https://github.com/mongodb/kingfisher\n\n"
         ),
     },
+    "titus": {
+        "repo": "praetorian-inc/titus",
+        "commit": "369d8dc4359a2d70629e0fe7732d3244a3315efc",  # v1.1.23
+        "dir": "pkg/rule/rules",
+        "notice": (
+            "Titus\n"
+            "Copyright 2026 Praetorian Security, Inc.\n\n"
+            "This product includes software developed at Praetorian Security, Inc.\n"
+            "(https://www.praetorian.com/).\n\n"
+            "Detection rules in pkg/rule/rules/ are derived from NoseyParker\n"
+            "(https://github.com/praetorian-inc/noseyparker), Copyright 2023-2026 Praetorian\n"
+            'Security, Inc., and, those prefixed with "kingfisher.", from Kingfisher\n'
+            "(https://github.com/mongodb/kingfisher), Copyright MongoDB, Inc., both licensed\n"
+            "under the Apache License, Version 2.0.\n\n"
+            "    https://github.com/praetorian-inc/titus\n\n"
+        ),
+    },
 }
+# Packs whose rules a later pack may carry again: a rule of `titus` with the same pattern as one
+# of these is left out, since that pack already runs it.
+EARLIER = {"titus": ("noseyparker", "kingfisher")}
+# The prefix a pack's rule ids get (Titus reuses Nosey Parker's and Kingfisher's ids).
+ID_PREFIX = {"titus": "titus."}
 
 # A rule whose name says it finds a value that is no secret.
 PUBLIC_VALUE = re.compile(
@@ -322,28 +350,41 @@ def keywords(pattern: str) -> list[str]:
 
 
 def _not_a_secret(pack: str, rule: dict[str, Any]) -> str | None:
-    if pack == "kingfisher" and rule.get("visible", True) is False:
+    if pack != "noseyparker" and rule.get("visible", True) is False:
         return "not reported on its own (visible: false): an identifier for other rules' validation"
-    if pack == "kingfisher" and str(rule.get("confidence", "")).lower() == "low":
+    if pack != "noseyparker" and str(rule.get("confidence", "")).lower() == "low":
         return "confidence: low"
     categories = rule.get("categories") or []
-    if pack == "noseyparker" and "identifier" in categories and "secret" not in categories:
+    if pack != "kingfisher" and "identifier" in categories and "secret" not in categories:
         return "categories say identifier, not secret"
     if PUBLIC_VALUE.search(str(rule.get("name", ""))):
         return "its name says it finds no secret (an id, host, URL, user name, e-mail, public value)"
     return None
 
 
+_NAMED_GROUP = re.compile(r"\(\?P?<(?![=!])\w+>")
+
+
+def same_pattern(pattern: str) -> str:
+    """A translated pattern with its groups unnamed: Titus names the groups of patterns it
+    took unchanged from Nosey Parker and Kingfisher (`(?P<token>`)."""
+    return _NAMED_GROUP.sub("(", pattern)
+
+
 _NO_KEYWORD = "no literal of 3+ characters that every match holds (no keyword)"
 
 
-def translate(pack: str, raw_rules: list[dict[str, Any]], commit: str) -> dict[str, Any]:
+def translate(
+    pack: str, raw_rules: list[dict[str, Any]], commit: str, shipped: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """`shipped`: the unnamed patterns of earlier packs (`EARLIER`) and the pack of each."""
     meta = PACKS[pack]
     rules: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     seen: set[str] = set()
+    prefix = ID_PREFIX.get(pack, "")
     for raw in raw_rules:
-        rule_id = str(raw["id"])
+        rule_id = prefix + str(raw["id"])
         if rule_id in seen:  # a pack's id given to a second rule: numbered on from the first
             rule_id = next(f"{rule_id}-{n}" for n in range(2, 100) if f"{rule_id}-{n}" not in seen)
         seen.add(rule_id)
@@ -356,6 +397,10 @@ def translate(pack: str, raw_rules: list[dict[str, Any]], commit: str) -> dict[s
             groups = re2.compile(pattern, _options()).groups
         except re2.error as exc:
             skipped.append({"id": rule_id, "reason": f"RE2: {exc}"})
+            continue
+        earlier = (shipped or {}).get(same_pattern(pattern))
+        if earlier is not None:
+            skipped.append({"id": rule_id, "reason": f"the {earlier} pack ships the same pattern"})
             continue
         words = keywords(pattern)
         if not words:
@@ -411,7 +456,12 @@ def main() -> None:
         if not gitdir:
             continue
         commit = getattr(args, f"commit_{pack}")
-        generated = translate(pack, read_pack(pack, gitdir, commit), commit)
+        shipped = {
+            same_pattern(rule["regex"]): earlier
+            for earlier in EARLIER.get(pack, ())
+            for rule in json.loads((args.out / f"{earlier}.json").read_text())["rules"]
+        }
+        generated = translate(pack, read_pack(pack, gitdir, commit), commit, shipped)
         path = args.out / f"{pack}.json"
         path.write_text(json.dumps(generated, indent=1, ensure_ascii=False) + "\n")
         total = len(generated["rules"]) + len(generated["skipped"])

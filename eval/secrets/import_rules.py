@@ -10,11 +10,14 @@ pattern gets wrong). Nothing else is read: no test fixture, no code.
 - `noseyparker`: praetorian-inc/noseyparker (Apache-2.0), crates/noseyparker/data/default/
   builtin/rules/*.yml.
 - `kingfisher`: mongodb/kingfisher (Apache-2.0), data/rules/*.yml.
+- `titus`: praetorian-inc/titus (Apache-2.0), pkg/rule/rules/*.yml, Nosey Parker's successor
+  (its rules derive from Nosey Parker's and Kingfisher's; many are rewritten or new).
 
 Both repositories are read from a local git clone at the pinned commit (`git show`), so the
 output is the same on every run:
 
-    .venv/bin/python eval/secrets/import_rules.py --noseyparker <git dir> --kingfisher <git dir>
+    .venv/bin/python eval/secrets/import_rules.py --noseyparker <git dir> --kingfisher <git dir> \
+        --titus <git dir>
 """
 
 from __future__ import annotations
@@ -42,6 +45,12 @@ PACKS = {
         "commit": "ee7c0db3ef87575768f817820c24736249ffcdef",
         "licence": "Apache-2.0",
         "dir": "data/rules",
+    },
+    "titus": {
+        "repo": "praetorian-inc/titus",
+        "commit": "369d8dc4359a2d70629e0fe7732d3244a3315efc",  # v1.1.23
+        "licence": "Apache-2.0",
+        "dir": "pkg/rule/rules",
     },
 }
 LISTS = ("examples", "negative_examples", "non_examples")
@@ -76,6 +85,7 @@ def rules_of(raw: str) -> list[dict[str, Any]]:
                 "name": rule["name"],
                 "categories": rule.get("categories") or [],
                 "visible": rule.get("visible", True),
+                "confidence": rule.get("confidence", ""),
                 "pattern": rule["pattern"],
                 "examples": examples,
             }

@@ -1,4 +1,4 @@
-"""The Nosey Parker and Kingfisher rule files: pinned, licensed, complete, and translated faithfully.
+"""The Nosey Parker, Kingfisher and Titus rule files: pinned, licensed, complete, and translated faithfully.
 
 The examples test below runs each translated pattern over the examples its pack's authors wrote
 for it (eval/sources/public/secret-rules-*.json, taken at the same commits). It checks the
@@ -19,11 +19,11 @@ from ostiary.detection.gitleaks import PACKS, GitleaksRules, _joined, pack, pack
 from ostiary.detection.secrets import SecretsDetector, SecretsOptions
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-ADDED = ("noseyparker", "kingfisher")
+ADDED = ("noseyparker", "kingfisher", "titus")
 # Examples their own rule does not match upstream either: Kingfisher's pattern ignores the spaces
 # of its literal in extended mode (plaintext.1), and wants 22 characters where its example has 29
-# (travisci.1).
-UPSTREAM_MISMATCHES = {"kingfisher.plaintext.1", "kingfisher.travisci.1"}
+# (travisci.1); Titus's airtable.2 wants upper case where its example is lower case.
+UPSTREAM_MISMATCHES = {"kingfisher.plaintext.1", "kingfisher.travisci.1", "titus.kingfisher.airtable.2"}
 
 
 def generator() -> ModuleType:
@@ -53,11 +53,11 @@ def test_a_rule_file_names_its_upstream_commit_and_carries_the_apache_notice(nam
         data["license"].startswith("Apache-2.0")
         and "http://www.apache.org/licenses/LICENSE-2.0" in data["license"]
     )
-    if name == "noseyparker":
+    if name in ("noseyparker", "titus"):
         assert "Praetorian Security, Inc" in data["license"]
 
 
-@pytest.mark.parametrize(("name", "least"), [("noseyparker", 160), ("kingfisher", 680)])
+@pytest.mark.parametrize(("name", "least"), [("noseyparker", 160), ("kingfisher", 680), ("titus", 230)])
 def test_every_translated_rule_compiles_and_every_other_is_listed_with_a_reason(
     name: str, least: int
 ) -> None:
@@ -78,7 +78,8 @@ def test_each_rule_matches_its_own_examples_and_they_hold_its_keyword(name: str)
     unmatched = []
     for rule in pack(name)["rules"]:
         regex = re2.compile(rule["regex"])
-        own = texts.get(rule["id"].rsplit("-", 1)[0] if rule["id"][-2:-1] == "-" else rule["id"], [])
+        upstream = rule["id"].removeprefix("titus.")
+        own = texts.get(upstream.rsplit("-", 1)[0] if upstream[-2:-1] == "-" else upstream, [])
         matched = [t for t in own if regex.search(t)]
         if not matched:
             unmatched.append(rule["id"])
@@ -161,3 +162,17 @@ def test_every_screen_of_rules_keyed_on_frequent_words_compiles(left_out: str | 
     assert all(screen.compiled is not None for screen in rules._screens)
     # Two rules naming a group alike still join into one screen.
     assert re2.compile(_joined(["(?P<key>a+)", "(?P<key>b+)"])).search("b")
+
+
+def test_titus_ships_only_what_the_packs_before_it_do_not() -> None:
+    """Titus, Nosey Parker's successor, carries many of Nosey Parker's and Kingfisher's rules
+    unchanged; those are left out (the earlier pack runs them), the rest keep Titus's id."""
+    gen = generator()
+    data = pack("titus")
+    earlier = {
+        gen.same_pattern(r["regex"]) for name in ("noseyparker", "kingfisher") for r in pack(name)["rules"]
+    }
+    assert all(r["id"].startswith(("titus.np.", "titus.kingfisher.")) for r in data["rules"])
+    assert not any(gen.same_pattern(r["regex"]) in earlier for r in data["rules"])
+    assert any("ships the same pattern" in s["reason"] for s in data["skipped"])
+    assert gen.same_pattern(r"\b(?P<token>xoxb-[0-9]{10})\b") == r"\b(xoxb-[0-9]{10})\b"

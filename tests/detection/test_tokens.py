@@ -2,7 +2,7 @@
 
 import pytest
 
-from ostiary.detection.secrets import SecretsDetector
+from ostiary.detection.secrets import SecretsDetector, SecretsOptions
 
 
 def found(detector: SecretsDetector, text: str) -> list[tuple[str, str]]:
@@ -66,3 +66,26 @@ def test_an_encoded_text_a_name_or_an_identifier_is_no_random_literal(
 def test_a_wallet_address_under_a_name_is_personal_data_not_a_random_credential() -> None:
     text = '{"wallet": "1Q7LYYtAmvbrbpGsTToaSegqPL688QV9Th", "amount": 4.39}'
     assert found(SecretsDetector(), text) == [("pii.crypto_address", "1Q7LYYtAmvbrbpGsTToaSegqPL688QV9Th")]
+
+
+def test_a_prefix_may_hold_a_dot_before_its_last_separator() -> None:
+    # Only Ostiary's rules, so no provider rule names the token first.
+    detector = SecretsDetector(SecretsOptions(packs=()))
+    token = "tkn.v1_Qm7vT2pxR9Kd4LsW8nYc3HbZ6fJe1GaU"
+    assert found(detector, f"the key is {token} now") == [("secret.prefixed_token", token)]
+    # A dotted name in code whose last part is words, not random characters, is no token.
+    assert found(detector, "x = app.config.handler_DefaultUploadRetryingHandler2") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A pack's generic rule on characters counted up (filler), an `invalid` token in a doc,
+        # and a Grafana-shaped key whose base64 decodes to a documentation example.
+        'deviantart_client_secret = "LMNOPQRSTUVWXYZZZZZZZZ9999999999"',
+        "glsa_iNValIdinValiDinvalidinvalidinva_5b582697",
+        "eyJrIjoiRVhBTVBMRVRFU1RURVNURW5uaGFaamwzWHo5WjQiLCJuIjoiZXhhbXBsZSIsImlkIjoxfQ==",
+    ],
+)
+def test_documentation_filler_is_no_credential_for_the_packs_either(text: str) -> None:
+    assert found(SecretsDetector(), text) == []

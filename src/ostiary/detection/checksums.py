@@ -42,7 +42,7 @@ _TEST_CARDS = frozenset(
 _PLACEHOLDER_WORDS = (
     "example", "sample", "dummy", "placeholder", "changeme", "change_me", "your_", "your-", "yourkey",
     "xxxx", "****", "<", "${", "{{", "redacted", "insert", "replace", "fake", "test_key", "notreal",
-    "00000000",
+    "invalid", "00000000",
     # Filler typed as a value: letters and digits counted up in turn.
     "a1b2c3", "d4c3b2a1",
 )  # fmt: skip

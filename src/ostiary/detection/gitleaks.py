@@ -380,8 +380,9 @@ def _line(data: bytes, start: int, end: int) -> bytes:
 
 
 # The maintained rule packs Ostiary ships, each generated from its pinned upstream commit:
-# gitleaks (scripts/gen_gitleaks_rules.py), Nosey Parker and Kingfisher (scripts/gen_rule_packs.py).
-PACKS = ("gitleaks", "noseyparker", "kingfisher")
+# gitleaks (scripts/gen_gitleaks_rules.py), Nosey Parker, Kingfisher and Titus, Nosey Parker's
+# successor (scripts/gen_rule_packs.py).
+PACKS = ("gitleaks", "noseyparker", "kingfisher", "titus")
 
 
 @functools.cache

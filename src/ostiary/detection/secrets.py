@@ -16,6 +16,8 @@ a candidate for redaction in place.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -54,6 +56,8 @@ def _look_alike(text: str, found: GitleaksHit) -> bool:
     value = text[found.start : found.end]
     if checksums.placeholder(value) or value.lower() in passwords.DOC_PASSWORDS:
         return True
+    if _encoded_placeholder(value):
+        return True
     # A connection string's documentation password (`postgres://user:password@localhost`).
     userinfo = _USERINFO.search(value)
     if userinfo is not None and not _userinfo_password(userinfo.group(1)):
@@ -62,11 +66,27 @@ def _look_alike(text: str, found: GitleaksHit) -> bool:
         return True
     if not found.generic:
         return False
-    if names.filler(value) or passwords.VARIABLE.search(value):
+    if names.filler(value) or names.sequential(value) or passwords.VARIABLE.search(value):
         return True
     line_start = text.rfind("\n", 0, found.match_start) + 1
     key = text[max(line_start, found.match_start - 24) : found.start].lower()
     return any(word in key for word in _NOT_SECRET_KEY_WORDS) or _UUID.match(value) is not None
+
+
+_BASE64 = re2.compile(r"^[A-Za-z0-9+/_-]{16,}={0,2}$")
+
+
+def _encoded_placeholder(value: str) -> bool:
+    """Base64 of a documentation example (`eyJrIjoiRVhBTVBMRV…` decodes to `{"k":"EXAMPLE…`)."""
+    if len(value) > 4096 or _BASE64.match(value) is None:
+        return False
+    padded = value.rstrip("=") + "=" * (-len(value.rstrip("=")) % 4)
+    try:
+        decoded = base64.b64decode(padded, altchars=b"-_" if "-" in value or "_" in value else None)
+    except (binascii.Error, ValueError):
+        return False
+    text = decoded.decode("ascii", "ignore")
+    return len(text) * 10 >= len(decoded) * 9 and checksums.placeholder(text) and len(set(text)) > 3
 
 
 def _expression(value: str) -> bool:
@@ -238,7 +258,7 @@ def rules() -> list[Rule]:
 _PRIVATE_KEY = "secret.private_key"
 
 # Rule ids of the packs added beside gitleaks.
-_ADDED_PACKS = ("secret.np.", "secret.kingfisher.")
+_ADDED_PACKS = ("secret.np.", "secret.kingfisher.", "secret.titus.")
 _ARMOUR_MAX = 64 * 1024
 _ARMOUR_BODY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=: -\r\n\t")
 

@@ -17,9 +17,10 @@ import re2
 from ostiary.detection import checksums, names
 from ostiary.detection.ruleset import ContextCheck, Rule
 
-# A prefix of up to four short lower-case parts, then a run of 16 letters and digits or more.
+# A prefix of up to four short lower-case parts (joined by `_`, `-` or, inside the prefix, `.`:
+# `tkn.v1_`, `xoxe.xoxp-1-`), then a run of 16 letters and digits or more.
 _PREFIXED = (
-    r"(?:^|[^A-Za-z0-9_.+/=-])(?P<value>[a-z][a-z0-9]{1,9}(?:[_-][A-Za-z0-9]{1,10}){0,3}[_-]"
+    r"(?:^|[^A-Za-z0-9_.+/=-])(?P<value>[a-z][a-z0-9]{1,9}(?:[_.-][A-Za-z0-9]{1,10}){0,3}[_-]"
     r"[A-Za-z0-9]{16,}(?:[_-][A-Za-z0-9]+)*)(?:[^A-Za-z0-9_+/=-]|$)"
 )
 # A name (no credential word needed), an assignment, then a value of 20 characters or more.
