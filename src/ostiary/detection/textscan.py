@@ -15,7 +15,7 @@ import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from ostiary.detection import decoding, unicode
+from ostiary.detection import ciphers, decoding, unicode
 from ostiary.detection.findings import Finding, Severity
 from ostiary.detection.ruleset import Rule, RuleSet
 
@@ -121,6 +121,12 @@ class TextScanner:
                     self._finding(f"{self.kind}.encoded_text", path, *span, self.weights.encoded, layer)
                 )
             self._rescan(segment.text, path, out, depth, _fixed(span), {span: segment.encoding})
+        if outer is None:
+            # Ciphers a reader undoes by hand count only where a rule fires inside them: a line
+            # of spaced letters or of Morse code says nothing by itself.
+            for cipher in ciphers.segments(folded.text, data):
+                span = folded.to_original(cipher.start, cipher.end)
+                self._rescan(cipher.text, path, out, depth, _fixed(span), {span: cipher.encoding})
         rest = segments[self.alone :]
         if rest:
             joined, locate = _together([s.text for s in rest], spans[self.alone :])
