@@ -219,6 +219,14 @@ def rules() -> list[Rule]:
             r"|\b(?:modo\s+desarrollador|mode\s+d[eé]veloppeur|modalit[aà]\s+sviluppatore|entwicklermodus)\s+(?:sin|sans|senza|ohne)\b",
             0.75,
         ),
+        # A configuration for the reader that forbids its refusals ("policy puppetry"): the
+        # strings or responses it may not give.
+        Rule(
+            "injection.persona",
+            r"(?i)\bblocked[_ -]?(?:strings|responses|modes)\b[\"']?\s*[:=]\s*[\[\"']?[^\n]{0,80}?"
+            r"(?:i'?m\s+sorry|i\s+cannot|i\s+can'?t|unable\s+to|apologi[sz]e|apologies|refusals?|disclaimers?)",
+            0.7,
+        ),
         # The reader told that it is a persona without limits.
         Rule(
             "injection.persona",
