@@ -24,6 +24,7 @@ import mcp_types as t
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import get_default_environment
+from mcp.shared.exceptions import MCPError
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -96,3 +97,21 @@ async def test_a_resume_state_shaped_like_a_credential_still_resumes_the_call(
     assert "answer 1" in _text(first)
     assert "answer 2" in _text(second)
     assert _text(echoed) == "Echo: still serving"
+
+
+async def test_a_retry_with_a_state_the_gateway_never_gave_is_refused_not_run(
+    gateway_params: StdioServerParameters,
+) -> None:
+    async with Client(gateway_params, mode=MODERN, read_timeout_seconds=20) as client:
+        with pytest.raises(MCPError) as refused:
+            await client.session.call_tool(
+                "echo",
+                {"message": "never ran"},
+                input_responses={
+                    "r1": {"role": "assistant", "content": {"type": "text", "text": "x"}, "model": "m"}
+                },
+                request_state="yedh_uNsMV2ObshHMA8iBF59qDfkbfD0",
+            )
+        echoed = await client.call_tool("echo", {"message": "after"})
+    assert refused.value.code == -32602
+    assert _text(echoed) == "Echo: after"

@@ -564,8 +564,16 @@ class ClientSession:
     async def _park_for_modern_client(
         self, conn: ServerConnection, call: Call, method: str, params: JSON
     ) -> tuple[Message, bridge.ParkedCall | None]:
-        parked = self.parking.take(params.get("requestState"), self.principal.key)
-        if parked is not None:
+        state = params.get("requestState")
+        if state is not None:
+            parked = self.parking.take(state, self.principal.key)
+            if parked is None:
+                # Only Ostiary gives out the states that resume a 2025-era server's calls: one it
+                # does not know (expired, used, or never given) resumes nothing, and is refused.
+                # Run as a new call it would repeat the tool and, where calls take turns, wait
+                # behind the very call it was meant to resume.
+                error = messages.error(None, methods.INVALID_PARAMS, "Unknown or expired requestState")
+                return error, None
             parked.answer(params.get("inputResponses"))
         else:
             # stdio and HTTP+SSE cannot say which call a server->client request belongs to: calls
