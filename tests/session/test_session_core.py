@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ostiary import methods
+from ostiary import messages, methods
 from ostiary.messages import JSON, Kind, Message
 from ostiary.pipeline import Decision, Hook
 from ostiary.testing import Client, ServerRun, ToolServer, connect, text
@@ -228,6 +228,45 @@ async def test_an_input_required_result_the_pipeline_refuses_ends_its_parked_cal
     (run,) = alpha.runs
     answered = [m for m in run.received if m.kind is Kind.ERROR and m.id == "ask-1"]
     assert len(answered) == 1, run.received
+
+
+async def test_a_question_on_a_finished_requests_stream_is_not_given_to_another_call() -> None:
+    """Streamable HTTP says which request a server's question belongs to (the stream it came
+    on): one for a request that is over is nobody's, even if a single other call is waiting."""
+
+    async def quick(params: JSON, run: ServerRun) -> JSON:
+        return text("done")
+
+    async def asks(params: JSON, run: ServerRun) -> JSON:
+        finished = next(m.id for m in run.received if m.params.get("name") == "quick")
+        late = messages.request("late-1", "roots/list")
+        late.related = finished
+        await run.transport.send(late)
+        answer = await run.ask("sampling/createMessage", SAMPLE)
+        return text(str(answer.result.get("model")))
+
+    alpha = ToolServer({"quick": quick, "ask": asks}, era="legacy")
+    async with connect(BARE, servers={"alpha": alpha}) as client:
+        capabilities = {"sampling": {}, "roots": {}}
+        done = await client.request(methods.TOOLS_CALL, Client.modern({"name": "alpha__quick"}, capabilities))
+        assert texts(done) == ["done"]
+        call = Client.modern({"name": "alpha__ask", "arguments": {}}, capabilities)
+        first = await client.request(methods.TOOLS_CALL, call)
+        assert first.result["resultType"] == "input_required", first.raw
+        assert [q["method"] for q in first.result["inputRequests"].values()] == ["sampling/createMessage"]
+        ((key, _),) = first.result["inputRequests"].items()
+        retry = {
+            **call,
+            "inputResponses": {
+                key: {"role": "assistant", "content": {"type": "text", "text": "x"}, "model": "m"}
+            },
+            "requestState": first.result["requestState"],
+        }
+        final = await client.request(methods.TOOLS_CALL, retry)
+        assert texts(final) == ["m"]
+    (run,) = alpha.runs
+    refused = [m for m in run.received if m.id == "late-1"]
+    assert [m.kind for m in refused] == [Kind.ERROR]
 
 
 async def test_a_legacy_client_answers_a_modern_servers_input_request_and_the_server_is_retried() -> None:
