@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from ostiary import methods
+from ostiary import messages, methods
 from ostiary.messages import JSON, Kind, Message
+from ostiary.pipeline import Decision, Hook
 from ostiary.testing import Client, ServerRun, ToolServer, connect, text
 
 pytestmark = pytest.mark.timeout(20)
@@ -192,6 +193,80 @@ async def test_a_modern_client_meets_a_legacy_servers_question_as_input_required
         assert final.result["resultType"] == "complete"
         # The server heard one call: the retry resumed it rather than calling again.
         assert len([m for m in alpha.received if m.method == methods.TOOLS_CALL]) == 1
+
+
+SAMPLE: JSON = {"messages": [], "maxTokens": 1}
+
+
+async def test_an_input_required_result_the_pipeline_refuses_ends_its_parked_call() -> None:
+    """The call that asked holds the connection's turn until it ends: a result the client never
+    gets (here: its audit record cannot be written) must end it, or every later call waits."""
+
+    async def asks(params: JSON, run: ServerRun) -> JSON:
+        answer = await run.ask("sampling/createMessage", SAMPLE)
+        return text(str(answer.raw))
+
+    class CannotRecordQuestions:
+        async def observe(self, decision: Decision) -> None:
+            if decision.hook is Hook.SERVER_RESPONSE and decision.message.result.get("resultType") == (
+                "input_required"
+            ):
+                raise RuntimeError("the audit store is gone")
+
+    alpha = ToolServer({"ask": asks, "say": echo}, era="legacy", name="alpha")
+    async with connect(BARE, servers={"alpha": alpha}, observers=[CannotRecordQuestions()]) as client:
+        capabilities = {"sampling": {}}
+        asked = await client.request(methods.TOOLS_CALL, Client.modern({"name": "alpha__ask"}, capabilities))
+        assert asked.result.get("isError") is True, asked.raw
+        assert "requestState" not in asked.result
+        said = await client.request(
+            methods.TOOLS_CALL,
+            Client.modern({"name": "alpha__say", "arguments": {"say": "hi"}}, capabilities),
+        )
+        assert texts(said) == ["alpha:hi"]
+    # The server's question was answered (with an error) rather than left waiting.
+    (run,) = alpha.runs
+    answered = [m for m in run.received if m.kind is Kind.ERROR and m.id == "ask-1"]
+    assert len(answered) == 1, run.received
+
+
+async def test_a_question_on_a_finished_requests_stream_is_not_given_to_another_call() -> None:
+    """Streamable HTTP says which request a server's question belongs to (the stream it came
+    on): one for a request that is over is nobody's, even if a single other call is waiting."""
+
+    async def quick(params: JSON, run: ServerRun) -> JSON:
+        return text("done")
+
+    async def asks(params: JSON, run: ServerRun) -> JSON:
+        finished = next(m.id for m in run.received if m.params.get("name") == "quick")
+        late = messages.request("late-1", "roots/list")
+        late.related = finished
+        await run.transport.send(late)
+        answer = await run.ask("sampling/createMessage", SAMPLE)
+        return text(str(answer.result.get("model")))
+
+    alpha = ToolServer({"quick": quick, "ask": asks}, era="legacy")
+    async with connect(BARE, servers={"alpha": alpha}) as client:
+        capabilities = {"sampling": {}, "roots": {}}
+        done = await client.request(methods.TOOLS_CALL, Client.modern({"name": "alpha__quick"}, capabilities))
+        assert texts(done) == ["done"]
+        call = Client.modern({"name": "alpha__ask", "arguments": {}}, capabilities)
+        first = await client.request(methods.TOOLS_CALL, call)
+        assert first.result["resultType"] == "input_required", first.raw
+        assert [q["method"] for q in first.result["inputRequests"].values()] == ["sampling/createMessage"]
+        ((key, _),) = first.result["inputRequests"].items()
+        retry = {
+            **call,
+            "inputResponses": {
+                key: {"role": "assistant", "content": {"type": "text", "text": "x"}, "model": "m"}
+            },
+            "requestState": first.result["requestState"],
+        }
+        final = await client.request(methods.TOOLS_CALL, retry)
+        assert texts(final) == ["m"]
+    (run,) = alpha.runs
+    refused = [m for m in run.received if m.id == "late-1"]
+    assert [m.kind for m in refused] == [Kind.ERROR]
 
 
 async def test_a_legacy_client_answers_a_modern_servers_input_request_and_the_server_is_retried() -> None:

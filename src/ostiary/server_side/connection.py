@@ -456,11 +456,15 @@ class ServerConnection:
     def _context_for(self, message: Message) -> object:
         """Which client request a server->client request belongs to, when that can be known.
 
-        HTTP transports say it (`related`); on stdio and HTTP+SSE it is known only when a single
-        request in flight could have asked, preferring one whose context takes server requests.
+        Streamable HTTP says it (`related`: the request whose stream carried it): that request's,
+        or, when that request is over, none; never a guess. What comes without (stdio, HTTP+SSE,
+        the GET stream) is known only when a single request in flight could have asked,
+        preferring one whose context takes server requests.
         """
-        if isinstance(message.related, int) and message.related in self._pending:
-            return self._pending[message.related].context
+        related = message.related
+        if related is not None:
+            pending = self._pending.get(related) if isinstance(related, int) else None
+            return pending.context if pending is not None else None
         contexts = [p.context for p in self._pending.values() if p.context is not None]
         askers = [c for c in contexts if getattr(c, "takes_server_requests", False)]
         for candidates in (askers, contexts):

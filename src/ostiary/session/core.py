@@ -512,14 +512,24 @@ class ClientSession:
         decision = await self.pipeline.run(Hook.CLIENT_REQUEST, outgoing, exchange)
         if not decision.forwarded:
             return self._refusal(call, method, decision.verdict)
+        parked: bridge.ParkedCall | None = None
         if conn is None or server in self.excluded:
             response = messages.error(None, methods.UPSTREAM_UNAVAILABLE, f"Server {server} is unavailable")
         else:
-            response = await self._exchange_with(conn, call, method, decision.message.params)
-        final: Decision = await self.pipeline.run(Hook.SERVER_RESPONSE, response, exchange)
+            response, parked = await self._exchange_with(conn, call, method, decision.message.params)
+        try:
+            final: Decision = await self.pipeline.run(Hook.SERVER_RESPONSE, response, exchange)
+        except BaseException:
+            if parked is not None:
+                self.parking.drop(parked)
+            raise
         if not final.forwarded:
+            if parked is not None:
+                self.parking.drop(parked)
             return self._refusal(call, method, final.verdict)
-        return final.message.with_id(call.client_id)
+        out = final.message.with_id(call.client_id)
+        # A parked call's requestState is the gateway's own: added after the judging, never judged.
+        return out if parked is None else self.parking.hand_over(parked, out)
 
     def _refusal(self, call: Call, method: str, verdict: Verdict) -> Message:
         """A refused tool call is a tool result the model can read, unless `denials: error`; a
@@ -532,27 +542,38 @@ class ClientSession:
             return denials.as_tool_result(call.client_id, verdict, name if isinstance(name, str) else None)
         return denial(call.client_id, verdict)
 
-    async def _exchange_with(self, conn: ServerConnection, call: Call, method: str, params: JSON) -> Message:
+    async def _exchange_with(
+        self, conn: ServerConnection, call: Call, method: str, params: JSON
+    ) -> tuple[Message, bridge.ParkedCall | None]:
+        """The server's response, and the parked call it asks the client for, if it does."""
         try:
             if method in methods.MRTR_METHODS and call.era == "modern" and conn.era == "legacy":
                 return await self._park_for_modern_client(conn, call, method, params)
             response = await conn.request(method, params, call)
             if method in methods.MRTR_METHODS and call.era == "legacy" and conn.era == "modern":
                 response = await self._answer_for_legacy_client(conn, call, method, params, response)
-            return response
+            return response, None
         except ServerUnavailable as exc:
             log.warning("server %s: %s failed: %s", conn.name, method, exc)
-            return messages.error(None, methods.UPSTREAM_UNAVAILABLE, f"Server {conn.name} is unavailable")
+            error = messages.error(None, methods.UPSTREAM_UNAVAILABLE, f"Server {conn.name} is unavailable")
+            return error, None
         except ServerTimeout:
-            return messages.error(
-                None, methods.UPSTREAM_TIMEOUT, f"Server {conn.name} did not answer in time"
-            )
+            text = f"Server {conn.name} did not answer in time"
+            return messages.error(None, methods.UPSTREAM_TIMEOUT, text), None
 
     async def _park_for_modern_client(
         self, conn: ServerConnection, call: Call, method: str, params: JSON
-    ) -> Message:
-        parked = self.parking.take(params.get("requestState"), self.principal.key)
-        if parked is not None:
+    ) -> tuple[Message, bridge.ParkedCall | None]:
+        state = params.get("requestState")
+        if state is not None:
+            parked = self.parking.take(state, self.principal.key)
+            if parked is None:
+                # Only Ostiary gives out the states that resume a 2025-era server's calls: one it
+                # does not know (expired, used, or never given) resumes nothing, and is refused.
+                # Run as a new call it would repeat the tool and, where calls take turns, wait
+                # behind the very call it was meant to resume.
+                error = messages.error(None, methods.INVALID_PARAMS, "Unknown or expired requestState")
+                return error, None
             parked.answer(params.get("inputResponses"))
         else:
             # stdio and HTTP+SSE cannot say which call a server->client request belongs to: calls
@@ -569,7 +590,9 @@ class ClientSession:
                 parked.task.add_done_callback(_releaser(turn))
         parked.call = call
         outcome = await self.parking.next_outcome(parked)
-        return outcome if isinstance(outcome, Message) else messages.result(call.client_id, outcome)
+        if isinstance(outcome, Message):
+            return outcome, None
+        return messages.result(call.client_id, outcome), parked
 
     async def _answer_for_legacy_client(
         self, conn: ServerConnection, call: Call, method: str, params: JSON, response: Message
@@ -745,6 +768,11 @@ class ClientSession:
             if not decision.forwarded:
                 return denial(server_id, decision.verdict)
             answer = await context.ask(decision.message)
+            if answer is None:
+                # The call it was attributed to is over or abandoned: nobody will answer it.
+                return messages.error(
+                    server_id, methods.INTERNAL_ERROR, "The client request this belonged to has ended"
+                )
             reply = await self.pipeline.run(
                 Hook.CLIENT_RESPONSE, messages.result(server_id or 0, answer), exchange
             )
