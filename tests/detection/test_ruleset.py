@@ -62,6 +62,17 @@ def test_poisoning_and_injection_share_one_compiled_set_of_the_injection_rules()
     }
 
 
+def test_a_rule_is_compiled_on_its_first_hit_and_every_shipped_rule_compiles() -> None:
+    rules = RuleSet([Rule("a", r"foo", 0.5), Rule("b", r"bar", 0.5)])
+    assert list(rules.scan("foo")) and rules._compiled[0] is not None and rules._compiled[1] is None
+    shipped = [injection.InjectionDetector().scanner.rules, poisoning.PoisoningDetector().scanner.rules]
+    sets = [part for s in shipped for part in (s.parts if isinstance(s, RuleSets) else [s])]
+    sets.append(secrets.SecretsDetector().rules)
+    for each in sets:
+        for index, rule in enumerate(each.rules):
+            assert each.compiled(index).pattern == rule.pattern
+
+
 SAMPLES = [
     "mail jane.doe+tag@mail.example.co.uk or J_D@sub-domain.org today",
     'config: API_KEY = "q8Zr2LmX0pW4vN7tY1sK" and client-secret: Zm9vYmFyYmF6cXV4MTIzNDU2',

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import re2
 
@@ -61,7 +62,11 @@ class RuleSet:
         self.screens = tuple(screens)
         options = re2.Options()
         options.max_mem = 64 << 20
-        self._compiled = [re2.compile(rule.pattern, options) for rule in self.rules]
+        self._options = options
+        # Each rule's own pattern, for its spans, compiled on the rule's first hit: the set's pass
+        # decides which rules run at all, most never match in a gateway's life, and compiled
+        # up front they held about 2 MB.
+        self._compiled: list[Any] = [None] * len(self.rules)
         self._set = _set([*(rule.prefilter or rule.pattern for rule in self.rules), *self.screens], options)
         # Multi-line: `^` and `$` also at line breaks, so a rule that matches a line by itself
         # matches the lines joined (`\b` reads a line break as it reads the edge of a text).
@@ -96,7 +101,7 @@ class RuleSet:
     def hits(self, text: str, matching: list[int]) -> Iterator[Hit]:
         """The hits in `text` of the rules `matching` found."""
         for index in matching:
-            rule, pattern = self.rules[index], self._compiled[index]
+            rule, pattern = self.rules[index], self._compiled[index] or self.compiled(index)
             hits = 0
             for match in pattern.finditer(text):
                 value = match.group(0) if rule.whole or not rule.group else match.group(rule.group)
@@ -111,6 +116,14 @@ class RuleSet:
                 hits += 1
                 if hits >= self.max_hits:
                     break
+
+    def compiled(self, index: int) -> Any:
+        """Rule `index`'s own pattern, compiled (a compiled RE2 pattern: the binding exports no
+        type for it)."""
+        pattern = self._compiled[index]
+        if pattern is None:
+            pattern = self._compiled[index] = re2.compile(self.rules[index].pattern, self._options)
+        return pattern
 
 
 @functools.lru_cache(maxsize=8)
