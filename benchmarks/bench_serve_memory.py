@@ -21,6 +21,14 @@ chooses whether sessions share them. `--pipeline quickstart` puts every built-in
 front, as examples/quickstart.yaml does (the default is the tool filter alone); `--model` sets
 `detectors.model`.
 
+`--payload corpus` echoes the evaluation corpus (`eval/corpus/*.jsonl`, each text cut to 4,000
+characters) instead of `hello`, one text a call, in turn: traffic as varied as a gateway sees,
+whose detectors then build automaton states a repeated `hello` never needs (RE2 keeps them, up to
+each pattern's memory budget). A call the gateway refuses or redacts counts as answered.
+
+    .venv/bin/python benchmarks/bench_serve_memory.py --pipeline quickstart --model off \
+        --sessions 1 --rounds 4570 --payload corpus   # every text of the corpus once
+
 `--share-tls-context` measures a change that is not made: every upstream HTTP client builds its
 own TLS context (the CA bundle loaded again, about 1 MB each, even for http:// URLs); sharing one
 per process is what it would save.
@@ -30,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -45,7 +54,9 @@ from fleet import (
     stop_background,
     wait_for_port,
 )
-from rawclient import RawHttp
+from rawclient import CallFailed, RawHttp
+
+CORPUS = Path(__file__).resolve().parent.parent / "eval" / "corpus"
 
 # Runs `ostiary` with every TLS context built once and shared (the what-if of --share-tls-context).
 SHARED_TLS = (
@@ -151,14 +162,37 @@ async def measure(args: argparse.Namespace, workdir: Path, errlog: TextIO) -> No
                         await client.echo("first")
                         print(f"1 session and a call: {report(gateway.pid)}")
                 print(f"{args.sessions} sessions: {report(gateway.pid)}")
-                for _ in range(args.rounds):
-                    await asyncio.gather(*(c.echo("hello") for c in clients))
+                texts = corpus() if args.payload == "corpus" else ["hello"]
+                refused = 0
+                for turn in range(args.rounds):
+                    text = texts[turn % len(texts)]
+                    answers = await asyncio.gather(*(c.echo(text) for c in clients), return_exceptions=True)
+                    refused += sum(isinstance(a, CallFailed) for a in answers)
+                    if errors := [
+                        a for a in answers if isinstance(a, BaseException) and not isinstance(a, CallFailed)
+                    ]:
+                        raise errors[0]
+                if refused:
+                    print(f"calls refused or redacted by the gateway: {refused}")
                 print(f"after {args.rounds} rounds of calls on each: {report(gateway.pid)}")
                 await asyncio.gather(*(c.aclose() for c in clients))
             finally:
                 stop_background(gateway)
     finally:
         stop_background(echo)
+
+
+def corpus() -> list[str]:
+    """The evaluation corpus's texts (a definition's record as JSON), each cut to 4,000 characters."""
+    texts = []
+    for name in ("injection", "poisoning", "secrets"):
+        # By line breaks only: str.splitlines also splits at the U+2028 some texts hold.
+        for line in (CORPUS / f"{name}.jsonl").read_text(encoding="utf-8").split("\n"):
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            texts.append(str(record.get("text") or json.dumps(record))[:4000])
+    return texts
 
 
 def main() -> None:
@@ -172,6 +206,9 @@ def main() -> None:
     parser.add_argument("--isolation", choices=["session", "principal", "shared"], default="session")
     parser.add_argument("--pipeline", choices=["toolfilter", "quickstart"], default="toolfilter")
     parser.add_argument("--model", choices=["auto", "on", "off"], help="detectors.model (default: unset)")
+    parser.add_argument(
+        "--payload", choices=["hello", "corpus"], default="hello", help="what each call echoes (see above)"
+    )
     parser.add_argument("--python", default=sys.executable)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ostiary-serve-memory-") as tmp:

@@ -625,7 +625,7 @@ class InjectionDetector:
         model: Scorer | None = None,
     ) -> None:
         self.options = options or InjectionOptions()
-        self.scanner = TextScanner(KIND, [*rules(), *extra_rules], _WEIGHTS, extra=classifier)
+        self.scanner = TextScanner(KIND, list(extra_rules), _WEIGHTS, extra=classifier, common=rules())
         self.model = model
         self._tool_names: frozenset[str] = frozenset()
         self._sessions: BoundedCache[frozenset[str], SessionTools] = BoundedCache(64)

@@ -246,7 +246,7 @@ class PoisoningDetector:
         model: Scorer | None = None,
     ) -> None:
         self.options = options or PoisoningOptions()
-        self.scanner = TextScanner(KIND, [*injection.rules(), *rules(), *extra_rules], _WEIGHTS)
+        self.scanner = TextScanner(KIND, [*rules(), *extra_rules], _WEIGHTS, common=injection.rules())
         self.model = model
 
     def scan_text(self, text: str, path: str = "") -> Report:

@@ -10,8 +10,10 @@ every match also matches keeps the clean pass fast without changing what is foun
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import re2
 
@@ -60,7 +62,11 @@ class RuleSet:
         self.screens = tuple(screens)
         options = re2.Options()
         options.max_mem = 64 << 20
-        self._compiled = [re2.compile(rule.pattern, options) for rule in self.rules]
+        self._options = options
+        # Each rule's own pattern, for its spans, compiled on the rule's first hit: the set's pass
+        # decides which rules run at all, most never match in a gateway's life, and compiled
+        # up front they held about 2 MB.
+        self._compiled: list[Any] = [None] * len(self.rules)
         self._set = _set([*(rule.prefilter or rule.pattern for rule in self.rules), *self.screens], options)
         # Multi-line: `^` and `$` also at line breaks, so a rule that matches a line by itself
         # matches the lines joined (`\b` reads a line break as it reads the edge of a text).
@@ -95,7 +101,7 @@ class RuleSet:
     def hits(self, text: str, matching: list[int]) -> Iterator[Hit]:
         """The hits in `text` of the rules `matching` found."""
         for index in matching:
-            rule, pattern = self.rules[index], self._compiled[index]
+            rule, pattern = self.rules[index], self._compiled[index] or self.compiled(index)
             hits = 0
             for match in pattern.finditer(text):
                 value = match.group(0) if rule.whole or not rule.group else match.group(rule.group)
@@ -110,6 +116,56 @@ class RuleSet:
                 hits += 1
                 if hits >= self.max_hits:
                     break
+
+    def compiled(self, index: int) -> Any:
+        """Rule `index`'s own pattern, compiled (a compiled RE2 pattern: the binding exports no
+        type for it)."""
+        pattern = self._compiled[index]
+        if pattern is None:
+            pattern = self._compiled[index] = re2.compile(self.rules[index].pattern, self._options)
+        return pattern
+
+
+@functools.lru_cache(maxsize=8)
+def shared(rules: tuple[Rule, ...], screens: tuple[str, ...] = ()) -> RuleSet:
+    """One compiled `RuleSet` per process for rules several detectors read: poisoning reads the
+    injection rules too, and compiled twice they held about 3 MB more of RE2 automata and of
+    the compiler's garbage. A `RuleSet` is immutable once built, so sharing it is safe."""
+    return RuleSet(rules, screens=screens)
+
+
+class RuleSets:
+    """Rule sets read as one, in order: the rules' indexes run on from one set to the next, as
+    do the screens'. One pass per set, so a set another detector shares need not be copied."""
+
+    def __init__(self, parts: Sequence[RuleSet]) -> None:
+        self.parts = tuple(parts)
+        self.rules = tuple(rule for part in self.parts for rule in part.rules)
+        self.screens = tuple(screen for part in self.parts for screen in part.screens)
+
+    def matching(self, text: str | bytes) -> list[int]:
+        return self.screened(text)[0]
+
+    def screened(self, text: str | bytes) -> tuple[list[int], list[int]]:
+        rules: list[int] = []
+        screens: list[int] = []
+        rule_base = screen_base = 0
+        for part in self.parts:
+            found, screened = part.screened(text)
+            rules += [rule_base + i for i in found]
+            screens += [screen_base + i for i in screened]
+            rule_base += len(part.rules)
+            screen_base += len(part.screens)
+        return rules, screens
+
+    def hits(self, text: str, matching: list[int]) -> Iterator[Hit]:
+        base = 0
+        for part in self.parts:
+            count = len(part.rules)
+            mine = [i - base for i in matching if base <= i < base + count]
+            if mine:
+                yield from part.hits(text, mine)
+            base += count
 
 
 def _set(patterns: Sequence[str], options: re2.Options) -> re2.Set:

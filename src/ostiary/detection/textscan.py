@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from ostiary.detection import ciphers, decoding, unicode
 from ostiary.detection.findings import Finding, Severity
-from ostiary.detection.ruleset import Rule, RuleSet
+from ostiary.detection.ruleset import Rule, RuleSet, RuleSets, shared
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +51,21 @@ class TextScanner:
         depth: int = 2,
         extra: Extra | None = None,
         alone: int = 64,
+        common: Sequence[Rule] = (),
     ) -> None:
+        """`common`: rules other scanners of the process read too (poisoning reads injection's),
+        read before `rules` and compiled once for all of them."""
         self.kind = kind
         # The lookalike screen rides on the rules' pass over the folded text: folding leaves its
         # search for lookalikes beside Latin letters to this pass rather than making its own.
-        self.rules = RuleSet(rules, screens=[unicode.LOOKALIKE_SCREEN])
+        screens = (unicode.LOOKALIKE_SCREEN,)
+        self.rules: RuleSet | RuleSets
+        if not common:
+            self.rules = RuleSet(rules, screens=screens)
+        elif not rules:
+            self.rules = shared(tuple(common), screens)
+        else:
+            self.rules = RuleSets([shared(tuple(common), screens), RuleSet(rules)])
         self.weights = weights
         self.depth = depth
         self.second_opinion = extra
