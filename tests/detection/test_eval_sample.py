@@ -19,10 +19,10 @@ from ostiary.cli.detect import scanner  # noqa: E402
 
 PER_GROUP = 12
 # Recall and FPR floors on this sample, the shipped models at their 1% operating point (in-sample
-# for the model, which was trained on the whole corpus; measured 0.69 (91/132) and 0.55 (66/120)
-# recall, 0% FPR, with the rules for task redirection, refusals, claimed consent and the
-# session's tools; 0.61 and 0.51 before them); a drop below these is a quality regression.
-FLOORS = {"injection": (0.65, 0.03), "poisoning": (0.50, 0.03)}
+# for the model, which was trained on the whole corpus; measured 0.89 (117/132) and 0.88 (105/120)
+# recall, 0% FPR, with this round's override, persona, forged-turn, cipher and harvest rules;
+# 0.69 and 0.55 before them); a drop below these is a quality regression.
+FLOORS = {"injection": (0.85, 0.03), "poisoning": (0.84, 0.03)}
 
 
 def fixed_sample(kind: str) -> list[dict[str, object]]:
