@@ -178,6 +178,11 @@ def test_a_credential_shaped_value_after_a_credential_name_is_found(
         "PrivateKeyLoader rust_openssl.hpke.PrivateKeyLoader",
         "key_file = /etc/ssl/private/server-cert.pem",
         "ACCESS_TOKEN_EXPIRE_MINUTES = 1440000000000000",
+        # File names and paths after a key word: names joined, with abbreviations.
+        "doit:124: rsa pss key: gnutls_x509_crt_verify_data2",
+        " salsa20-128-set-key.c salsa20-256-set-key.c",
+        " fuzz/gnutls_pkcs12_key_parser_fuzzer.c fuzz/gnutls_pkcs8_key_parser_fuzzer.c",
+        "\t* libxslt/documents.c libxslt/keys.c libxslt/xsltInternals.h",
         # Placeholders, RFC 4122's example UUID, filler and sequences.
         "acme_key = 123e4567-e89b-12d3-a456-426614174000",
         "acme_key = abcdefabcdefabcdefabcdefabcdef",
@@ -190,6 +195,7 @@ def test_a_credential_shaped_value_after_a_credential_name_is_found(
         "Release GPG key: 9554F04D7259F04124DE6B476D5A82AC7E37093B",
         "token_sha256 = 4b227777d4dd1fc61c6f884f48641d02b4d121d3fd328cb08b5531fcacdabf8a",
         "author: Zq8xW3vRt7Kp2Lm9Nc4B",
+        "const pubkey256 = 'SIXvRyDmBJSgatgTQRGbInBaAK+hZOQ18UmrSwnDlK8=';",
         # Low entropy.
         "acme_token = aaaabbbbaaaabbbb1111",
     ],

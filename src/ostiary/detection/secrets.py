@@ -42,7 +42,7 @@ def _real(value: str) -> bool:
 _NOT_SECRET_KEY_WORDS = (
     "hash", "sha", "md5", "digest", "checksum", "etag", "commit", "integrity", "_id", "uuid",
     "count", "limit", "type", "url", "uri", "name", "length", "expir", "file", "path",
-    "gpg", "pgp", "fingerprint", "public",
+    "gpg", "pgp", "fingerprint", "public", "pubkey",
 )  # fmt: skip
 _UUID = re2.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -156,13 +156,19 @@ def _keyword_context(text: str, start: int, end: int) -> bool:
 
 def _code(value: str) -> bool:
     """A name or a reference in code, not a literal: an identifier, a path of identifiers
-    (`settings.SECRET_KEY`, `./config/keys`), or a path from the root or home."""
+    (`settings.SECRET_KEY`, `./config/keys`), a path from the root or home, or names joined
+    into a path or a file name (`fuzz/gnutls_pkcs8_key_parser_fuzzer.c`, `names.written`)."""
     if value.startswith(("/", "~", "_")):
         return True  # a path, or a private name (`_ListenerFnKeyType`)
     parts = value.split(".")
     if len(parts) > 1 and all(p.isidentifier() for p in parts) and any(map(names.identifier, parts)):
         return True  # `rust_openssl.hpke.SomeKey`, `HTTPResponse.headers`
-    return all(names.identifier(part) for part in parts)
+    if not all(names.identifier(part) for part in parts):
+        # Names joined into a path or a file name, or in one case: a key's name is evidence
+        # enough that `private_rGAPQJbhBx` (a word, then random characters) is a key.
+        one_case = not (any(c.islower() for c in value) and any(c.isupper() for c in value))
+        return ((one_case or "/" in value or "." in value) and names.written(value)) or names.path(value)
+    return True
 
 
 def _keyword_value(whole: str) -> bool:

@@ -18,10 +18,11 @@ from ostiary.detection import checksums, names
 from ostiary.detection.ruleset import ContextCheck, Rule
 
 # A prefix of up to four short lower-case parts (joined by `_`, `-` or, inside the prefix, `.`:
-# `tkn.v1_`, `xoxe.xoxp-1-`), then a run of 16 letters and digits or more.
+# `tkn.v1_`, `xoxe.xoxp-1-`), then a run of 16 letters and digits or more, not an address's
+# local part (`name-Re5JQEeQqe8AvxtiuMwx3w@host`).
 _PREFIXED = (
     r"(?:^|[^A-Za-z0-9_.+/=-])(?P<value>[a-z][a-z0-9]{1,9}(?:[_.-][A-Za-z0-9]{1,10}){0,3}[_-]"
-    r"[A-Za-z0-9]{16,}(?:[_-][A-Za-z0-9]+)*)(?:[^A-Za-z0-9_+/=-]|$)"
+    r"[A-Za-z0-9]{16,}(?:[_-][A-Za-z0-9]+)*)(?:[^A-Za-z0-9_+/=@-]|$)"
 )
 # A name (no credential word needed), an assignment, then a value of 20 characters or more.
 _CHARS = r"[A-Za-z0-9_+/=.~-]"
@@ -46,6 +47,8 @@ def random(value: str) -> bool:
         return False
     if names.filler(value) or names.sequential(value) or names.identifier(value):
         return False
+    if names.written(value) or names.path(value):
+        return False  # `compiler/c2/Test7002666.java`, `~cryptography.x509.RFC822Name`
     floor = _RANDOMNESS * math.log2(min(len(value), 64))
     return checksums.entropy(value) >= floor
 
