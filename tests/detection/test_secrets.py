@@ -204,3 +204,45 @@ def test_code_and_look_alikes_after_a_credential_name_are_not_found(
     own_rules: SecretsDetector, text: str
 ) -> None:
     assert [rule for rule, _ in found(own_rules, text)] == []
+
+
+# A credential name joined to its value by a hyphen or a dot, or on the line before it; made-up
+# values, none a real credential.
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("acmePRIVATEkey-c4f1a97be25d3806fa1c4be9d07235a6", "c4f1a97be25d3806fa1c4be9d07235a6"),
+        ("widget-access-token-Qm7vR2xK9pLw4TzN8bYc3HdF==", "Qm7vR2xK9pLw4TzN8bYc3HdF=="),
+        ("acmeSECRET.7d2e9f4a1c8b6e3d0f5a2c9e8b1d4f7a", "7d2e9f4a1c8b6e3d0f5a2c9e8b1d4f7a"),
+        ("acme private access key\nR8TQ2MZX7WV4KP9LN3BC", "R8TQ2MZX7WV4KP9LN3BC"),
+        ("widget:\n  api_key:\n    n4Rz8qWm2Xv7Lp5Tk9Yb3Hc\n", "n4Rz8qWm2Xv7Lp5Tk9Yb3Hc"),
+        ("ACME_TOKEN =\n  'k3Pz9xQw7Rv2Lm8Tn4Yb'", "k3Pz9xQw7Rv2Lm8Tn4Yb"),
+        # A short keyword inside random characters is no sign of code (`SomeKey module.SomeKey`).
+        ("acme KEY io3l0urk6hubmo2gbbzrf192key0ke9x", "io3l0urk6hubmo2gbbzrf192key0ke9x"),
+    ],
+)
+def test_a_value_joined_to_its_credential_name_or_on_the_next_line_is_found(
+    own_rules: SecretsDetector, text: str, value: str
+) -> None:
+    assert found(own_rules, text) == [("secret.keyword_assignment", value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A page slug in a URL's path, an identifier or a digest named on the line before.
+        "https://www.notion.so/Secret-Key-Rotation-1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d",
+        "session_id:\n  Qm7vR2xK9pLw4TzN8bYc3HdF",
+        "key_sha256:\n  4b227777d4dd1fc61c6f884f48641d02b4d121d3fd328cb08b5531fcacdabf8a",
+        # A line of prose ending in a keyword, then code or a sentence.
+        "# refresh the access token\nrefresh_access_token_if_needed(session)",
+        "Rotate the key\nThen restart every worker in the pool.",
+        # OpenPGP fingerprints and key ids, as gpg prints them.
+        "  * New upstream signing key 3D53839A70BC938B08CDD47F45460A518DA84635,",
+        "gpg --keyserver hkps://keys.openpgp.org --recv-keys 108F52B48DB57BB0CC439B2997B01419BD92F80A",
+    ],
+)
+def test_a_slug_a_named_identifier_prose_or_a_fingerprint_is_no_joined_or_next_line_value(
+    own_rules: SecretsDetector, text: str
+) -> None:
+    assert [rule for rule, _ in found(own_rules, text) if rule.startswith("secret.")] == []

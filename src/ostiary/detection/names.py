@@ -106,6 +106,12 @@ def _runs(value: str) -> list[str]:
     return runs
 
 
+def choppy(value: str) -> bool:
+    """Runs of letters or digits (`_runs`) under three characters long on average, as random
+    characters give (`ZXC2JK3HV4TY5UIO6PLK`) and names do not (`DefaultExecutionContext2`)."""
+    return len(_runs(value)) * 3 > len(value)
+
+
 def written(value: str) -> bool:
     """Names joined into a longer one, as paths, file names, references and identifiers with
     abbreviations are written (`compiler/c2/Test7002666.java`, `~cryptography.x509.OCSPNoCheck`,
@@ -116,7 +122,7 @@ def written(value: str) -> bool:
     one case is written only with a separator (`salsa20-256-set-key.c`): without one, a run of
     lower case and digits is as often a key (`io3l0urk6hubmo2gbbzr…`)."""
     runs = _runs(value)
-    if len(runs) < 2 or len(runs) * 3 > len(value):
+    if len(runs) < 2 or choppy(value):
         return False
     if value.isalnum() and (value.islower() or value.isupper() or not any(c.isalpha() for c in value)):
         return False
