@@ -212,7 +212,7 @@ def test_code_and_look_alikes_after_a_credential_name_are_not_found(
     ("text", "value"),
     [
         ("acmePRIVATEkey-c4f1a97be25d3806fa1c4be9d07235a6", "c4f1a97be25d3806fa1c4be9d07235a6"),
-        ("widget-access-token-Qm7vR2xK9pLw4TzN8bYc3HdF==", "Qm7vR2xK9pLw4TzN8bYc3HdF=="),
+        ("widgetACCESS-TOKEN-Qm7vR2xK9pLw4TzN8bYc3HdF==", "Qm7vR2xK9pLw4TzN8bYc3HdF=="),
         ("acmeSECRET.7d2e9f4a1c8b6e3d0f5a2c9e8b1d4f7a", "7d2e9f4a1c8b6e3d0f5a2c9e8b1d4f7a"),
         ("acme private access key\nR8TQ2MZX7WV4KP9LN3BC", "R8TQ2MZX7WV4KP9LN3BC"),
         ("widget:\n  api_key:\n    n4Rz8qWm2Xv7Lp5Tk9Yb3Hc\n", "n4Rz8qWm2Xv7Lp5Tk9Yb3Hc"),
@@ -246,3 +246,39 @@ def test_a_slug_a_named_identifier_prose_or_a_fingerprint_is_no_joined_or_next_l
     own_rules: SecretsDetector, text: str
 ) -> None:
     assert [rule for rule, _ in found(own_rules, text) if rule.startswith("secret.")] == []
+
+
+# Vendors' documented formats; made-up values, none a real credential.
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        # Slack token rotation: refresh tokens and the access tokens they issue.
+        (
+            "xoxe-1-" + "Qm7vT2pxR9Kd4LsW8nYc3HbZ6fJe1GaUx8Rv2KpQ9wZ3nB7yC5dF1hJ" * 3,
+            "secret.slack_rotation_token",
+        ),
+        ("xoxe.xoxb-1-" + "Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg" * 5, "secret.slack_rotation_token"),
+        # Django's startproject key, and a key of its alphabet under SECRET_KEY.
+        (
+            "SECRET_KEY = 'django-insecure-k7#v2q!m9x@p4z$w8r%t3y^n6b&c1d*f(h-j_l=s+a)e0g5i2o'",
+            "secret.django_secret_key",
+        ),
+        ("SECRET_KEY = 'k7#v2q!m9x@p4z$w8r%t3y^n6b&c1d*f(h-j_l=s+a)e0g5i2o'", "secret.django_secret_key"),
+    ],
+)
+def test_a_vendor_documented_token_format_is_found(own_rules: SecretsDetector, text: str, rule: str) -> None:
+    assert [r for r, _ in found(own_rules, text)] == [rule]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "xoxe-1-abcdef",
+        "SECRET_KEY = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        "SECRET_KEY = 'your-secret-key-goes-here-replace-it-with-a-real-1'",
+    ],
+)
+def test_a_short_rotation_prefix_or_a_placeholder_django_key_is_no_secret(
+    own_rules: SecretsDetector, text: str
+) -> None:
+    assert [r for r, _ in found(own_rules, text) if r.startswith(("secret.slack", "secret.django"))] == []

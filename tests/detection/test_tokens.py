@@ -40,9 +40,44 @@ def test_a_name_or_filler_after_a_prefix_is_no_token(own_rules: SecretsDetector,
     assert [rule for rule, _ in found(own_rules, text) if rule.startswith("secret.")] == []
 
 
-def test_a_random_literal_assigned_to_any_name_is_found(own_rules: SecretsDetector) -> None:
-    text = 'acme = "Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg"'
+@pytest.mark.parametrize(
+    "text",
+    [
+        'acme = "Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg"',
+        # A line holding only a name and the value, a space between.
+        "acme Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg",
+        "  widget 'Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg'\n",
+    ],
+)
+def test_a_random_literal_assigned_to_any_name_is_found(own_rules: SecretsDetector, text: str) -> None:
     assert found(own_rules, text) == [("secret.random_assignment", "Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A name and a value inside a sentence, an assignment after `export`, a digest's name.
+        "We tried acme Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg yesterday.",
+        "  export CROSSPREFIX=/opt/djgpp/bin/i586-pc-msdosdjgpp-",
+        "sha256 Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg",
+    ],
+)
+def test_a_name_and_value_not_alone_on_their_line_or_an_assignment_is_no_pair(
+    own_rules: SecretsDetector, text: str
+) -> None:
+    assert found(own_rules, text) == []
+
+
+def test_a_prefixed_token_may_end_in_base64_padding_but_a_digest_is_no_token(
+    own_rules: SecretsDetector,
+) -> None:
+    token = "tkn.v1_Qm7vT2pxR9Kd4LsW8nYc3HbZ6fJe1GaUx8Rv2KpQ9wZ3nB7yC5dF1hJ="
+    assert found(own_rules, f"acmedesk {token}") == [("secret.prefixed_token", token)]
+    integrity = (
+        '"integrity": "sha512-9qWOMFNxxLokERcms42rU0PTLqQmVs7g5E41TI4mCOxmpF'
+        'ayD1rfC7XxOL55cG9MBZLFlC31BrR37myMKardwg=="'
+    )
+    assert found(own_rules, integrity) == []
 
 
 @pytest.mark.parametrize(

@@ -231,11 +231,46 @@ def _keyword_value(name: str, value: str) -> bool:
     return checksums.entropy(value) > floor
 
 
+_DJANGO_KEY = r"[a-z0-9!@#$%^&*(\-_=+)]{50}"
+
+
+def _django_key(value: str) -> bool:
+    """Drawn from Django's alphabet: letters, digits and its symbols, all three."""
+    return (
+        any(c.isdigit() for c in value)
+        and any(c.isalpha() for c in value)
+        and any(not c.isalnum() for c in value)
+        and checksums.entropy(value) >= 4.0
+        and not checksums.placeholder(value)
+    )
+
+
 def rules() -> list[Rule]:
     """Ostiary's own credential rules: what the gitleaks pack lacks or finds only in part."""
     return [
         Rule("secret.google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}\b", 0.95, _real),
         Rule("secret.openai_project_key", r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}", 0.9, _real),
+        # Slack's token rotation (api.slack.com/authentication/rotation): refresh tokens
+        # `xoxe-1-…`, and the access tokens they issue, `xoxe.xoxp-1-…` and `xoxe.xoxb-1-…`; the
+        # docs fix the prefixes, not the length (gitleaks' rules require 146 and 163-166).
+        Rule(
+            "secret.slack_rotation_token",
+            r"\bxoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{100,250}\b",
+            0.9,
+            _real,
+        ),
+        # Django's `startproject` writes `SECRET_KEY = 'django-insecure-…'`: 50 characters
+        # `get_random_secret_key()` draws from `a-z0-9!@#$%^&*(-_=+)`
+        # (django/core/management/utils.py); a key from the same function under a
+        # `SECRET_KEY` name, whose symbols the keyword rule does not read.
+        Rule("secret.django_secret_key", r"\bdjango-insecure-" + _DJANGO_KEY, 0.9, _real),
+        Rule(
+            "secret.django_secret_key",
+            r"SECRET_KEY[\"']?[ \t]*[=:,][ \t]*[\"'](?P<value>" + _DJANGO_KEY + r")[\"']",
+            0.8,
+            _django_key,
+            group="value",
+        ),
         Rule("secret.telegram_bot_token", r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b", 0.9, _real),
         Rule(
             "secret.jwt",
