@@ -237,6 +237,10 @@ def test_a_value_joined_to_its_credential_name_or_on_the_next_line_is_found(
         # A line of prose ending in a keyword, then code or a sentence.
         "# refresh the access token\nrefresh_access_token_if_needed(session)",
         "Rotate the key\nThen restart every worker in the pool.",
+        # Names in code: an export of itself, a camel-case name, a name being assigned.
+        "exports.createPrivateKeyJwtAuth = createPrivateKeyJwtAuth;",
+        "  credentials: kEnumerableProperty,",
+        '[options.invalidToken.wwwAuthenticateHeader="Bearer error"]',
         # OpenPGP fingerprints and key ids, as gpg prints them.
         "  * New upstream signing key 3D53839A70BC938B08CDD47F45460A518DA84635,",
         "gpg --keyserver hkps://keys.openpgp.org --recv-keys 108F52B48DB57BB0CC439B2997B01419BD92F80A",

@@ -165,3 +165,35 @@ def test_names_joined_into_a_path_or_a_reference_are_written_not_random(value: s
 def test_random_characters_are_neither_written_names_nor_a_path(value: str) -> None:
     assert not names.written(value)
     assert not names.path(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "key_8c5a7657fc397e114def1b51dd520410ad50ece61e30b64261ff369ab275ef2",
+        "live_9e3b5c1a7d2f48e6b0c4a8f1d3e7b2c5",
+        "acme-k7m2q9x4v8r3t6y1w5p0z8n2b6c4h9j3",
+    ],
+)
+def test_a_prefixed_token_of_one_case_is_found(own_rules: SecretsDetector, value: str) -> None:
+    assert found(own_rules, f"use {value} here") == [("secret.prefixed_token", value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A commit id after a branch's prefix, a build's or a request's id, the RFC's UUID.
+        "Merge branch fix_0fd1a81d3547acb8f5be50bbbc3e44bde01c014b into master",
+        "build-9e3b5c1a7d2f48e6b0c4a8f1d3e7b2c5 finished",
+        "req_9e3b5c1a7d2f48e6b0c4a8f1d3e7b2c5 failed",
+        "web_123e4567e89b12d3a456426614174abc",
+        # Too short for one case to tell it from a word and digits.
+        "live_9e3b5c1a7d2f48e6",
+    ],
+)
+def test_an_id_or_a_commit_after_a_prefix_is_no_one_case_token(own_rules: SecretsDetector, text: str) -> None:
+    assert found(own_rules, text) == []
+
+
+def test_base64_of_json_is_no_random_literal(own_rules: SecretsDetector) -> None:
+    assert found(own_rules, '"body": "eyJkYXRhIjoidGVzdCIsImlkIjo3fQ==",') == []

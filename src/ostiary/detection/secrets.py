@@ -190,10 +190,13 @@ def _code(value: str) -> bool:
     if value.isalnum() and names.choppy(value):
         return False  # `ZXC2JK3HV4TY5UIO6PLK`: no name turns case or digits so often
     if not all(names.identifier(part) for part in parts):
-        # Names joined into a path or a file name, or in one case: a key's name is evidence
-        # enough that `private_rGAPQJbhBx` (a word, then random characters) is a key.
-        one_case = not (any(c.islower() for c in value) and any(c.isupper() for c in value))
-        return ((one_case or "/" in value or "." in value) and names.written(value)) or names.path(value)
+        # Names joined into a path or a file name, in one case or in camel case
+        # (`kEnumerableProperty`, `wwwAuthenticateHeader="…"`): a key's name is evidence enough
+        # that `private_rGAPQJbhBx` (a word, a separator, random characters) is a key.
+        bare = value.rstrip("=")
+        one_case = not (any(c.islower() for c in bare) and any(c.isupper() for c in bare))
+        joined = one_case or bare.isalnum() or "/" in bare or "." in bare
+        return (joined and names.written(bare)) or names.path(bare)
     return True
 
 
@@ -216,6 +219,8 @@ def _keyword_value(name: str, value: str) -> bool:
     name, value = name.strip(), value.rstrip(".-")
     if len(name) > 4 and name.lower() in value.lower():
         return False  # `SomeKey module.SomeKey` (a bare `key` may occur in random characters)
+    if value.lower() in name.lower():
+        return False  # `exports.SomeKeyProvider = SomeKeyProvider`
     if len(value) < 16 or value.lower().startswith(_EXAMPLE_UUIDS) or checksums.placeholder(value):
         return False
     if names.filler(value) or names.sequential(value) or _code(value):

@@ -69,7 +69,41 @@ def _prefixed(value: str) -> bool:
     if _DIGEST.match(value):
         return False
     body = max(re2.split(r"[_-]", value.rstrip("=")), key=len)
-    return random(body) and random(value)
+    if random(body) and random(value):
+        return True
+    prefix = value[: value.find(body)]
+    return _one_case_random(body) and not any(
+        part in _ID_WORDS for part in re2.split(r"[_.-]", prefix.lower())
+    )
+
+
+# Words in a prefix that name an identifier, a digest or a file, not a key (`build-<sha>`).
+_ID_WORDS = frozenset(
+    {"id", "uuid", "guid", "hash", "sha", "md5", "commit", "rev", "build", "cache", "chunk", "etag",
+     "digest", "checksum", "file", "img", "tmp", "temp", "test", "session", "trace", "request", "req"}
+)  # fmt: skip
+
+
+# RFC 4122's and Wikipedia's example UUIDs written without their hyphens.
+_EXAMPLE_UUIDS = ("123e4567e89b12d3a456", "550e8400e29b41d4a716")
+
+
+def _one_case_random(body: str) -> bool:
+    """A body of one case, as many providers issue keys (`key_8c5a7657fc39…`, `csk-6nptf4w5…`):
+    32 characters or more of lower-case (or upper-case) letters and digits, both, not filler,
+    with an entropy near what random characters of its alphabet give (0.85 of log2 of 16 for
+    hexadecimal, of 36 otherwise)."""
+    if len(body) < 32 or not body.isalnum() or not (body.islower() or body.isupper()):
+        return False
+    if not any(c.isdigit() for c in body) or checksums.placeholder(body):
+        return False
+    if names.filler(body) or names.sequential(body) or body.lower().startswith(_EXAMPLE_UUIDS):
+        return False
+    hexadecimal = all(c in "0123456789abcdefABCDEF" for c in body)
+    if hexadecimal and len(body) == 40:
+        return False  # a git commit id (SHA-1): `fix_0fd1a81d3547acb8…`
+    alphabet = 16 if hexadecimal else 36
+    return checksums.entropy(body) >= 0.85 * math.log2(alphabet)
 
 
 def _assigned(pattern: str) -> Callable[[str], bool]:
@@ -100,13 +134,15 @@ def _assigned_value(value: str, quote: str | None, end: str | None) -> bool:
 
 
 def _encoded_text(value: str) -> bool:
-    """Base64 of words (`VGhlc2UgYXJlbid0…`): a key decodes to random bytes, not to text."""
+    """Base64 of words (`VGhlc2UgYXJlbid0…`) or of JSON (`eyJkYXRhIjoi…`): a key decodes to
+    random bytes, not to text."""
     try:
         decoded = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         return False
     printable = sum(32 <= byte < 127 for byte in decoded)
-    return b" " in decoded and printable * 10 >= len(decoded) * 9
+    json = decoded[:1] in (b"{", b"[") and decoded[-1:] in (b"}", b"]")  # `eyJkYXRhIjoi…`
+    return (b" " in decoded or json) and printable * 10 >= len(decoded) * 9
 
 
 def rules(named: ContextCheck) -> list[Rule]:
@@ -139,6 +175,12 @@ def rules(named: ContextCheck) -> list[Rule]:
             group="value",
             whole=True,
             check=named,
-            prefilter=r"(?m)^[ \t]*[A-Za-z][A-Za-z0-9_.-]*[ \t]+[\"'`]?" + _CHARS + r"{20,}[\"'`]?[ \t]*$",
+            # The whole line, and an upper-case letter in the value (`random` needs one), so
+            # `request <uuid>` or `commit <sha>` lines in logs are screened out.
+            prefilter=r"(?m)^[ \t]*[A-Za-z][A-Za-z0-9_.-]*[ \t]+[\"'`]?"
+            + _CHARS
+            + "*[A-Z]"
+            + _CHARS
+            + r"*[\"'`]?[ \t]*$",
         ),
     ]
