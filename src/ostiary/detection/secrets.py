@@ -263,18 +263,26 @@ def rules() -> list[Rule]:
             r"\bxoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{100,250}\b",
             0.9,
             _real,
+            prefilter=r"xoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{8}",
         ),
         # Django's `startproject` writes `SECRET_KEY = 'django-insecure-…'`: 50 characters
         # `get_random_secret_key()` draws from `a-z0-9!@#$%^&*(-_=+)`
         # (django/core/management/utils.py); a key from the same function under a
         # `SECRET_KEY` name, whose symbols the keyword rule does not read.
-        Rule("secret.django_secret_key", r"\bdjango-insecure-" + _DJANGO_KEY, 0.9, _real),
+        Rule(
+            "secret.django_secret_key",
+            r"\bdjango-insecure-" + _DJANGO_KEY,
+            0.9,
+            _real,
+            prefilter="django-insecure-",
+        ),
         Rule(
             "secret.django_secret_key",
             r"SECRET_KEY[\"']?[ \t]*[=:,][ \t]*[\"'](?P<value>" + _DJANGO_KEY + r")[\"']",
             0.8,
             _django_key,
             group="value",
+            prefilter=r"SECRET_KEY[\"']?[ \t]*[=:,][ \t]*[\"'][a-z0-9!@#$%^&*(\-_=+)]{8}",
         ),
         Rule("secret.telegram_bot_token", r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b", 0.9, _real),
         Rule(
@@ -351,7 +359,7 @@ def rules() -> list[Rule]:
             group="value",
             whole=True,
             check=_previous_line_context,
-            prefilter=r"(?i)" + _KEYWORDS + r"[A-Za-z0-9_.-]{0,24}" + _NEXT_LINE + _KEYWORD_CHARS + "{16}",
+            prefilter=r"(?i)" + _KEYWORDS + r"[A-Za-z0-9_.-]*" + _NEXT_LINE + _KEYWORD_CHARS + "{16}",
         ),
         *tokens.rules(_keyword_context),
     ]
