@@ -60,6 +60,11 @@ def test_a_credential_constructor_is_redacted_from_user_to_password(own_rules: S
         "Use the --username and --password options instead.",
         "mysql --user USER --password PASSWORD",
         "You can pass 'arguments' to the function.",
+        # A file's name holding the key word in a change log, a C++ scope, a sentence's word.
+        "\t* src/chpasswd.c: Likewise.",
+        "\t* man/chgpasswd.8.xml: cleanups.",
+        "\t(strlen_pass::get_len_or_size): Adjust to parameter change.",
+        "\tthe new --password options.",
         # Documentation passwords and placeholders.
         'if password == "password":',
         "password 'changeme'",

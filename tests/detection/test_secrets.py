@@ -178,6 +178,11 @@ def test_a_credential_shaped_value_after_a_credential_name_is_found(
         "PrivateKeyLoader rust_openssl.hpke.PrivateKeyLoader",
         "key_file = /etc/ssl/private/server-cert.pem",
         "ACCESS_TOKEN_EXPIRE_MINUTES = 1440000000000000",
+        # File names and paths after a key word: names joined, with abbreviations.
+        "doit:124: rsa pss key: gnutls_x509_crt_verify_data2",
+        " salsa20-128-set-key.c salsa20-256-set-key.c",
+        " fuzz/gnutls_pkcs12_key_parser_fuzzer.c fuzz/gnutls_pkcs8_key_parser_fuzzer.c",
+        "\t* libxslt/documents.c libxslt/keys.c libxslt/xsltInternals.h",
         # Placeholders, RFC 4122's example UUID, filler and sequences.
         "acme_key = 123e4567-e89b-12d3-a456-426614174000",
         "acme_key = abcdefabcdefabcdefabcdefabcdef",
@@ -190,6 +195,7 @@ def test_a_credential_shaped_value_after_a_credential_name_is_found(
         "Release GPG key: 9554F04D7259F04124DE6B476D5A82AC7E37093B",
         "token_sha256 = 4b227777d4dd1fc61c6f884f48641d02b4d121d3fd328cb08b5531fcacdabf8a",
         "author: Zq8xW3vRt7Kp2Lm9Nc4B",
+        "const pubkey256 = 'SIXvRyDmBJSgatgTQRGbInBaAK+hZOQ18UmrSwnDlK8=';",
         # Low entropy.
         "acme_token = aaaabbbbaaaabbbb1111",
     ],
@@ -198,3 +204,85 @@ def test_code_and_look_alikes_after_a_credential_name_are_not_found(
     own_rules: SecretsDetector, text: str
 ) -> None:
     assert [rule for rule, _ in found(own_rules, text)] == []
+
+
+# A credential name joined to its value by a hyphen or a dot, or on the line before it; made-up
+# values, none a real credential.
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("acmePRIVATEkey-c4f1a97be25d3806fa1c4be9d07235a6", "c4f1a97be25d3806fa1c4be9d07235a6"),
+        ("widgetACCESS-TOKEN-Qm7vR2xK9pLw4TzN8bYc3HdF==", "Qm7vR2xK9pLw4TzN8bYc3HdF=="),
+        ("acmeSECRET.7d2e9f4a1c8b6e3d0f5a2c9e8b1d4f7a", "7d2e9f4a1c8b6e3d0f5a2c9e8b1d4f7a"),
+        ("acme private access key\nR8TQ2MZX7WV4KP9LN3BC", "R8TQ2MZX7WV4KP9LN3BC"),
+        ("widget:\n  api_key:\n    n4Rz8qWm2Xv7Lp5Tk9Yb3Hc\n", "n4Rz8qWm2Xv7Lp5Tk9Yb3Hc"),
+        ("ACME_TOKEN =\n  'k3Pz9xQw7Rv2Lm8Tn4Yb'", "k3Pz9xQw7Rv2Lm8Tn4Yb"),
+        # A short keyword inside random characters is no sign of code (`SomeKey module.SomeKey`).
+        ("acme KEY io3l0urk6hubmo2gbbzrf192key0ke9x", "io3l0urk6hubmo2gbbzrf192key0ke9x"),
+    ],
+)
+def test_a_value_joined_to_its_credential_name_or_on_the_next_line_is_found(
+    own_rules: SecretsDetector, text: str, value: str
+) -> None:
+    assert found(own_rules, text) == [("secret.keyword_assignment", value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A page slug in a URL's path, an identifier or a digest named on the line before.
+        "https://www.notion.so/Secret-Key-Rotation-1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d",
+        "session_id:\n  Qm7vR2xK9pLw4TzN8bYc3HdF",
+        "key_sha256:\n  4b227777d4dd1fc61c6f884f48641d02b4d121d3fd328cb08b5531fcacdabf8a",
+        # A line of prose ending in a keyword, then code or a sentence.
+        "# refresh the access token\nrefresh_access_token_if_needed(session)",
+        "Rotate the key\nThen restart every worker in the pool.",
+        # Names in code: an export of itself, a camel-case name, a name being assigned.
+        "exports.createPrivateKeyJwtAuth = createPrivateKeyJwtAuth;",
+        "  credentials: kEnumerableProperty,",
+        '[options.invalidToken.wwwAuthenticateHeader="Bearer error"]',
+        # OpenPGP fingerprints and key ids, as gpg prints them.
+        "  * New upstream signing key 3D53839A70BC938B08CDD47F45460A518DA84635,",
+        "gpg --keyserver hkps://keys.openpgp.org --recv-keys 108F52B48DB57BB0CC439B2997B01419BD92F80A",
+    ],
+)
+def test_a_slug_a_named_identifier_prose_or_a_fingerprint_is_no_joined_or_next_line_value(
+    own_rules: SecretsDetector, text: str
+) -> None:
+    assert [rule for rule, _ in found(own_rules, text) if rule.startswith("secret.")] == []
+
+
+# Vendors' documented formats; made-up values, none a real credential.
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        # Slack token rotation: refresh tokens and the access tokens they issue.
+        (
+            "xoxe-1-" + "Qm7vT2pxR9Kd4LsW8nYc3HbZ6fJe1GaUx8Rv2KpQ9wZ3nB7yC5dF1hJ" * 3,
+            "secret.slack_rotation_token",
+        ),
+        ("xoxe.xoxb-1-" + "Zp4Kq9wLm2Xv7Tn3Rb8Yc5Hd1Fg" * 5, "secret.slack_rotation_token"),
+        # Django's startproject key, and a key of its alphabet under SECRET_KEY.
+        (
+            "SECRET_KEY = 'django-insecure-k7#v2q!m9x@p4z$w8r%t3y^n6b&c1d*f(h-j_l=s+a)e0g5i2o'",
+            "secret.django_secret_key",
+        ),
+        ("SECRET_KEY = 'k7#v2q!m9x@p4z$w8r%t3y^n6b&c1d*f(h-j_l=s+a)e0g5i2o'", "secret.django_secret_key"),
+    ],
+)
+def test_a_vendor_documented_token_format_is_found(own_rules: SecretsDetector, text: str, rule: str) -> None:
+    assert [r for r, _ in found(own_rules, text)] == [rule]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "xoxe-1-abcdef",
+        "SECRET_KEY = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        "SECRET_KEY = 'your-secret-key-goes-here-replace-it-with-a-real-1'",
+    ],
+)
+def test_a_short_rotation_prefix_or_a_placeholder_django_key_is_no_secret(
+    own_rules: SecretsDetector, text: str
+) -> None:
+    assert [r for r, _ in found(own_rules, text) if r.startswith(("secret.slack", "secret.django"))] == []

@@ -28,7 +28,7 @@ _CHARS = r"[^\s\"'`,;()\[\]{}\\]"
 _END = r"(?P<end>[\s\"'`,;)\]}\\]|$)"
 
 _ASSIGNMENT = (
-    r"(?i)[\w.-]{0,30}" + _KEYS_OR_PASS + r"[\w.-]{0,20}\\?[\"']?[ \t]{0,24}" + _OPERATOR
+    r"(?i)[\w.-]{0,30}" + _KEYS_OR_PASS + r"(?P<rest>[\w.-]{0,20})\\?[\"']?[ \t]{0,24}" + _OPERATOR
     + r"[ \t]{0,3}" + _QUOTE + r"?(?P<value>" + _CHARS + r"{6,128})" + _END
 )  # fmt: skip
 # `password "hunter22"`, `the password is 'Secret123'`: a quoted value after the key word.
@@ -70,8 +70,8 @@ _FIELD_NAME = re2.compile(r"(?i)^(?:passw(?:or)?ds?|pwds?|passphrases?)[0-9]*$")
 def code_reference(value: str) -> bool:
     """A value that is code, not a literal: `self.cfg.password`, `get_password(…`,
     `ssl_keyfile_password`, `DB_PASSWORD`, a shell or PHP variable (`$db_password`), a path."""
-    if "(" in value or value.startswith("/") or VARIABLE.search(value):
-        return True
+    if "(" in value or value.startswith(("/", ":")) or VARIABLE.search(value):
+        return True  # a call, a path, a variable, a C++ scope (`strlen_pass::handle_assign`)
     parts = value.replace("->", ".").replace("::", ".").split(".")
     if len(parts) > 1 and all(part.isidentifier() for part in parts):
         return True
@@ -105,6 +105,8 @@ def literal(value: str) -> bool:
     )
 
 
+# File extensions after the key word make a file's name (`passwd.c`, `chpasswd.8.xml`).
+_EXTENSIONS = re2.compile(r"^(?:\.[A-Za-z0-9]{1,4})+$")
 # A type in an annotation (`password: SecretStr`), not a value.
 _TYPE_NAME = re2.compile(r"^[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+$")
 _QUOTES = "\"'`"
@@ -123,6 +125,8 @@ def _checked(pattern: str, unquoted: int, code: bool = True, words: bool = True)
         if match is None:
             return False
         value = match.group("value")
+        if "rest" in compiled.groupindex and _EXTENSIONS.match(match.group("rest")):
+            return False  # a file's name, not a key's (`* src/chpasswd.c: Likewise.`)
         quoted = match.group("quote") is not None if "quote" in compiled.groupindex else False
         if quoted and has_end and (match.group("end") or "") not in _QUOTES + "\\":
             return False
@@ -130,6 +134,8 @@ def _checked(pattern: str, unquoted: int, code: bool = True, words: bool = True)
             return False
         if not quoted and (_TYPE_NAME.match(value) or (not words and value.isalpha() and value.islower())):
             return False
+        if not quoted and value[-1] in ".," and value[:-1].isalpha() and value[1:-1].islower():
+            return False  # a word ending a sentence (`--password options.`, `Likewise.`)
         if code:
             return not code_reference(value)
         return not value.replace("_", "").isupper()  # `--password PASSWORD`: a usage line's name

@@ -42,7 +42,7 @@ def _real(value: str) -> bool:
 _NOT_SECRET_KEY_WORDS = (
     "hash", "sha", "md5", "digest", "checksum", "etag", "commit", "integrity", "_id", "uuid",
     "count", "limit", "type", "url", "uri", "name", "length", "expir", "file", "path",
-    "gpg", "pgp", "fingerprint", "public",
+    "gpg", "pgp", "fingerprint", "public", "pubkey",
 )  # fmt: skip
 _UUID = re2.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -115,7 +115,20 @@ _KEYWORD_RULE = (
     r"(?i)" + _KEYWORD_NAME + _KEYWORD_SEPARATOR
     + r"(?P<value>" + _KEYWORD_CHARS + r"{16,})(?:[\s\"'`,;)\]}>]|$)"
 )  # fmt: skip
-_KEYWORD_MATCH = re2.compile(_KEYWORD_RULE)
+# The same name with no assignment, its last word a keyword joined to the value by a hyphen or
+# a dot (`acmePRIVATEkey-Qm7v…`, `acme-access-4d9f…`, `acmePRIVATE.53e2…`); not in a URL's path.
+_JOINED_VALUE = r"[A-Za-z0-9_+/=~]"
+_KEYWORD_JOINED_RULE = (
+    r"(?i)(?:^|[^A-Za-z0-9_./-])(?P<name>[A-Za-z0-9_.-]{0,40}" + _KEYWORDS + r")[.-]"
+    + r"(?P<value>" + _JOINED_VALUE + r"{16,})(?:[\s\"'`,;)\]}>]|$)"
+)  # fmt: skip
+# A line holding only the name (a colon, `=` or YAML's `|` may end it), the value alone on the
+# next line: `acme private access key` then `ZXC2…`, `api_key:` then `  Qm7v…`.
+_NEXT_LINE = r"[\"']?[ \t]*(?:[:=]|=>|:=)?[ \t]*(?:[|>][-+]?)?[ \t]*\r?\n[ \t]*[\"'`]?"
+_KEYWORD_NEXT_LINE_RULE = (
+    r"(?im)^[ \t]*(?:[#*/-]+[ \t]*)?(?P<name>[A-Za-z0-9_. -]{0,40}" + _KEYWORDS + r"[A-Za-z0-9_.-]{0,24})"
+    + _NEXT_LINE + r"(?P<value>" + _KEYWORD_CHARS + r"{16,})[\"'`]?[ \t]*$"
+)  # fmt: skip
 # Names that hold a keyword without naming a credential: `author`, `keyboard`, `tokenizer`.
 _NOT_CREDENTIAL_NAMES = (
     "author", "keyboard", "keyword", "keyframe", "keystroke", "keycode", "keymap", "keyspace",
@@ -126,6 +139,8 @@ _NOT_CREDENTIAL_NAMES = (
 # variants' last digits) and the one Wikipedia's UUID article shows.
 _EXAMPLE_UUIDS = ("123e4567-e89b-12d3-a456-4266141740", "550e8400-e29b-41d4-a716-446655440000")
 _HEX = frozenset("0123456789abcdefABCDEF-")
+# An OpenPGP key's long id, v4 or v5 fingerprint, as gpg prints them: upper-case hexadecimal.
+_FINGERPRINT = re2.compile(r"^(?:[0-9A-F]{16}|[0-9A-F]{40}|[0-9A-F]{64})$")
 # Characters before a value read for the words that name it.
 _CONTEXT = 48
 
@@ -154,32 +169,64 @@ def _keyword_context(text: str, start: int, end: int) -> bool:
     return not _not_credential_name(text[max(line_start, start - _CONTEXT) : start])
 
 
+def _previous_line_context(text: str, start: int, end: int) -> bool:
+    """A value alone on its line is not named, on the line before, as an identifier or a
+    digest."""
+    line_start = text.rfind("\n", 0, start)
+    previous = text.rfind("\n", 0, max(line_start, 0)) + 1
+    words = text[max(previous, line_start - _CONTEXT) : line_start]
+    return line_start > 0 and not _not_credential_name(words)
+
+
 def _code(value: str) -> bool:
     """A name or a reference in code, not a literal: an identifier, a path of identifiers
-    (`settings.SECRET_KEY`, `./config/keys`), or a path from the root or home."""
+    (`settings.SECRET_KEY`, `./config/keys`), a path from the root or home, or names joined
+    into a path or a file name (`fuzz/gnutls_pkcs8_key_parser_fuzzer.c`, `names.written`)."""
     if value.startswith(("/", "~", "_")):
         return True  # a path, or a private name (`_ListenerFnKeyType`)
     parts = value.split(".")
     if len(parts) > 1 and all(p.isidentifier() for p in parts) and any(map(names.identifier, parts)):
         return True  # `rust_openssl.hpke.SomeKey`, `HTTPResponse.headers`
-    return all(names.identifier(part) for part in parts)
+    if value.isalnum() and names.choppy(value):
+        return False  # `ZXC2JK3HV4TY5UIO6PLK`: no name turns case or digits so often
+    if not all(names.identifier(part) for part in parts):
+        # Names joined into a path or a file name, in one case or in camel case
+        # (`kEnumerableProperty`, `wwwAuthenticateHeader="…"`): a key's name is evidence enough
+        # that `private_rGAPQJbhBx` (a word, a separator, random characters) is a key.
+        bare = value.rstrip("=")
+        one_case = not (any(c.islower() for c in bare) and any(c.isupper() for c in bare))
+        joined = one_case or bare.isalnum() or "/" in bare or "." in bare
+        return (joined and names.written(bare)) or names.path(bare)
+    return True
 
 
-def _keyword_value(whole: str) -> bool:
+def _keyword_checked(rule: str) -> Callable[[str], bool]:
+    """A validator reading a keyword rule's match again for its name and value."""
+    compiled = re2.compile(rule)
+
+    def valid(whole: str) -> bool:
+        match = compiled.search(whole)
+        return match is not None and _keyword_value(match.group("name"), match.group("value"))
+
+    return valid
+
+
+def _keyword_value(name: str, value: str) -> bool:
     """The keyword rule's value is a credential: not a placeholder, the RFC's example UUID,
     filler or a sequence, not code (an identifier, a dotted reference, a path) and not a name
     that says it holds an identifier or a digest; long and varied (its Shannon entropy above a
     floor: 3.0 bits a character for hexadecimal, 3.5 for anything else)."""
-    match = _KEYWORD_MATCH.search(whole)
-    if match is None:
-        return False
-    name, value = match.group("name"), match.group("value").rstrip(".-")
-    if name.lower() in value.lower():
-        return False  # `SomeKey module.SomeKey`
+    name, value = name.strip(), value.rstrip(".-")
+    if len(name) > 4 and name.lower() in value.lower():
+        return False  # `SomeKey module.SomeKey` (a bare `key` may occur in random characters)
+    if value.lower() in name.lower():
+        return False  # `exports.SomeKeyProvider = SomeKeyProvider`
     if len(value) < 16 or value.lower().startswith(_EXAMPLE_UUIDS) or checksums.placeholder(value):
         return False
     if names.filler(value) or names.sequential(value) or _code(value):
         return False
+    if _FINGERPRINT.match(value):
+        return False  # `signing key 3D53839A70BC…`: an OpenPGP key's id or fingerprint
     lower = any(c.islower() for c in value)
     upper = any(c.isupper() for c in value)
     digit = any(c.isdigit() for c in value)
@@ -189,11 +236,54 @@ def _keyword_value(whole: str) -> bool:
     return checksums.entropy(value) > floor
 
 
+_DJANGO_KEY = r"[a-z0-9!@#$%^&*(\-_=+)]{50}"
+
+
+def _django_key(value: str) -> bool:
+    """Drawn from Django's alphabet: letters, digits and its symbols, all three."""
+    return (
+        any(c.isdigit() for c in value)
+        and any(c.isalpha() for c in value)
+        and any(not c.isalnum() for c in value)
+        and checksums.entropy(value) >= 4.0
+        and not checksums.placeholder(value)
+    )
+
+
 def rules() -> list[Rule]:
     """Ostiary's own credential rules: what the gitleaks pack lacks or finds only in part."""
     return [
         Rule("secret.google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}\b", 0.95, _real),
         Rule("secret.openai_project_key", r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}", 0.9, _real),
+        # Slack's token rotation (api.slack.com/authentication/rotation): refresh tokens
+        # `xoxe-1-…`, and the access tokens they issue, `xoxe.xoxp-1-…` and `xoxe.xoxb-1-…`; the
+        # docs fix the prefixes, not the length (gitleaks' rules require 146 and 163-166).
+        Rule(
+            "secret.slack_rotation_token",
+            r"\bxoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{100,250}\b",
+            0.9,
+            _real,
+            prefilter=r"xoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{8}",
+        ),
+        # Django's `startproject` writes `SECRET_KEY = 'django-insecure-…'`: 50 characters
+        # `get_random_secret_key()` draws from `a-z0-9!@#$%^&*(-_=+)`
+        # (django/core/management/utils.py); a key from the same function under a
+        # `SECRET_KEY` name, whose symbols the keyword rule does not read.
+        Rule(
+            "secret.django_secret_key",
+            r"\bdjango-insecure-" + _DJANGO_KEY,
+            0.9,
+            _real,
+            prefilter="django-insecure-",
+        ),
+        Rule(
+            "secret.django_secret_key",
+            r"SECRET_KEY[\"']?[ \t]*[=:,][ \t]*[\"'](?P<value>" + _DJANGO_KEY + r")[\"']",
+            0.8,
+            _django_key,
+            group="value",
+            prefilter=r"SECRET_KEY[\"']?[ \t]*[=:,][ \t]*[\"'][a-z0-9!@#$%^&*(\-_=+)]{8}",
+        ),
         Rule("secret.telegram_bot_token", r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b", 0.9, _real),
         Rule(
             "secret.jwt",
@@ -240,7 +330,7 @@ def rules() -> list[Rule]:
             "secret.keyword_assignment",
             _KEYWORD_RULE,
             0.7,
-            _keyword_value,
+            _keyword_checked(_KEYWORD_RULE),
             group="value",
             whole=True,
             check=_keyword_context,
@@ -250,6 +340,26 @@ def rules() -> list[Rule]:
             + _KEYWORD_SEPARATOR
             + _KEYWORD_CHARS
             + "{16}",
+        ),
+        Rule(
+            "secret.keyword_assignment",
+            _KEYWORD_JOINED_RULE,
+            0.7,
+            _keyword_checked(_KEYWORD_JOINED_RULE),
+            group="value",
+            whole=True,
+            check=_keyword_context,
+            prefilter=r"(?i)" + _KEYWORDS + r"[.-]" + _JOINED_VALUE + "{16}",
+        ),
+        Rule(
+            "secret.keyword_assignment",
+            _KEYWORD_NEXT_LINE_RULE,
+            0.7,
+            _keyword_checked(_KEYWORD_NEXT_LINE_RULE),
+            group="value",
+            whole=True,
+            check=_previous_line_context,
+            prefilter=r"(?i)" + _KEYWORDS + r"[A-Za-z0-9_.-]*" + _NEXT_LINE + _KEYWORD_CHARS + "{16}",
         ),
         *tokens.rules(_keyword_context),
     ]
