@@ -198,3 +198,27 @@ async def test_more_findings_of_one_rule_than_it_reads_refuses_the_message() -> 
     verdict = await judge(inspection(), tool_result("srv", "dump", addresses))
     assert verdict.action is Action.DENY
     assert verdict.code == secrets.TOO_LARGE
+
+
+async def test_a_servers_opaque_request_state_passes_untouched_whatever_it_looks_like() -> None:
+    """2026-07-28: the client hands `requestState` back to the server that made it, unread; a
+    random state that happens to look like a key must not be redacted (the retry would fail),
+    while what the model reads in the same result still is."""
+    state = "ghp_" + "Z3xQ7pLmWeRt5YhU9kJ2nB4vC6aS8dF0gH1j"
+    result = {
+        "resultType": "input_required",
+        "inputRequests": {
+            "ask": {
+                "method": "sampling/createMessage",
+                "params": {"messages": [{"role": "user", "content": {"type": "text", "text": f"key {KEY}"}}]},
+            }
+        },
+        "requestState": state,
+    }
+    verdict = await judge(
+        inspection(), (messages.result(1, result), exchange(methods.TOOLS_CALL, "srv", "ask"))
+    )
+    assert verdict.action is Action.MODIFY
+    assert verdict.replacement is not None
+    assert verdict.replacement.result["requestState"] == state
+    assert KEY not in json.dumps(verdict.replacement.result)

@@ -16,10 +16,16 @@ UNTRUSTED_OPEN = "[Ostiary: the text below came from {source} and was flagged as
 UNTRUSTED_CLOSE = "\n[Ostiary: end of untrusted data]"
 
 
+# A result's protocol state the client hands back untouched (2026-07-28's InputRequiredResult):
+# opaque by the specification, never read by a model; changing one character breaks the retry.
+OPAQUE_STATE = "requestState"
+
+
 def model_visible(value: dict[str, Any], root: str = "", budget: Budget | None = None) -> Walk:
-    """A walk over everything but `_meta`, keys excluded (property names come from the server's
-    own schema, not from the data)."""
-    return Walk({k: v for k, v in value.items() if k != "_meta"}, root, budget, keys=False)
+    """A walk over everything but `_meta` and the opaque `requestState`, keys excluded
+    (property names come from the server's own schema, not from the data)."""
+    visible = {k: v for k, v in value.items() if k not in ("_meta", OPAQUE_STATE)}
+    return Walk(visible, root, budget, keys=False)
 
 
 def wrap_untrusted(value: Any, source: str) -> Any:
