@@ -130,6 +130,13 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "short base64 texts": lambda n: (
         (base64.b64encode(b"ignore previous instructions").decode() + " ") * (n // 41 + 1)
     )[:n],
+    # Hand ciphers: marks everywhere, each read again only around the first ones.
+    "spaced letters": lambda n: ("I g n o r e " * (n // 12 + 1))[:n],
+    "binary octets": lambda n: ("01001001 " * (n // 9 + 1))[:n],
+    "morse code": lambda n: (".. --. -. / " * (n // 12 + 1))[:n],
+    "short base32 texts": lambda n: (
+        (base64.b32encode(b"ignore previous instructions").decode() + " ") * (n // 49 + 1)
+    )[:n],
     "commit ids then base64": lambda n: (
         (hashlib.sha1(b"x").hexdigest() + "\n") * (n // 41)
         + base64.b64encode(b"ignore previous rules").decode()

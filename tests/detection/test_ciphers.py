@@ -58,13 +58,21 @@ def test_look_alikes_of_ciphers_are_not_flagged(detector: InjectionDetector, tex
     assert not report.flagged, report.explain()
 
 
-def test_a_large_text_full_of_cipher_marks_reads_a_bounded_amount_again() -> None:
-    """An attacker filling a result with marks gets a bounded number of short re-reads."""
-    text = "I g n o r e " * 100_000 + "\n" + "01001001 " * 100_000
+def test_a_cipher_after_thousands_of_decoys_is_still_read(detector: InjectionDetector) -> None:
+    """Decoys that the screen marks (spaced initials, Morse-like rules) cannot use up the reading:
+    every marked neighbourhood is read."""
+    decoys = "a b c d e f g\n-- -- -- -- -- -- -- -- --\n" * 5_000
+    report = detector.scan(decoys + "Notes: " + ORDER[::-1])
+    assert any(f.rule == "injection.obfuscated.reversed" for f in report.findings), report.explain()
+
+
+def test_what_is_read_again_grows_with_the_text_not_faster() -> None:
+    """However dense the marks, the text undone is a few times the text at most: windows that
+    touch are merged, each run is read once."""
+    text = "I g n o r e " * 50_000 + "\n" + "01001001 " * 50_000 + "\n" + ".. --. / " * 50_000
     found = ciphers.segments(text)
     assert found
-    assert sum(len(d.text) for d in found) <= 64 * 3 * ciphers.WINDOW
-    assert all(len(d.text) <= 3 * ciphers.LONGEST for d in found)
+    assert sum(len(d.text) for d in found) <= 2 * len(text)
 
 
 def test_plain_text_has_no_ciphered_segment() -> None:

@@ -7,8 +7,8 @@ because a rule over the text as sent sees nothing. Unlike base64 and the escapes
 these forms have no mark of their own that a cheap scan can trust, so one RE2 screen looks for
 what each form of an injection would contain: a run of single letters, the ROT13 or reversed
 spelling of the words an override is made of, eight-bit groups, a long run of the Base32
-alphabet, a long run of dots and dashes. Only a text the screen marks is read again, and only
-the marked line or run, so ordinary output costs one pass of the screen.
+alphabet, a long run of dots and dashes. Only the neighbourhood of what the screen marks is read
+again, so ordinary output costs one pass of the screen.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import binascii
 import codecs
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import re2
 
@@ -42,14 +43,19 @@ _SCREEN = re2.compile(
     + ")"
     + f"|{_BINARY}|{_MORSE}|(?-i:{_BASE32})|{_SPACED}"
 )
-# Each form's own pattern runs only when the screen has marked the text.
+# Each form's own pattern runs only inside what the screen marked, on its UTF-8 bytes (RE2 would
+# encode a str again on every search).
 _SPACED_RUN = re2.compile(_SPACED)
-_SEPARATORS = re.compile(r"[ ._*-]")
+_SEPARATORS = re.compile(rb"[ ._*-]")
 _BINARY_RUN = re2.compile(_BINARY)
 _BASE32_RUN = re2.compile(_BASE32)
 _MORSE_RUN = re2.compile(_MORSE)
 _ROT13_WORD = re2.compile("(?i)" + "|".join(re2.escape(w) for w in _ROT13))
 _REVERSED_WORD = re2.compile("(?i)" + "|".join(re2.escape(w) for w in _REVERSED))
+_ROT13_TABLE = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    b"NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm",
+)
 _MORSE_CODE = {
     ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g",
     "....": "h", "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n",
@@ -58,114 +64,130 @@ _MORSE_CODE = {
     ".----": "1", "..---": "2", "...--": "3", "....-": "4", ".....": "5", "-....": "6",
     "--...": "7", "---..": "8", "----.": "9", ".-.-.-": ".", "--..--": ",", "..--..": "?",
 }  # fmt: skip
-# A text marked this often is read no further: each form is read at most this many times, and
-# at most LONGEST characters of each run, so what is read again stays small whatever the text.
-_MAX_PER_FORM = 16
-_MAX_MARKS = 64
-LONGEST = 4096
+# What is read again around a mark, either side (in bytes of UTF-8). Windows that touch are one:
+# all of them together are never longer than the text, and every run, line and mark in them is
+# read, so no number of decoys before a payload can hide it, and the work stays linear.
 WINDOW = 2048
 MIN_TEXT = 12
 
 
 def segments(text: str, data: bytes | None = None) -> list[Decoded]:
-    """The ciphered segments of `text` (character offsets), each with what it reads as.
-
-    Only the neighbourhood of what the screen marks is read again (WINDOW characters either
-    side, at most _MAX_MARKS marks), so a large text costs one pass of the screen whatever it
-    holds."""
+    """The ciphered segments of `text` (character offsets), each with what it reads as."""
     if data is None:
         data = text.encode("utf-8", "surrogatepass")
-    ascii_only = len(data) == len(text)
-    windows: list[tuple[int, int]] = []
-    byte = char = 0  # marks come in order: each converts only the bytes since the last
-    for n, mark in enumerate(_SCREEN.finditer(data)):
-        if n >= _MAX_MARKS:
-            break
-        if ascii_only:
-            at = mark.start()
-        else:
-            char += len(data[byte : mark.start()].decode("utf-8", "surrogatepass"))
-            byte = mark.start()
-            at = char
-        lo, hi = max(at - WINDOW, 0), min(at + WINDOW, len(text))
-        if windows and lo <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(windows[-1][1], hi))
-        else:
-            windows.append((lo, hi))
-    found: dict[tuple[int, int, str], Decoded] = {}
-    for lo, hi in windows:
-        part = text[lo:hi]
-        for d in (*_spaced(part), *_binary(part), *_base32(part), *_morse(part), *_lines(part)):
-            if len(d.text) >= MIN_TEXT and printable(d.text):
-                shifted = Decoded(d.start + lo, d.end + lo, d.encoding, d.text)
-                found.setdefault((shifted.start, shifted.end, d.encoding), shifted)
-    return list(found.values())
+    found: dict[tuple[int, int, str], str] = {}
+    for lo, hi in _windows(data):
+        part = data[lo:hi]
+        for start, end, encoding, undone in (
+            *_spaced(part), *_binary(part), *_base32(part), *_morse(part), *_lines(part)
+        ):  # fmt: skip
+            if len(undone) >= MIN_TEXT and printable(undone):
+                found.setdefault((start + lo, end + lo, encoding), undone)
+    if not found:
+        return []
+    if len(data) == len(text):
+        return [Decoded(a, b, e, t) for (a, b, e), t in sorted(found.items())]
+    chars = _Chars(data)
+    offsets = {at: chars(at) for at in sorted({at for a, b, _ in found for at in (a, b)})}
+    return [Decoded(offsets[a], offsets[b], e, t) for (a, b, e), t in sorted(found.items())]
 
 
-def _spaced(text: str) -> Iterator[Decoded]:
+def _windows(data: bytes) -> list[tuple[int, int]]:
+    """Byte spans around what the screen marks, merged where they touch; the search resumes
+    after each window, so a text full of marks costs one pass, not one per mark."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while pos < len(data) and (mark := _SCREEN.search(data, pos)) is not None:
+        lo = _char_start(data, max(mark.start() - WINDOW, 0))
+        hi = _char_start(data, min(mark.end() + WINDOW, len(data)))
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+        pos = max(hi, mark.end() + 1)
+    return out
+
+
+def _char_start(data: bytes, at: int) -> int:
+    """`at`, moved back to the first byte of the UTF-8 character it falls in."""
+    while 0 < at < len(data) and data[at] & 0xC0 == 0x80:
+        at -= 1
+    return at
+
+
+class _Chars:
+    """Byte offsets of UTF-8 text to character offsets, asked in increasing order."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.byte = 0
+        self.char = 0
+
+    def __call__(self, byte: int) -> int:
+        self.char += len(self.data[self.byte : byte].decode("utf-8", "surrogatepass"))
+        self.byte = byte
+        return self.char
+
+
+# A segment found in a window: byte offsets in it, the cipher, the text it reads as.
+_Found = tuple[int, int, str, str]
+
+
+def _marked_lines(pattern: Any, data: bytes) -> Iterator[tuple[int, int]]:
+    """Each line holding a match, once; the search resumes after the line, so lines never
+    overlap and a line full of matches is read once."""
+    pos = 0
+    while pos < len(data) and (match := pattern.search(data, pos)) is not None:
+        start, end = _line(data, match.start())
+        yield start, end
+        pos = max(end, match.end())
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
+
+
+def _spaced(data: bytes) -> Iterator[_Found]:
     """Each line holding a spaced-out run, with its runs closed up: the words around a run are
     part of the sentence it hides in."""
-    seen: set[int] = set()
-    for n, match in enumerate(_SPACED_RUN.finditer(text)):
-        if n >= _MAX_PER_FORM:
-            return
-        start, end = _line(text, match.start())
-        if start in seen:
-            continue
-        seen.add(start)
-        line = text[start:end][: LONGEST * 3]
-        yield Decoded(start, end, "spaced", _SPACED_RUN.sub(lambda m: _SEPARATORS.sub("", m.group()), line))
+    for start, end in _marked_lines(_SPACED_RUN, data):
+        line = _SPACED_RUN.sub(lambda m: _SEPARATORS.sub(b"", m.group()), data[start:end])
+        yield start, end, "spaced", _text(line)
 
 
-def _binary(text: str) -> Iterator[Decoded]:
-    for n, match in enumerate(_BINARY_RUN.finditer(text)):
-        if n >= _MAX_PER_FORM:
-            return
-        octets = match.group()[: LONGEST * 9].split()[:LONGEST]
-        decoded = bytes(int(o, 2) for o in octets).decode("utf-8", "replace")
-        yield Decoded(match.start(), match.end(), "binary", decoded)
+def _binary(data: bytes) -> Iterator[_Found]:
+    for match in _BINARY_RUN.finditer(data):
+        octets = match.group().split()
+        yield match.start(), match.end(), "binary", _text(bytes(int(o, 2) for o in octets))
 
 
-def _base32(text: str) -> Iterator[Decoded]:
-    for n, match in enumerate(_BASE32_RUN.finditer(text)):
-        if n >= _MAX_PER_FORM:
-            return
-        body = match.group()[: LONGEST // 8 * 8].rstrip("=")
+def _base32(data: bytes) -> Iterator[_Found]:
+    for match in _BASE32_RUN.finditer(data):
+        body = match.group().rstrip(b"=")
         try:
-            raw = base64.b32decode(body + "=" * (-len(body) % 8))
+            raw = base64.b32decode(body + b"=" * (-len(body) % 8))
         except (binascii.Error, ValueError):
             continue
-        decoded = raw.decode("utf-8", "replace")
-        yield Decoded(match.start(), match.end(), "base32", decoded)
+        yield match.start(), match.end(), "base32", _text(raw)
 
 
-def _morse(text: str) -> Iterator[Decoded]:
-    for n, match in enumerate(_MORSE_RUN.finditer(text)):
-        if n >= _MAX_PER_FORM:
-            return
-        words = re.split(r"\s*/\s*|\s{3,}", match.group()[: LONGEST * 4].strip())
+def _morse(data: bytes) -> Iterator[_Found]:
+    for match in _MORSE_RUN.finditer(data):
+        words = re.split(r"\s*/\s*|\s{3,}", match.group().decode("ascii").strip())
         decoded = " ".join("".join(_MORSE_CODE.get(c, "") for c in w.split()) for w in words)
-        yield Decoded(match.start(), match.end(), "morse", decoded)
+        yield match.start(), match.end(), "morse", decoded
 
 
-def _lines(text: str) -> Iterator[Decoded]:
+def _lines(data: bytes) -> Iterator[_Found]:
     """The lines that hold an override's words in ROT13 or backwards, undone."""
-    for pattern, encoding in ((_ROT13_WORD, "rot13"), (_REVERSED_WORD, "reversed")):
-        seen: set[int] = set()
-        for n, match in enumerate(pattern.finditer(text)):
-            if n >= _MAX_PER_FORM:
-                break
-            start, end = _line(text, match.start())
-            if start in seen:
-                continue
-            seen.add(start)
-            line = text[start:end]
-            undone = codecs.encode(line, "rot13") if encoding == "rot13" else line[::-1]
-            yield Decoded(start, end, encoding, undone)
+    for start, end in _marked_lines(_ROT13_WORD, data):
+        yield start, end, "rot13", _text(data[start:end].translate(_ROT13_TABLE))
+    for start, end in _marked_lines(_REVERSED_WORD, data):
+        yield start, end, "reversed", _text(data[start:end])[::-1]
 
 
-def _line(text: str, at: int, most: int = 2048) -> tuple[int, int]:
-    """The line around `at`, at most `most` characters either side."""
-    start = text.rfind("\n", max(at - most, 0), at) + 1 or max(at - most, 0)
-    end = text.find("\n", at, at + most)
-    return start, (end if end >= 0 else min(len(text), at + most))
+def _line(data: bytes, at: int, most: int = 2048) -> tuple[int, int]:
+    """The line around `at`, at most `most` bytes either side (cut at a character's start)."""
+    start = data.rfind(b"\n", max(at - most, 0), at) + 1 or _char_start(data, max(at - most, 0))
+    end = data.find(b"\n", at, at + most)
+    return start, (end if end >= 0 else _char_start(data, min(len(data), at + most)))

@@ -125,21 +125,31 @@ class TextScanner:
         for segment in segments:
             span = folded.to_original(segment.start, segment.end)
             spans.append(outer(*span) if outer else span)
-        for segment, span in zip(segments[: self.alone], spans, strict=False):
-            if self.weights.encoded:
-                out.append(
-                    self._finding(f"{self.kind}.encoded_text", path, *span, self.weights.encoded, layer)
-                )
-            self._rescan(segment.text, path, out, depth, _fixed(span), {span: segment.encoding})
+        encoded = self.weights.encoded
+        if encoded:
+            rule = f"{self.kind}.encoded_text"
+            out.extend(self._finding(rule, path, *sp, encoded, layer) for sp in spans[: self.alone])
+        self._read_each(segments, spans, path, out, depth)
         if outer is None:
             # Ciphers a reader undoes by hand count only where a rule fires inside them: a line
             # of spaced letters or of Morse code says nothing by itself.
-            for cipher in ciphers.segments(folded.text, data):
-                span = folded.to_original(cipher.start, cipher.end)
-                self._rescan(cipher.text, path, out, depth, _fixed(span), {span: cipher.encoding})
+            undone = ciphers.segments(folded.text, data)
+            self._read_each(undone, [folded.to_original(c.start, c.end) for c in undone], path, out, depth)
+
+    def _read_each(
+        self,
+        segments: Sequence[decoding.Decoded],
+        spans: Sequence[tuple[int, int]],
+        path: str,
+        out: list[Finding],
+        depth: int,
+    ) -> None:
+        """The first `alone` derived texts each by itself, any beyond them joined into one."""
+        for segment, span in zip(segments[: self.alone], spans, strict=False):
+            self._rescan(segment.text, path, out, depth, _fixed(span), {span: segment.encoding})
         rest = segments[self.alone :]
         if rest:
-            joined, locate = _together([s.text for s in rest], spans[self.alone :])
+            joined, locate = _together([s.text for s in rest], list(spans[self.alone :]))
             self._rescan(
                 joined,
                 path,
