@@ -37,12 +37,15 @@ _BINARY = r"(?:\b[01]{8}\b[ ]?){6,}"
 _BASE32 = r"\b[A-Z2-7]{24,}={0,6}"
 _MORSE = r"(?:[.-]{1,7}(?: / | {1,3}|/)){8,}[.-]{1,7}"
 
-_SCREEN = re2.compile(
+# What a text must hold to be read again. A scanner adds it to its rule set's screens, so the
+# mark costs no pass of its own (`marked` says whether it held); `segments` finds it again.
+SCREEN = (
     "(?i)(?:"
     + "|".join(re2.escape(w) for w in (*_ROT13, *_REVERSED))
     + ")"
     + f"|{_BINARY}|{_MORSE}|(?-i:{_BASE32})|{_SPACED}"
 )
+_SCREEN = re2.compile(SCREEN)
 # Each form's own pattern runs only inside what the screen marked, on its UTF-8 bytes (RE2 would
 # encode a str again on every search).
 _SPACED_RUN = re2.compile(_SPACED)

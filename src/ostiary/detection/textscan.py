@@ -37,6 +37,8 @@ Extra = Callable[[str, str], list[Finding]]
 # Where a span of a derived text (decoded, hidden) is reported: the original segment's span.
 Locate = Callable[[int, int], tuple[int, int]]
 
+# The screens every scanner's rule set carries, by index.
+_LOOKALIKE, _CIPHER = 0, 1
 # Between segments read together: no rule's pattern crosses a NUL followed by a line break, and
 # the line break lets a segment start as a line, as it would alone.
 _JOIN = "\x00\n"
@@ -56,9 +58,10 @@ class TextScanner:
         """`common`: rules other scanners of the process read too (poisoning reads injection's),
         read before `rules` and compiled once for all of them."""
         self.kind = kind
-        # The lookalike screen rides on the rules' pass over the folded text: folding leaves its
-        # search for lookalikes beside Latin letters to this pass rather than making its own.
-        screens = (unicode.LOOKALIKE_SCREEN,)
+        # The lookalike and cipher screens ride on the rules' pass over the folded text: folding
+        # leaves its search for lookalikes beside Latin letters to this pass, and a text without
+        # a cipher's mark is not searched for one again.
+        screens = (unicode.LOOKALIKE_SCREEN, ciphers.SCREEN)
         self.rules: RuleSet | RuleSets
         if not common:
             self.rules = RuleSet(rules, screens=screens)
@@ -92,12 +95,14 @@ class TextScanner:
         # it would in RE2.
         data = folded.utf8 if folded.utf8 is not None else folded.text.encode("utf-8")
         matching, screens = self.rules.screened(data)
-        if folded.unchecked and screens:
+        ciphered = _CIPHER in screens
+        if folded.unchecked and _LOOKALIKE in screens:
             checked = unicode.check_lookalikes(folded)
             if checked is not folded:
                 folded = checked
                 data = folded.text.encode("utf-8")
-                matching = self.rules.matching(data)
+                matching, screens = self.rules.screened(data)
+                ciphered = _CIPHER in screens
         layer = "raw" if outer is None else "decoded"
         # Two patterns of one rule on one phrase (an exact and a misspelt form) are one finding.
         taken: dict[str, list[tuple[int, int]]] = {}
@@ -130,7 +135,7 @@ class TextScanner:
             rule = f"{self.kind}.encoded_text"
             out.extend(self._finding(rule, path, *sp, encoded, layer) for sp in spans[: self.alone])
         self._read_each(segments, spans, path, out, depth)
-        if outer is None:
+        if outer is None and ciphered:
             # Ciphers a reader undoes by hand count only where a rule fires inside them: a line
             # of spaced letters or of Morse code says nothing by itself.
             undone = ciphers.segments(folded.text, data)
