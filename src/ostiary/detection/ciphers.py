@@ -22,7 +22,7 @@ from typing import Any
 
 import re2
 
-from ostiary.detection.decoding import Decoded, printable
+from ostiary.detection.decoding import CharOffsets, Decoded, printable
 
 # The words an override or an extraction is built from, as ROT13 and reversed would spell them.
 _WORDS = ("ignore", "instructions", "previous", "disregard", "system prompt", "password")
@@ -92,7 +92,7 @@ def segments(text: str, data: bytes | None = None) -> list[Decoded]:
         return []
     if len(data) == len(text):
         return [Decoded(a, b, e, t) for (a, b, e), t in sorted(found.items())]
-    chars = _Chars(data)
+    chars = CharOffsets(data)
     offsets = {at: chars(at) for at in sorted({at for a, b, _ in found for at in (a, b)})}
     return [Decoded(offsets[a], offsets[b], e, t) for (a, b, e), t in sorted(found.items())]
 
@@ -118,20 +118,6 @@ def _char_start(data: bytes, at: int) -> int:
     while 0 < at < len(data) and data[at] & 0xC0 == 0x80:
         at -= 1
     return at
-
-
-class _Chars:
-    """Byte offsets of UTF-8 text to character offsets, asked in increasing order."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.byte = 0
-        self.char = 0
-
-    def __call__(self, byte: int) -> int:
-        self.char += len(self.data[self.byte : byte].decode("utf-8", "surrogatepass"))
-        self.byte = byte
-        return self.char
 
 
 # A segment found in a window: byte offsets in it, the cipher, the text it reads as.

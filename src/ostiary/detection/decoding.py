@@ -134,7 +134,7 @@ def segments_of(data: bytes, length: int, limits: Limits | None = None) -> list[
 
 def _decoded(length: int, data: bytes, spans: Iterable[tuple[int, int]], limits: Limits) -> list[Decoded]:
     """The candidates at `spans` (byte offsets, increasing) that decode to text."""
-    to_chars = _CharOffsets(data) if len(data) != length else None
+    to_chars = CharOffsets(data) if len(data) != length else None
     found: list[Decoded] = []
     for byte_start, byte_end in spans:
         segment = data[byte_start:byte_end].decode("utf-8", "surrogatepass")
@@ -192,7 +192,7 @@ def _word_end(data: bytes, after: int) -> int:
     return len(data) if space is None else space.start()
 
 
-class _CharOffsets:
+class CharOffsets:
     """Byte offsets of UTF-8 text to character offsets, asked in increasing order."""
 
     def __init__(self, data: bytes) -> None:
