@@ -38,7 +38,7 @@ _BASE32 = r"\b[A-Z2-7]{24,}={0,6}"
 _MORSE = r"(?:[.-]{1,7}(?: / | {1,3}|/)){8,}[.-]{1,7}"
 
 # What a text must hold to be read again. A scanner adds it to its rule set's screens, so the
-# mark costs no pass of its own (`marked` says whether it held); `segments` finds it again.
+# mark costs no pass of its own, and calls `segments` only for a text it marked.
 SCREEN = (
     "(?i)(?:"
     + "|".join(re2.escape(w) for w in (*_ROT13, *_REVERSED))
