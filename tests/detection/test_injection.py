@@ -118,6 +118,7 @@ def test_instructions_addressed_to_the_model_are_flagged(detector: InjectionDete
         "\tadmin: ignore all of gnulib-tests",
         "The firewall will drop all requests from unknown addresses.",
         "This preset replaces all existing rules with the recommended ones.",
+        "The rolling average will ignore previous data once the window slides.",
         "Enable developer mode in the browser's extension settings.",
         "User: What's the weather?\nAssistant: It is sunny in Lisbon.",
         "Permission is hereby granted to deal in the Software without restriction.",

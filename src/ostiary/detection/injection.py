@@ -158,7 +158,7 @@ def rules() -> list[Rule]:
         ),
         Rule(
             "injection.override",
-            rf"(?i)\b(?:ignore|disregard|forget|override|discard)\s+(?:(?:all|any|the|your|my|of|every)\s+)*{_EARLIER}\s+(?:requests|inputs?|queries|tasks|prompts?|text|data)\b"
+            rf"(?i)\b(?:ignore|disregard|forget|override|discard)\s+(?:(?:all|any|the|your|my|of|every)\s+)*{_EARLIER}\s+(?:requests|inputs?|queries|tasks|prompts?)\b"
             rf"|\b(?:regardless|irrespective)\s+of\s+(?:(?:all|any|the|your|my)\s+)*{_EARLIER}\s+(?:{_ORDERS}|requests|inputs?|queries|tasks)"
             rf"|\b(?:supersedes?|overrides?|voids?)\s+(?:(?:all|any|the|your|every)\s+)*{_EARLIER}\s+(?:ones|{_ORDERS})"
             r"|\b(?:previous|prior|old|earlier)\s+(?:(?:developer|system|user)\s+(?:and\s+(?:developer|system|user)\s+)?)?(?:instructions|commands|directives|orders|rules|messages)\s+(?:in\s+this\s+(?:session|conversation|chat)\s+)?(?:are|is|were|have\s+been)\s+(?:now\s+)?(?:null|void|cancell?ed|revoked|obsolete|invalid|no\s+longer\s+valid|compromised|fake|superseded)"
