@@ -151,3 +151,21 @@ async def test_model_thresholds_apply_per_server() -> None:
     built = injection.build({}, config)
     assert (await judge(built, tool_result("lenient", "fetch", attack))).is_allow
     assert (await judge(built, tool_result("strict", "fetch", attack))).code == injection.BLOCKED
+
+
+@pytest.mark.parametrize(
+    ("result", "blocked"),
+    [
+        # The opaque state of an InputRequiredResult is not read: no model sees it.
+        ({"resultType": "input_required", "inputRequests": {}, "requestState": ATTACK}, False),
+        # A field of that name in an ordinary result is data like any other.
+        ({"content": [{"type": "text", "text": "done"}], "requestState": ATTACK}, True),
+    ],
+)
+async def test_only_an_input_required_results_request_state_is_opaque(
+    result: dict[str, Any], blocked: bool
+) -> None:
+    verdict = await judge(
+        inspection(), (messages.result(1, result), exchange(methods.TOOLS_CALL, "srv", "t"))
+    )
+    assert (verdict.action is Action.DENY) is blocked

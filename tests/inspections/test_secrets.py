@@ -222,3 +222,15 @@ async def test_a_servers_opaque_request_state_passes_untouched_whatever_it_looks
     assert verdict.replacement is not None
     assert verdict.replacement.result["requestState"] == state
     assert KEY not in json.dumps(verdict.replacement.result)
+
+
+async def test_a_request_state_outside_an_input_required_result_is_read_like_any_field() -> None:
+    """Only the InputRequiredResult's state is opaque; a server cannot hide a key from the guard
+    by naming a field of an ordinary result `requestState`."""
+    result = {"content": [{"type": "text", "text": "done"}], "requestState": KEY}
+    verdict = await judge(
+        inspection(), (messages.result(1, result), exchange(methods.TOOLS_CALL, "srv", "t"))
+    )
+    assert verdict.action is Action.MODIFY
+    assert verdict.replacement is not None
+    assert KEY not in json.dumps(verdict.replacement.result)

@@ -16,15 +16,20 @@ UNTRUSTED_OPEN = "[Ostiary: the text below came from {source} and was flagged as
 UNTRUSTED_CLOSE = "\n[Ostiary: end of untrusted data]"
 
 
-# A result's protocol state the client hands back untouched (2026-07-28's InputRequiredResult):
-# opaque by the specification, never read by a model; changing one character breaks the retry.
-OPAQUE_STATE = "requestState"
+def without_request_state(result: dict[str, Any]) -> dict[str, Any]:
+    """The result without its `requestState` when it is a 2026-07-28 InputRequiredResult: that
+    state goes back to the server that made it, unread by any model, and the specification makes
+    it opaque (changing one character breaks the client's retry). Anywhere else a field of that
+    name is data like any other."""
+    if result.get("resultType") != "input_required" or "requestState" not in result:
+        return result
+    return {k: v for k, v in result.items() if k != "requestState"}
 
 
 def model_visible(value: dict[str, Any], root: str = "", budget: Budget | None = None) -> Walk:
-    """A walk over everything but `_meta` and the opaque `requestState`, keys excluded
-    (property names come from the server's own schema, not from the data)."""
-    visible = {k: v for k, v in value.items() if k not in ("_meta", OPAQUE_STATE)}
+    """A walk over everything but `_meta` and an InputRequiredResult's opaque `requestState`,
+    keys excluded (property names come from the server's own schema, not from the data)."""
+    visible = {k: v for k, v in without_request_state(value).items() if k != "_meta"}
     return Walk(visible, root, budget, keys=False)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from ostiary import methods
 from ostiary.config import Config, ConfigError
 from ostiary.detection.findings import Finding
-from ostiary.detection.payload import OPAQUE_STATE
+from ostiary.detection.payload import without_request_state
 from ostiary.detection.redaction import redact_json
 from ostiary.detection.secrets import SecretsDetector, SecretsOptions
 from ostiary.messages import Message
@@ -181,9 +181,7 @@ class SecretsInspection(Inspection):
             return self._error(message, exchange)
         if not message.result:
             return ALLOW
-        # The opaque requestState goes back to the server that made it; redacting it would only
-        # break the client's retry.
-        scanned = {k: v for k, v in message.result.items() if k != OPAQUE_STATE}
+        scanned = without_request_state(message.result)
         acted = self._acted(self._findings(scanned, exchange, with_meta=True), "results", exchange)
         return _toward_client(
             acted, "result", lambda found: message.with_result(redact_json(message.result, found))
